@@ -1,0 +1,208 @@
+//! AWS drivers: one module per service behind the small [`Driver`] trait.
+//! The engine talks to [`Aws`] through [`crate::provider::Provider`] and never sees SDK types.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, anyhow};
+use async_trait::async_trait;
+
+use crate::model::{Address, Live, Resolved, Resource, TAG_ADDRESS, TAG_STACK, Tags, kind_of};
+use crate::provider::{Provider, StackInfo};
+
+pub mod dynamodb;
+pub mod ec2;
+pub mod iam;
+pub mod kms;
+pub mod s3;
+pub mod ssm;
+
+/// What a driver is given to find a stack's live resources of one kind.
+pub struct ReadCx<'a> {
+    pub stack: &'a str,
+    pub kind: &'a str,
+    /// The resources of this kind the stack file declares.
+    pub desired: Vec<&'a Resource>,
+    /// ARN of every resource of this kind tagged for the stack, by address (from one tagging-API call).
+    pub tagged: BTreeMap<Address, String>,
+}
+
+#[async_trait]
+pub trait Driver: Send + Sync {
+    /// Kinds this driver manages.
+    fn kinds(&self) -> &'static [&'static str];
+    /// Every live resource of `cx.kind` that belongs to the stack (tagged for it, or found from its parent),
+    /// with props normalized into the same shape the schema gives the desired ones.
+    async fn read(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>>;
+    /// Create the resource, tagging it with `r.tags`; returns at least its id and outputs.
+    async fn create(&self, r: &Resolved) -> Result<Live>;
+    /// Change the named fields (and tags, listed as `tags`) in place.
+    async fn update(&self, r: &Resolved, live: &Live, changed: &[String]) -> Result<Live>;
+    async fn delete(&self, live: &Live) -> Result<()>;
+}
+
+/// Connection settings for every service client.
+#[derive(Clone, Debug, Default)]
+pub struct Endpoint {
+    pub url: Option<String>,
+    pub region: String,
+}
+
+pub struct Aws {
+    drivers: Vec<Arc<dyn Driver>>,
+    tagging: aws_sdk_resourcegroupstagging::Client,
+}
+
+impl Aws {
+    /// One SDK client per service, sharing one loaded configuration.
+    pub async fn connect(endpoint: &Endpoint) -> Aws {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(endpoint.region.clone()));
+        if let Some(url) = &endpoint.url {
+            loader = loader.endpoint_url(url);
+        }
+        let conf = loader.load().await;
+        // Emulators serve buckets by path, not by virtual host.
+        let path_style = endpoint.url.is_some() || conf.endpoint_url().is_some();
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(&conf)
+                .force_path_style(path_style)
+                .build(),
+        );
+        let drivers: Vec<Arc<dyn Driver>> = vec![
+            Arc::new(kms::Kms::new(aws_sdk_kms::Client::new(&conf))),
+            Arc::new(ec2::Ec2::new(aws_sdk_ec2::Client::new(&conf))),
+            Arc::new(s3::S3::new(s3)),
+            Arc::new(dynamodb::DynamoDb::new(aws_sdk_dynamodb::Client::new(&conf))),
+            Arc::new(ssm::Ssm::new(aws_sdk_ssm::Client::new(&conf))),
+            Arc::new(iam::Iam::new(aws_sdk_iam::Client::new(&conf))),
+        ];
+        Aws {
+            drivers,
+            tagging: aws_sdk_resourcegroupstagging::Client::new(&conf),
+        }
+    }
+
+    fn driver(&self, kind: &str) -> Result<&Arc<dyn Driver>> {
+        self.drivers
+            .iter()
+            .find(|d| d.kinds().contains(&kind))
+            .ok_or_else(|| anyhow!("no driver for kind `{kind}`"))
+    }
+
+    /// ARNs of everything tagged for the stack in this region, by address: one paginated call.
+    async fn tagged(&self, stack: &str) -> Result<BTreeMap<Address, String>> {
+        let mut out = BTreeMap::new();
+        let mut pages = self
+            .tagging
+            .get_resources()
+            .tag_filters(
+                aws_sdk_resourcegroupstagging::types::TagFilter::builder()
+                    .key(TAG_STACK)
+                    .values(stack)
+                    .build(),
+            )
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| sdk_error("GetResources", e))?;
+            for m in page.resource_tag_mapping_list() {
+                let addr = m.tags().iter().find(|t| t.key() == TAG_ADDRESS).map(|t| t.value().to_owned());
+                if let (Some(addr), Some(arn)) = (addr, m.resource_arn()) {
+                    out.insert(addr, arn.to_owned());
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl Provider for Aws {
+    async fn read(&self, stack: &StackInfo, desired: &[Resource]) -> Result<Vec<Live>> {
+        let tagged = self.tagged(&stack.name).await?;
+        let reads = crate::kinds::ALL.iter().map(|k| {
+            let cx = ReadCx {
+                stack: &stack.name,
+                kind: k.name,
+                desired: desired.iter().filter(|r| r.kind == k.name).collect(),
+                tagged: tagged
+                    .iter()
+                    .filter(|(a, _)| kind_of(a) == k.name)
+                    .map(|(a, arn)| (a.clone(), arn.clone()))
+                    .collect(),
+            };
+            async move {
+                let d = self.driver(k.name)?;
+                d.read(&cx).await.with_context(|| format!("reading {} resources", k.name))
+            }
+        });
+        let all = futures::future::try_join_all(reads).await?;
+        Ok(all.into_iter().flatten().collect())
+    }
+
+    async fn create(&self, r: &Resolved) -> Result<Live> {
+        self.driver(&r.kind)?.create(r).await
+    }
+
+    async fn update(&self, r: &Resolved, live: &Live, changed: &[String]) -> Result<Live> {
+        self.driver(&r.kind)?.update(r, live, changed).await
+    }
+
+    async fn delete(&self, live: &Live) -> Result<()> {
+        self.driver(&live.kind)?.delete(live).await
+    }
+}
+
+/// An SDK error as one line: operation, AWS error code and message.
+pub fn sdk_error<E, R>(op: &str, e: aws_sdk_s3::error::SdkError<E, R>) -> anyhow::Error
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    use aws_sdk_s3::error::ProvideErrorMetadata;
+    match (e.code(), e.message()) {
+        (Some(code), Some(msg)) => anyhow!("{op}: {code}: {msg}"),
+        (Some(code), None) => anyhow!("{op}: {code}"),
+        _ => anyhow!("{op}: {}", aws_sdk_s3::error::DisplayErrorContext(&e)),
+    }
+}
+
+/// The AWS error code of an SDK error, if the service sent one.
+pub fn error_code<E, R>(e: &aws_sdk_s3::error::SdkError<E, R>) -> Option<&str>
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata,
+{
+    use aws_sdk_s3::error::ProvideErrorMetadata;
+    e.code()
+}
+
+/// Tags as `(key, value)` pairs, ready for any SDK's tag builder.
+pub fn tag_pairs(tags: &Tags) -> impl Iterator<Item = (&str, &str)> {
+    tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+}
+
+/// The address a set of tags claims, if they belong to `stack`.
+pub fn owned_address<'a>(stack: &str, tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> Option<String> {
+    let mut s = None;
+    let mut a = None;
+    for (k, v) in tags {
+        if k == TAG_STACK {
+            s = Some(v);
+        } else if k == TAG_ADDRESS {
+            a = Some(v.to_owned());
+        }
+    }
+    (s == Some(stack)).then_some(a).flatten()
+}
+
+impl Aws {
+    /// The driver for a kind, for tests that exercise one driver directly.
+    pub fn driver_for(&self, kind: &str) -> Arc<dyn Driver> {
+        self.driver(kind).expect("known kind").clone()
+    }
+
+    pub async fn tagged_for_tests(&self, stack: &str) -> Result<BTreeMap<Address, String>> {
+        self.tagged(stack).await
+    }
+}

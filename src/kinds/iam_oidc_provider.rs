@@ -1,0 +1,25 @@
+use crate::schema::{Field, KindDef, Ty};
+use crate::validate::ResourceCx;
+
+static STR: Ty = Ty::Str;
+
+pub static KIND: KindDef = KindDef {
+    name: "iam_oidc_provider",
+    doc: "An IAM OpenID Connect identity provider, e.g. GitHub Actions' `https://token.actions.githubusercontent.com`.",
+    fields: &[
+        Field::new("url", Ty::Str, "Issuer URL (https).").required().force_new(),
+        Field::new("client_ids", Ty::Set(&STR), "Audiences, e.g. `sts.amazonaws.com`.").required(),
+        Field::new("thumbprints", Ty::Set(&STR), "Server certificate thumbprints (40 hex digits)."),
+    ],
+    physical_name: Some("url"),
+    taggable: true,
+    validate,
+};
+
+fn validate(cx: &ResourceCx<'_>) {
+    if let Some(url) = cx.str("url") {
+        if !url.starts_with("https://") {
+            cx.error_at_value("url", "OIDC provider URLs use https", "start the URL with `https://`");
+        }
+    }
+}

@@ -1,0 +1,10 @@
+use crate::schema::{Field, KindDef, Ty, no_validation};
+
+pub static KIND: KindDef = KindDef {
+    name: "internet_gateway",
+    doc: "An internet gateway attached to a VPC.",
+    fields: &[Field::new("vpc", Ty::Ref(&["vpc"], "id"), "The VPC it is attached to.").required()],
+    physical_name: None,
+    taggable: true,
+    validate: no_validation,
+};

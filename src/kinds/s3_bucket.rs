@@ -1,0 +1,59 @@
+use crate::schema::{Default, Field, KindDef, Ty};
+use crate::validate::ResourceCx;
+
+pub static KIND: KindDef = KindDef {
+    name: "s3_bucket",
+    doc: "An S3 bucket: SSE-S3 encryption, all public access blocked and versioning on unless told otherwise.",
+    fields: &[
+        Field::new("bucket", Ty::Str, "Globally unique bucket name.").required().force_new(),
+        Field::new("sse_algorithm", Ty::Enum(&["AES256", "aws:kms"]), "Default encryption: SSE-S3 (`AES256`) or SSE-KMS.")
+            .default(Default::Str("AES256")),
+        Field::new("kms_key", Ty::Ref(&["kms_key"], "arn"), "Key for `aws:kms`."),
+        Field::new("block_public_access", Ty::Bool, "All four public access block settings.")
+            .default(Default::Bool(true)),
+        Field::new("versioning", Ty::Bool, "Keep object versions.").default(Default::Bool(true)),
+        Field::new("policy", Ty::Json, "Bucket policy."),
+        Field::new("force_destroy", Ty::Bool, "Let destroy delete a bucket that still holds objects.")
+            .default(Default::Bool(false))
+            .write_only(),
+    ],
+    physical_name: Some("bucket"),
+    taggable: true,
+    validate,
+};
+
+fn validate(cx: &ResourceCx<'_>) {
+    if let Some(name) = cx.str("bucket") {
+        if let Err(why) = bucket_name(name) {
+            cx.error_at_value("bucket", "invalid S3 bucket name", why);
+        }
+    }
+    if cx.str("sse_algorithm") == Some("aws:kms") && cx.is_null("kms_key") {
+        cx.error_at_value("sse_algorithm", "`aws:kms` needs a key", "add `kms_key = \"kms_key.<name>\"`");
+    }
+}
+
+/// The S3 bucket naming rules for general purpose buckets.
+pub fn bucket_name(name: &str) -> Result<(), &'static str> {
+    if !(3..=63).contains(&name.len()) {
+        return Err("bucket names are 3 to 63 characters long");
+    }
+    if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.') {
+        return Err("use only lowercase letters, digits, `.` and `-`");
+    }
+    let first = name.chars().next().unwrap_or('-');
+    let last = name.chars().last().unwrap_or('-');
+    if !first.is_ascii_alphanumeric() || !last.is_ascii_alphanumeric() {
+        return Err("bucket names begin and end with a letter or digit");
+    }
+    if name.contains("..") || name.contains(".-") || name.contains("-.") {
+        return Err("no two adjacent periods, and no period next to a hyphen");
+    }
+    if name.parse::<std::net::Ipv4Addr>().is_ok() {
+        return Err("bucket names must not look like an IP address");
+    }
+    if name.starts_with("xn--") || name.starts_with("sthree-") || name.ends_with("-s3alias") || name.ends_with("--ol-s3") {
+        return Err("the prefixes `xn--`, `sthree-` and suffixes `-s3alias`, `--ol-s3` are reserved");
+    }
+    Ok(())
+}

@@ -1,0 +1,13 @@
+//! zinfra: a secure AWS stack from one declarative TOML file.
+//!
+//! The pipeline: [`stack`] parses and validates the file into resources, [`graph`] orders them,
+//! [`plan`] diffs them against live state read through a [`provider::Provider`], and [`apply`]
+//! carries the plan out. Only [`drivers`] knows about the AWS SDK.
+
+pub mod diagnostic;
+pub mod drivers;
+pub mod kinds;
+pub mod model;
+pub mod provider;
+pub mod schema;
+pub mod validate;

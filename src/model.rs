@@ -1,0 +1,212 @@
+//! The engine's view of resources: plain values, no SDK types.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// `kind.name`, e.g. `vpc.main`.
+pub type Address = String;
+pub type Props = BTreeMap<String, Value>;
+pub type Tags = BTreeMap<String, String>;
+
+pub const TAG_STACK: &str = "zinfra:stack";
+pub const TAG_ADDRESS: &str = "zinfra:address";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Str(String),
+    List(Vec<Value>),
+    Map(BTreeMap<String, Value>),
+    /// A policy document; strings inside may hold `${kind.name.attr}` interpolations until resolved.
+    Json(serde_json::Value),
+    /// Another resource's output, resolved at apply time.
+    Ref(Ref),
+    Secret(Secret),
+    /// Known only after apply (the resource it depends on does not exist yet).
+    Unknown,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Ref {
+    pub address: Address,
+    pub attr: String,
+}
+
+/// A secret value. Only the name of its source is ever serialized or printed.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Secret {
+    /// Environment variable it came from; empty when read from AWS.
+    pub env: String,
+    #[serde(skip)]
+    pub value: String,
+}
+
+impl PartialEq for Secret {
+    fn eq(&self, other: &Self) -> bool {
+        self.value == other.value
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret(env={:?}, value=<redacted>)", self.env)
+    }
+}
+
+impl Value {
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+    pub fn as_list(&self) -> &[Value] {
+        match self {
+            Value::List(l) => l,
+            _ => &[],
+        }
+    }
+    pub fn as_map(&self) -> Option<&BTreeMap<String, Value>> {
+        match self {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+    pub fn is_null(&self) -> bool {
+        matches!(self, Value::Null)
+    }
+    /// True when this value, or anything inside it, is not known until apply.
+    pub fn has_unknown(&self) -> bool {
+        match self {
+            Value::Unknown | Value::Ref(_) => true,
+            Value::List(l) => l.iter().any(Value::has_unknown),
+            Value::Map(m) => m.values().any(Value::has_unknown),
+            _ => false,
+        }
+    }
+    pub fn is_sensitive(&self) -> bool {
+        match self {
+            Value::Secret(_) => true,
+            Value::List(l) => l.iter().any(Value::is_sensitive),
+            Value::Map(m) => m.values().any(Value::is_sensitive),
+            _ => false,
+        }
+    }
+}
+
+/// Accessors drivers use on resolved props; missing or mistyped fields read as empty.
+pub trait PropsExt {
+    fn str(&self, k: &str) -> Option<&str>;
+    fn bool_or(&self, k: &str, d: bool) -> bool;
+    fn int(&self, k: &str) -> Option<i64>;
+    fn list(&self, k: &str) -> &[Value];
+    fn strs(&self, k: &str) -> Vec<String>;
+    fn json(&self, k: &str) -> Option<&serde_json::Value>;
+    fn secret(&self, k: &str) -> Option<&str>;
+}
+
+impl PropsExt for Props {
+    fn str(&self, k: &str) -> Option<&str> {
+        self.get(k).and_then(Value::as_str)
+    }
+    fn bool_or(&self, k: &str, d: bool) -> bool {
+        self.get(k).and_then(Value::as_bool).unwrap_or(d)
+    }
+    fn int(&self, k: &str) -> Option<i64> {
+        self.get(k).and_then(Value::as_int)
+    }
+    fn list(&self, k: &str) -> &[Value] {
+        self.get(k).map(Value::as_list).unwrap_or(&[])
+    }
+    fn strs(&self, k: &str) -> Vec<String> {
+        self.list(k)
+            .iter()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    }
+    fn json(&self, k: &str) -> Option<&serde_json::Value> {
+        match self.get(k) {
+            Some(Value::Json(j)) => Some(j),
+            _ => None,
+        }
+    }
+    fn secret(&self, k: &str) -> Option<&str> {
+        match self.get(k) {
+            Some(Value::Secret(s)) => Some(&s.value),
+            _ => None,
+        }
+    }
+}
+
+/// A resource as the stack file declares it, defaults applied, references unresolved.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Resource {
+    pub address: Address,
+    pub kind: String,
+    pub name: String,
+    pub props: Props,
+    /// User tags from the file (merged with the stack's default tags).
+    pub tags: Tags,
+    pub depends_on: Vec<Address>,
+}
+
+/// A resource ready for a driver: every reference replaced by the value it names.
+#[derive(Clone, Debug)]
+pub struct Resolved {
+    pub address: Address,
+    pub kind: String,
+    pub name: String,
+    pub props: Props,
+    /// Every tag to set: stack defaults, the resource's own, and zinfra's ownership tags.
+    pub tags: Tags,
+}
+
+/// A resource as it exists in AWS, normalized into the same shape as the desired props.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Live {
+    pub address: Address,
+    pub kind: String,
+    /// Physical ID (VPC ID, bucket name, key ID, role name …).
+    pub id: String,
+    pub props: Props,
+    pub tags: Tags,
+    /// Attributes other resources may reference: always `id`, usually `arn`.
+    pub outputs: BTreeMap<String, String>,
+}
+
+impl Live {
+    pub fn new(address: &str, kind: &str, id: impl Into<String>) -> Live {
+        let id = id.into();
+        let mut outputs = BTreeMap::new();
+        outputs.insert("id".to_owned(), id.clone());
+        Live {
+            address: address.to_owned(),
+            kind: kind.to_owned(),
+            id,
+            props: Props::new(),
+            tags: Tags::new(),
+            outputs,
+        }
+    }
+}
+
+pub fn kind_of(address: &str) -> &str {
+    address.split_once('.').map(|(k, _)| k).unwrap_or(address)
+}

@@ -1,0 +1,122 @@
+//! The shape of every resource kind: fields, types, defaults and which changes force replacement.
+
+use crate::kinds;
+
+#[derive(Debug, Clone, Copy)]
+pub enum Ty {
+    Str,
+    Int,
+    Bool,
+    Enum(&'static [&'static str]),
+    Cidr,
+    /// A reference to another resource by address: allowed kinds and the output it reads.
+    Ref(&'static [&'static str], &'static str),
+    List(&'static Ty),
+    /// A list whose order does not matter (compared as a set).
+    Set(&'static Ty),
+    /// A table of string keys to values of one type.
+    Map(&'static Ty),
+    Object(&'static [Field]),
+    /// A policy document: a TOML table or a JSON string; `${kind.name.attr}` inside strings is resolved.
+    Json,
+    /// The name of an environment variable holding a secret.
+    SecretEnv,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Default {
+    None,
+    Bool(bool),
+    Int(i64),
+    Str(&'static str),
+    /// `{stack}-{name}` with underscores as hyphens.
+    PhysicalName,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Field {
+    pub name: &'static str,
+    pub ty: Ty,
+    pub required: bool,
+    pub default: Default,
+    /// A change to this field cannot be made in place.
+    pub force_new: bool,
+    /// Not readable from AWS: used when writing, never compared.
+    pub write_only: bool,
+    pub doc: &'static str,
+}
+
+impl Field {
+    pub const fn new(name: &'static str, ty: Ty, doc: &'static str) -> Field {
+        Field {
+            name,
+            ty,
+            required: false,
+            default: Default::None,
+            force_new: false,
+            write_only: false,
+            doc,
+        }
+    }
+    pub const fn required(mut self) -> Field {
+        self.required = true;
+        self
+    }
+    pub const fn force_new(mut self) -> Field {
+        self.force_new = true;
+        self
+    }
+    pub const fn write_only(mut self) -> Field {
+        self.write_only = true;
+        self
+    }
+    pub const fn default(mut self, d: Default) -> Field {
+        self.default = d;
+        self
+    }
+}
+
+pub struct KindDef {
+    pub name: &'static str,
+    pub doc: &'static str,
+    pub fields: &'static [Field],
+    /// The field holding the AWS name, for duplicate-name checks.
+    pub physical_name: Option<&'static str>,
+    /// Whether the kind accepts `tags`.
+    pub taggable: bool,
+    /// Checks that need only this resource (names, ranges); cross-resource checks live in `validate`.
+    pub validate: fn(&crate::validate::ResourceCx<'_>),
+}
+
+impl KindDef {
+    pub fn field(&self, name: &str) -> Option<&'static Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+}
+
+pub fn kind(name: &str) -> Option<&'static KindDef> {
+    kinds::ALL.iter().copied().find(|k| k.name == name)
+}
+
+pub fn kind_names() -> Vec<&'static str> {
+    kinds::ALL.iter().map(|k| k.name).collect()
+}
+
+pub fn no_validation(_: &crate::validate::ResourceCx<'_>) {}
+
+impl Ty {
+    pub fn describe(&self) -> String {
+        match self {
+            Ty::Str => "a string".into(),
+            Ty::Int => "an integer".into(),
+            Ty::Bool => "a boolean".into(),
+            Ty::Enum(v) => format!("one of {}", v.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ")),
+            Ty::Cidr => "a CIDR block string".into(),
+            Ty::Ref(kinds, _) => format!("a reference to {}", kinds.iter().map(|k| format!("{k}.<name>")).collect::<Vec<_>>().join(" or ")),
+            Ty::List(_) | Ty::Set(_) => "an array".into(),
+            Ty::Map(_) | Ty::Object(_) => "a table".into(),
+            Ty::Json => "a table or a JSON string".into(),
+            Ty::SecretEnv => "the name of an environment variable".into(),
+        }
+    }
+}

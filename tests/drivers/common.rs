@@ -1,0 +1,45 @@
+use std::collections::BTreeMap;
+
+use zinfra::drivers::{Aws, Driver, Endpoint, ReadCx};
+use zinfra::model::{Live, Props, Resolved, Resource, TAG_ADDRESS, TAG_STACK, Tags};
+
+use crate::support::moto;
+
+/// Provider wired to the emulator, as the CLI builds it.
+pub async fn aws() -> Aws {
+    for (k, v) in crate::support::aws_env() {
+        // SAFETY: tests set the same values in every thread.
+        unsafe { std::env::set_var(k, v) };
+    }
+    Aws::connect(&Endpoint { url: Some(moto().endpoint.clone()), region: "us-east-1".into() }).await
+}
+
+/// A resolved resource with zinfra's ownership tags, the way the engine hands it to a driver.
+pub fn resolved(stack: &str, kind: &str, name: &str, props: Props) -> Resolved {
+    let address = format!("{kind}.{name}");
+    let mut tags = Tags::new();
+    tags.insert(TAG_STACK.into(), stack.into());
+    tags.insert(TAG_ADDRESS.into(), address.clone());
+    Resolved { address, kind: kind.into(), name: name.into(), props, tags }
+}
+
+pub fn desired(r: &Resolved) -> Resource {
+    Resource {
+        address: r.address.clone(),
+        kind: r.kind.clone(),
+        name: r.name.clone(),
+        props: r.props.clone(),
+        tags: BTreeMap::new(),
+        depends_on: vec![],
+    }
+}
+
+/// What `read` returns for one kind of a stack, as the engine would ask for it.
+pub async fn read(aws: &Aws, driver: &dyn Driver, stack: &str, kind: &str, desired: &[Resource]) -> Vec<Live> {
+    let tagged = aws.tagged_for_tests(stack).await.unwrap()
+        .into_iter()
+        .filter(|(a, _)| a.starts_with(&format!("{kind}.")))
+        .collect();
+    let cx = ReadCx { stack, kind, desired: desired.iter().collect(), tagged };
+    driver.read(&cx).await.unwrap()
+}

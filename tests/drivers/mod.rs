@@ -1,0 +1,9 @@
+//! Driver tests against moto over HTTP: create, read back, update, delete, one module per service.
+
+mod common;
+mod dynamodb;
+mod ec2;
+mod iam;
+mod kms;
+mod s3;
+mod ssm;

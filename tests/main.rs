@@ -1,0 +1,5 @@
+//! All integration tests in one binary: each links every SDK crate, so one link is far cheaper than many.
+
+mod support;
+
+mod drivers;

@@ -1,0 +1,3 @@
+pub mod moto;
+#[allow(unused_imports)]
+pub use moto::*;
