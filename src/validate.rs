@@ -81,3 +81,124 @@ impl ResourceCx<'_> {
         self.diags.borrow_mut().push(d);
     }
 }
+
+/// Every check that needs the whole stack; returns what is wrong, in file order.
+pub fn check(stack: &crate::stack::Stack) -> Vec<Diagnostic> {
+    let diags = RefCell::new(Vec::new());
+    check_references(stack, &diags);
+    if !diags.borrow().is_empty() {
+        // Kind checks follow references; dangling ones would only add noise.
+        return diags.into_inner();
+    }
+    for r in &stack.resources {
+        let kind = crate::schema::kind(&r.kind).expect("parsed kinds exist");
+        let cx = ResourceCx { resource: r, stack: &stack.resources, spans: &stack.spans, diags: &diags };
+        (kind.validate)(&cx);
+    }
+    check_physical_names(stack, &diags);
+    if diags.borrow().is_empty() {
+        if let Err(d) = crate::graph::Graph::new(stack) {
+            diags.borrow_mut().push(*d);
+        }
+    }
+    diags.into_inner()
+}
+
+fn check_references(stack: &crate::stack::Stack, diags: &RefCell<Vec<Diagnostic>>) {
+    let addresses: Vec<&str> = stack.resources.iter().map(|r| r.address.as_str()).collect();
+    let dangling = |target: &str, span: Option<Range<usize>>, from: &str| {
+        let help = match crate::diagnostic::did_you_mean(target, addresses.iter().copied()) {
+            Some(s) => format!("did you mean `{s}`?"),
+            None => format!("declare `[{target}]` or reference an existing resource"),
+        };
+        Diagnostic::new(format!("reference to undeclared resource `{target}`"), span, format!("in {from}")).help(help)
+    };
+    for r in &stack.resources {
+        let kind = crate::schema::kind(&r.kind).expect("parsed kinds exist");
+        for f in kind.fields {
+            let key = f.name.strip_suffix("_from_env").unwrap_or(f.name);
+            if let Some(v) = r.props.get(key) {
+                walk_refs(&f.ty, v, f.name, &mut |path, target_kinds, reference| {
+                    let span = stack.spans.value(&r.address, path);
+                    match stack.get(&reference.address) {
+                        None => diags.borrow_mut().push(dangling(&reference.address, span, &r.address)),
+                        Some(t) if !target_kinds.is_empty() && !target_kinds.contains(&t.kind.as_str()) => {
+                            let expected = target_kinds.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(" or ");
+                            diags.borrow_mut().push(
+                                Diagnostic::new(
+                                    format!("`{path}` in {} must reference {expected}, not `{}`", r.address, t.kind),
+                                    span,
+                                    format!("this is a {}", t.kind),
+                                )
+                                .help(format!("reference a resource like \"{}.<name>\"", target_kinds[0])),
+                            );
+                        }
+                        Some(t) if target_kinds.is_empty() && !reference.attr.is_empty() && !crate::graph::OUTPUTS.contains(&reference.attr.as_str()) => {
+                            diags.borrow_mut().push(
+                                Diagnostic::new(format!("unknown attribute `{}` of `{}`", reference.attr, t.address), span, format!("in {}", r.address))
+                                    .help(format!("resources expose {}", crate::graph::OUTPUTS.join(", "))),
+                            );
+                        }
+                        Some(_) => {}
+                    }
+                });
+            }
+        }
+        for (i, d) in r.depends_on.iter().enumerate() {
+            if stack.get(d).is_none() {
+                diags.borrow_mut().push(dangling(d, stack.spans.value(&r.address, &format!("depends_on[{i}]")), &r.address));
+            }
+        }
+    }
+}
+
+/// Calls `f(path, allowed kinds, reference)` for each reference inside a value of type `ty`.
+/// Policy-document references allow any kind (empty slice).
+pub fn walk_refs(ty: &crate::schema::Ty, v: &Value, path: &str, f: &mut dyn FnMut(&str, &[&str], &crate::model::Ref)) {
+    use crate::schema::Ty;
+    match (ty, v) {
+        (Ty::Ref(kinds, _), Value::Ref(r)) => f(path, kinds, r),
+        (Ty::List(inner) | Ty::Set(inner), Value::List(items)) => {
+            for (i, item) in items.iter().enumerate() {
+                walk_refs(inner, item, &format!("{path}[{i}]"), f);
+            }
+        }
+        (Ty::Map(inner), Value::Map(m)) => {
+            for (k, item) in m {
+                walk_refs(inner, item, &format!("{path}.{k}"), f);
+            }
+        }
+        (Ty::Object(fields), Value::Map(m)) => {
+            for field in fields.iter() {
+                if let Some(item) = m.get(field.name) {
+                    walk_refs(&field.ty, item, &format!("{path}.{}", field.name), f);
+                }
+            }
+        }
+        (Ty::Json, Value::Json(j)) => {
+            for r in crate::stack::json_refs(j) {
+                f(path, &[], &r);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn check_physical_names(stack: &crate::stack::Stack, diags: &RefCell<Vec<Diagnostic>>) {
+    let mut seen: HashMap<(&str, &str), &str> = HashMap::new();
+    for r in &stack.resources {
+        let kind = crate::schema::kind(&r.kind).expect("parsed kinds exist");
+        let Some(field) = kind.physical_name else { continue };
+        let Some(name) = r.props.get(field).and_then(Value::as_str) else { continue };
+        if let Some(first) = seen.insert((kind.name, name), &r.address) {
+            diags.borrow_mut().push(
+                Diagnostic::new(
+                    format!("duplicate {} `{field}` \"{name}\"", kind.name),
+                    stack.spans.value(&r.address, field),
+                    format!("{} already uses this name", first),
+                )
+                .help("physical names must be unique within a stack"),
+            );
+        }
+    }
+}

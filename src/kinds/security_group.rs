@@ -33,6 +33,22 @@ pub static KIND: KindDef = KindDef {
 };
 
 fn validate(cx: &ResourceCx<'_>) {
+    // AWS merges rules with the same protocol and ports; one rule per (protocol, ports, description) reads back as declared.
+    for dir in ["ingress", "egress"] {
+        let mut seen = Vec::new();
+        for (i, rule) in cx.get(dir).map(|v| v.as_list()).unwrap_or(&[]).iter().enumerate() {
+            let Some(m) = rule.as_map() else { continue };
+            let key = (m.get("protocol").cloned(), m.get("from_port").cloned(), m.get("to_port").cloned(), m.get("description").cloned());
+            if seen.contains(&key) {
+                cx.error_at_value(
+                    &format!("{dir}[{i}]"),
+                    "duplicate security group rule",
+                    "another rule has the same protocol, ports and description: merge their sources into one rule",
+                );
+            }
+            seen.push(key);
+        }
+    }
     if let Some(name) = cx.str("group_name") {
         if name.len() > 255 || name.starts_with("sg-") {
             cx.error_at_value("group_name", "invalid security group name", "at most 255 characters and not starting with `sg-`");

@@ -29,7 +29,8 @@ fn validate(cx: &ResourceCx<'_>) {
             cx.error_at_value("name", "invalid SSM parameter name", "letters, digits, `_ . - /`; not starting with `aws` or `ssm`");
         }
     }
-    let has_value = !cx.is_null("value");
+    // `value_from_env` lands in `value` too, so ask the file which one it used.
+    let has_value = cx.has_field("value");
     let has_env = cx.has_field("value_from_env");
     if has_value == has_env {
         cx.error_at_header("a parameter needs exactly one of `value` and `value_from_env`", "set one");

@@ -1,4 +1,5 @@
-use crate::schema::{Default, Field, KindDef, Ty, no_validation};
+use crate::schema::{Default, Field, KindDef, Ty};
+use crate::validate::ResourceCx;
 
 pub static KIND: KindDef = KindDef {
     name: "subnet",
@@ -14,5 +15,40 @@ pub static KIND: KindDef = KindDef {
     ],
     physical_name: None,
     taggable: true,
-    validate: no_validation,
+    validate,
 };
+
+fn net(cx_value: Option<&str>) -> Option<ipnet::Ipv4Net> {
+    cx_value?.parse().ok()
+}
+
+/// The subnet must sit inside its VPC and must not overlap a sibling declared before it.
+fn validate(cx: &ResourceCx<'_>) {
+    let Some(mine) = net(cx.str("cidr_block")) else { return };
+    let Some(vpc) = cx.referenced("vpc") else { return };
+    if let Some(vpc_net) = net(vpc.props.get("cidr_block").and_then(|v| v.as_str())) {
+        if !vpc_net.contains(&mine) {
+            cx.error_at_value(
+                "cidr_block",
+                &format!("subnet CIDR {mine} is outside its VPC's {vpc_net}"),
+                &format!("{} has {vpc_net}; pick a range inside it", vpc.address),
+            );
+            return;
+        }
+    }
+    for other in cx.stack.iter().take_while(|o| o.address != cx.resource.address) {
+        if other.kind != "subnet" || other.props.get("vpc") != cx.get("vpc") {
+            continue;
+        }
+        if let Some(theirs) = net(other.props.get("cidr_block").and_then(|v| v.as_str())) {
+            if theirs.contains(&mine.network()) || mine.contains(&theirs.network()) {
+                cx.error_at_value(
+                    "cidr_block",
+                    &format!("subnet CIDR {mine} overlaps {} ({theirs})", other.address),
+                    "subnets of one VPC must not overlap",
+                );
+                return;
+            }
+        }
+    }
+}

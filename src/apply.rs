@@ -1,0 +1,328 @@
+//! Carry out a plan: dependency order, bounded concurrency, stop launching at the first failure.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, anyhow};
+use tokio::task::JoinSet;
+
+use crate::model::{Address, Live, Resolved, Value};
+use crate::plan::{Action, Plan, desired_tags, kind_rank, resolve_props};
+use crate::provider::Provider;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    Create,
+    Update,
+    Delete,
+}
+
+impl Step {
+    fn doing(self) -> &'static str {
+        match self {
+            Step::Create => "creating",
+            Step::Update => "updating",
+            Step::Delete => "destroying",
+        }
+    }
+    pub fn done(self) -> &'static str {
+        match self {
+            Step::Create => "created",
+            Step::Update => "updated",
+            Step::Delete => "destroyed",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub struct Op {
+    pub address: Address,
+    pub step: Step,
+    after: Vec<usize>,
+}
+
+/// What happened, step by step.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub done: Vec<(Address, Step, Duration, Option<String>)>,
+    pub failed: Vec<(Address, Step, String)>,
+    pub not_started: Vec<(Address, Step)>,
+}
+
+impl Report {
+    pub fn ok(&self) -> bool {
+        self.failed.is_empty() && self.not_started.is_empty()
+    }
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let c = |s| self.done.iter().filter(|d| d.1 == s).count();
+        (c(Step::Create), c(Step::Update), c(Step::Delete))
+    }
+}
+
+/// Progress lines for the user, one event per call.
+pub trait Progress: Send + Sync {
+    fn started(&self, address: &str, step: Step);
+    fn still_running(&self, address: &str, step: Step, elapsed: Duration);
+    fn finished(&self, address: &str, step: Step, elapsed: Duration, id: Option<&str>);
+    fn failed(&self, address: &str, step: Step, error: &str);
+}
+
+/// Stderr lines, Terraform-like.
+pub struct Lines;
+
+impl Progress for Lines {
+    fn started(&self, address: &str, step: Step) {
+        eprintln!("{address}: {}...", capitalize(step.doing()));
+    }
+    fn still_running(&self, address: &str, step: Step, elapsed: Duration) {
+        eprintln!("{address}: Still {}... [{}s elapsed]", step.doing(), elapsed.as_secs());
+    }
+    fn finished(&self, address: &str, step: Step, elapsed: Duration, id: Option<&str>) {
+        let id = id.map(|i| format!(" [id={i}]")).unwrap_or_default();
+        let what = match step {
+            Step::Create => "Creation",
+            Step::Update => "Modifications",
+            Step::Delete => "Destruction",
+        };
+        eprintln!("{address}: {what} complete after {:.1}s{id}", elapsed.as_secs_f64());
+    }
+    fn failed(&self, address: &str, step: Step, error: &str) {
+        eprintln!("{address}: {} failed: {error}", capitalize(step.doing()));
+    }
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+}
+
+/// The steps of a plan and what each must wait for.
+pub fn schedule(plan: &Plan) -> Vec<Op> {
+    let mut ops: Vec<Op> = Vec::new();
+    let mut writes: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut deletes: BTreeMap<&str, usize> = BTreeMap::new();
+    for r in &plan.resources {
+        let steps: &[Step] = match r.action {
+            Action::NoOp => &[],
+            Action::Create => &[Step::Create],
+            Action::Update => &[Step::Update],
+            Action::Replace => &[Step::Delete, Step::Create],
+            Action::Delete => &[Step::Delete],
+        };
+        for s in steps {
+            let i = ops.len();
+            ops.push(Op { address: r.address.clone(), step: *s, after: vec![] });
+            if *s == Step::Delete { deletes.insert(&r.address, i) } else { writes.insert(&r.address, i) };
+        }
+    }
+    let depends = |a: &str, b: &str| plan.deps.get(a).is_some_and(|d| d.contains(b));
+    let rank = kind_rank();
+    let kind = |a: &str| crate::model::kind_of(a).to_owned();
+    let orphan = |a: &str| plan.get(a).is_some_and(|r| r.action == Action::Delete);
+    for i in 0..ops.len() {
+        let (addr, step) = (ops[i].address.clone(), ops[i].step);
+        let mut after = Vec::new();
+        match step {
+            Step::Create | Step::Update => {
+                for d in plan.deps.get(&addr).into_iter().flatten() {
+                    after.extend(writes.get(d.as_str()));
+                }
+                if step == Step::Create {
+                    after.extend(deletes.get(addr.as_str()));
+                }
+            }
+            Step::Delete => {
+                for (other, &j) in &deletes {
+                    if *other == addr {
+                        continue;
+                    }
+                    let wait = if depends(other, &addr) {
+                        true
+                    } else if depends(&addr, other) {
+                        false
+                    } else {
+                        let (ro, ra) = (rank.get(kind(other).as_str()), rank.get(kind(&addr).as_str()));
+                        ro > ra
+                    };
+                    if wait {
+                        after.push(j);
+                    }
+                }
+                // Removed resources go last: what replaces them may still use them until it is in place.
+                if orphan(&addr) && !plan.destroy {
+                    after.extend(writes.values().copied());
+                }
+            }
+        }
+        after.sort_unstable();
+        after.dedup();
+        ops[i].after = after;
+    }
+    ops
+}
+
+/// Copy the write-only settings the stack file gives (e.g. `force_destroy`) onto the live resource being deleted.
+fn with_write_only(plan: &Plan, live: &Live) -> Live {
+    let mut l = live.clone();
+    if let (Some(r), Some(kind)) = (plan.desired.iter().find(|r| r.address == live.address), crate::schema::kind(&live.kind)) {
+        for f in kind.fields.iter().filter(|f| f.write_only) {
+            if let Some(v) = r.props.get(f.name) {
+                l.props.insert(f.name.to_owned(), v.clone());
+            }
+        }
+    }
+    l
+}
+
+/// Run the plan against `live` (what was read when it was made or checked).
+pub async fn run(plan: &Plan, live: &[Live], provider: Arc<dyn Provider>, parallelism: usize, progress: Arc<dyn Progress>) -> Report {
+    let ops = schedule(plan);
+    let live_by: BTreeMap<Address, Live> = live.iter().map(|l| (l.address.clone(), l.clone())).collect();
+    let mut outputs: BTreeMap<Address, BTreeMap<String, String>> = BTreeMap::new();
+    for r in &plan.resources {
+        if matches!(r.action, Action::NoOp | Action::Update) {
+            if let Some(l) = live_by.get(&r.address) {
+                outputs.insert(r.address.clone(), l.outputs.clone());
+            }
+        }
+    }
+    #[derive(Clone, Copy, PartialEq)]
+    enum State {
+        Waiting,
+        Running,
+        Done,
+        Failed,
+    }
+    let mut state = vec![State::Waiting; ops.len()];
+    let mut report = Report::default();
+    let mut running: JoinSet<(usize, Duration, Result<Option<Live>>)> = JoinSet::new();
+    let mut started: BTreeMap<usize, Instant> = BTreeMap::new();
+    let mut stop = false;
+    let mut ticker = tokio::time::interval(Duration::from_secs(10));
+    ticker.tick().await;
+    loop {
+        if !stop {
+            for i in 0..ops.len() {
+                if running.len() >= parallelism.max(1) {
+                    break;
+                }
+                if state[i] != State::Waiting || !ops[i].after.iter().all(|&j| state[j] == State::Done) {
+                    continue;
+                }
+                let op = &ops[i];
+                let task = match prepare(plan, op, &live_by, &outputs) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        state[i] = State::Failed;
+                        progress.failed(&op.address, op.step, &format!("{e:#}"));
+                        report.failed.push((op.address.clone(), op.step, format!("{e:#}")));
+                        stop = true;
+                        break;
+                    }
+                };
+                state[i] = State::Running;
+                started.insert(i, Instant::now());
+                progress.started(&op.address, op.step);
+                let provider = provider.clone();
+                running.spawn(async move {
+                    let t0 = Instant::now();
+                    let result = match task {
+                        Task::Create(r) => provider.create(&r).await.map(Some),
+                        Task::Update(r, l, changed) => provider.update(&r, &l, &changed).await.map(Some),
+                        Task::Delete(l) => provider.delete(&l).await.map(|_| None),
+                    };
+                    (i, t0.elapsed(), result)
+                });
+            }
+        }
+        if running.is_empty() {
+            break;
+        }
+        tokio::select! {
+            joined = running.join_next() => {
+                let Some(joined) = joined else { break };
+                let (i, elapsed, result) = match joined {
+                    Ok(x) => x,
+                    Err(e) => {
+                        stop = true;
+                        report.failed.push(("(task)".into(), Step::Update, e.to_string()));
+                        continue;
+                    }
+                };
+                started.remove(&i);
+                let op = &ops[i];
+                match result {
+                    Ok(l) => {
+                        state[i] = State::Done;
+                        let id = l.as_ref().map(|l| l.id.clone());
+                        if let Some(l) = l {
+                            outputs.insert(op.address.clone(), l.outputs.clone());
+                        } else {
+                            outputs.remove(&op.address);
+                        }
+                        progress.finished(&op.address, op.step, elapsed, id.as_deref());
+                        report.done.push((op.address.clone(), op.step, elapsed, id));
+                    }
+                    Err(e) => {
+                        state[i] = State::Failed;
+                        stop = true;
+                        let msg = format!("{e:#}");
+                        progress.failed(&op.address, op.step, &msg);
+                        report.failed.push((op.address.clone(), op.step, msg));
+                    }
+                }
+            }
+            _ = ticker.tick() => {
+                for (i, t0) in &started {
+                    progress.still_running(&ops[*i].address, ops[*i].step, t0.elapsed());
+                }
+            }
+        }
+    }
+    for (i, s) in state.iter().enumerate() {
+        if *s == State::Waiting {
+            report.not_started.push((ops[i].address.clone(), ops[i].step));
+        }
+    }
+    report
+}
+
+enum Task {
+    Create(Resolved),
+    Update(Resolved, Live, Vec<String>),
+    Delete(Live),
+}
+
+fn prepare(plan: &Plan, op: &Op, live: &BTreeMap<Address, Live>, outputs: &BTreeMap<Address, BTreeMap<String, String>>) -> Result<Task> {
+    let resolved = || -> Result<Resolved> {
+        let r = plan
+            .desired
+            .iter()
+            .find(|r| r.address == op.address)
+            .ok_or_else(|| anyhow!("{} is not in the plan's stack", op.address))?;
+        let props = resolve_props(&r.props, outputs);
+        if let Some((k, _)) = props.iter().find(|(_, v)| v.has_unknown()) {
+            return Err(anyhow!("`{k}` still refers to something that does not exist"));
+        }
+        if let Some((k, _)) = props.iter().find(|(_, v)| matches!(v, Value::Secret(s) if s.value.is_empty() && !s.env.is_empty())) {
+            return Err(anyhow!("the secret for `{k}` was not loaded from its environment variable"));
+        }
+        Ok(Resolved {
+            address: r.address.clone(),
+            kind: r.kind.clone(),
+            name: r.name.clone(),
+            props,
+            tags: desired_tags(&plan.stack, r),
+        })
+    };
+    let get_live = || live.get(&op.address).cloned().ok_or_else(|| anyhow!("{} was not found live", op.address));
+    Ok(match op.step {
+        Step::Create => Task::Create(resolved()?),
+        Step::Update => {
+            let changed = plan.get(&op.address).map(|r| r.changes.iter().map(|c| c.field.clone()).collect()).unwrap_or_default();
+            Task::Update(resolved()?, get_live()?, changed)
+        }
+        Step::Delete => Task::Delete(with_write_only(plan, &get_live()?)),
+    })
+}

@@ -1,0 +1,390 @@
+//! Desired vs live: what to create, change, replace or delete, and why.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::model::{Address, Live, Props, Resource, TAG_ADDRESS, TAG_STACK, Tags, Value};
+use crate::provider::StackInfo;
+use crate::schema::{self, Ty};
+
+pub const PLAN_FORMAT: u32 = 1;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    NoOp,
+    Create,
+    Update,
+    Replace,
+    Delete,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    pub field: String,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    pub forces_replacement: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResourcePlan {
+    pub address: Address,
+    pub kind: String,
+    pub action: Action,
+    pub changes: Vec<Change>,
+    /// Why a replace or delete happens, in words.
+    pub reason: Option<String>,
+    /// Physical ID of the live resource, if there is one.
+    pub id: Option<String>,
+    /// Digest of the live resource when planned; a saved plan is stale when it no longer matches.
+    pub fingerprint: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Plan {
+    pub format: u32,
+    pub stack: StackInfo,
+    /// Dependencies first, deletions last.
+    pub resources: Vec<ResourcePlan>,
+    /// The stack's resources, as declared (secret values are not saved, only where they come from).
+    pub desired: Vec<Resource>,
+    pub deps: BTreeMap<Address, BTreeSet<Address>>,
+    pub destroy: bool,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub add: usize,
+    pub change: usize,
+    pub destroy: usize,
+}
+
+impl Plan {
+    pub fn summary(&self) -> Summary {
+        let mut s = Summary::default();
+        for r in &self.resources {
+            match r.action {
+                Action::Create => s.add += 1,
+                Action::Update => s.change += 1,
+                Action::Replace => {
+                    s.add += 1;
+                    s.destroy += 1
+                }
+                Action::Delete => s.destroy += 1,
+                Action::NoOp => {}
+            }
+        }
+        s
+    }
+
+    pub fn has_changes(&self) -> bool {
+        self.resources.iter().any(|r| r.action != Action::NoOp)
+    }
+
+    pub fn get(&self, address: &str) -> Option<&ResourcePlan> {
+        self.resources.iter().find(|r| r.address == address)
+    }
+}
+
+/// The complete tag set a resource carries: stack defaults, its own, and zinfra's ownership tags.
+pub fn desired_tags(stack: &StackInfo, r: &Resource) -> Tags {
+    let mut tags = stack.tags.clone();
+    tags.extend(r.tags.clone());
+    tags.insert(TAG_STACK.to_owned(), stack.name.clone());
+    tags.insert(TAG_ADDRESS.to_owned(), r.address.clone());
+    tags
+}
+
+/// A stable digest of what was read, secrets included only through their presence.
+pub fn fingerprint(live: &Live) -> String {
+    let json = serde_json::to_string(&(&live.id, &live.props, &live.tags)).unwrap_or_default();
+    let mut h = Sha256::new();
+    h.update(json.as_bytes());
+    // Secret values are not serialized; fold a digest of them in so drift shows, without saving them.
+    for v in live.props.values() {
+        if let Value::Secret(s) = v {
+            h.update(Sha256::digest(s.value.as_bytes()));
+        }
+    }
+    format!("{:x}", h.finalize())
+}
+
+/// Outputs known before apply: those of live resources that the plan leaves in place.
+fn known_outputs(live: &BTreeMap<&str, &Live>, actions: &BTreeMap<Address, Action>) -> BTreeMap<Address, BTreeMap<String, String>> {
+    live.iter()
+        .filter(|(a, _)| matches!(actions.get(**a), Some(Action::NoOp | Action::Update)))
+        .map(|(a, l)| ((*a).to_owned(), l.outputs.clone()))
+        .collect()
+}
+
+/// Replace every reference with the output it names, or `Unknown` when that is not known yet.
+pub fn resolve(v: &Value, outputs: &BTreeMap<Address, BTreeMap<String, String>>) -> Value {
+    match v {
+        Value::Ref(r) => outputs
+            .get(&r.address)
+            .and_then(|o| o.get(&r.attr))
+            .map(|s| Value::Str(s.clone()))
+            .unwrap_or(Value::Unknown),
+        Value::List(l) => Value::List(l.iter().map(|x| resolve(x, outputs)).collect()),
+        Value::Map(m) => Value::Map(m.iter().map(|(k, x)| (k.clone(), resolve(x, outputs))).collect()),
+        Value::Json(j) => match resolve_json(j, outputs) {
+            Some(j) => Value::Json(j),
+            None => Value::Unknown,
+        },
+        other => other.clone(),
+    }
+}
+
+fn resolve_json(j: &serde_json::Value, outputs: &BTreeMap<Address, BTreeMap<String, String>>) -> Option<serde_json::Value> {
+    Some(match j {
+        serde_json::Value::String(s) if s.contains("${") => {
+            let mut out = String::new();
+            let mut rest = s.as_str();
+            while let Some(start) = rest.find("${") {
+                let end = rest[start..].find('}')? + start;
+                out.push_str(&rest[..start]);
+                let inner = &rest[start + 2..end];
+                let (addr, attr) = inner.rsplit_once('.')?;
+                out.push_str(outputs.get(addr)?.get(attr)?);
+                rest = &rest[end + 1..];
+            }
+            out.push_str(rest);
+            serde_json::Value::String(out)
+        }
+        serde_json::Value::Array(a) => serde_json::Value::Array(a.iter().map(|x| resolve_json(x, outputs)).collect::<Option<_>>()?),
+        serde_json::Value::Object(o) => {
+            serde_json::Value::Object(o.iter().map(|(k, x)| Some((k.clone(), resolve_json(x, outputs)?))).collect::<Option<_>>()?)
+        }
+        other => other.clone(),
+    })
+}
+
+pub fn resolve_props(props: &Props, outputs: &BTreeMap<Address, BTreeMap<String, String>>) -> Props {
+    props.iter().map(|(k, v)| (k.clone(), resolve(v, outputs))).collect()
+}
+
+/// A value in canonical form for comparison: sets sorted, objects' fields canonical.
+pub fn canon(ty: &Ty, v: &Value) -> Value {
+    match (ty, v) {
+        (Ty::Set(inner), Value::List(l)) => {
+            let mut items: Vec<Value> = l.iter().map(|x| canon(inner, x)).collect();
+            items.sort_by_cached_key(|x| serde_json::to_string(x).unwrap_or_default());
+            items.dedup();
+            Value::List(items)
+        }
+        (Ty::List(inner), Value::List(l)) => Value::List(l.iter().map(|x| canon(inner, x)).collect()),
+        (Ty::Map(inner), Value::Map(m)) => Value::Map(m.iter().map(|(k, x)| (k.clone(), canon(inner, x))).collect()),
+        (Ty::Object(fields), Value::Map(m)) => Value::Map(
+            m.iter()
+                .map(|(k, x)| {
+                    let c = match fields.iter().find(|f| f.name == k) {
+                        Some(f) => canon(&f.ty, x),
+                        None => x.clone(),
+                    };
+                    (k.clone(), c)
+                })
+                .collect(),
+        ),
+        // An empty set and an absent one mean the same to AWS.
+        (Ty::Set(_) | Ty::List(_), Value::Null) => Value::List(vec![]),
+        (Ty::Map(_), Value::Null) => Value::Map(BTreeMap::new()),
+        _ => v.clone(),
+    }
+}
+
+/// Compare desired (resolved) with live; `None` when the resource needs nothing.
+fn diff_resource(r: &Resource, resolved: &Props, tags: &Tags, live: &Live) -> Vec<Change> {
+    let kind = schema::kind(&r.kind).expect("known kind");
+    let mut changes = Vec::new();
+    for f in kind.fields {
+        if f.write_only {
+            continue;
+        }
+        let key = f.name.strip_suffix("_from_env").unwrap_or(f.name);
+        let Some(want) = resolved.get(key) else { continue };
+        if want.is_null() {
+            continue; // unmanaged: AWS's default stands
+        }
+        let have = live.props.get(key).cloned().unwrap_or(Value::Null);
+        let want_c = canon(&f.ty, want);
+        let have_c = canon(&f.ty, &have);
+        if want.has_unknown() || want_c != have_c {
+            changes.push(Change {
+                field: key.to_owned(),
+                before: Some(have_c),
+                after: Some(want_c),
+                forces_replacement: f.force_new,
+            });
+        }
+    }
+    if kind.taggable && &live.tags != tags {
+        changes.push(Change {
+            field: "tags".to_owned(),
+            before: Some(tags_value(&live.tags)),
+            after: Some(tags_value(tags)),
+            forces_replacement: false,
+        });
+    }
+    changes
+}
+
+fn tags_value(t: &Tags) -> Value {
+    Value::Map(t.iter().map(|(k, v)| (k.clone(), Value::Str(v.clone()))).collect())
+}
+
+/// Kinds in an order where a kind comes after every kind its fields reference; deletes run in reverse.
+pub fn kind_rank() -> BTreeMap<&'static str, usize> {
+    fn refs(ty: &Ty, out: &mut BTreeSet<Address>) {
+        match ty {
+            Ty::Ref(kinds, _) => out.extend(kinds.iter().map(|k| (*k).to_owned())),
+            Ty::List(i) | Ty::Set(i) | Ty::Map(i) => refs(i, out),
+            Ty::Object(fields) => fields.iter().for_each(|f| refs(&f.ty, out)),
+            _ => {}
+        }
+    }
+    let names: Vec<Address> = crate::kinds::ALL.iter().map(|k| k.name.to_owned()).collect();
+    let deps: BTreeMap<Address, BTreeSet<Address>> = crate::kinds::ALL
+        .iter()
+        .map(|k| {
+            let mut d = BTreeSet::new();
+            k.fields.iter().for_each(|f| refs(&f.ty, &mut d));
+            d.remove(k.name);
+            (k.name.to_owned(), d)
+        })
+        .collect();
+    let order = crate::graph::topo(&names, &deps).unwrap_or(names);
+    crate::kinds::ALL
+        .iter()
+        .map(|k| (k.name, order.iter().position(|n| n == k.name).unwrap_or(0)))
+        .collect()
+}
+
+/// Build the plan. `graph_order` lists desired addresses dependencies-first.
+pub fn compute(stack: &StackInfo, desired: &[Resource], deps: &BTreeMap<Address, BTreeSet<Address>>, graph_order: &[Address], live: &[Live], destroy: bool) -> Plan {
+    let mut live_by: BTreeMap<&str, &Live> = BTreeMap::new();
+    let mut duplicates = Vec::new();
+    for l in live {
+        if live_by.contains_key(l.address.as_str()) {
+            duplicates.push(l);
+        } else {
+            live_by.insert(&l.address, l);
+        }
+    }
+    let by_addr: BTreeMap<&str, &Resource> = desired.iter().map(|r| (r.address.as_str(), r)).collect();
+    let mut actions: BTreeMap<Address, Action> = BTreeMap::new();
+    let mut resources = Vec::new();
+
+    if !destroy {
+        for addr in graph_order {
+            let r = by_addr[addr.as_str()];
+            let outputs = known_outputs(&live_by, &actions);
+            let resolved = resolve_props(&r.props, &outputs);
+            let tags = desired_tags(stack, r);
+            let plan = match live_by.get(addr.as_str()) {
+                None => ResourcePlan {
+                    address: addr.clone(),
+                    kind: r.kind.clone(),
+                    action: Action::Create,
+                    changes: resolved
+                        .iter()
+                        .filter(|(_, v)| !v.is_null())
+                        .map(|(k, v)| Change { field: k.clone(), before: None, after: Some(v.clone()), forces_replacement: false })
+                        .collect(),
+                    reason: None,
+                    id: None,
+                    fingerprint: None,
+                },
+                Some(l) => {
+                    let changes = diff_resource(r, &resolved, &tags, l);
+                    let forcing: Vec<&Change> = changes.iter().filter(|c| c.forces_replacement).collect();
+                    let (action, reason) = if changes.is_empty() {
+                        (Action::NoOp, None)
+                    } else if forcing.is_empty() {
+                        (Action::Update, None)
+                    } else {
+                        (Action::Replace, Some(replace_reason(r, &forcing, &actions)))
+                    };
+                    ResourcePlan {
+                        address: addr.clone(),
+                        kind: r.kind.clone(),
+                        action,
+                        changes,
+                        reason,
+                        id: Some(l.id.clone()),
+                        fingerprint: Some(fingerprint(l)),
+                    }
+                }
+            };
+            actions.insert(addr.clone(), plan.action);
+            resources.push(plan);
+        }
+    }
+
+    let rank = kind_rank();
+    let mut deletes: Vec<&Live> = live
+        .iter()
+        .filter(|l| destroy || !by_addr.contains_key(l.address.as_str()))
+        .filter(|l| live_by.get(l.address.as_str()).is_some_and(|x| std::ptr::eq(*x, *l)))
+        .chain(duplicates.iter().copied())
+        .collect();
+    // Dependents first: reverse graph order for declared ones, reverse kind order for the rest.
+    let pos = |a: &str| graph_order.iter().position(|x| x == a);
+    deletes.sort_by_key(|l| {
+        (
+            std::cmp::Reverse(rank.get(l.kind.as_str()).copied().unwrap_or(0)),
+            std::cmp::Reverse(pos(&l.address)),
+            l.address.clone(),
+        )
+    });
+    for l in deletes {
+        let reason = if destroy {
+            "destroy requested".to_owned()
+        } else if by_addr.contains_key(l.address.as_str()) {
+            format!("a second live resource ({}) claims this address", l.id)
+        } else {
+            "no longer in the stack file".to_owned()
+        };
+        resources.push(ResourcePlan {
+            address: l.address.clone(),
+            kind: l.kind.clone(),
+            action: Action::Delete,
+            changes: vec![],
+            reason: Some(reason),
+            id: Some(l.id.clone()),
+            fingerprint: Some(fingerprint(l)),
+        });
+    }
+
+    Plan {
+        format: PLAN_FORMAT,
+        stack: stack.clone(),
+        resources,
+        desired: desired.to_vec(),
+        deps: deps.clone(),
+        destroy,
+    }
+}
+
+fn replace_reason(r: &Resource, forcing: &[&Change], actions: &BTreeMap<Address, Action>) -> String {
+    let parts: Vec<String> = forcing
+        .iter()
+        .map(|c| {
+            // A reference that is unknown because its target is replaced or created is the real cause.
+            let mut refs = Vec::new();
+            if let Some(v) = r.props.get(&c.field) {
+                crate::stack::value_refs(v, &mut refs);
+            }
+            let cause = refs.iter().find(|x| matches!(actions.get(&x.address), Some(Action::Replace | Action::Create)));
+            match cause {
+                Some(x) if c.after.as_ref().is_some_and(Value::has_unknown) => {
+                    format!("`{}` refers to {}, which is replaced", c.field, x.address)
+                }
+                _ => format!("`{}` cannot be changed in place", c.field),
+            }
+        })
+        .collect();
+    parts.join("; ")
+}

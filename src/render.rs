@@ -1,0 +1,163 @@
+//! Human and JSON views of a plan. Secret values show as `(sensitive)`, everywhere.
+
+use std::fmt::Write;
+
+use crate::model::Value;
+use crate::plan::{Action, Plan, ResourcePlan};
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, s: &str) -> String {
+        if self.color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_owned() }
+    }
+    fn green(&self, s: &str) -> String {
+        self.paint("32", s)
+    }
+    fn yellow(&self, s: &str) -> String {
+        self.paint("33", s)
+    }
+    fn red(&self, s: &str) -> String {
+        self.paint("31", s)
+    }
+    fn bold(&self, s: &str) -> String {
+        self.paint("1", s)
+    }
+}
+
+/// One value on one line, TOML-like.
+pub fn value(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Str(s) => format!("{s:?}"),
+        Value::List(l) => format!("[{}]", l.iter().map(value).collect::<Vec<_>>().join(", ")),
+        Value::Map(m) => {
+            if m.is_empty() {
+                "{}".into()
+            } else {
+                format!("{{ {} }}", m.iter().map(|(k, v)| format!("{} = {}", key(k), value(v))).collect::<Vec<_>>().join(", "))
+            }
+        }
+        Value::Json(j) => serde_json::to_string(j).unwrap_or_default(),
+        Value::Ref(_) | Value::Unknown => "(known after apply)".into(),
+        Value::Secret(_) => "(sensitive)".into(),
+    }
+}
+
+fn key(k: &str) -> String {
+    if k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') { k.to_owned() } else { format!("{k:?}") }
+}
+
+/// A value as plain JSON for `--json`, secrets and unknowns as marker strings.
+pub fn json_value(v: &Value) -> serde_json::Value {
+    match v {
+        Value::Null => serde_json::Value::Null,
+        Value::Bool(b) => (*b).into(),
+        Value::Int(i) => (*i).into(),
+        Value::Str(s) => s.clone().into(),
+        Value::List(l) => l.iter().map(json_value).collect(),
+        Value::Map(m) => serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), json_value(v))).collect()),
+        Value::Json(j) => j.clone(),
+        Value::Ref(_) | Value::Unknown => "(known after apply)".into(),
+        Value::Secret(_) => "(sensitive)".into(),
+    }
+}
+
+fn verb(a: Action) -> &'static str {
+    match a {
+        Action::Create => "will be created",
+        Action::Update => "will be updated in place",
+        Action::Replace => "must be replaced",
+        Action::Delete => "will be destroyed",
+        Action::NoOp => "is unchanged",
+    }
+}
+
+fn resource(out: &mut String, r: &ResourcePlan, st: Style) {
+    let _ = writeln!(out, "  {} {}", st.bold(&format!("# {}", r.address)), verb(r.action));
+    if let Some(reason) = &r.reason {
+        let _ = writeln!(out, "  # ({reason})");
+    }
+    let (sym, painted) = match r.action {
+        Action::Create => ("+", st.green("+")),
+        Action::Update => ("~", st.yellow("~")),
+        Action::Replace => ("-/+", format!("{}/{}", st.red("-"), st.green("+"))),
+        Action::Delete => ("-", st.red("-")),
+        Action::NoOp => (" ", " ".to_owned()),
+    };
+    let pad = " ".repeat(3usize.saturating_sub(sym.len()));
+    let id = r.id.as_deref().map(|i| format!(" ({i})")).unwrap_or_default();
+    if r.action == Action::Delete {
+        let _ = writeln!(out, "{pad}{painted} {}{id}\n", r.address);
+        return;
+    }
+    let _ = writeln!(out, "{pad}{painted} {}{id} {{", r.address);
+    let width = r.changes.iter().map(|c| c.field.len()).max().unwrap_or(0);
+    for c in &r.changes {
+        let after = c.after.as_ref().map(value).unwrap_or_else(|| "null".into());
+        let line = match (&c.before, r.action) {
+            (None, _) | (_, Action::Create) => format!("{} {:width$} = {after}", st.green("+"), c.field),
+            (Some(before), _) => {
+                let force = if c.forces_replacement { st.red(" # forces replacement") } else { String::new() };
+                format!("{} {:width$} = {} -> {after}{force}", st.yellow("~"), c.field, value(before))
+            }
+        };
+        let _ = writeln!(out, "      {line}");
+    }
+    let _ = writeln!(out, "    }}\n");
+}
+
+pub fn human(plan: &Plan, st: Style) -> String {
+    let mut out = String::new();
+    if !plan.has_changes() {
+        out.push_str(&format!(
+            "{} Live infrastructure matches the stack file ({} resources).\n",
+            st.green("No changes."),
+            plan.resources.len()
+        ));
+        return out;
+    }
+    out.push_str("zinfra will perform the following actions:\n\n");
+    for r in plan.resources.iter().filter(|r| r.action != Action::NoOp) {
+        resource(&mut out, r, st);
+    }
+    let s = plan.summary();
+    let _ = writeln!(out, "{} {} to add, {} to change, {} to destroy.", st.bold("Plan:"), s.add, s.change, s.destroy);
+    out
+}
+
+pub fn json(plan: &Plan) -> serde_json::Value {
+    let changes: Vec<serde_json::Value> = plan
+        .resources
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "address": r.address,
+                "kind": r.kind,
+                "action": r.action,
+                "id": r.id,
+                "reason": r.reason,
+                "changes": r.changes.iter().map(|c| serde_json::json!({
+                    "field": c.field,
+                    "before": c.before.as_ref().map(json_value),
+                    "after": c.after.as_ref().map(json_value),
+                    "forces_replacement": c.forces_replacement,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "format_version": crate::plan::PLAN_FORMAT,
+        "stack": plan.stack.name,
+        "environment": plan.stack.environment,
+        "region": plan.stack.region,
+        "destroy": plan.destroy,
+        "summary": plan.summary(),
+        "resource_changes": changes,
+    })
+}

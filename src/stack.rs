@@ -1,0 +1,538 @@
+//! Stack file → typed resources: TOML with spans, checked against each kind's schema.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use toml::Spanned;
+use toml::de::{DeTable, DeValue};
+
+use crate::diagnostic::{Diagnostic, did_you_mean};
+use crate::model::{Ref, Resource, Secret, Tags, Value};
+use crate::provider::StackInfo;
+use crate::schema::{self, Default, Field, KindDef, Ty};
+use crate::validate::Spans;
+
+#[derive(Clone, Debug)]
+pub struct Stack {
+    pub path: String,
+    pub source: String,
+    pub info: StackInfo,
+    /// In file order.
+    pub resources: Vec<Resource>,
+    pub spans: Spans,
+}
+
+impl Stack {
+    pub fn get(&self, address: &str) -> Option<&Resource> {
+        self.resources.iter().find(|r| r.address == address)
+    }
+}
+
+/// A stack file that failed to load, with everything wrong in it.
+#[derive(Debug)]
+pub struct Invalid {
+    pub path: String,
+    pub source: String,
+    pub diags: Vec<Diagnostic>,
+}
+
+impl Invalid {
+    pub fn render(&self, color: bool) -> String {
+        crate::diagnostic::render(&self.path, &self.source, &self.diags, color)
+    }
+}
+
+/// Where secret values come from; the process environment outside tests.
+pub type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// Parse and fully validate a stack file. No network.
+pub fn load(path: &str, source: String, env: EnvLookup<'_>) -> Result<Stack, Box<Invalid>> {
+    let invalid = |diags| {
+        Box::new(Invalid {
+            path: path.to_owned(),
+            source: source.clone(),
+            diags,
+        })
+    };
+    let stack = parse(path, &source, env).map_err(invalid)?;
+    let diags = crate::validate::check(&stack);
+    if !diags.is_empty() {
+        return Err(invalid(diags));
+    }
+    Ok(stack)
+}
+
+/// The TOML and schema layer: types, fields, defaults.
+pub fn parse(path: &str, source: &str, env: EnvLookup<'_>) -> Result<Stack, Vec<Diagnostic>> {
+    let root = match DeTable::parse(source) {
+        Ok(t) => t,
+        Err(e) => {
+            let span = e.span();
+            let msg = e.message().trim().to_owned();
+            return Err(vec![Diagnostic::new(format!("invalid TOML: {msg}"), span, "here")]);
+        }
+    };
+    let mut p = Parser {
+        diags: Vec::new(),
+        spans: Spans::default(),
+        env,
+        stack_name: String::new(),
+    };
+    let root = root.into_inner();
+    let info = p.stack_info(&root);
+    let mut resources = Vec::new();
+    for (kind_key, kind_val) in root.iter() {
+        let kind_name: &str = kind_key.get_ref();
+        if kind_name == "stack" {
+            continue;
+        }
+        let Some(kind) = schema::kind(kind_name) else {
+            let help = match did_you_mean(kind_name, schema::kind_names()) {
+                Some(s) => format!("did you mean `{s}`?"),
+                None => format!("known kinds: {}", schema::kind_names().join(", ")),
+            };
+            p.error(format!("unknown resource kind `{kind_name}`"), kind_key.span(), "unknown kind", help);
+            continue;
+        };
+        let DeValue::Table(tables) = kind_val.get_ref() else {
+            p.error(
+                format!("`{kind_name}` must be a table of resources"),
+                kind_key.span(),
+                "not a table",
+                format!("write `[{kind_name}.<name>]`"),
+            );
+            continue;
+        };
+        for (name_key, body) in tables.iter() {
+            if let Some(r) = p.resource(kind, name_key, body) {
+                resources.push(r);
+            }
+        }
+    }
+    if !p.diags.is_empty() {
+        return Err(p.diags);
+    }
+    Ok(Stack {
+        path: path.to_owned(),
+        source: source.to_owned(),
+        info: info.expect("stack info parsed without diagnostics"),
+        resources,
+        spans: p.spans,
+    })
+}
+
+struct Parser<'e> {
+    diags: Vec<Diagnostic>,
+    spans: Spans,
+    env: EnvLookup<'e>,
+    stack_name: String,
+}
+
+type DeSpanned<'a> = Spanned<DeValue<'a>>;
+
+const STACK_FIELDS: &[&str] = &["name", "environment", "region", "tags"];
+
+impl Parser<'_> {
+    fn error(&mut self, msg: impl Into<String>, span: Range<usize>, label: impl Into<String>, help: impl Into<String>) {
+        self.diags.push(Diagnostic::new(msg, Some(span), label).help(help));
+    }
+
+    fn stack_info(&mut self, root: &DeTable<'_>) -> Option<StackInfo> {
+        let Some((key, val)) = root.get_key_value("stack") else {
+            self.diags.push(
+                Diagnostic::new("missing `[stack]` table", Some(0..0), "expected here")
+                    .help("add `[stack]` with `name`, `environment` and `region`"),
+            );
+            return None;
+        };
+        let DeValue::Table(t) = val.get_ref() else {
+            self.error("`stack` must be a table", key.span(), "not a table", "write `[stack]`");
+            return None;
+        };
+        for (k, _) in t.iter() {
+            if !STACK_FIELDS.contains(&k.get_ref().as_ref()) {
+                let help = did_you_mean(k.get_ref(), STACK_FIELDS.iter().copied())
+                    .map(|s| format!("did you mean `{s}`?"))
+                    .unwrap_or_else(|| format!("fields of [stack]: {}", STACK_FIELDS.join(", ")));
+                self.error(format!("unknown field `{}` in [stack]", k.get_ref()), k.span(), "unknown field", help);
+            }
+        }
+        let get = |name: &str, p: &mut Self| -> Option<String> {
+            match t.get(name) {
+                Some(v) => match v.get_ref() {
+                    DeValue::String(s) => Some(s.to_string()),
+                    other => {
+                        p.error(
+                            format!("wrong type for `{name}` in [stack]: expected a string, found {}", other.type_str()),
+                            v.span(),
+                            "expected a string",
+                            "",
+                        );
+                        None
+                    }
+                },
+                None => {
+                    p.error(
+                        format!("missing required field `{name}` in [stack]"),
+                        key.span(),
+                        format!("[stack] needs `{name}`"),
+                        "",
+                    );
+                    None
+                }
+            }
+        };
+        let name = get("name", self);
+        let environment = get("environment", self);
+        let region = get("region", self);
+        let mut tags = Tags::new();
+        if let Some(v) = t.get("tags") {
+            if let Some(Value::Map(m)) = self.value(&Ty::Map(&Ty::Str), v, "stack", "tags") {
+                tags = m.into_iter().filter_map(|(k, v)| Some((k, v.as_str()?.to_owned()))).collect();
+            }
+        }
+        if let Some(n) = &name {
+            if n.is_empty() || n.len() > 64 || !n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+                let span = t.get("name").map(|v| v.span()).unwrap_or(key.span());
+                self.error(
+                    "invalid stack name",
+                    span,
+                    "in [stack]",
+                    "1 to 64 characters: letters, digits and `-` (it names and tags every resource)",
+                );
+            }
+            self.stack_name = n.clone();
+        }
+        Some(StackInfo {
+            name: name?,
+            environment: environment?,
+            region: region?,
+            tags,
+        })
+    }
+
+    fn resource(&mut self, kind: &'static KindDef, name_key: &Spanned<std::borrow::Cow<'_, str>>, body: &DeSpanned<'_>) -> Option<Resource> {
+        let name: &str = name_key.get_ref();
+        let address = format!("{}.{name}", kind.name);
+        self.spans.insert(address.clone(), name_key.span());
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+            self.error(
+                format!("invalid resource name `{name}`"),
+                name_key.span(),
+                "in this address",
+                "use letters, digits, `_` and `-`",
+            );
+            return None;
+        }
+        let DeValue::Table(table) = body.get_ref() else {
+            self.error(
+                format!("`{address}` must be a table"),
+                body.span(),
+                "not a table",
+                format!("write `[{address}]` followed by its fields"),
+            );
+            return None;
+        };
+        let before = self.diags.len();
+        let mut tags = Tags::new();
+        let mut depends_on = Vec::new();
+        for (k, v) in table.iter() {
+            let key: &str = k.get_ref();
+            self.spans.insert(format!("{address}.{key}:key"), k.span());
+            self.spans.insert(format!("{address}.{key}"), v.span());
+            match key {
+                "tags" if kind.taggable => {
+                    if let Some(Value::Map(m)) = self.value(&Ty::Map(&Ty::Str), v, &address, "tags") {
+                        tags = m.into_iter().filter_map(|(k, v)| Some((k, v.as_str()?.to_owned()))).collect();
+                    }
+                }
+                "depends_on" => {
+                    static ANY: Ty = Ty::Str;
+                    if let Some(Value::List(l)) = self.value(&Ty::List(&ANY), v, &address, "depends_on") {
+                        depends_on = l.into_iter().filter_map(|v| v.as_str().map(str::to_owned)).collect();
+                    }
+                }
+                _ if kind.field(key).is_none() => {
+                    let mut names: Vec<&str> = kind.fields.iter().map(|f| f.name).collect();
+                    names.push("depends_on");
+                    if kind.taggable {
+                        names.push("tags");
+                    }
+                    let help = did_you_mean(key, names.iter().copied())
+                        .map(|s| format!("did you mean `{s}`?"))
+                        .unwrap_or_else(|| format!("fields of {}: {}", kind.name, names.join(", ")));
+                    self.error(format!("unknown field `{key}` in {address}"), k.span(), "unknown field", help);
+                }
+                _ => {}
+            }
+        }
+        let props = self.object(kind.fields, table, &address, "", name_key.span(), name);
+        if self.diags.len() > before {
+            return None;
+        }
+        Some(Resource {
+            address,
+            kind: kind.name.to_owned(),
+            name: name.to_owned(),
+            props: props?,
+            tags,
+            depends_on,
+        })
+    }
+
+    /// Fields of a resource or of a nested object: types, required fields, defaults.
+    fn object(
+        &mut self,
+        fields: &[Field],
+        table: &DeTable<'_>,
+        address: &str,
+        prefix: &str,
+        header: Range<usize>,
+        name: &str,
+    ) -> Option<BTreeMap<String, Value>> {
+        let mut out = BTreeMap::new();
+        let mut ok = true;
+        for f in fields {
+            let path = format!("{prefix}{}", f.name);
+            match table.get(f.name) {
+                Some(v) => match self.value(&f.ty, v, address, &path) {
+                    Some(val) => {
+                        // `x_from_env` fields hold the secret that becomes `x`.
+                        let key = f.name.strip_suffix("_from_env").unwrap_or(f.name);
+                        out.insert(key.to_owned(), val);
+                    }
+                    None => ok = false,
+                },
+                None if f.required => {
+                    let what = if prefix.is_empty() { address.to_owned() } else { format!("{address}.{}", prefix.trim_end_matches('.')) };
+                    self.error(
+                        format!("missing required field `{}` in {what}", f.name),
+                        header.clone(),
+                        format!("`{}` is required here", f.name),
+                        format!("{}: {}", f.name, f.doc),
+                    );
+                    ok = false;
+                }
+                None => {
+                    let d = match f.default {
+                        Default::None => None,
+                        Default::Bool(b) => Some(Value::Bool(b)),
+                        Default::Int(i) => Some(Value::Int(i)),
+                        Default::Str(s) => Some(Value::Str(s.to_owned())),
+                        Default::PhysicalName => Some(Value::Str(format!("{}-{}", self.stack_name, name.replace('_', "-")))),
+                    };
+                    if let Some(d) = d {
+                        out.insert(f.name.to_owned(), d);
+                    }
+                }
+            }
+        }
+        if !prefix.is_empty() {
+            for (k, _) in table.iter() {
+                let key: &str = k.get_ref();
+                if !fields.iter().any(|f| f.name == key) {
+                    let names: Vec<&str> = fields.iter().map(|f| f.name).collect();
+                    let help = did_you_mean(key, names.iter().copied())
+                        .map(|s| format!("did you mean `{s}`?"))
+                        .unwrap_or_else(|| format!("fields here: {}", names.join(", ")));
+                    self.error(format!("unknown field `{key}` in {address}.{}", prefix.trim_end_matches('.')), k.span(), "unknown field", help);
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(out)
+    }
+
+    fn type_error(&mut self, ty: &Ty, v: &DeSpanned<'_>, address: &str, path: &str) {
+        self.error(
+            format!("wrong type for `{path}` in {address}: expected {}, found {}", ty.describe(), v.get_ref().type_str()),
+            v.span(),
+            format!("expected {}", ty.describe()),
+            "",
+        );
+    }
+
+    fn value(&mut self, ty: &Ty, v: &DeSpanned<'_>, address: &str, path: &str) -> Option<Value> {
+        self.spans.insert(format!("{address}.{path}"), v.span());
+        let dv = v.get_ref();
+        match (ty, dv) {
+            (Ty::Str, DeValue::String(s)) => Some(Value::Str(s.to_string())),
+            (Ty::Int, DeValue::Integer(i)) => match i64::from_str_radix(i.as_str().replace('_', "").trim_start_matches('+').trim_start_matches("0x").trim_start_matches("0o").trim_start_matches("0b"), i.radix()) {
+                Ok(n) => Some(Value::Int(n)),
+                Err(_) => {
+                    self.error(format!("integer out of range for `{path}` in {address}"), v.span(), "too large", "");
+                    None
+                }
+            },
+            (Ty::Bool, DeValue::Boolean(b)) => Some(Value::Bool(*b)),
+            (Ty::Enum(options), DeValue::String(s)) => {
+                if options.contains(&s.as_ref()) {
+                    Some(Value::Str(s.to_string()))
+                } else {
+                    let help = match did_you_mean(s, options.iter().copied()) {
+                        Some(m) => format!("did you mean \"{m}\"?"),
+                        None => format!("expected {}", ty.describe()),
+                    };
+                    self.error(format!("invalid value \"{s}\" for `{path}` in {address}"), v.span(), "not allowed here", help);
+                    None
+                }
+            }
+            (Ty::Cidr, DeValue::String(s)) => match s.parse::<ipnet::Ipv4Net>() {
+                Ok(net) if net.trunc() == net => Some(Value::Str(s.to_string())),
+                Ok(net) => {
+                    self.error(
+                        format!("invalid CIDR block \"{s}\" for `{path}` in {address}: host bits are set"),
+                        v.span(),
+                        "not a network address",
+                        format!("did you mean \"{}\"?", net.trunc()),
+                    );
+                    None
+                }
+                Err(_) => {
+                    self.error(
+                        format!("invalid CIDR block \"{s}\" for `{path}` in {address}"),
+                        v.span(),
+                        "not an IPv4 CIDR block",
+                        "write it as `a.b.c.d/n`, e.g. \"10.0.0.0/16\"",
+                    );
+                    None
+                }
+            },
+            (Ty::Ref(_, attr), DeValue::String(s)) => match s.split_once('.') {
+                Some((k, n)) if !k.is_empty() && !n.is_empty() && !n.contains('.') => Some(Value::Ref(Ref {
+                    address: s.to_string(),
+                    attr: (*attr).to_owned(),
+                })),
+                _ => {
+                    self.error(
+                        format!("invalid reference \"{s}\" for `{path}` in {address}"),
+                        v.span(),
+                        "not an address",
+                        format!("references name a resource as `kind.name`, e.g. \"{}.main\"", match ty { Ty::Ref(k, _) => k[0], _ => "vpc" }),
+                    );
+                    None
+                }
+            },
+            (Ty::List(inner) | Ty::Set(inner), DeValue::Array(items)) => {
+                let mut out = Vec::new();
+                let mut ok = true;
+                for (i, item) in items.iter().enumerate() {
+                    match self.value(inner, item, address, &format!("{path}[{i}]")) {
+                        Some(x) => out.push(x),
+                        None => ok = false,
+                    }
+                }
+                ok.then_some(Value::List(out))
+            }
+            (Ty::Map(inner), DeValue::Table(t)) => {
+                let mut out = BTreeMap::new();
+                let mut ok = true;
+                for (k, item) in t.iter() {
+                    match self.value(inner, item, address, &format!("{path}.{}", k.get_ref())) {
+                        Some(x) => {
+                            out.insert(k.get_ref().to_string(), x);
+                        }
+                        None => ok = false,
+                    }
+                }
+                ok.then_some(Value::Map(out))
+            }
+            (Ty::Object(fields), DeValue::Table(t)) => {
+                let name = address.split_once('.').map(|(_, n)| n).unwrap_or(address).to_owned();
+                self.object(fields, t, address, &format!("{path}."), v.span(), &name).map(Value::Map)
+            }
+            (Ty::Json, DeValue::String(s)) => match serde_json::from_str::<serde_json::Value>(s) {
+                Ok(j) => Some(Value::Json(j)),
+                Err(e) => {
+                    self.error(format!("invalid JSON for `{path}` in {address}: {e}"), v.span(), "not valid JSON", "or write the document as a TOML table");
+                    None
+                }
+            },
+            (Ty::Json, DeValue::Table(_)) => to_json(dv).map(Value::Json),
+            (Ty::SecretEnv, DeValue::String(s)) => {
+                if s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    self.error(format!("invalid environment variable name \"{s}\""), v.span(), "not a variable name", "use letters, digits and `_`");
+                    return None;
+                }
+                match (self.env)(s) {
+                    Some(value) => Some(Value::Secret(Secret { env: s.to_string(), value })),
+                    None => {
+                        self.error(
+                            format!("environment variable `{s}` is not set"),
+                            v.span(),
+                            format!("{address} takes its secret value from it"),
+                            format!("export {s} before running zinfra; secret values never live in the stack file"),
+                        );
+                        None
+                    }
+                }
+            }
+            _ => {
+                self.type_error(ty, v, address, path);
+                None
+            }
+        }
+    }
+}
+
+fn to_json(v: &DeValue<'_>) -> Option<serde_json::Value> {
+    Some(match v {
+        DeValue::String(s) => serde_json::Value::String(s.to_string()),
+        DeValue::Integer(i) => serde_json::Value::from(i.as_str().replace('_', "").parse::<i64>().ok()?),
+        DeValue::Float(f) => serde_json::Value::from(f.as_str().parse::<f64>().ok()?),
+        DeValue::Boolean(b) => serde_json::Value::Bool(*b),
+        DeValue::Datetime(d) => serde_json::Value::String(d.to_string()),
+        DeValue::Array(a) => serde_json::Value::Array(a.iter().map(|x| to_json(x.get_ref())).collect::<Option<_>>()?),
+        DeValue::Table(t) => serde_json::Value::Object(
+            t.iter()
+                .map(|(k, x)| Some((k.get_ref().to_string(), to_json(x.get_ref())?)))
+                .collect::<Option<_>>()?,
+        ),
+    })
+}
+
+/// `${kind.name.attr}` references inside a policy document's strings.
+pub fn json_refs(j: &serde_json::Value) -> Vec<Ref> {
+    let mut out = Vec::new();
+    fn walk(j: &serde_json::Value, out: &mut Vec<Ref>) {
+        match j {
+            serde_json::Value::String(s) => {
+                let mut rest = s.as_str();
+                while let Some(start) = rest.find("${") {
+                    let Some(end) = rest[start..].find('}') else { break };
+                    let inner = &rest[start + 2..start + end];
+                    let parts: Vec<&str> = inner.split('.').collect();
+                    if parts.len() == 3 {
+                        out.push(Ref {
+                            address: format!("{}.{}", parts[0], parts[1]),
+                            attr: parts[2].to_owned(),
+                        });
+                    } else {
+                        out.push(Ref { address: inner.to_owned(), attr: String::new() });
+                    }
+                    rest = &rest[start + end + 1..];
+                }
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            serde_json::Value::Object(o) => o.values().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    walk(j, &mut out);
+    out
+}
+
+/// Every reference a value holds: plain references and those inside policy documents.
+pub fn value_refs(v: &Value, out: &mut Vec<Ref>) {
+    match v {
+        Value::Ref(r) => out.push(r.clone()),
+        Value::Json(j) => out.extend(json_refs(j)),
+        Value::List(l) => l.iter().for_each(|x| value_refs(x, out)),
+        Value::Map(m) => m.values().for_each(|x| value_refs(x, out)),
+        _ => {}
+    }
+}
