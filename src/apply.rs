@@ -76,7 +76,11 @@ impl Progress for Lines {
         eprintln!("{address}: {}...", capitalize(step.doing()));
     }
     fn still_running(&self, address: &str, step: Step, elapsed: Duration) {
-        eprintln!("{address}: Still {}... [{}s elapsed]", step.doing(), elapsed.as_secs());
+        eprintln!(
+            "{address}: Still {}... [{}s elapsed]",
+            step.doing(),
+            elapsed.as_secs()
+        );
     }
     fn finished(&self, address: &str, step: Step, elapsed: Duration, id: Option<&str>) {
         let id = id.map(|i| format!(" [id={i}]")).unwrap_or_default();
@@ -85,7 +89,10 @@ impl Progress for Lines {
             Step::Update => "Modifications",
             Step::Delete => "Destruction",
         };
-        eprintln!("{address}: {what} complete after {:.1}s{id}", elapsed.as_secs_f64());
+        eprintln!(
+            "{address}: {what} complete after {:.1}s{id}",
+            elapsed.as_secs_f64()
+        );
     }
     fn failed(&self, address: &str, step: Step, error: &str) {
         eprintln!("{address}: {} failed: {error}", capitalize(step.doing()));
@@ -94,7 +101,9 @@ impl Progress for Lines {
 
 fn capitalize(s: &str) -> String {
     let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
 }
 
 /// The steps of a plan and what each must wait for.
@@ -112,8 +121,16 @@ pub fn schedule(plan: &Plan) -> Vec<Op> {
         };
         for s in steps {
             let i = ops.len();
-            ops.push(Op { address: r.address.clone(), step: *s, after: vec![] });
-            if *s == Step::Delete { deletes.insert(&r.address, i) } else { writes.insert(&r.address, i) };
+            ops.push(Op {
+                address: r.address.clone(),
+                step: *s,
+                after: vec![],
+            });
+            if *s == Step::Delete {
+                deletes.insert(&r.address, i)
+            } else {
+                writes.insert(&r.address, i)
+            };
         }
     }
     let depends = |a: &str, b: &str| plan.deps.get(a).is_some_and(|d| d.contains(b));
@@ -142,7 +159,10 @@ pub fn schedule(plan: &Plan) -> Vec<Op> {
                     } else if depends(&addr, other) {
                         false
                     } else {
-                        let (ro, ra) = (rank.get(kind(other).as_str()), rank.get(kind(&addr).as_str()));
+                        let (ro, ra) = (
+                            rank.get(kind(other).as_str()),
+                            rank.get(kind(&addr).as_str()),
+                        );
                         ro > ra
                     };
                     if wait {
@@ -165,7 +185,10 @@ pub fn schedule(plan: &Plan) -> Vec<Op> {
 /// Copy the write-only settings the stack file gives (e.g. `force_destroy`) onto the live resource being deleted.
 fn with_write_only(plan: &Plan, live: &Live) -> Live {
     let mut l = live.clone();
-    if let (Some(r), Some(kind)) = (plan.desired.iter().find(|r| r.address == live.address), crate::schema::kind(&live.kind)) {
+    if let (Some(r), Some(kind)) = (
+        plan.desired.iter().find(|r| r.address == live.address),
+        crate::schema::kind(&live.kind),
+    ) {
         for f in kind.fields.iter().filter(|f| f.write_only) {
             if let Some(v) = r.props.get(f.name) {
                 l.props.insert(f.name.to_owned(), v.clone());
@@ -176,9 +199,18 @@ fn with_write_only(plan: &Plan, live: &Live) -> Live {
 }
 
 /// Run the plan against `live` (what was read when it was made or checked).
-pub async fn run(plan: &Plan, live: &[Live], provider: Arc<dyn Provider>, parallelism: usize, progress: Arc<dyn Progress>) -> Report {
+pub async fn run(
+    plan: &Plan,
+    live: &[Live],
+    provider: Arc<dyn Provider>,
+    parallelism: usize,
+    progress: Arc<dyn Progress>,
+) -> Report {
     let ops = schedule(plan);
-    let live_by: BTreeMap<Address, Live> = live.iter().map(|l| (l.address.clone(), l.clone())).collect();
+    let live_by: BTreeMap<Address, Live> = live
+        .iter()
+        .map(|l| (l.address.clone(), l.clone()))
+        .collect();
     let mut outputs: BTreeMap<Address, BTreeMap<String, String>> = BTreeMap::new();
     for r in &plan.resources {
         if matches!(r.action, Action::NoOp | Action::Update) {
@@ -207,7 +239,9 @@ pub async fn run(plan: &Plan, live: &[Live], provider: Arc<dyn Provider>, parall
                 if running.len() >= parallelism.max(1) {
                     break;
                 }
-                if state[i] != State::Waiting || !ops[i].after.iter().all(|&j| state[j] == State::Done) {
+                if state[i] != State::Waiting
+                    || !ops[i].after.iter().all(|&j| state[j] == State::Done)
+                {
                     continue;
                 }
                 let op = &ops[i];
@@ -216,7 +250,9 @@ pub async fn run(plan: &Plan, live: &[Live], provider: Arc<dyn Provider>, parall
                     Err(e) => {
                         state[i] = State::Failed;
                         progress.failed(&op.address, op.step, &format!("{e:#}"));
-                        report.failed.push((op.address.clone(), op.step, format!("{e:#}")));
+                        report
+                            .failed
+                            .push((op.address.clone(), op.step, format!("{e:#}")));
                         stop = true;
                         break;
                     }
@@ -229,7 +265,9 @@ pub async fn run(plan: &Plan, live: &[Live], provider: Arc<dyn Provider>, parall
                     let t0 = Instant::now();
                     let result = match task {
                         Task::Create(r) => provider.create(&r).await.map(Some),
-                        Task::Update(r, l, changed) => provider.update(&r, &l, &changed).await.map(Some),
+                        Task::Update(r, l, changed) => {
+                            provider.update(&r, &l, &changed).await.map(Some)
+                        }
                         Task::Delete(l) => provider.delete(&l).await.map(|_| None),
                     };
                     (i, t0.elapsed(), result)
@@ -282,7 +320,9 @@ pub async fn run(plan: &Plan, live: &[Live], provider: Arc<dyn Provider>, parall
     }
     for (i, s) in state.iter().enumerate() {
         if *s == State::Waiting {
-            report.not_started.push((ops[i].address.clone(), ops[i].step));
+            report
+                .not_started
+                .push((ops[i].address.clone(), ops[i].step));
         }
     }
     report
@@ -294,7 +334,12 @@ enum Task {
     Delete(Live),
 }
 
-fn prepare(plan: &Plan, op: &Op, live: &BTreeMap<Address, Live>, outputs: &BTreeMap<Address, BTreeMap<String, String>>) -> Result<Task> {
+fn prepare(
+    plan: &Plan,
+    op: &Op,
+    live: &BTreeMap<Address, Live>,
+    outputs: &BTreeMap<Address, BTreeMap<String, String>>,
+) -> Result<Task> {
     let resolved = || -> Result<Resolved> {
         let r = plan
             .desired
@@ -303,10 +348,17 @@ fn prepare(plan: &Plan, op: &Op, live: &BTreeMap<Address, Live>, outputs: &BTree
             .ok_or_else(|| anyhow!("{} is not in the plan's stack", op.address))?;
         let props = resolve_props(&r.props, outputs);
         if let Some((k, _)) = props.iter().find(|(_, v)| v.has_unknown()) {
-            return Err(anyhow!("`{k}` still refers to something that does not exist"));
+            return Err(anyhow!(
+                "`{k}` still refers to something that does not exist"
+            ));
         }
-        if let Some((k, _)) = props.iter().find(|(_, v)| matches!(v, Value::Secret(s) if s.value.is_empty() && !s.env.is_empty())) {
-            return Err(anyhow!("the secret for `{k}` was not loaded from its environment variable"));
+        if let Some((k, _)) = props
+            .iter()
+            .find(|(_, v)| matches!(v, Value::Secret(s) if s.value.is_empty() && !s.env.is_empty()))
+        {
+            return Err(anyhow!(
+                "the secret for `{k}` was not loaded from its environment variable"
+            ));
         }
         Ok(Resolved {
             address: r.address.clone(),
@@ -316,13 +368,38 @@ fn prepare(plan: &Plan, op: &Op, live: &BTreeMap<Address, Live>, outputs: &BTree
             tags: desired_tags(&plan.stack, r),
         })
     };
-    let get_live = || live.get(&op.address).cloned().ok_or_else(|| anyhow!("{} was not found live", op.address));
+    let get_live = || {
+        live.get(&op.address)
+            .cloned()
+            .ok_or_else(|| anyhow!("{} was not found live", op.address))
+    };
     Ok(match op.step {
         Step::Create => Task::Create(resolved()?),
         Step::Update => {
-            let changed = plan.get(&op.address).map(|r| r.changes.iter().map(|c| c.field.clone()).collect()).unwrap_or_default();
+            let changed = plan
+                .get(&op.address)
+                .map(|r| r.changes.iter().map(|c| c.field.clone()).collect())
+                .unwrap_or_default();
             Task::Update(resolved()?, get_live()?, changed)
         }
         Step::Delete => Task::Delete(with_write_only(plan, &get_live()?)),
     })
+}
+
+/// Whether op `i` waits (directly or through others) for op `j`.
+pub fn waits_for(ops: &[Op], i: usize, j: usize) -> bool {
+    let mut stack = vec![i];
+    let mut seen = vec![false; ops.len()];
+    while let Some(k) = stack.pop() {
+        for &d in &ops[k].after {
+            if d == j {
+                return true;
+            }
+            if !seen[d] {
+                seen[d] = true;
+                stack.push(d);
+            }
+        }
+    }
+    false
 }

@@ -15,7 +15,11 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn new(message: impl Into<String>, span: Option<Range<usize>>, label: impl Into<String>) -> Diagnostic {
+    pub fn new(
+        message: impl Into<String>,
+        span: Option<Range<usize>>,
+        label: impl Into<String>,
+    ) -> Diagnostic {
         Diagnostic {
             message: message.into(),
             span,
@@ -47,7 +51,9 @@ pub fn render(path: &str, source: &str, diags: &[Diagnostic], color: bool) -> St
     for d in diags {
         let mut cs = Cs::error().with_message(&d.message);
         if let Some(span) = &d.span {
-            cs = cs.with_labels(vec![Label::primary((), span.clone()).with_message(&d.label)]);
+            cs = cs.with_labels(vec![
+                Label::primary((), span.clone()).with_message(&d.label),
+            ]);
         }
         if let Some(h) = &d.help {
             cs = cs.with_notes(vec![format!("help: {h}")]);
@@ -61,12 +67,20 @@ pub fn render(path: &str, source: &str, diags: &[Diagnostic], color: bool) -> St
 pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
     let before = &source[..offset.min(source.len())];
     let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
     (line, col)
 }
 
 /// The closest candidate, if it is close enough to be a plausible typo.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (strsim::jaro_winkler(word, c), c))

@@ -29,13 +29,15 @@ impl Graph {
                 if let Some(v) = r.props.get(key) {
                     crate::validate::walk_refs(&f.ty, v, f.name, &mut |path, _, reference| {
                         entry.insert(reference.address.clone());
-                        via.entry((r.address.clone(), reference.address.clone())).or_insert_with(|| path.to_owned());
+                        via.entry((r.address.clone(), reference.address.clone()))
+                            .or_insert_with(|| path.to_owned());
                     });
                 }
             }
             for (i, d) in r.depends_on.iter().enumerate() {
                 entry.insert(d.clone());
-                via.entry((r.address.clone(), d.clone())).or_insert_with(|| format!("depends_on[{i}]"));
+                via.entry((r.address.clone(), d.clone()))
+                    .or_insert_with(|| format!("depends_on[{i}]"));
             }
         }
         let file_order: Vec<Address> = stack.resources.iter().map(|r| r.address.clone()).collect();
@@ -43,7 +45,10 @@ impl Graph {
             Ok(order) => Ok(Graph { order, deps }),
             Err(cycle) => {
                 let (a, b) = (&cycle[0], &cycle[1]);
-                let path = via.get(&(a.clone(), b.clone())).cloned().unwrap_or_default();
+                let path = via
+                    .get(&(a.clone(), b.clone()))
+                    .cloned()
+                    .unwrap_or_default();
                 let text = cycle.join(" -> ");
                 Err(Box::new(
                     Diagnostic::new(format!("dependency cycle: {text}"), stack.spans.value(a, &path), format!("{a} depends on {b} here"))
@@ -63,7 +68,10 @@ impl Graph {
 
     /// Resources that depend on `address`, directly.
     pub fn dependents<'a>(&'a self, address: &'a str) -> impl Iterator<Item = &'a Address> + 'a {
-        self.deps.iter().filter(move |(_, d)| d.contains(address)).map(|(a, _)| a)
+        self.deps
+            .iter()
+            .filter(move |(_, d)| d.contains(address))
+            .map(|(a, _)| a)
     }
 
     pub fn to_dot(&self) -> String {
@@ -96,7 +104,10 @@ impl Graph {
 }
 
 /// Kahn's algorithm, stable in `nodes` order; on a cycle returns it as `a, b, …, a`.
-pub fn topo(nodes: &[Address], deps: &BTreeMap<Address, BTreeSet<Address>>) -> Result<Vec<Address>, Vec<Address>> {
+pub fn topo(
+    nodes: &[Address],
+    deps: &BTreeMap<Address, BTreeSet<Address>>,
+) -> Result<Vec<Address>, Vec<Address>> {
     let mut done: BTreeSet<&str> = BTreeSet::new();
     let mut order = Vec::with_capacity(nodes.len());
     loop {
@@ -105,7 +116,11 @@ pub fn topo(nodes: &[Address], deps: &BTreeMap<Address, BTreeSet<Address>>) -> R
             if done.contains(n.as_str()) {
                 continue;
             }
-            let ready = deps.get(n).into_iter().flatten().all(|d| done.contains(d.as_str()) || !nodes.contains(d));
+            let ready = deps
+                .get(n)
+                .into_iter()
+                .flatten()
+                .all(|d| done.contains(d.as_str()) || !nodes.contains(d));
             if ready {
                 done.insert(n);
                 order.push(n.clone());
@@ -119,7 +134,10 @@ pub fn topo(nodes: &[Address], deps: &BTreeMap<Address, BTreeSet<Address>>) -> R
         }
     }
     // Walk unfinished dependencies from the first stuck node until one repeats.
-    let start = nodes.iter().find(|n| !done.contains(n.as_str())).expect("a stuck node");
+    let start = nodes
+        .iter()
+        .find(|n| !done.contains(n.as_str()))
+        .expect("a stuck node");
     let mut path = vec![start.clone()];
     loop {
         let last = path.last().expect("non-empty");

@@ -4,16 +4,19 @@
 //! [`plan`] diffs them against live state read through a [`provider::Provider`], and [`apply`]
 //! carries the plan out. Only [`drivers`] knows about the AWS SDK.
 
-pub mod diagnostic;
-pub mod drivers;
-pub mod kinds;
-pub mod model;
-pub mod provider;
-pub mod schema;
-pub mod validate;
-pub mod graph;
-pub mod stack;
-pub mod plan;
-pub mod render;
 pub mod apply;
 pub mod cli;
+pub mod diagnostic;
+pub mod drivers;
+pub mod graph;
+pub mod kinds;
+pub mod model;
+pub mod plan;
+pub mod provider;
+pub mod render;
+pub mod schema;
+pub mod stack;
+pub mod validate;
+
+#[cfg(test)]
+mod tests;

@@ -113,7 +113,10 @@ pub fn fingerprint(live: &Live) -> String {
 }
 
 /// Outputs known before apply: those of live resources that the plan leaves in place.
-fn known_outputs(live: &BTreeMap<&str, &Live>, actions: &BTreeMap<Address, Action>) -> BTreeMap<Address, BTreeMap<String, String>> {
+fn known_outputs(
+    live: &BTreeMap<&str, &Live>,
+    actions: &BTreeMap<Address, Action>,
+) -> BTreeMap<Address, BTreeMap<String, String>> {
     live.iter()
         .filter(|(a, _)| matches!(actions.get(**a), Some(Action::NoOp | Action::Update)))
         .map(|(a, l)| ((*a).to_owned(), l.outputs.clone()))
@@ -129,7 +132,11 @@ pub fn resolve(v: &Value, outputs: &BTreeMap<Address, BTreeMap<String, String>>)
             .map(|s| Value::Str(s.clone()))
             .unwrap_or(Value::Unknown),
         Value::List(l) => Value::List(l.iter().map(|x| resolve(x, outputs)).collect()),
-        Value::Map(m) => Value::Map(m.iter().map(|(k, x)| (k.clone(), resolve(x, outputs))).collect()),
+        Value::Map(m) => Value::Map(
+            m.iter()
+                .map(|(k, x)| (k.clone(), resolve(x, outputs)))
+                .collect(),
+        ),
         Value::Json(j) => match resolve_json(j, outputs) {
             Some(j) => Value::Json(j),
             None => Value::Unknown,
@@ -138,7 +145,10 @@ pub fn resolve(v: &Value, outputs: &BTreeMap<Address, BTreeMap<String, String>>)
     }
 }
 
-fn resolve_json(j: &serde_json::Value, outputs: &BTreeMap<Address, BTreeMap<String, String>>) -> Option<serde_json::Value> {
+fn resolve_json(
+    j: &serde_json::Value,
+    outputs: &BTreeMap<Address, BTreeMap<String, String>>,
+) -> Option<serde_json::Value> {
     Some(match j {
         serde_json::Value::String(s) if s.contains("${") => {
             let mut out = String::new();
@@ -154,16 +164,28 @@ fn resolve_json(j: &serde_json::Value, outputs: &BTreeMap<Address, BTreeMap<Stri
             out.push_str(rest);
             serde_json::Value::String(out)
         }
-        serde_json::Value::Array(a) => serde_json::Value::Array(a.iter().map(|x| resolve_json(x, outputs)).collect::<Option<_>>()?),
-        serde_json::Value::Object(o) => {
-            serde_json::Value::Object(o.iter().map(|(k, x)| Some((k.clone(), resolve_json(x, outputs)?))).collect::<Option<_>>()?)
-        }
+        serde_json::Value::Array(a) => serde_json::Value::Array(
+            a.iter()
+                .map(|x| resolve_json(x, outputs))
+                .collect::<Option<_>>()?,
+        ),
+        serde_json::Value::Object(o) => serde_json::Value::Object(
+            o.iter()
+                .map(|(k, x)| Some((k.clone(), resolve_json(x, outputs)?)))
+                .collect::<Option<_>>()?,
+        ),
         other => other.clone(),
     })
 }
 
-pub fn resolve_props(props: &Props, outputs: &BTreeMap<Address, BTreeMap<String, String>>) -> Props {
-    props.iter().map(|(k, v)| (k.clone(), resolve(v, outputs))).collect()
+pub fn resolve_props(
+    props: &Props,
+    outputs: &BTreeMap<Address, BTreeMap<String, String>>,
+) -> Props {
+    props
+        .iter()
+        .map(|(k, v)| (k.clone(), resolve(v, outputs)))
+        .collect()
 }
 
 /// A value in canonical form for comparison: sets sorted, objects' fields canonical.
@@ -175,8 +197,14 @@ pub fn canon(ty: &Ty, v: &Value) -> Value {
             items.dedup();
             Value::List(items)
         }
-        (Ty::List(inner), Value::List(l)) => Value::List(l.iter().map(|x| canon(inner, x)).collect()),
-        (Ty::Map(inner), Value::Map(m)) => Value::Map(m.iter().map(|(k, x)| (k.clone(), canon(inner, x))).collect()),
+        (Ty::List(inner), Value::List(l)) => {
+            Value::List(l.iter().map(|x| canon(inner, x)).collect())
+        }
+        (Ty::Map(inner), Value::Map(m)) => Value::Map(
+            m.iter()
+                .map(|(k, x)| (k.clone(), canon(inner, x)))
+                .collect(),
+        ),
         (Ty::Object(fields), Value::Map(m)) => Value::Map(
             m.iter()
                 .map(|(k, x)| {
@@ -204,7 +232,9 @@ fn diff_resource(r: &Resource, resolved: &Props, tags: &Tags, live: &Live) -> Ve
             continue;
         }
         let key = f.name.strip_suffix("_from_env").unwrap_or(f.name);
-        let Some(want) = resolved.get(key) else { continue };
+        let Some(want) = resolved.get(key) else {
+            continue;
+        };
         if want.is_null() {
             continue; // unmanaged: AWS's default stands
         }
@@ -232,7 +262,11 @@ fn diff_resource(r: &Resource, resolved: &Props, tags: &Tags, live: &Live) -> Ve
 }
 
 fn tags_value(t: &Tags) -> Value {
-    Value::Map(t.iter().map(|(k, v)| (k.clone(), Value::Str(v.clone()))).collect())
+    Value::Map(
+        t.iter()
+            .map(|(k, v)| (k.clone(), Value::Str(v.clone())))
+            .collect(),
+    )
 }
 
 /// Kinds in an order where a kind comes after every kind its fields reference; deletes run in reverse.
@@ -245,7 +279,10 @@ pub fn kind_rank() -> BTreeMap<&'static str, usize> {
             _ => {}
         }
     }
-    let names: Vec<Address> = crate::kinds::ALL.iter().map(|k| k.name.to_owned()).collect();
+    let names: Vec<Address> = crate::kinds::ALL
+        .iter()
+        .map(|k| k.name.to_owned())
+        .collect();
     let deps: BTreeMap<Address, BTreeSet<Address>> = crate::kinds::ALL
         .iter()
         .map(|k| {
@@ -263,7 +300,14 @@ pub fn kind_rank() -> BTreeMap<&'static str, usize> {
 }
 
 /// Build the plan. `graph_order` lists desired addresses dependencies-first.
-pub fn compute(stack: &StackInfo, desired: &[Resource], deps: &BTreeMap<Address, BTreeSet<Address>>, graph_order: &[Address], live: &[Live], destroy: bool) -> Plan {
+pub fn compute(
+    stack: &StackInfo,
+    desired: &[Resource],
+    deps: &BTreeMap<Address, BTreeSet<Address>>,
+    graph_order: &[Address],
+    live: &[Live],
+    destroy: bool,
+) -> Plan {
     let mut live_by: BTreeMap<&str, &Live> = BTreeMap::new();
     let mut duplicates = Vec::new();
     for l in live {
@@ -273,7 +317,8 @@ pub fn compute(stack: &StackInfo, desired: &[Resource], deps: &BTreeMap<Address,
             live_by.insert(&l.address, l);
         }
     }
-    let by_addr: BTreeMap<&str, &Resource> = desired.iter().map(|r| (r.address.as_str(), r)).collect();
+    let by_addr: BTreeMap<&str, &Resource> =
+        desired.iter().map(|r| (r.address.as_str(), r)).collect();
     let mut actions: BTreeMap<Address, Action> = BTreeMap::new();
     let mut resources = Vec::new();
 
@@ -291,7 +336,12 @@ pub fn compute(stack: &StackInfo, desired: &[Resource], deps: &BTreeMap<Address,
                     changes: resolved
                         .iter()
                         .filter(|(_, v)| !v.is_null())
-                        .map(|(k, v)| Change { field: k.clone(), before: None, after: Some(v.clone()), forces_replacement: false })
+                        .map(|(k, v)| Change {
+                            field: k.clone(),
+                            before: None,
+                            after: Some(v.clone()),
+                            forces_replacement: false,
+                        })
                         .collect(),
                     reason: None,
                     id: None,
@@ -299,7 +349,8 @@ pub fn compute(stack: &StackInfo, desired: &[Resource], deps: &BTreeMap<Address,
                 },
                 Some(l) => {
                     let changes = diff_resource(r, &resolved, &tags, l);
-                    let forcing: Vec<&Change> = changes.iter().filter(|c| c.forces_replacement).collect();
+                    let forcing: Vec<&Change> =
+                        changes.iter().filter(|c| c.forces_replacement).collect();
                     let (action, reason) = if changes.is_empty() {
                         (Action::NoOp, None)
                     } else if forcing.is_empty() {
@@ -327,7 +378,11 @@ pub fn compute(stack: &StackInfo, desired: &[Resource], deps: &BTreeMap<Address,
     let mut deletes: Vec<&Live> = live
         .iter()
         .filter(|l| destroy || !by_addr.contains_key(l.address.as_str()))
-        .filter(|l| live_by.get(l.address.as_str()).is_some_and(|x| std::ptr::eq(*x, *l)))
+        .filter(|l| {
+            live_by
+                .get(l.address.as_str())
+                .is_some_and(|x| std::ptr::eq(*x, *l))
+        })
         .chain(duplicates.iter().copied())
         .collect();
     // Dependents first: reverse graph order for declared ones, reverse kind order for the rest.
@@ -368,7 +423,11 @@ pub fn compute(stack: &StackInfo, desired: &[Resource], deps: &BTreeMap<Address,
     }
 }
 
-fn replace_reason(r: &Resource, forcing: &[&Change], actions: &BTreeMap<Address, Action>) -> String {
+fn replace_reason(
+    r: &Resource,
+    forcing: &[&Change],
+    actions: &BTreeMap<Address, Action>,
+) -> String {
     let parts: Vec<String> = forcing
         .iter()
         .map(|c| {
@@ -377,7 +436,12 @@ fn replace_reason(r: &Resource, forcing: &[&Change], actions: &BTreeMap<Address,
             if let Some(v) = r.props.get(&c.field) {
                 crate::stack::value_refs(v, &mut refs);
             }
-            let cause = refs.iter().find(|x| matches!(actions.get(&x.address), Some(Action::Replace | Action::Create)));
+            let cause = refs.iter().find(|x| {
+                matches!(
+                    actions.get(&x.address),
+                    Some(Action::Replace | Action::Create)
+                )
+            });
             match cause {
                 Some(x) if c.after.as_ref().is_some_and(Value::has_unknown) => {
                     format!("`{}` refers to {}, which is replaced", c.field, x.address)

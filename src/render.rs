@@ -12,7 +12,11 @@ pub struct Style {
 
 impl Style {
     fn paint(&self, code: &str, s: &str) -> String {
-        if self.color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_owned() }
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_owned()
+        }
     }
     fn green(&self, s: &str) -> String {
         self.paint("32", s)
@@ -40,7 +44,13 @@ pub fn value(v: &Value) -> String {
             if m.is_empty() {
                 "{}".into()
             } else {
-                format!("{{ {} }}", m.iter().map(|(k, v)| format!("{} = {}", key(k), value(v))).collect::<Vec<_>>().join(", "))
+                format!(
+                    "{{ {} }}",
+                    m.iter()
+                        .map(|(k, v)| format!("{} = {}", key(k), value(v)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
             }
         }
         Value::Json(j) => serde_json::to_string(j).unwrap_or_default(),
@@ -50,7 +60,13 @@ pub fn value(v: &Value) -> String {
 }
 
 fn key(k: &str) -> String {
-    if k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') { k.to_owned() } else { format!("{k:?}") }
+    if k.chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        k.to_owned()
+    } else {
+        format!("{k:?}")
+    }
 }
 
 /// A value as plain JSON for `--json`, secrets and unknowns as marker strings.
@@ -61,7 +77,9 @@ pub fn json_value(v: &Value) -> serde_json::Value {
         Value::Int(i) => (*i).into(),
         Value::Str(s) => s.clone().into(),
         Value::List(l) => l.iter().map(json_value).collect(),
-        Value::Map(m) => serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), json_value(v))).collect()),
+        Value::Map(m) => {
+            serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), json_value(v))).collect())
+        }
         Value::Json(j) => j.clone(),
         Value::Ref(_) | Value::Unknown => "(known after apply)".into(),
         Value::Secret(_) => "(sensitive)".into(),
@@ -79,7 +97,12 @@ fn verb(a: Action) -> &'static str {
 }
 
 fn resource(out: &mut String, r: &ResourcePlan, st: Style) {
-    let _ = writeln!(out, "  {} {}", st.bold(&format!("# {}", r.address)), verb(r.action));
+    let _ = writeln!(
+        out,
+        "  {} {}",
+        st.bold(&format!("# {}", r.address)),
+        verb(r.action)
+    );
     if let Some(reason) = &r.reason {
         let _ = writeln!(out, "  # ({reason})");
     }
@@ -91,7 +114,10 @@ fn resource(out: &mut String, r: &ResourcePlan, st: Style) {
         Action::NoOp => (" ", " ".to_owned()),
     };
     let pad = " ".repeat(3usize.saturating_sub(sym.len()));
-    let id = r.id.as_deref().map(|i| format!(" ({i})")).unwrap_or_default();
+    let id =
+        r.id.as_deref()
+            .map(|i| format!(" ({i})"))
+            .unwrap_or_default();
     if r.action == Action::Delete {
         let _ = writeln!(out, "{pad}{painted} {}{id}\n", r.address);
         return;
@@ -101,10 +127,21 @@ fn resource(out: &mut String, r: &ResourcePlan, st: Style) {
     for c in &r.changes {
         let after = c.after.as_ref().map(value).unwrap_or_else(|| "null".into());
         let line = match (&c.before, r.action) {
-            (None, _) | (_, Action::Create) => format!("{} {:width$} = {after}", st.green("+"), c.field),
+            (None, _) | (_, Action::Create) => {
+                format!("{} {:width$} = {after}", st.green("+"), c.field)
+            }
             (Some(before), _) => {
-                let force = if c.forces_replacement { st.red(" # forces replacement") } else { String::new() };
-                format!("{} {:width$} = {} -> {after}{force}", st.yellow("~"), c.field, value(before))
+                let force = if c.forces_replacement {
+                    st.red(" # forces replacement")
+                } else {
+                    String::new()
+                };
+                format!(
+                    "{} {:width$} = {} -> {after}{force}",
+                    st.yellow("~"),
+                    c.field,
+                    value(before)
+                )
             }
         };
         let _ = writeln!(out, "      {line}");
@@ -127,7 +164,14 @@ pub fn human(plan: &Plan, st: Style) -> String {
         resource(&mut out, r, st);
     }
     let s = plan.summary();
-    let _ = writeln!(out, "{} {} to add, {} to change, {} to destroy.", st.bold("Plan:"), s.add, s.change, s.destroy);
+    let _ = writeln!(
+        out,
+        "{} {} to add, {} to change, {} to destroy.",
+        st.bold("Plan:"),
+        s.add,
+        s.change,
+        s.destroy
+    );
     out
 }
 

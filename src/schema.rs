@@ -110,9 +110,22 @@ impl Ty {
             Ty::Str => "a string".into(),
             Ty::Int => "an integer".into(),
             Ty::Bool => "a boolean".into(),
-            Ty::Enum(v) => format!("one of {}", v.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ")),
+            Ty::Enum(v) => format!(
+                "one of {}",
+                v.iter()
+                    .map(|s| format!("\"{s}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             Ty::Cidr => "a CIDR block string".into(),
-            Ty::Ref(kinds, _) => format!("a reference to {}", kinds.iter().map(|k| format!("{k}.<name>")).collect::<Vec<_>>().join(" or ")),
+            Ty::Ref(kinds, _) => format!(
+                "a reference to {}",
+                kinds
+                    .iter()
+                    .map(|k| format!("{k}.<name>"))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
+            ),
             Ty::List(_) | Ty::Set(_) => "an array".into(),
             Ty::Map(_) | Ty::Object(_) => "a table".into(),
             Ty::Json => "a table or a JSON string".into(),

@@ -73,7 +73,11 @@ pub fn parse(path: &str, source: &str, env: EnvLookup<'_>) -> Result<Stack, Vec<
         Err(e) => {
             let span = e.span();
             let msg = e.message().trim().to_owned();
-            return Err(vec![Diagnostic::new(format!("invalid TOML: {msg}"), span, "here")]);
+            return Err(vec![Diagnostic::new(
+                format!("invalid TOML: {msg}"),
+                span,
+                "here",
+            )]);
         }
     };
     let mut p = Parser {
@@ -95,7 +99,12 @@ pub fn parse(path: &str, source: &str, env: EnvLookup<'_>) -> Result<Stack, Vec<
                 Some(s) => format!("did you mean `{s}`?"),
                 None => format!("known kinds: {}", schema::kind_names().join(", ")),
             };
-            p.error(format!("unknown resource kind `{kind_name}`"), kind_key.span(), "unknown kind", help);
+            p.error(
+                format!("unknown resource kind `{kind_name}`"),
+                kind_key.span(),
+                "unknown kind",
+                help,
+            );
             continue;
         };
         let DeValue::Table(tables) = kind_val.get_ref() else {
@@ -137,8 +146,15 @@ type DeSpanned<'a> = Spanned<DeValue<'a>>;
 const STACK_FIELDS: &[&str] = &["name", "environment", "region", "tags"];
 
 impl Parser<'_> {
-    fn error(&mut self, msg: impl Into<String>, span: Range<usize>, label: impl Into<String>, help: impl Into<String>) {
-        self.diags.push(Diagnostic::new(msg, Some(span), label).help(help));
+    fn error(
+        &mut self,
+        msg: impl Into<String>,
+        span: Range<usize>,
+        label: impl Into<String>,
+        help: impl Into<String>,
+    ) {
+        self.diags
+            .push(Diagnostic::new(msg, Some(span), label).help(help));
     }
 
     fn stack_info(&mut self, root: &DeTable<'_>) -> Option<StackInfo> {
@@ -150,7 +166,12 @@ impl Parser<'_> {
             return None;
         };
         let DeValue::Table(t) = val.get_ref() else {
-            self.error("`stack` must be a table", key.span(), "not a table", "write `[stack]`");
+            self.error(
+                "`stack` must be a table",
+                key.span(),
+                "not a table",
+                "write `[stack]`",
+            );
             return None;
         };
         for (k, _) in t.iter() {
@@ -158,23 +179,30 @@ impl Parser<'_> {
                 let help = did_you_mean(k.get_ref(), STACK_FIELDS.iter().copied())
                     .map(|s| format!("did you mean `{s}`?"))
                     .unwrap_or_else(|| format!("fields of [stack]: {}", STACK_FIELDS.join(", ")));
-                self.error(format!("unknown field `{}` in [stack]", k.get_ref()), k.span(), "unknown field", help);
+                self.error(
+                    format!("unknown field `{}` in [stack]", k.get_ref()),
+                    k.span(),
+                    "unknown field",
+                    help,
+                );
             }
         }
         let get = |name: &str, p: &mut Self| -> Option<String> {
             match t.get(name) {
-                Some(v) => match v.get_ref() {
-                    DeValue::String(s) => Some(s.to_string()),
-                    other => {
-                        p.error(
+                Some(v) => {
+                    match v.get_ref() {
+                        DeValue::String(s) => Some(s.to_string()),
+                        other => {
+                            p.error(
                             format!("wrong type for `{name}` in [stack]: expected a string, found {}", other.type_str()),
                             v.span(),
                             "expected a string",
                             "",
                         );
-                        None
+                            None
+                        }
                     }
-                },
+                }
                 None => {
                     p.error(
                         format!("missing required field `{name}` in [stack]"),
@@ -192,11 +220,17 @@ impl Parser<'_> {
         let mut tags = Tags::new();
         if let Some(v) = t.get("tags") {
             if let Some(Value::Map(m)) = self.value(&Ty::Map(&Ty::Str), v, "stack", "tags") {
-                tags = m.into_iter().filter_map(|(k, v)| Some((k, v.as_str()?.to_owned()))).collect();
+                tags = m
+                    .into_iter()
+                    .filter_map(|(k, v)| Some((k, v.as_str()?.to_owned())))
+                    .collect();
             }
         }
         if let Some(n) = &name {
-            if n.is_empty() || n.len() > 64 || !n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
+            if n.is_empty()
+                || n.len() > 64
+                || !n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            {
                 let span = t.get("name").map(|v| v.span()).unwrap_or(key.span());
                 self.error(
                     "invalid stack name",
@@ -215,11 +249,20 @@ impl Parser<'_> {
         })
     }
 
-    fn resource(&mut self, kind: &'static KindDef, name_key: &Spanned<std::borrow::Cow<'_, str>>, body: &DeSpanned<'_>) -> Option<Resource> {
+    fn resource(
+        &mut self,
+        kind: &'static KindDef,
+        name_key: &Spanned<std::borrow::Cow<'_, str>>,
+        body: &DeSpanned<'_>,
+    ) -> Option<Resource> {
         let name: &str = name_key.get_ref();
         let address = format!("{}.{name}", kind.name);
         self.spans.insert(address.clone(), name_key.span());
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
             self.error(
                 format!("invalid resource name `{name}`"),
                 name_key.span(),
@@ -246,14 +289,23 @@ impl Parser<'_> {
             self.spans.insert(format!("{address}.{key}"), v.span());
             match key {
                 "tags" if kind.taggable => {
-                    if let Some(Value::Map(m)) = self.value(&Ty::Map(&Ty::Str), v, &address, "tags") {
-                        tags = m.into_iter().filter_map(|(k, v)| Some((k, v.as_str()?.to_owned()))).collect();
+                    if let Some(Value::Map(m)) = self.value(&Ty::Map(&Ty::Str), v, &address, "tags")
+                    {
+                        tags = m
+                            .into_iter()
+                            .filter_map(|(k, v)| Some((k, v.as_str()?.to_owned())))
+                            .collect();
                     }
                 }
                 "depends_on" => {
                     static ANY: Ty = Ty::Str;
-                    if let Some(Value::List(l)) = self.value(&Ty::List(&ANY), v, &address, "depends_on") {
-                        depends_on = l.into_iter().filter_map(|v| v.as_str().map(str::to_owned)).collect();
+                    if let Some(Value::List(l)) =
+                        self.value(&Ty::List(&ANY), v, &address, "depends_on")
+                    {
+                        depends_on = l
+                            .into_iter()
+                            .filter_map(|v| v.as_str().map(str::to_owned))
+                            .collect();
                     }
                 }
                 _ if kind.field(key).is_none() => {
@@ -264,8 +316,15 @@ impl Parser<'_> {
                     }
                     let help = did_you_mean(key, names.iter().copied())
                         .map(|s| format!("did you mean `{s}`?"))
-                        .unwrap_or_else(|| format!("fields of {}: {}", kind.name, names.join(", ")));
-                    self.error(format!("unknown field `{key}` in {address}"), k.span(), "unknown field", help);
+                        .unwrap_or_else(|| {
+                            format!("fields of {}: {}", kind.name, names.join(", "))
+                        });
+                    self.error(
+                        format!("unknown field `{key}` in {address}"),
+                        k.span(),
+                        "unknown field",
+                        help,
+                    );
                 }
                 _ => {}
             }
@@ -308,7 +367,11 @@ impl Parser<'_> {
                     None => ok = false,
                 },
                 None if f.required => {
-                    let what = if prefix.is_empty() { address.to_owned() } else { format!("{address}.{}", prefix.trim_end_matches('.')) };
+                    let what = if prefix.is_empty() {
+                        address.to_owned()
+                    } else {
+                        format!("{address}.{}", prefix.trim_end_matches('.'))
+                    };
                     self.error(
                         format!("missing required field `{}` in {what}", f.name),
                         header.clone(),
@@ -323,7 +386,11 @@ impl Parser<'_> {
                         Default::Bool(b) => Some(Value::Bool(b)),
                         Default::Int(i) => Some(Value::Int(i)),
                         Default::Str(s) => Some(Value::Str(s.to_owned())),
-                        Default::PhysicalName => Some(Value::Str(format!("{}-{}", self.stack_name, name.replace('_', "-")))),
+                        Default::PhysicalName => Some(Value::Str(format!(
+                            "{}-{}",
+                            self.stack_name,
+                            name.replace('_', "-")
+                        ))),
                     };
                     if let Some(d) = d {
                         out.insert(f.name.to_owned(), d);
@@ -339,7 +406,15 @@ impl Parser<'_> {
                     let help = did_you_mean(key, names.iter().copied())
                         .map(|s| format!("did you mean `{s}`?"))
                         .unwrap_or_else(|| format!("fields here: {}", names.join(", ")));
-                    self.error(format!("unknown field `{key}` in {address}.{}", prefix.trim_end_matches('.')), k.span(), "unknown field", help);
+                    self.error(
+                        format!(
+                            "unknown field `{key}` in {address}.{}",
+                            prefix.trim_end_matches('.')
+                        ),
+                        k.span(),
+                        "unknown field",
+                        help,
+                    );
                     ok = false;
                 }
             }
@@ -349,7 +424,11 @@ impl Parser<'_> {
 
     fn type_error(&mut self, ty: &Ty, v: &DeSpanned<'_>, address: &str, path: &str) {
         self.error(
-            format!("wrong type for `{path}` in {address}: expected {}, found {}", ty.describe(), v.get_ref().type_str()),
+            format!(
+                "wrong type for `{path}` in {address}: expected {}, found {}",
+                ty.describe(),
+                v.get_ref().type_str()
+            ),
             v.span(),
             format!("expected {}", ty.describe()),
             "",
@@ -361,10 +440,23 @@ impl Parser<'_> {
         let dv = v.get_ref();
         match (ty, dv) {
             (Ty::Str, DeValue::String(s)) => Some(Value::Str(s.to_string())),
-            (Ty::Int, DeValue::Integer(i)) => match i64::from_str_radix(i.as_str().replace('_', "").trim_start_matches('+').trim_start_matches("0x").trim_start_matches("0o").trim_start_matches("0b"), i.radix()) {
+            (Ty::Int, DeValue::Integer(i)) => match i64::from_str_radix(
+                i.as_str()
+                    .replace('_', "")
+                    .trim_start_matches('+')
+                    .trim_start_matches("0x")
+                    .trim_start_matches("0o")
+                    .trim_start_matches("0b"),
+                i.radix(),
+            ) {
                 Ok(n) => Some(Value::Int(n)),
                 Err(_) => {
-                    self.error(format!("integer out of range for `{path}` in {address}"), v.span(), "too large", "");
+                    self.error(
+                        format!("integer out of range for `{path}` in {address}"),
+                        v.span(),
+                        "too large",
+                        "",
+                    );
                     None
                 }
             },
@@ -377,7 +469,12 @@ impl Parser<'_> {
                         Some(m) => format!("did you mean \"{m}\"?"),
                         None => format!("expected {}", ty.describe()),
                     };
-                    self.error(format!("invalid value \"{s}\" for `{path}` in {address}"), v.span(), "not allowed here", help);
+                    self.error(
+                        format!("invalid value \"{s}\" for `{path}` in {address}"),
+                        v.span(),
+                        "not allowed here",
+                        help,
+                    );
                     None
                 }
             }
@@ -403,16 +500,24 @@ impl Parser<'_> {
                 }
             },
             (Ty::Ref(_, attr), DeValue::String(s)) => match s.split_once('.') {
-                Some((k, n)) if !k.is_empty() && !n.is_empty() && !n.contains('.') => Some(Value::Ref(Ref {
-                    address: s.to_string(),
-                    attr: (*attr).to_owned(),
-                })),
+                Some((k, n)) if !k.is_empty() && !n.is_empty() && !n.contains('.') => {
+                    Some(Value::Ref(Ref {
+                        address: s.to_string(),
+                        attr: (*attr).to_owned(),
+                    }))
+                }
                 _ => {
                     self.error(
                         format!("invalid reference \"{s}\" for `{path}` in {address}"),
                         v.span(),
                         "not an address",
-                        format!("references name a resource as `kind.name`, e.g. \"{}.main\"", match ty { Ty::Ref(k, _) => k[0], _ => "vpc" }),
+                        format!(
+                            "references name a resource as `kind.name`, e.g. \"{}.main\"",
+                            match ty {
+                                Ty::Ref(k, _) => k[0],
+                                _ => "vpc",
+                            }
+                        ),
                     );
                     None
                 }
@@ -442,24 +547,42 @@ impl Parser<'_> {
                 ok.then_some(Value::Map(out))
             }
             (Ty::Object(fields), DeValue::Table(t)) => {
-                let name = address.split_once('.').map(|(_, n)| n).unwrap_or(address).to_owned();
-                self.object(fields, t, address, &format!("{path}."), v.span(), &name).map(Value::Map)
+                let name = address
+                    .split_once('.')
+                    .map(|(_, n)| n)
+                    .unwrap_or(address)
+                    .to_owned();
+                self.object(fields, t, address, &format!("{path}."), v.span(), &name)
+                    .map(Value::Map)
             }
             (Ty::Json, DeValue::String(s)) => match serde_json::from_str::<serde_json::Value>(s) {
                 Ok(j) => Some(Value::Json(j)),
                 Err(e) => {
-                    self.error(format!("invalid JSON for `{path}` in {address}: {e}"), v.span(), "not valid JSON", "or write the document as a TOML table");
+                    self.error(
+                        format!("invalid JSON for `{path}` in {address}: {e}"),
+                        v.span(),
+                        "not valid JSON",
+                        "or write the document as a TOML table",
+                    );
                     None
                 }
             },
             (Ty::Json, DeValue::Table(_)) => to_json(dv).map(Value::Json),
             (Ty::SecretEnv, DeValue::String(s)) => {
                 if s.is_empty() || !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-                    self.error(format!("invalid environment variable name \"{s}\""), v.span(), "not a variable name", "use letters, digits and `_`");
+                    self.error(
+                        format!("invalid environment variable name \"{s}\""),
+                        v.span(),
+                        "not a variable name",
+                        "use letters, digits and `_`",
+                    );
                     return None;
                 }
                 match (self.env)(s) {
-                    Some(value) => Some(Value::Secret(Secret { env: s.to_string(), value })),
+                    Some(value) => Some(Value::Secret(Secret {
+                        env: s.to_string(),
+                        value,
+                    })),
                     None => {
                         self.error(
                             format!("environment variable `{s}` is not set"),
@@ -482,11 +605,17 @@ impl Parser<'_> {
 fn to_json(v: &DeValue<'_>) -> Option<serde_json::Value> {
     Some(match v {
         DeValue::String(s) => serde_json::Value::String(s.to_string()),
-        DeValue::Integer(i) => serde_json::Value::from(i.as_str().replace('_', "").parse::<i64>().ok()?),
+        DeValue::Integer(i) => {
+            serde_json::Value::from(i.as_str().replace('_', "").parse::<i64>().ok()?)
+        }
         DeValue::Float(f) => serde_json::Value::from(f.as_str().parse::<f64>().ok()?),
         DeValue::Boolean(b) => serde_json::Value::Bool(*b),
         DeValue::Datetime(d) => serde_json::Value::String(d.to_string()),
-        DeValue::Array(a) => serde_json::Value::Array(a.iter().map(|x| to_json(x.get_ref())).collect::<Option<_>>()?),
+        DeValue::Array(a) => serde_json::Value::Array(
+            a.iter()
+                .map(|x| to_json(x.get_ref()))
+                .collect::<Option<_>>()?,
+        ),
         DeValue::Table(t) => serde_json::Value::Object(
             t.iter()
                 .map(|(k, x)| Some((k.get_ref().to_string(), to_json(x.get_ref())?)))
@@ -503,7 +632,9 @@ pub fn json_refs(j: &serde_json::Value) -> Vec<Ref> {
             serde_json::Value::String(s) => {
                 let mut rest = s.as_str();
                 while let Some(start) = rest.find("${") {
-                    let Some(end) = rest[start..].find('}') else { break };
+                    let Some(end) = rest[start..].find('}') else {
+                        break;
+                    };
                     let inner = &rest[start + 2..start + end];
                     let parts: Vec<&str> = inner.split('.').collect();
                     if parts.len() == 3 {
@@ -512,7 +643,10 @@ pub fn json_refs(j: &serde_json::Value) -> Vec<Ref> {
                             attr: parts[2].to_owned(),
                         });
                     } else {
-                        out.push(Ref { address: inner.to_owned(), attr: String::new() });
+                        out.push(Ref {
+                            address: inner.to_owned(),
+                            attr: String::new(),
+                        });
                     }
                     rest = &rest[start + end + 1..];
                 }

@@ -25,10 +25,12 @@ impl Spans {
         self.get(address)
     }
     pub fn value(&self, address: &str, path: &str) -> Option<Range<usize>> {
-        self.get(&format!("{address}.{path}")).or_else(|| self.header(address))
+        self.get(&format!("{address}.{path}"))
+            .or_else(|| self.header(address))
     }
     pub fn key(&self, address: &str, path: &str) -> Option<Range<usize>> {
-        self.get(&format!("{address}.{path}:key")).or_else(|| self.header(address))
+        self.get(&format!("{address}.{path}:key"))
+            .or_else(|| self.header(address))
     }
 }
 
@@ -55,10 +57,14 @@ impl ResourceCx<'_> {
     }
     /// Whether the file itself sets the field (defaults don't count).
     pub fn has_field(&self, field: &str) -> bool {
-        self.spans.get(&format!("{}.{field}:key", self.resource.address)).is_some()
+        self.spans
+            .get(&format!("{}.{field}:key", self.resource.address))
+            .is_some()
     }
     pub fn map_has(&self, field: &str, key: &str) -> bool {
-        self.get(field).and_then(Value::as_map).is_some_and(|m| m.contains_key(key))
+        self.get(field)
+            .and_then(Value::as_map)
+            .is_some_and(|m| m.contains_key(key))
     }
     /// The resource a reference field points at, when it exists.
     pub fn referenced(&self, field: &str) -> Option<&Resource> {
@@ -70,12 +76,16 @@ impl ResourceCx<'_> {
     pub fn error_at_value(&self, field: &str, message: &str, help: &str) {
         let span = self.spans.value(&self.resource.address, field);
         let label = format!("in {}", self.resource.address);
-        self.diags.borrow_mut().push(Diagnostic::new(message, span, label).help(help));
+        self.diags
+            .borrow_mut()
+            .push(Diagnostic::new(message, span, label).help(help));
     }
     pub fn error_at_header(&self, message: &str, help: &str) {
         let span = self.spans.header(&self.resource.address);
         let label = format!("in {}", self.resource.address);
-        self.diags.borrow_mut().push(Diagnostic::new(message, span, label).help(help));
+        self.diags
+            .borrow_mut()
+            .push(Diagnostic::new(message, span, label).help(help));
     }
     pub fn error(&self, d: Diagnostic) {
         self.diags.borrow_mut().push(d);
@@ -92,7 +102,12 @@ pub fn check(stack: &crate::stack::Stack) -> Vec<Diagnostic> {
     }
     for r in &stack.resources {
         let kind = crate::schema::kind(&r.kind).expect("parsed kinds exist");
-        let cx = ResourceCx { resource: r, stack: &stack.resources, spans: &stack.spans, diags: &diags };
+        let cx = ResourceCx {
+            resource: r,
+            stack: &stack.resources,
+            spans: &stack.spans,
+            diags: &diags,
+        };
         (kind.validate)(&cx);
     }
     check_physical_names(stack, &diags);
@@ -111,7 +126,12 @@ fn check_references(stack: &crate::stack::Stack, diags: &RefCell<Vec<Diagnostic>
             Some(s) => format!("did you mean `{s}`?"),
             None => format!("declare `[{target}]` or reference an existing resource"),
         };
-        Diagnostic::new(format!("reference to undeclared resource `{target}`"), span, format!("in {from}")).help(help)
+        Diagnostic::new(
+            format!("reference to undeclared resource `{target}`"),
+            span,
+            format!("in {from}"),
+        )
+        .help(help)
     };
     for r in &stack.resources {
         let kind = crate::schema::kind(&r.kind).expect("parsed kinds exist");
@@ -121,22 +141,53 @@ fn check_references(stack: &crate::stack::Stack, diags: &RefCell<Vec<Diagnostic>
                 walk_refs(&f.ty, v, f.name, &mut |path, target_kinds, reference| {
                     let span = stack.spans.value(&r.address, path);
                     match stack.get(&reference.address) {
-                        None => diags.borrow_mut().push(dangling(&reference.address, span, &r.address)),
-                        Some(t) if !target_kinds.is_empty() && !target_kinds.contains(&t.kind.as_str()) => {
-                            let expected = target_kinds.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(" or ");
+                        None => {
+                            diags
+                                .borrow_mut()
+                                .push(dangling(&reference.address, span, &r.address))
+                        }
+                        Some(t)
+                            if !target_kinds.is_empty()
+                                && !target_kinds.contains(&t.kind.as_str()) =>
+                        {
+                            let expected = target_kinds
+                                .iter()
+                                .map(|k| format!("`{k}`"))
+                                .collect::<Vec<_>>()
+                                .join(" or ");
                             diags.borrow_mut().push(
                                 Diagnostic::new(
-                                    format!("`{path}` in {} must reference {expected}, not `{}`", r.address, t.kind),
+                                    format!(
+                                        "`{path}` in {} must reference {expected}, not `{}`",
+                                        r.address, t.kind
+                                    ),
                                     span,
                                     format!("this is a {}", t.kind),
                                 )
-                                .help(format!("reference a resource like \"{}.<name>\"", target_kinds[0])),
+                                .help(format!(
+                                    "reference a resource like \"{}.<name>\"",
+                                    target_kinds[0]
+                                )),
                             );
                         }
-                        Some(t) if target_kinds.is_empty() && !reference.attr.is_empty() && !crate::graph::OUTPUTS.contains(&reference.attr.as_str()) => {
+                        Some(t)
+                            if target_kinds.is_empty()
+                                && !reference.attr.is_empty()
+                                && !crate::graph::OUTPUTS.contains(&reference.attr.as_str()) =>
+                        {
                             diags.borrow_mut().push(
-                                Diagnostic::new(format!("unknown attribute `{}` of `{}`", reference.attr, t.address), span, format!("in {}", r.address))
-                                    .help(format!("resources expose {}", crate::graph::OUTPUTS.join(", "))),
+                                Diagnostic::new(
+                                    format!(
+                                        "unknown attribute `{}` of `{}`",
+                                        reference.attr, t.address
+                                    ),
+                                    span,
+                                    format!("in {}", r.address),
+                                )
+                                .help(format!(
+                                    "resources expose {}",
+                                    crate::graph::OUTPUTS.join(", ")
+                                )),
                             );
                         }
                         Some(_) => {}
@@ -146,7 +197,11 @@ fn check_references(stack: &crate::stack::Stack, diags: &RefCell<Vec<Diagnostic>
         }
         for (i, d) in r.depends_on.iter().enumerate() {
             if stack.get(d).is_none() {
-                diags.borrow_mut().push(dangling(d, stack.spans.value(&r.address, &format!("depends_on[{i}]")), &r.address));
+                diags.borrow_mut().push(dangling(
+                    d,
+                    stack.spans.value(&r.address, &format!("depends_on[{i}]")),
+                    &r.address,
+                ));
             }
         }
     }
@@ -154,7 +209,12 @@ fn check_references(stack: &crate::stack::Stack, diags: &RefCell<Vec<Diagnostic>
 
 /// Calls `f(path, allowed kinds, reference)` for each reference inside a value of type `ty`.
 /// Policy-document references allow any kind (empty slice).
-pub fn walk_refs(ty: &crate::schema::Ty, v: &Value, path: &str, f: &mut dyn FnMut(&str, &[&str], &crate::model::Ref)) {
+pub fn walk_refs(
+    ty: &crate::schema::Ty,
+    v: &Value,
+    path: &str,
+    f: &mut dyn FnMut(&str, &[&str], &crate::model::Ref),
+) {
     use crate::schema::Ty;
     match (ty, v) {
         (Ty::Ref(kinds, _), Value::Ref(r)) => f(path, kinds, r),
@@ -188,8 +248,12 @@ fn check_physical_names(stack: &crate::stack::Stack, diags: &RefCell<Vec<Diagnos
     let mut seen: HashMap<(&str, &str), &str> = HashMap::new();
     for r in &stack.resources {
         let kind = crate::schema::kind(&r.kind).expect("parsed kinds exist");
-        let Some(field) = kind.physical_name else { continue };
-        let Some(name) = r.props.get(field).and_then(Value::as_str) else { continue };
+        let Some(field) = kind.physical_name else {
+            continue;
+        };
+        let Some(name) = r.props.get(field).and_then(Value::as_str) else {
+            continue;
+        };
         if let Some(first) = seen.insert((kind.name, name), &r.address) {
             diags.borrow_mut().push(
                 Diagnostic::new(

@@ -1,8 +1,24 @@
-use anyhow::{Result, bail};
-use async_trait::async_trait;
+//! DynamoDB tables: keys, capacity, encryption at rest, TTL, point-in-time recovery and deletion protection.
 
-use super::{Driver, ReadCx};
-use crate::model::{Live, Resolved};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, PointInTimeRecoverySpecification,
+    PointInTimeRecoveryStatus, ProvisionedThroughput, ScalarAttributeType, SseSpecification,
+    SseType, TableDescription, TableStatus, Tag, TimeToLiveSpecification, TimeToLiveStatus,
+};
+use futures::future::try_join_all;
+
+use super::{Driver, ReadCx, error_code, sdk_error, tag_pairs};
+use crate::model::{Live, Props, PropsExt, Resolved, Tags, Value};
+
+const KIND: &str = "dynamodb_table";
+const NOT_FOUND: &str = "ResourceNotFoundException";
+/// How long to wait for a table to become ACTIVE after a create or an update.
+const ACTIVE_TIMEOUT: Duration = Duration::from_secs(600);
 
 pub struct DynamoDb {
     client: aws_sdk_dynamodb::Client,
@@ -17,19 +33,550 @@ impl DynamoDb {
 #[async_trait]
 impl Driver for DynamoDb {
     fn kinds(&self) -> &'static [&'static str] {
-        &[]
+        &[KIND]
     }
-    async fn read(&self, _cx: &ReadCx<'_>) -> Result<Vec<Live>> {
-        let _ = &self.client;
-        Ok(vec![])
+
+    /// Tables come from the tagging API (`cx.tagged`); per table, concurrently: DescribeTable, then
+    /// DescribeTimeToLive, DescribeContinuousBackups and ListTagsOfResource together.
+    async fn read(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {
+        let tables = cx.tagged.iter().map(|(address, arn)| async move {
+            self.read_table(address, arn)
+                .await
+                .with_context(|| format!("reading {address} ({arn})"))
+        });
+        Ok(try_join_all(tables).await?.into_iter().flatten().collect())
     }
+
     async fn create(&self, r: &Resolved) -> Result<Live> {
-        bail!("{}: not implemented", r.address)
+        self.create_table(r)
+            .await
+            .with_context(|| r.address.clone())
     }
-    async fn update(&self, r: &Resolved, _live: &Live, _changed: &[String]) -> Result<Live> {
-        bail!("{}: not implemented", r.address)
+
+    async fn update(&self, r: &Resolved, live: &Live, changed: &[String]) -> Result<Live> {
+        self.update_table(r, live, changed)
+            .await
+            .with_context(|| r.address.clone())
     }
+
     async fn delete(&self, live: &Live) -> Result<()> {
-        bail!("{}: not implemented", live.address)
+        self.delete_table(live)
+            .await
+            .with_context(|| live.address.clone())
     }
+}
+
+impl DynamoDb {
+    async fn read_table(&self, address: &str, arn: &str) -> Result<Option<Live>> {
+        let name = arn.split_once(":table/").map(|(_, n)| n).unwrap_or(arn);
+        let res = self.client.describe_table().table_name(name).send().await;
+        let Some(table) = found("DescribeTable", res)?.and_then(|o| o.table) else {
+            return Ok(None);
+        };
+        if table.table_status() == Some(&TableStatus::Deleting) {
+            return Ok(None);
+        }
+        let ttl = async {
+            found(
+                "DescribeTimeToLive",
+                self.client
+                    .describe_time_to_live()
+                    .table_name(name)
+                    .send()
+                    .await,
+            )
+        };
+        let backups = async {
+            let res = self
+                .client
+                .describe_continuous_backups()
+                .table_name(name)
+                .send()
+                .await;
+            found("DescribeContinuousBackups", res)
+        };
+        let (ttl, backups, tags) = futures::try_join!(ttl, backups, self.tags(arn))?;
+        let (Some(ttl), Some(backups), Some(tags)) = (ttl, backups, tags) else {
+            return Ok(None);
+        };
+
+        let mut props = Props::new();
+        props.insert("table_name".into(), Value::Str(name.to_owned()));
+        for k in table.key_schema() {
+            let field = match k.key_type() {
+                KeyType::Hash => "hash_key",
+                KeyType::Range => "range_key",
+                _ => continue,
+            };
+            props.insert(field.into(), Value::Str(k.attribute_name().to_owned()));
+        }
+        let attributes = table
+            .attribute_definitions()
+            .iter()
+            .map(|a| {
+                (
+                    a.attribute_name().to_owned(),
+                    Value::Str(a.attribute_type().as_str().to_owned()),
+                )
+            })
+            .collect();
+        props.insert("attributes".into(), Value::Map(attributes));
+        // Tables created PROVISIONED and never switched report no billing mode summary.
+        let billing = table
+            .billing_mode_summary()
+            .and_then(|b| b.billing_mode())
+            .unwrap_or(&BillingMode::Provisioned);
+        props.insert(
+            "billing_mode".into(),
+            Value::Str(billing.as_str().to_owned()),
+        );
+        if *billing == BillingMode::Provisioned
+            && let Some(t) = table.provisioned_throughput()
+        {
+            if let Some(r) = t.read_capacity_units() {
+                props.insert("read_capacity".into(), Value::Int(r));
+            }
+            if let Some(w) = t.write_capacity_units() {
+                props.insert("write_capacity".into(), Value::Int(w));
+            }
+        }
+        // No SSE description, or one without a key ARN, means the AWS owned key.
+        if let Some(key) = table.sse_description().and_then(|s| s.kms_master_key_arn()) {
+            props.insert("kms_key".into(), Value::Str(key.to_owned()));
+        }
+        // A disabled TTL still reports the attribute it last used.
+        if let Some(t) = ttl.time_to_live_description()
+            && matches!(
+                t.time_to_live_status(),
+                Some(TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling)
+            )
+            && let Some(attr) = t.attribute_name()
+        {
+            props.insert("ttl_attribute".into(), Value::Str(attr.to_owned()));
+        }
+        let pitr = backups
+            .continuous_backups_description()
+            .and_then(|c| c.point_in_time_recovery_description())
+            .and_then(|p| p.point_in_time_recovery_status());
+        props.insert(
+            "point_in_time_recovery".into(),
+            Value::Bool(pitr == Some(&PointInTimeRecoveryStatus::Enabled)),
+        );
+        props.insert(
+            "deletion_protection".into(),
+            Value::Bool(table.deletion_protection_enabled().unwrap_or(false)),
+        );
+
+        let mut live = table_live(address, name, table.table_arn().unwrap_or(arn));
+        live.props = props;
+        live.tags = tags;
+        Ok(Some(live))
+    }
+
+    async fn tags(&self, arn: &str) -> Result<Option<Tags>> {
+        let mut tags = Tags::new();
+        let mut token = None;
+        loop {
+            let res = self
+                .client
+                .list_tags_of_resource()
+                .resource_arn(arn)
+                .set_next_token(token)
+                .send()
+                .await;
+            let Some(page) = found("ListTagsOfResource", res)? else {
+                return Ok(None);
+            };
+            for t in page.tags() {
+                if !t.key().starts_with("aws:") {
+                    tags.insert(t.key().to_owned(), t.value().to_owned());
+                }
+            }
+            match page.next_token() {
+                Some(t) => token = Some(t.to_owned()),
+                None => return Ok(Some(tags)),
+            }
+        }
+    }
+
+    async fn create_table(&self, r: &Resolved) -> Result<Live> {
+        let name = r
+            .props
+            .str("table_name")
+            .ok_or_else(|| anyhow!("table_name is not set"))?;
+        let hash = r
+            .props
+            .str("hash_key")
+            .ok_or_else(|| anyhow!("hash_key is not set"))?;
+        let mut keys = vec![key(hash, KeyType::Hash)?];
+        if let Some(range) = r.props.str("range_key") {
+            keys.push(key(range, KeyType::Range)?);
+        }
+        let attributes = r
+            .props
+            .get("attributes")
+            .and_then(Value::as_map)
+            .ok_or_else(|| anyhow!("attributes is not set"))?
+            .iter()
+            .map(|(name, ty)| {
+                let ty = ty
+                    .as_str()
+                    .ok_or_else(|| anyhow!("attribute `{name}` has no type"))?;
+                AttributeDefinition::builder()
+                    .attribute_name(name)
+                    .attribute_type(ScalarAttributeType::from(ty))
+                    .build()
+                    .map_err(anyhow::Error::from)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let billing = BillingMode::from(r.props.str("billing_mode").unwrap_or("PAY_PER_REQUEST"));
+        let throughput = if billing == BillingMode::Provisioned {
+            Some(throughput(&r.props)?)
+        } else {
+            None
+        };
+        let out = self
+            .client
+            .create_table()
+            .table_name(name)
+            .set_key_schema(Some(keys))
+            .set_attribute_definitions(Some(attributes))
+            .billing_mode(billing)
+            .set_provisioned_throughput(throughput)
+            .set_sse_specification(r.props.str("kms_key").map(sse))
+            .set_deletion_protection_enabled(
+                r.props.get("deletion_protection").and_then(Value::as_bool),
+            )
+            .set_tags(Some(dynamo_tags(&r.tags)?))
+            .send()
+            .await
+            .map_err(|e| sdk_error("CreateTable", e))?;
+        let table = out
+            .table_description
+            .unwrap_or_else(|| TableDescription::builder().build());
+        let arn = table.table_arn().map(str::to_owned);
+        // TTL and backups can only be configured on an ACTIVE table.
+        if table.table_status() != Some(&TableStatus::Active) {
+            self.wait_active(name).await?;
+        }
+        if let Some(attr) = r.props.str("ttl_attribute") {
+            self.set_ttl(name, attr, true).await?;
+        }
+        // Backups are off on a new table: only a request to turn them on needs a call.
+        if r.props.bool_or("point_in_time_recovery", false) {
+            self.set_pitr(name, true).await?;
+        }
+        let arn = match arn {
+            Some(arn) => arn,
+            None => self
+                .describe(name)
+                .await?
+                .table_arn()
+                .unwrap_or_default()
+                .to_owned(),
+        };
+        let mut live = table_live(&r.address, name, &arn);
+        live.tags = r.tags.clone();
+        Ok(live)
+    }
+
+    async fn update_table(&self, r: &Resolved, live: &Live, changed: &[String]) -> Result<Live> {
+        let name = live.id.as_str();
+        let has = |f: &str| changed.iter().any(|c| c == f);
+        // UpdateTable takes one kind of change at a time and leaves the table UPDATING meanwhile.
+        let billing = BillingMode::from(r.props.str("billing_mode").unwrap_or("PAY_PER_REQUEST"));
+        let on_demand =
+            |p: &Props| p.str("billing_mode") == Some(BillingMode::PayPerRequest.as_str());
+        // Capacity means nothing to an on-demand table, and AWS rejects an UpdateTable that changes nothing.
+        let capacity_only = on_demand(&r.props) && on_demand(&live.props) && !has("billing_mode");
+        if (has("billing_mode") || has("read_capacity") || has("write_capacity")) && !capacity_only
+        {
+            let throughput = if billing == BillingMode::Provisioned {
+                Some(throughput(&r.props)?)
+            } else {
+                None
+            };
+            self.client
+                .update_table()
+                .table_name(name)
+                .billing_mode(billing)
+                .set_provisioned_throughput(throughput)
+                .send()
+                .await
+                .map_err(|e| sdk_error("UpdateTable", e))
+                .context("changing billing mode or capacity (AWS limits how often a table may switch billing mode)")?;
+            self.wait_active(name).await?;
+        }
+        if has("kms_key")
+            && let Some(key) = r.props.str("kms_key")
+        {
+            self.client
+                .update_table()
+                .table_name(name)
+                .sse_specification(sse(key))
+                .send()
+                .await
+                .map_err(|e| sdk_error("UpdateTable", e))
+                .context("changing the encryption key")?;
+            self.wait_active(name).await?;
+        }
+        if has("deletion_protection") {
+            self.client
+                .update_table()
+                .table_name(name)
+                .deletion_protection_enabled(r.props.bool_or("deletion_protection", false))
+                .send()
+                .await
+                .map_err(|e| sdk_error("UpdateTable", e))
+                .context("changing deletion protection")?;
+        }
+        if has("ttl_attribute") {
+            self.change_ttl(
+                name,
+                live.props.str("ttl_attribute"),
+                r.props.str("ttl_attribute"),
+            )
+            .await?;
+        }
+        if has("point_in_time_recovery") {
+            self.set_pitr(name, r.props.bool_or("point_in_time_recovery", false))
+                .await?;
+        }
+        let arn = match live.outputs.get("arn") {
+            Some(arn) => arn.clone(),
+            None => self
+                .describe(name)
+                .await?
+                .table_arn()
+                .unwrap_or_default()
+                .to_owned(),
+        };
+        if has("tags") {
+            self.client
+                .tag_resource()
+                .resource_arn(&arn)
+                .set_tags(Some(dynamo_tags(&r.tags)?))
+                .send()
+                .await
+                .map_err(|e| sdk_error("TagResource", e))?;
+            let stale: Vec<String> = live
+                .tags
+                .keys()
+                .filter(|k| !k.starts_with("aws:") && !r.tags.contains_key(*k))
+                .cloned()
+                .collect();
+            if !stale.is_empty() {
+                self.client
+                    .untag_resource()
+                    .resource_arn(&arn)
+                    .set_tag_keys(Some(stale))
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("UntagResource", e))?;
+            }
+        }
+        let mut out = table_live(&r.address, name, &arn);
+        out.tags = r.tags.clone();
+        Ok(out)
+    }
+
+    async fn delete_table(&self, live: &Live) -> Result<()> {
+        let name = live.id.as_str();
+        let protected = || {
+            anyhow!(
+                "table {name} has deletion protection on: set `deletion_protection = false` for it and apply, \
+                 then delete it"
+            )
+        };
+        if live.props.bool_or("deletion_protection", false) {
+            return Err(protected());
+        }
+        let deadline = Instant::now() + ACTIVE_TIMEOUT;
+        loop {
+            let e = match self.client.delete_table().table_name(name).send().await {
+                Ok(_) => return Ok(()),
+                Err(e) => e,
+            };
+            match error_code(&e) {
+                Some(NOT_FOUND) => return Ok(()),
+                _ if e
+                    .message()
+                    .unwrap_or_default()
+                    .to_ascii_lowercase()
+                    .contains("protect") =>
+                {
+                    return Err(protected());
+                }
+                // The table is being created, updated or already deleted.
+                Some("ResourceInUseException") if Instant::now() < deadline => {
+                    let res = self.client.describe_table().table_name(name).send().await;
+                    match found("DescribeTable", res)?.and_then(|o| o.table) {
+                        None => return Ok(()),
+                        Some(t) if t.table_status() == Some(&TableStatus::Deleting) => {
+                            return Ok(());
+                        }
+                        Some(_) => tokio::time::sleep(Duration::from_secs(5)).await,
+                    }
+                }
+                _ => return Err(sdk_error("DeleteTable", e)),
+            }
+        }
+    }
+
+    async fn describe(&self, name: &str) -> Result<TableDescription> {
+        let out = self
+            .client
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+            .map_err(|e| sdk_error("DescribeTable", e))?;
+        out.table
+            .ok_or_else(|| anyhow!("DescribeTable returned no table"))
+    }
+
+    async fn wait_active(&self, name: &str) -> Result<()> {
+        let deadline = Instant::now() + ACTIVE_TIMEOUT;
+        let mut delay = Duration::from_millis(500);
+        loop {
+            let table = self.describe(name).await?;
+            let status = table
+                .table_status()
+                .cloned()
+                .unwrap_or(TableStatus::Creating);
+            if status == TableStatus::Active {
+                return Ok(());
+            }
+            if Instant::now() >= deadline {
+                bail!(
+                    "table {name} is still {} after {} s; check it in the DynamoDB console and apply again",
+                    status.as_str(),
+                    ACTIVE_TIMEOUT.as_secs()
+                );
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
+    }
+
+    async fn set_ttl(&self, name: &str, attribute: &str, enabled: bool) -> Result<()> {
+        let spec = TimeToLiveSpecification::builder()
+            .attribute_name(attribute)
+            .enabled(enabled)
+            .build()?;
+        self.client
+            .update_time_to_live()
+            .table_name(name)
+            .time_to_live_specification(spec)
+            .send()
+            .await
+            .map_err(|e| sdk_error("UpdateTimeToLive", e))?;
+        Ok(())
+    }
+
+    /// A table has at most one TTL attribute: moving it means disabling the old one first.
+    async fn change_ttl(&self, name: &str, old: Option<&str>, new: Option<&str>) -> Result<()> {
+        const LIMIT: &str = "AWS allows one TTL change per table per hour; apply again later";
+        if let Some(old) = old.filter(|o| Some(*o) != new) {
+            self.set_ttl(name, old, false)
+                .await
+                .with_context(|| format!("disabling TTL on `{old}` ({LIMIT})"))?;
+        }
+        if let Some(new) = new.filter(|n| Some(*n) != old) {
+            let what = match old {
+                Some(old) => {
+                    format!("enabling TTL on `{new}` after disabling it on `{old}` ({LIMIT})")
+                }
+                None => format!("enabling TTL on `{new}` ({LIMIT})"),
+            };
+            self.set_ttl(name, new, true).await.context(what)?;
+        }
+        Ok(())
+    }
+
+    async fn set_pitr(&self, name: &str, enabled: bool) -> Result<()> {
+        let spec = PointInTimeRecoverySpecification::builder()
+            .point_in_time_recovery_enabled(enabled)
+            .build()?;
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let res = self
+                .client
+                .update_continuous_backups()
+                .table_name(name)
+                .point_in_time_recovery_specification(spec.clone())
+                .send()
+                .await;
+            match res {
+                Ok(_) => return Ok(()),
+                // Shortly after CreateTable, AWS may still be turning on the table's continuous backups.
+                Err(e)
+                    if error_code(&e) == Some("ContinuousBackupsUnavailableException")
+                        && Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                }
+                Err(e) => return Err(sdk_error("UpdateContinuousBackups", e)),
+            }
+        }
+    }
+}
+
+/// The result of a call, or `None` when the table does not exist.
+fn found<T, E, R>(op: &str, res: Result<T, SdkError<E, R>>) -> Result<Option<T>>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match res {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if error_code(&e) == Some(NOT_FOUND) => Ok(None),
+        Err(e) => Err(sdk_error(op, e)),
+    }
+}
+
+fn table_live(address: &str, name: &str, arn: &str) -> Live {
+    let mut live = Live::new(address, KIND, name);
+    live.outputs.insert("arn".into(), arn.to_owned());
+    live
+}
+
+fn key(attribute: &str, ty: KeyType) -> Result<KeySchemaElement> {
+    Ok(KeySchemaElement::builder()
+        .attribute_name(attribute)
+        .key_type(ty)
+        .build()?)
+}
+
+fn throughput(props: &Props) -> Result<ProvisionedThroughput> {
+    let read = props
+        .int("read_capacity")
+        .ok_or_else(|| anyhow!("PROVISIONED needs read_capacity"))?;
+    let write = props
+        .int("write_capacity")
+        .ok_or_else(|| anyhow!("PROVISIONED needs write_capacity"))?;
+    Ok(ProvisionedThroughput::builder()
+        .read_capacity_units(read)
+        .write_capacity_units(write)
+        .build()?)
+}
+
+fn sse(kms_key: &str) -> SseSpecification {
+    SseSpecification::builder()
+        .enabled(true)
+        .sse_type(SseType::Kms)
+        .kms_master_key_id(kms_key)
+        .build()
+}
+
+fn dynamo_tags(tags: &Tags) -> Result<Vec<Tag>> {
+    tag_pairs(tags)
+        .map(|(k, v)| {
+            Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|e| anyhow!("tag `{k}`: {e}"))
+        })
+        .collect()
 }

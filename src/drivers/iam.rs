@@ -1,8 +1,24 @@
-use anyhow::{Result, bail};
-use async_trait::async_trait;
+//! IAM roles and OpenID Connect providers.
+//!
+//! IAM is global and the Resource Groups Tagging API does not cover it, so `read` lists the account's roles
+//! (or providers) and looks at each one's tags to find the stack's resources, orphans included.
 
-use super::{Driver, ReadCx};
-use crate::model::{Live, Resolved};
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::{Context, Result, anyhow, bail};
+use async_trait::async_trait;
+use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_iam::types::{Role, Tag};
+use futures::future::try_join_all;
+use futures::{StreamExt, TryStreamExt, stream};
+
+use super::{Driver, ReadCx, error_code, owned_address, sdk_error, tag_pairs};
+use crate::model::{Live, Props, PropsExt, Resolved, Tags, Value};
+
+const ROLE: &str = "iam_role";
+const OIDC: &str = "iam_oidc_provider";
+/// Parallel IAM calls per read: IAM's request rate quota is per account and low.
+const CONCURRENCY: usize = 8;
 
 pub struct Iam {
     client: aws_sdk_iam::Client,
@@ -17,19 +33,675 @@ impl Iam {
 #[async_trait]
 impl Driver for Iam {
     fn kinds(&self) -> &'static [&'static str] {
-        &[]
+        &[ROLE, OIDC]
     }
-    async fn read(&self, _cx: &ReadCx<'_>) -> Result<Vec<Live>> {
-        let _ = &self.client;
-        Ok(vec![])
+
+    async fn read(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {
+        match cx.kind {
+            ROLE => self.read_roles(cx).await,
+            OIDC => self.read_oidc_providers(cx).await,
+            k => bail!("iam driver does not manage kind `{k}`"),
+        }
     }
+
     async fn create(&self, r: &Resolved) -> Result<Live> {
-        bail!("{}: not implemented", r.address)
+        let live = match r.kind.as_str() {
+            ROLE => self.create_role(r).await,
+            OIDC => self.create_oidc_provider(r).await,
+            k => Err(anyhow!("iam driver does not manage kind `{k}`")),
+        };
+        live.with_context(|| r.address.clone())
     }
-    async fn update(&self, r: &Resolved, _live: &Live, _changed: &[String]) -> Result<Live> {
-        bail!("{}: not implemented", r.address)
+
+    async fn update(&self, r: &Resolved, live: &Live, changed: &[String]) -> Result<Live> {
+        let live = match r.kind.as_str() {
+            ROLE => self.update_role(r, live, changed).await,
+            OIDC => self.update_oidc_provider(r, live, changed).await,
+            k => Err(anyhow!("iam driver does not manage kind `{k}`")),
+        };
+        live.with_context(|| r.address.clone())
     }
+
     async fn delete(&self, live: &Live) -> Result<()> {
-        bail!("{}: not implemented", live.address)
+        let done = match live.kind.as_str() {
+            ROLE => self.delete_role(&live.id).await,
+            OIDC => self.delete_oidc_provider(&live.id).await,
+            k => Err(anyhow!("iam driver does not manage kind `{k}`")),
+        };
+        done.with_context(|| live.address.clone())
     }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// iam_role
+
+impl Iam {
+    /// ListRoles, then one tag lookup per role: GetRole for the names the stack declares (it returns the tags
+    /// along with the role), ListRoleTags for every other role, which may be an orphan of the stack.
+    async fn read_roles(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {
+        let declared: BTreeSet<&str> = cx
+            .desired
+            .iter()
+            .filter_map(|r| r.props.str("role_name"))
+            .collect();
+        let roles = self
+            .client
+            .list_roles()
+            .into_paginator()
+            .page_size(1000)
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| sdk_error("ListRoles", e))?;
+        let declared = &declared;
+        let lives: Vec<Option<Live>> = stream::iter(roles)
+            .map(|role| async move {
+                let name = role.role_name().to_owned();
+                let role = if declared.contains(name.as_str()) {
+                    let res = self.client.get_role().role_name(&name).send().await;
+                    found("GetRole", res)?.and_then(|out| out.role)
+                } else {
+                    let tags = self
+                        .client
+                        .list_role_tags()
+                        .role_name(&name)
+                        .into_paginator()
+                        .items()
+                        .send();
+                    found("ListRoleTags", tags.try_collect().await)?.map(|tags| {
+                        let mut role = role;
+                        role.tags = Some(tags);
+                        role
+                    })
+                };
+                let Some(role) = role else { return Ok(None) };
+                let tags = live_tags(role.tags());
+                let Some(address) = owned_address(cx.stack, tag_pairs(&tags)) else {
+                    return Ok(None);
+                };
+                self.read_role(address, role, tags)
+                    .await
+                    .with_context(|| format!("reading role {name}"))
+            })
+            .buffer_unordered(CONCURRENCY)
+            .try_collect()
+            .await?;
+        Ok(lives.into_iter().flatten().collect())
+    }
+
+    /// The role's policies (the rest comes from ListRoles/GetRole); `None` when it vanished meanwhile.
+    async fn read_role(&self, address: String, role: Role, tags: Tags) -> Result<Option<Live>> {
+        let name = role.role_name();
+        let managed = async {
+            let attached = self
+                .client
+                .list_attached_role_policies()
+                .role_name(name)
+                .into_paginator()
+                .items()
+                .send();
+            found("ListAttachedRolePolicies", attached.try_collect().await)
+        };
+        let inline = async {
+            let names = self
+                .client
+                .list_role_policies()
+                .role_name(name)
+                .into_paginator()
+                .items()
+                .send();
+            let Some(names) = found("ListRolePolicies", names.try_collect().await)? else {
+                return Ok(None);
+            };
+            let docs = try_join_all(names.into_iter().map(|policy| async move {
+                let res = self
+                    .client
+                    .get_role_policy()
+                    .role_name(name)
+                    .policy_name(&policy)
+                    .send()
+                    .await;
+                let Some(out) = found("GetRolePolicy", res)? else {
+                    return Ok(None);
+                };
+                let doc = parse_doc(out.policy_document())
+                    .with_context(|| format!("inline policy `{policy}`"))?;
+                Ok::<_, anyhow::Error>(Some((policy, Value::Json(doc))))
+            }))
+            .await?;
+            Ok(Some(docs.into_iter().flatten().collect::<BTreeMap<_, _>>()))
+        };
+        let (managed, inline) = futures::try_join!(managed, inline)?;
+        let (Some(managed), Some(inline)) = (managed, inline) else {
+            return Ok(None);
+        };
+        let trust = role
+            .assume_role_policy_document()
+            .ok_or_else(|| anyhow!("role {name} has no trust policy"))?;
+        let mut props = Props::new();
+        props.insert("role_name".into(), Value::Str(name.to_owned()));
+        props.insert("path".into(), Value::Str(role.path().to_owned()));
+        props.insert(
+            "description".into(),
+            Value::Str(role.description().unwrap_or_default().to_owned()),
+        );
+        props.insert(
+            "assume_role_policy".into(),
+            Value::Json(parse_doc(trust).context("trust policy")?),
+        );
+        props.insert(
+            "managed_policy_arns".into(),
+            Value::List(
+                managed
+                    .iter()
+                    .filter_map(|p| p.policy_arn())
+                    .map(|a| Value::Str(a.to_owned()))
+                    .collect(),
+            ),
+        );
+        props.insert("inline_policies".into(), Value::Map(inline));
+        props.insert(
+            "max_session_duration".into(),
+            Value::Int(role.max_session_duration().unwrap_or(3600).into()),
+        );
+        let mut live = role_live(&address, name, role.arn());
+        live.props = props;
+        live.tags = tags;
+        Ok(Some(live))
+    }
+
+    async fn create_role(&self, r: &Resolved) -> Result<Live> {
+        let name = r
+            .props
+            .str("role_name")
+            .ok_or_else(|| anyhow!("role_name is not set"))?;
+        let trust = r
+            .props
+            .json("assume_role_policy")
+            .ok_or_else(|| anyhow!("assume_role_policy is not set"))?;
+        let out = self
+            .client
+            .create_role()
+            .role_name(name)
+            .set_path(r.props.str("path").map(str::to_owned))
+            .set_description(
+                r.props
+                    .str("description")
+                    .filter(|d| !d.is_empty())
+                    .map(str::to_owned),
+            )
+            .assume_role_policy_document(trust.to_string())
+            .set_max_session_duration(
+                r.props
+                    .int("max_session_duration")
+                    .map(i32::try_from)
+                    .transpose()?,
+            )
+            .set_tags(Some(iam_tags(&r.tags)?))
+            .send()
+            .await
+            .map_err(|e| sdk_error("CreateRole", e))?;
+        let arn = out.role().map(|r| r.arn().to_owned()).unwrap_or_default();
+        try_join_all(
+            r.props
+                .strs("managed_policy_arns")
+                .iter()
+                .map(|arn| self.attach(name, arn)),
+        )
+        .await?;
+        if let Some(inline) = r.props.get("inline_policies").and_then(Value::as_map) {
+            try_join_all(
+                inline
+                    .iter()
+                    .map(|(policy, doc)| self.put_inline(name, policy, doc)),
+            )
+            .await?;
+        }
+        let mut live = role_live(&r.address, name, &arn);
+        live.tags = r.tags.clone();
+        Ok(live)
+    }
+
+    async fn update_role(&self, r: &Resolved, live: &Live, changed: &[String]) -> Result<Live> {
+        let name = live.id.as_str();
+        let has = |f: &str| changed.iter().any(|c| c == f);
+        if has("assume_role_policy") {
+            let trust = r
+                .props
+                .json("assume_role_policy")
+                .ok_or_else(|| anyhow!("assume_role_policy is not set"))?;
+            self.client
+                .update_assume_role_policy()
+                .role_name(name)
+                .policy_document(trust.to_string())
+                .send()
+                .await
+                .map_err(|e| sdk_error("UpdateAssumeRolePolicy", e))?;
+        }
+        if has("description") || has("max_session_duration") {
+            // UpdateRole sets both: pass the current value of the one that did not change.
+            let description = r.props.str("description").or(live.props.str("description"));
+            let max = r
+                .props
+                .int("max_session_duration")
+                .or(live.props.int("max_session_duration"));
+            self.client
+                .update_role()
+                .role_name(name)
+                .set_description(description.map(str::to_owned))
+                .set_max_session_duration(max.map(i32::try_from).transpose()?)
+                .send()
+                .await
+                .map_err(|e| sdk_error("UpdateRole", e))?;
+        }
+        if has("managed_policy_arns") && is_set(&r.props, "managed_policy_arns") {
+            let want: BTreeSet<String> = r.props.strs("managed_policy_arns").into_iter().collect();
+            let have: BTreeSet<String> =
+                live.props.strs("managed_policy_arns").into_iter().collect();
+            // Attach before detaching: a policy replaced by another never leaves a gap in permissions.
+            try_join_all(want.difference(&have).map(|arn| self.attach(name, arn))).await?;
+            try_join_all(have.difference(&want).map(|arn| self.detach(name, arn))).await?;
+        }
+        if has("inline_policies") && is_set(&r.props, "inline_policies") {
+            let empty = BTreeMap::new();
+            let want = r
+                .props
+                .get("inline_policies")
+                .and_then(Value::as_map)
+                .unwrap_or(&empty);
+            let have = live
+                .props
+                .get("inline_policies")
+                .and_then(Value::as_map)
+                .unwrap_or(&empty);
+            try_join_all(
+                want.iter()
+                    .filter(|(policy, doc)| have.get(*policy) != Some(*doc))
+                    .map(|(policy, doc)| self.put_inline(name, policy, doc)),
+            )
+            .await?;
+            try_join_all(
+                have.keys()
+                    .filter(|p| !want.contains_key(*p))
+                    .map(|policy| async move {
+                        let res = self
+                            .client
+                            .delete_role_policy()
+                            .role_name(name)
+                            .policy_name(policy)
+                            .send()
+                            .await;
+                        found("DeleteRolePolicy", res)
+                            .with_context(|| format!("inline policy `{policy}`"))
+                    }),
+            )
+            .await?;
+        }
+        if has("tags") {
+            self.client
+                .tag_role()
+                .role_name(name)
+                .set_tags(Some(iam_tags(&r.tags)?))
+                .send()
+                .await
+                .map_err(|e| sdk_error("TagRole", e))?;
+            let stale = removed_keys(&live.tags, &r.tags);
+            if !stale.is_empty() {
+                self.client
+                    .untag_role()
+                    .role_name(name)
+                    .set_tag_keys(Some(stale))
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("UntagRole", e))?;
+            }
+        }
+        let mut out = role_live(
+            &r.address,
+            name,
+            live.outputs
+                .get("arn")
+                .map(String::as_str)
+                .unwrap_or_default(),
+        );
+        out.tags = r.tags.clone();
+        Ok(out)
+    }
+
+    /// IAM refuses to delete a role that still has policies or instance profiles.
+    async fn delete_role(&self, name: &str) -> Result<()> {
+        let attached = self
+            .client
+            .list_attached_role_policies()
+            .role_name(name)
+            .into_paginator()
+            .items()
+            .send();
+        let Some(attached) = found("ListAttachedRolePolicies", attached.try_collect().await)?
+        else {
+            return Ok(());
+        };
+        try_join_all(
+            attached
+                .iter()
+                .filter_map(|p| p.policy_arn())
+                .map(|arn| self.detach(name, arn)),
+        )
+        .await?;
+        let inline = self
+            .client
+            .list_role_policies()
+            .role_name(name)
+            .into_paginator()
+            .items()
+            .send();
+        let Some(inline) = found("ListRolePolicies", inline.try_collect().await)? else {
+            return Ok(());
+        };
+        try_join_all(inline.iter().map(|policy| async move {
+            let res = self
+                .client
+                .delete_role_policy()
+                .role_name(name)
+                .policy_name(policy)
+                .send()
+                .await;
+            found("DeleteRolePolicy", res).with_context(|| format!("inline policy `{policy}`"))
+        }))
+        .await?;
+        let profiles = self
+            .client
+            .list_instance_profiles_for_role()
+            .role_name(name)
+            .into_paginator()
+            .items()
+            .send();
+        let Some(profiles) = found("ListInstanceProfilesForRole", profiles.try_collect().await)?
+        else {
+            return Ok(());
+        };
+        try_join_all(profiles.iter().map(|p| async move {
+            let res = self
+                .client
+                .remove_role_from_instance_profile()
+                .instance_profile_name(p.instance_profile_name())
+                .role_name(name)
+                .send()
+                .await;
+            found("RemoveRoleFromInstanceProfile", res)
+        }))
+        .await?;
+        found(
+            "DeleteRole",
+            self.client.delete_role().role_name(name).send().await,
+        )?;
+        Ok(())
+    }
+
+    async fn attach(&self, role: &str, arn: &str) -> Result<()> {
+        self.client
+            .attach_role_policy()
+            .role_name(role)
+            .policy_arn(arn)
+            .send()
+            .await
+            .map_err(|e| sdk_error("AttachRolePolicy", e))
+            .with_context(|| format!("managed policy {arn}"))?;
+        Ok(())
+    }
+
+    async fn detach(&self, role: &str, arn: &str) -> Result<()> {
+        let res = self
+            .client
+            .detach_role_policy()
+            .role_name(role)
+            .policy_arn(arn)
+            .send()
+            .await;
+        found("DetachRolePolicy", res).with_context(|| format!("managed policy {arn}"))?;
+        Ok(())
+    }
+
+    async fn put_inline(&self, role: &str, policy: &str, doc: &Value) -> Result<()> {
+        let Value::Json(doc) = doc else {
+            bail!("inline policy `{policy}` is not a policy document");
+        };
+        self.client
+            .put_role_policy()
+            .role_name(role)
+            .policy_name(policy)
+            .policy_document(doc.to_string())
+            .send()
+            .await
+            .map_err(|e| sdk_error("PutRolePolicy", e))
+            .with_context(|| format!("inline policy `{policy}`"))?;
+        Ok(())
+    }
+}
+
+fn role_live(address: &str, name: &str, arn: &str) -> Live {
+    let mut live = Live::new(address, ROLE, name);
+    live.outputs.insert("arn".into(), arn.to_owned());
+    live.outputs.insert("name".into(), name.to_owned());
+    live
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// iam_oidc_provider
+
+impl Iam {
+    /// ListOpenIDConnectProviders, then GetOpenIDConnectProvider for each: it returns the tags with the rest.
+    async fn read_oidc_providers(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {
+        let list = self
+            .client
+            .list_open_id_connect_providers()
+            .send()
+            .await
+            .map_err(|e| sdk_error("ListOpenIDConnectProviders", e))?;
+        let arns: Vec<String> = list
+            .open_id_connect_provider_list()
+            .iter()
+            .filter_map(|p| p.arn())
+            .map(str::to_owned)
+            .collect();
+        let lives: Vec<Option<Live>> = stream::iter(arns)
+            .map(|arn| async move {
+                let res = self
+                    .client
+                    .get_open_id_connect_provider()
+                    .open_id_connect_provider_arn(&arn)
+                    .send()
+                    .await;
+                let Some(out) =
+                    found("GetOpenIDConnectProvider", res).with_context(|| arn.clone())?
+                else {
+                    return Ok(None);
+                };
+                let tags = live_tags(out.tags());
+                let Some(address) = owned_address(cx.stack, tag_pairs(&tags)) else {
+                    return Ok(None);
+                };
+                let mut live = Live::new(&address, OIDC, &arn);
+                live.outputs.insert("arn".into(), arn.clone());
+                // IAM stores the issuer without its scheme; it is always https.
+                let url = out.url().unwrap_or_default();
+                let url = if url.contains("://") {
+                    url.to_owned()
+                } else {
+                    format!("https://{url}")
+                };
+                live.props.insert("url".into(), Value::Str(url));
+                live.props
+                    .insert("client_ids".into(), str_list(out.client_id_list()));
+                live.props
+                    .insert("thumbprints".into(), str_list(out.thumbprint_list()));
+                live.tags = tags;
+                Ok::<_, anyhow::Error>(Some(live))
+            })
+            .buffer_unordered(CONCURRENCY)
+            .try_collect()
+            .await?;
+        Ok(lives.into_iter().flatten().collect())
+    }
+
+    async fn create_oidc_provider(&self, r: &Resolved) -> Result<Live> {
+        let url = r
+            .props
+            .str("url")
+            .ok_or_else(|| anyhow!("url is not set"))?;
+        let out = self
+            .client
+            .create_open_id_connect_provider()
+            .url(url)
+            .set_client_id_list(Some(r.props.strs("client_ids")))
+            .set_thumbprint_list(
+                is_set(&r.props, "thumbprints").then(|| r.props.strs("thumbprints")),
+            )
+            .set_tags(Some(iam_tags(&r.tags)?))
+            .send()
+            .await
+            .map_err(|e| sdk_error("CreateOpenIDConnectProvider", e))?;
+        let arn = out
+            .open_id_connect_provider_arn()
+            .ok_or_else(|| anyhow!("CreateOpenIDConnectProvider returned no ARN"))?;
+        let mut live = Live::new(&r.address, OIDC, arn);
+        live.outputs.insert("arn".into(), arn.to_owned());
+        live.tags = r.tags.clone();
+        Ok(live)
+    }
+
+    async fn update_oidc_provider(
+        &self,
+        r: &Resolved,
+        live: &Live,
+        changed: &[String],
+    ) -> Result<Live> {
+        let arn = live.id.as_str();
+        let has = |f: &str| changed.iter().any(|c| c == f);
+        if has("client_ids") {
+            let want: BTreeSet<String> = r.props.strs("client_ids").into_iter().collect();
+            let have: BTreeSet<String> = live.props.strs("client_ids").into_iter().collect();
+            // Add before removing: a provider cannot be left without any audience.
+            for id in want.difference(&have) {
+                self.client
+                    .add_client_id_to_open_id_connect_provider()
+                    .open_id_connect_provider_arn(arn)
+                    .client_id(id)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("AddClientIDToOpenIDConnectProvider", e))?;
+            }
+            for id in have.difference(&want) {
+                self.client
+                    .remove_client_id_from_open_id_connect_provider()
+                    .open_id_connect_provider_arn(arn)
+                    .client_id(id)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("RemoveClientIDFromOpenIDConnectProvider", e))?;
+            }
+        }
+        if has("thumbprints") && is_set(&r.props, "thumbprints") {
+            self.client
+                .update_open_id_connect_provider_thumbprint()
+                .open_id_connect_provider_arn(arn)
+                .set_thumbprint_list(Some(r.props.strs("thumbprints")))
+                .send()
+                .await
+                .map_err(|e| sdk_error("UpdateOpenIDConnectProviderThumbprint", e))?;
+        }
+        if has("tags") {
+            self.client
+                .tag_open_id_connect_provider()
+                .open_id_connect_provider_arn(arn)
+                .set_tags(Some(iam_tags(&r.tags)?))
+                .send()
+                .await
+                .map_err(|e| sdk_error("TagOpenIDConnectProvider", e))?;
+            let stale = removed_keys(&live.tags, &r.tags);
+            if !stale.is_empty() {
+                self.client
+                    .untag_open_id_connect_provider()
+                    .open_id_connect_provider_arn(arn)
+                    .set_tag_keys(Some(stale))
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("UntagOpenIDConnectProvider", e))?;
+            }
+        }
+        let mut out = Live::new(&r.address, OIDC, arn);
+        out.outputs.insert("arn".into(), arn.to_owned());
+        out.tags = r.tags.clone();
+        Ok(out)
+    }
+
+    async fn delete_oidc_provider(&self, arn: &str) -> Result<()> {
+        let res = self
+            .client
+            .delete_open_id_connect_provider()
+            .open_id_connect_provider_arn(arn)
+            .send()
+            .await;
+        found("DeleteOpenIDConnectProvider", res)?;
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// helpers
+
+/// IAM returns policy documents URL-encoded.
+fn parse_doc(doc: &str) -> Result<serde_json::Value> {
+    let decoded = urlencoding::decode(doc).context("policy document is not valid URL encoding")?;
+    serde_json::from_str(&decoded).context("policy document is not valid JSON")
+}
+
+/// The result of a call, or `None` when the entity does not exist (NoSuchEntity).
+fn found<T, E, R>(op: &str, res: Result<T, SdkError<E, R>>) -> Result<Option<T>>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match res {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if error_code(&e) == Some("NoSuchEntity") => Ok(None),
+        Err(e) => Err(sdk_error(op, e)),
+    }
+}
+
+/// True when the field is declared (absent or null means unmanaged: leave AWS as it is).
+fn is_set(props: &Props, field: &str) -> bool {
+    props.get(field).is_some_and(|v| !v.is_null())
+}
+
+fn str_list(items: &[String]) -> Value {
+    Value::List(items.iter().map(|s| Value::Str(s.clone())).collect())
+}
+
+fn iam_tags(tags: &Tags) -> Result<Vec<Tag>> {
+    tag_pairs(tags)
+        .map(|(k, v)| {
+            Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|e| anyhow!("tag `{k}`: {e}"))
+        })
+        .collect()
+}
+
+/// Tags as AWS reports them, without the `aws:` ones it manages itself.
+fn live_tags(tags: &[Tag]) -> Tags {
+    tags.iter()
+        .filter(|t| !t.key().starts_with("aws:"))
+        .map(|t| (t.key().to_owned(), t.value().to_owned()))
+        .collect()
+}
+
+fn removed_keys(live: &Tags, want: &Tags) -> Vec<String> {
+    live.keys()
+        .filter(|k| !k.starts_with("aws:") && !want.contains_key(*k))
+        .cloned()
+        .collect()
 }

@@ -73,7 +73,9 @@ impl Aws {
             Arc::new(kms::Kms::new(aws_sdk_kms::Client::new(&conf))),
             Arc::new(ec2::Ec2::new(aws_sdk_ec2::Client::new(&conf))),
             Arc::new(s3::S3::new(s3)),
-            Arc::new(dynamodb::DynamoDb::new(aws_sdk_dynamodb::Client::new(&conf))),
+            Arc::new(dynamodb::DynamoDb::new(aws_sdk_dynamodb::Client::new(
+                &conf,
+            ))),
             Arc::new(ssm::Ssm::new(aws_sdk_ssm::Client::new(&conf))),
             Arc::new(iam::Iam::new(aws_sdk_iam::Client::new(&conf))),
         ];
@@ -107,7 +109,11 @@ impl Aws {
         while let Some(page) = pages.next().await {
             let page = page.map_err(|e| sdk_error("GetResources", e))?;
             for m in page.resource_tag_mapping_list() {
-                let addr = m.tags().iter().find(|t| t.key() == TAG_ADDRESS).map(|t| t.value().to_owned());
+                let addr = m
+                    .tags()
+                    .iter()
+                    .find(|t| t.key() == TAG_ADDRESS)
+                    .map(|t| t.value().to_owned());
                 if let (Some(addr), Some(arn)) = (addr, m.resource_arn()) {
                     out.insert(addr, arn.to_owned());
                 }
@@ -134,7 +140,9 @@ impl Provider for Aws {
             };
             async move {
                 let d = self.driver(k.name)?;
-                d.read(&cx).await.with_context(|| format!("reading {} resources", k.name))
+                d.read(&cx)
+                    .await
+                    .with_context(|| format!("reading {} resources", k.name))
             }
         });
         let all = futures::future::try_join_all(reads).await?;
@@ -183,7 +191,10 @@ pub fn tag_pairs(tags: &Tags) -> impl Iterator<Item = (&str, &str)> {
 }
 
 /// The address a set of tags claims, if they belong to `stack`.
-pub fn owned_address<'a>(stack: &str, tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> Option<String> {
+pub fn owned_address<'a>(
+    stack: &str,
+    tags: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Option<String> {
     let mut s = None;
     let mut a = None;
     for (k, v) in tags {

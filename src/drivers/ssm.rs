@@ -1,8 +1,24 @@
-use anyhow::{Result, bail};
-use async_trait::async_trait;
+//! SSM Parameter Store parameters. Secret values are never formatted into errors or logs.
 
-use super::{Driver, ReadCx};
-use crate::model::{Live, Resolved};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow};
+use async_trait::async_trait;
+use aws_sdk_ssm::types::{
+    Parameter, ParameterMetadata, ParameterStringFilter, ParameterType, ResourceTypeForTagging, Tag,
+};
+use futures::future::try_join_all;
+
+use super::{Driver, ReadCx, error_code, owned_address, sdk_error};
+use crate::model::{Live, Props, PropsExt, Resolved, Secret, TAG_STACK, Tags, Value};
+
+const KIND: &str = "ssm_parameter";
+/// GetParameters takes at most 10 names.
+const GET_BATCH: usize = 10;
+/// How long reading a just-written parameter retries ParameterNotFound.
+const CONSISTENCY_WAIT: Duration = Duration::from_secs(30);
+const POLL: Duration = Duration::from_secs(1);
 
 pub struct Ssm {
     client: aws_sdk_ssm::Client,
@@ -17,19 +33,326 @@ impl Ssm {
 #[async_trait]
 impl Driver for Ssm {
     fn kinds(&self) -> &'static [&'static str] {
-        &[]
+        &[KIND]
     }
-    async fn read(&self, _cx: &ReadCx<'_>) -> Result<Vec<Live>> {
-        let _ = &self.client;
-        Ok(vec![])
+
+    async fn read(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {
+        // Parameter ARNs drop the leading `/` of a name, so `cx.tagged` cannot tell `/a` from `a`:
+        // one filtered DescribeParameters gives the exact names plus type, key and description.
+        let metas = self.describe_stack(cx.stack).await?;
+        if metas.is_empty() {
+            return Ok(vec![]);
+        }
+        let names: Vec<&str> = metas.iter().filter_map(ParameterMetadata::name).collect();
+        let values = try_join_all(names.chunks(GET_BATCH).map(|batch| self.get_values(batch)));
+        let tags = try_join_all(names.iter().map(|name| self.tags_of(name)));
+        let (values, tags) = futures::try_join!(values, tags)?;
+        let values: BTreeMap<String, Parameter> = values
+            .into_iter()
+            .flatten()
+            .filter_map(|p| Some((p.name()?.to_owned(), p)))
+            .collect();
+        let secret_wanted: BTreeMap<&str, bool> = cx
+            .desired
+            .iter()
+            .map(|r| {
+                (
+                    r.address.as_str(),
+                    matches!(r.props.get("value"), Some(Value::Secret(_))),
+                )
+            })
+            .collect();
+
+        let mut out = Vec::new();
+        for (meta, tags) in metas.iter().zip(tags) {
+            let (Some(name), Some(tags)) = (meta.name(), tags) else {
+                continue;
+            };
+            let Some(address) =
+                owned_address(cx.stack, tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            else {
+                continue;
+            };
+            // Deleted between the two calls.
+            let Some(param) = values.get(name) else {
+                continue;
+            };
+            let ty = meta
+                .r#type()
+                .or(param.r#type())
+                .map(|t| t.as_str().to_owned())
+                .unwrap_or_default();
+            let value = param.value().unwrap_or_default().to_owned();
+            // A value taken from the environment compares as a secret whatever the parameter type.
+            let secret = ty == "SecureString"
+                || secret_wanted
+                    .get(address.as_str())
+                    .copied()
+                    .unwrap_or(false);
+
+            let mut live = Live::new(&address, KIND, name);
+            if let Some(arn) = param.arn() {
+                live.outputs.insert("arn".into(), arn.to_owned());
+            }
+            live.props
+                .insert("name".into(), Value::Str(name.to_owned()));
+            live.props.insert("type".into(), Value::Str(ty));
+            live.props.insert(
+                "value".into(),
+                if secret {
+                    Value::Secret(Secret {
+                        env: String::new(),
+                        value,
+                    })
+                } else {
+                    Value::Str(value)
+                },
+            );
+            if let Some(key) = meta.key_id() {
+                live.props
+                    .insert("kms_key".into(), Value::Str(key_arn(key, param.arn())));
+            }
+            if let Some(description) = meta.description() {
+                live.props
+                    .insert("description".into(), Value::Str(description.to_owned()));
+            }
+            live.tags = tags;
+            out.push(live);
+        }
+        Ok(out)
     }
+
     async fn create(&self, r: &Resolved) -> Result<Live> {
-        bail!("{}: not implemented", r.address)
+        self.create_parameter(r)
+            .await
+            .with_context(|| format!("creating {}", r.address))
     }
-    async fn update(&self, r: &Resolved, _live: &Live, _changed: &[String]) -> Result<Live> {
-        bail!("{}: not implemented", r.address)
+
+    async fn update(&self, r: &Resolved, live: &Live, changed: &[String]) -> Result<Live> {
+        let name = live.id.as_str();
+        let mut put = false;
+        for field in changed {
+            let done = match field.as_str() {
+                "tags" => self.sync_tags(name, &r.tags, &live.tags).await,
+                // One overwrite carries every attribute.
+                "value" | "type" | "kms_key" | "description" if !put => {
+                    put = true;
+                    self.put(r, name, true).await
+                }
+                "value" | "type" | "kms_key" | "description" => Ok(()),
+                other => Err(anyhow!(
+                    "ssm_parameter field `{other}` cannot be changed in place"
+                )),
+            };
+            done.with_context(|| format!("updating {} ({field})", r.address))?;
+        }
+        let mut out = Live::new(&r.address, KIND, name);
+        out.outputs = live.outputs.clone();
+        out.tags = r.tags.clone();
+        Ok(out)
     }
+
     async fn delete(&self, live: &Live) -> Result<()> {
-        bail!("{}: not implemented", live.address)
+        match self.client.delete_parameter().name(&live.id).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if error_code(&e) == Some("ParameterNotFound") => Ok(()),
+            Err(e) => Err(sdk_error("DeleteParameter", e))
+                .with_context(|| format!("deleting {} ({})", live.address, live.id)),
+        }
+    }
+}
+
+impl Ssm {
+    async fn describe_stack(&self, stack: &str) -> Result<Vec<ParameterMetadata>> {
+        let filter = ParameterStringFilter::builder()
+            .key(format!("tag:{TAG_STACK}"))
+            .option("Equals")
+            .values(stack)
+            .build()?;
+        let pages = self
+            .client
+            .describe_parameters()
+            .parameter_filters(filter)
+            .into_paginator()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| sdk_error("DescribeParameters", e))?;
+        Ok(pages
+            .into_iter()
+            .flat_map(|p| p.parameters.unwrap_or_default())
+            .filter(|m| m.name().is_some())
+            .collect())
+    }
+
+    async fn get_values(&self, names: &[&str]) -> Result<Vec<Parameter>> {
+        let out = self
+            .client
+            .get_parameters()
+            .set_names(Some(names.iter().map(|n| (*n).to_owned()).collect()))
+            .with_decryption(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetParameters", e))?;
+        Ok(out.parameters.unwrap_or_default())
+    }
+
+    /// The parameter's tags, or `None` when it no longer exists.
+    async fn tags_of(&self, name: &str) -> Result<Option<Tags>> {
+        match self
+            .client
+            .list_tags_for_resource()
+            .resource_type(ResourceTypeForTagging::Parameter)
+            .resource_id(name)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(
+                out.tag_list()
+                    .iter()
+                    .filter(|t| !t.key().starts_with("aws:"))
+                    .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                    .collect(),
+            )),
+            Err(e)
+                if matches!(
+                    error_code(&e),
+                    Some("InvalidResourceId" | "ParameterNotFound")
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(sdk_error("ListTagsForResource", e))
+                .with_context(|| format!("parameter {name}")),
+        }
+    }
+
+    async fn create_parameter(&self, r: &Resolved) -> Result<Live> {
+        let name = r.props.str("name").context("`name` is required")?;
+        self.put(r, name, false).await?;
+        // PutParameter does not return the ARN, and the ARN needs the account id.
+        let deadline = Instant::now() + CONSISTENCY_WAIT;
+        let param = loop {
+            match self
+                .client
+                .get_parameter()
+                .name(name)
+                .with_decryption(false)
+                .send()
+                .await
+            {
+                Ok(out) => break out.parameter,
+                Err(e)
+                    if error_code(&e) == Some("ParameterNotFound") && Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(POLL).await
+                }
+                Err(e) => {
+                    return Err(sdk_error("GetParameter", e))
+                        .with_context(|| format!("parameter {name} was created"));
+                }
+            }
+        };
+        let mut live = Live::new(&r.address, KIND, name);
+        if let Some(arn) = param.as_ref().and_then(Parameter::arn) {
+            live.outputs.insert("arn".into(), arn.to_owned());
+        }
+        live.tags = r.tags.clone();
+        Ok(live)
+    }
+
+    /// PutParameter. AWS refuses tags together with `Overwrite`, so tags go only with the create.
+    async fn put(&self, r: &Resolved, name: &str, overwrite: bool) -> Result<()> {
+        let ty = r.props.str("type").unwrap_or("SecureString");
+        let (value, secret) = value_of(&r.props).context("the parameter has no value")?;
+        let key = r.props.str("kms_key").filter(|_| ty == "SecureString");
+        let tags = if overwrite {
+            None
+        } else {
+            Some(
+                r.tags
+                    .iter()
+                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                    .collect::<Result<Vec<_>, _>>()?,
+            )
+        };
+        let res = self
+            .client
+            .put_parameter()
+            .name(name)
+            .r#type(ParameterType::from(ty))
+            .value(value)
+            .set_key_id(key.map(str::to_owned))
+            .set_description(r.props.str("description").map(str::to_owned))
+            .overwrite(overwrite)
+            .set_tags(tags)
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let err = sdk_error("PutParameter", e);
+                // Validation messages may quote the value; never let a secret through.
+                Err(if secret && !value.is_empty() {
+                    anyhow!(err.to_string().replace(value, "<redacted>"))
+                } else {
+                    err
+                })
+            }
+        }
+    }
+
+    async fn sync_tags(&self, name: &str, want: &Tags, have: &Tags) -> Result<()> {
+        let set = want
+            .iter()
+            .filter(|(k, v)| have.get(*k) != Some(*v))
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect::<Result<Vec<_>, _>>()?;
+        let unset: Vec<String> = have
+            .keys()
+            .filter(|k| !want.contains_key(*k))
+            .cloned()
+            .collect();
+        if !set.is_empty() {
+            self.client
+                .add_tags_to_resource()
+                .resource_type(ResourceTypeForTagging::Parameter)
+                .resource_id(name)
+                .set_tags(Some(set))
+                .send()
+                .await
+                .map_err(|e| sdk_error("AddTagsToResource", e))?;
+        }
+        if !unset.is_empty() {
+            self.client
+                .remove_tags_from_resource()
+                .resource_type(ResourceTypeForTagging::Parameter)
+                .resource_id(name)
+                .set_tag_keys(Some(unset))
+                .send()
+                .await
+                .map_err(|e| sdk_error("RemoveTagsFromResource", e))?;
+        }
+        Ok(())
+    }
+}
+
+/// The value to write and whether it is secret.
+fn value_of(props: &Props) -> Option<(&str, bool)> {
+    props
+        .secret("value")
+        .map(|v| (v, true))
+        .or_else(|| props.str("value").map(|v| (v, false)))
+}
+
+/// The KMS key as an ARN when AWS reports a bare key id (the account and region come from the parameter's ARN);
+/// aliases and ARNs are kept as reported.
+fn key_arn(key: &str, parameter_arn: Option<&str>) -> String {
+    if key.starts_with("arn:") || key.starts_with("alias/") {
+        return key.to_owned();
+    }
+    match parameter_arn.map(|a| a.splitn(6, ':').collect::<Vec<_>>()) {
+        Some(p) if p.len() == 6 => format!("arn:{}:kms:{}:{}:key/{key}", p[1], p[3], p[4]),
+        _ => key.to_owned(),
     }
 }

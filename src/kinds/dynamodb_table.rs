@@ -7,21 +7,47 @@ pub static KIND: KindDef = KindDef {
     name: "dynamodb_table",
     doc: "A DynamoDB table: encrypted at rest (with a CMK when `kms_key` is set), TTL and point-in-time recovery on.",
     fields: &[
-        Field::new("table_name", Ty::Str, "Table name; `<stack>-<name>` by default.")
-            .default(Default::PhysicalName)
+        Field::new(
+            "table_name",
+            Ty::Str,
+            "Table name; `<stack>-<name>` by default.",
+        )
+        .default(Default::PhysicalName)
+        .force_new(),
+        Field::new("hash_key", Ty::Str, "Partition key attribute.")
+            .required()
             .force_new(),
-        Field::new("hash_key", Ty::Str, "Partition key attribute.").required().force_new(),
         Field::new("range_key", Ty::Str, "Sort key attribute.").force_new(),
-        Field::new("attributes", Ty::Map(&ATTR_TYPE), "Key attribute types: `{ pk = \"S\" }`.").required().force_new(),
-        Field::new("billing_mode", Ty::Enum(&["PAY_PER_REQUEST", "PROVISIONED"]), "Capacity mode.")
-            .default(Default::Str("PAY_PER_REQUEST")),
+        Field::new(
+            "attributes",
+            Ty::Map(&ATTR_TYPE),
+            "Key attribute types: `{ pk = \"S\" }`.",
+        )
+        .required()
+        .force_new(),
+        Field::new(
+            "billing_mode",
+            Ty::Enum(&["PAY_PER_REQUEST", "PROVISIONED"]),
+            "Capacity mode.",
+        )
+        .default(Default::Str("PAY_PER_REQUEST")),
         Field::new("read_capacity", Ty::Int, "With PROVISIONED."),
         Field::new("write_capacity", Ty::Int, "With PROVISIONED."),
-        Field::new("kms_key", Ty::Ref(&["kms_key"], "arn"), "Customer-managed key for encryption at rest."),
-        Field::new("ttl_attribute", Ty::Str, "Attribute holding each item's expiry time.")
-            .default(Default::Str("expires_at")),
-        Field::new("point_in_time_recovery", Ty::Bool, "Continuous backups.").default(Default::Bool(true)),
-        Field::new("deletion_protection", Ty::Bool, "Refuse deletion while on.").default(Default::Bool(false)),
+        Field::new(
+            "kms_key",
+            Ty::Ref(&["kms_key"], "arn"),
+            "Customer-managed key for encryption at rest.",
+        ),
+        Field::new(
+            "ttl_attribute",
+            Ty::Str,
+            "Attribute holding each item's expiry time.",
+        )
+        .default(Default::Str("expires_at")),
+        Field::new("point_in_time_recovery", Ty::Bool, "Continuous backups.")
+            .default(Default::Bool(true)),
+        Field::new("deletion_protection", Ty::Bool, "Refuse deletion while on.")
+            .default(Default::Bool(false)),
     ],
     physical_name: Some("table_name"),
     taggable: true,
@@ -30,18 +56,36 @@ pub static KIND: KindDef = KindDef {
 
 fn validate(cx: &ResourceCx<'_>) {
     if let Some(name) = cx.str("table_name") {
-        if !(3..=255).contains(&name.len()) || !name.chars().all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)) {
-            cx.error_at_value("table_name", "invalid DynamoDB table name", "3 to 255 characters: letters, digits, `_`, `-` and `.`");
+        if !(3..=255).contains(&name.len())
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+        {
+            cx.error_at_value(
+                "table_name",
+                "invalid DynamoDB table name",
+                "3 to 255 characters: letters, digits, `_`, `-` and `.`",
+            );
         }
     }
     for key in ["hash_key", "range_key"] {
         if let Some(k) = cx.str(key) {
             if !cx.map_has("attributes", k) {
-                cx.error_at_value(key, "key attribute has no type", &format!("add `{k} = \"S\"` to `attributes`"));
+                cx.error_at_value(
+                    key,
+                    "key attribute has no type",
+                    &format!("add `{k} = \"S\"` to `attributes`"),
+                );
             }
         }
     }
-    if cx.str("billing_mode") == Some("PROVISIONED") && (cx.is_null("read_capacity") || cx.is_null("write_capacity")) {
-        cx.error_at_value("billing_mode", "PROVISIONED needs capacity", "set `read_capacity` and `write_capacity`");
+    if cx.str("billing_mode") == Some("PROVISIONED")
+        && (cx.is_null("read_capacity") || cx.is_null("write_capacity"))
+    {
+        cx.error_at_value(
+            "billing_mode",
+            "PROVISIONED needs capacity",
+            "set `read_capacity` and `write_capacity`",
+        );
     }
 }

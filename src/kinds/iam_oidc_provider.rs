@@ -7,9 +7,20 @@ pub static KIND: KindDef = KindDef {
     name: "iam_oidc_provider",
     doc: "An IAM OpenID Connect identity provider, e.g. GitHub Actions' `https://token.actions.githubusercontent.com`.",
     fields: &[
-        Field::new("url", Ty::Str, "Issuer URL (https).").required().force_new(),
-        Field::new("client_ids", Ty::Set(&STR), "Audiences, e.g. `sts.amazonaws.com`.").required(),
-        Field::new("thumbprints", Ty::Set(&STR), "Server certificate thumbprints (40 hex digits)."),
+        Field::new("url", Ty::Str, "Issuer URL (https).")
+            .required()
+            .force_new(),
+        Field::new(
+            "client_ids",
+            Ty::Set(&STR),
+            "Audiences, e.g. `sts.amazonaws.com`.",
+        )
+        .required(),
+        Field::new(
+            "thumbprints",
+            Ty::Set(&STR),
+            "Server certificate thumbprints (40 hex digits).",
+        ),
     ],
     physical_name: Some("url"),
     taggable: true,
@@ -19,7 +30,11 @@ pub static KIND: KindDef = KindDef {
 fn validate(cx: &ResourceCx<'_>) {
     if let Some(url) = cx.str("url") {
         if !url.starts_with("https://") {
-            cx.error_at_value("url", "OIDC provider URLs use https", "start the URL with `https://`");
+            cx.error_at_value(
+                "url",
+                "OIDC provider URLs use https",
+                "start the URL with `https://`",
+            );
         }
     }
 }

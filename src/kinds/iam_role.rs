@@ -8,15 +8,30 @@ pub static KIND: KindDef = KindDef {
     name: "iam_role",
     doc: "An IAM role: trust policy, managed policy attachments and inline policies.",
     fields: &[
-        Field::new("role_name", Ty::Str, "Role name; `<stack>-<name>` by default.")
-            .default(Default::PhysicalName)
+        Field::new(
+            "role_name",
+            Ty::Str,
+            "Role name; `<stack>-<name>` by default.",
+        )
+        .default(Default::PhysicalName)
+        .force_new(),
+        Field::new("path", Ty::Str, "Role path.")
+            .default(Default::Str("/"))
             .force_new(),
-        Field::new("path", Ty::Str, "Role path.").default(Default::Str("/")).force_new(),
         Field::new("description", Ty::Str, "Description.").default(Default::Str("")),
         Field::new("assume_role_policy", Ty::Json, "Trust policy.").required(),
-        Field::new("managed_policy_arns", Ty::Set(&STR), "Managed policies to attach."),
-        Field::new("inline_policies", Ty::Map(&JSON), "Inline policies by name."),
-        Field::new("max_session_duration", Ty::Int, "Seconds, 3600 to 43200.").default(Default::Int(3600)),
+        Field::new(
+            "managed_policy_arns",
+            Ty::Set(&STR),
+            "Managed policies to attach.",
+        ),
+        Field::new(
+            "inline_policies",
+            Ty::Map(&JSON),
+            "Inline policies by name.",
+        ),
+        Field::new("max_session_duration", Ty::Int, "Seconds, 3600 to 43200.")
+            .default(Default::Int(3600)),
     ],
     physical_name: Some("role_name"),
     taggable: true,
@@ -25,13 +40,26 @@ pub static KIND: KindDef = KindDef {
 
 fn validate(cx: &ResourceCx<'_>) {
     if let Some(name) = cx.str("role_name") {
-        if name.is_empty() || name.len() > 64 || !name.chars().all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c)) {
-            cx.error_at_value("role_name", "invalid IAM role name", "1 to 64 characters: letters, digits and `+=,.@_-`");
+        if name.is_empty()
+            || name.len() > 64
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
+        {
+            cx.error_at_value(
+                "role_name",
+                "invalid IAM role name",
+                "1 to 64 characters: letters, digits and `+=,.@_-`",
+            );
         }
     }
     if let Some(d) = cx.int("max_session_duration") {
         if !(3600..=43200).contains(&d) {
-            cx.error_at_value("max_session_duration", "session duration out of range", "must be between 3600 and 43200 seconds");
+            cx.error_at_value(
+                "max_session_duration",
+                "session duration out of range",
+                "must be between 3600 and 43200 seconds",
+            );
         }
     }
 }

@@ -6,13 +6,29 @@ pub static KIND: KindDef = KindDef {
     doc: "A symmetric customer-managed KMS key, with an alias and automatic rotation.",
     fields: &[
         Field::new("description", Ty::Str, "Description shown in the console."),
-        Field::new("alias", Ty::Str, "Alias, `alias/...`; moved in place when changed."),
-        Field::new("enable_key_rotation", Ty::Bool, "Yearly automatic rotation.")
-            .default(Default::Bool(true)),
-        Field::new("deletion_window_in_days", Ty::Int, "Waiting period (7-30) before a destroyed key is deleted.")
-            .default(Default::Int(7))
-            .write_only(),
-        Field::new("policy", Ty::Json, "Key policy; AWS's default key policy when omitted."),
+        Field::new(
+            "alias",
+            Ty::Str,
+            "Alias, `alias/...`; moved in place when changed.",
+        ),
+        Field::new(
+            "enable_key_rotation",
+            Ty::Bool,
+            "Yearly automatic rotation.",
+        )
+        .default(Default::Bool(true)),
+        Field::new(
+            "deletion_window_in_days",
+            Ty::Int,
+            "Waiting period (7-30) before a destroyed key is deleted.",
+        )
+        .default(Default::Int(7))
+        .write_only(),
+        Field::new(
+            "policy",
+            Ty::Json,
+            "Key policy; AWS's default key policy when omitted.",
+        ),
     ],
     physical_name: Some("alias"),
     taggable: true,
@@ -22,14 +38,30 @@ pub static KIND: KindDef = KindDef {
 fn validate(cx: &ResourceCx<'_>) {
     if let Some(alias) = cx.str("alias") {
         if !alias.starts_with("alias/") || alias.starts_with("alias/aws/") || alias.len() > 256 {
-            cx.error_at_value("alias", "invalid KMS alias", "must start with `alias/`, not `alias/aws/`, at most 256 characters");
-        } else if !alias["alias/".len()..].chars().all(|c| c.is_ascii_alphanumeric() || "/_-".contains(c)) || alias.len() == 6 {
-            cx.error_at_value("alias", "invalid KMS alias", "after `alias/` use letters, digits, `/`, `_` and `-`");
+            cx.error_at_value(
+                "alias",
+                "invalid KMS alias",
+                "must start with `alias/`, not `alias/aws/`, at most 256 characters",
+            );
+        } else if !alias["alias/".len()..]
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/_-".contains(c))
+            || alias.len() == 6
+        {
+            cx.error_at_value(
+                "alias",
+                "invalid KMS alias",
+                "after `alias/` use letters, digits, `/`, `_` and `-`",
+            );
         }
     }
     if let Some(days) = cx.int("deletion_window_in_days") {
         if !(7..=30).contains(&days) {
-            cx.error_at_value("deletion_window_in_days", "deletion window out of range", "must be between 7 and 30 days");
+            cx.error_at_value(
+                "deletion_window_in_days",
+                "deletion window out of range",
+                "must be between 7 and 30 days",
+            );
         }
     }
 }

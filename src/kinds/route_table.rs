@@ -1,8 +1,18 @@
 use crate::schema::{Field, KindDef, Ty, no_validation};
 
 static ROUTE: Ty = Ty::Object(&[
-    Field::new("destination", Ty::Cidr, "Destination range, e.g. `0.0.0.0/0`.").required(),
-    Field::new("gateway", Ty::Ref(&["internet_gateway"], "id"), "Target internet gateway.").required(),
+    Field::new(
+        "destination",
+        Ty::Cidr,
+        "Destination range, e.g. `0.0.0.0/0`.",
+    )
+    .required(),
+    Field::new(
+        "gateway",
+        Ty::Ref(&["internet_gateway"], "id"),
+        "Target internet gateway.",
+    )
+    .required(),
 ]);
 static SUBNET_REF: Ty = Ty::Ref(&["subnet"], "id");
 
@@ -10,8 +20,14 @@ pub static KIND: KindDef = KindDef {
     name: "route_table",
     doc: "A route table, its routes and the subnets associated with it.",
     fields: &[
-        Field::new("vpc", Ty::Ref(&["vpc"], "id"), "The VPC.").required().force_new(),
-        Field::new("routes", Ty::Set(&ROUTE), "Routes besides the VPC's local route."),
+        Field::new("vpc", Ty::Ref(&["vpc"], "id"), "The VPC.")
+            .required()
+            .force_new(),
+        Field::new(
+            "routes",
+            Ty::Set(&ROUTE),
+            "Routes besides the VPC's local route.",
+        ),
         Field::new("subnets", Ty::Set(&SUBNET_REF), "Subnets using this table."),
     ],
     physical_name: None,

@@ -5,17 +5,35 @@ pub static KIND: KindDef = KindDef {
     name: "s3_bucket",
     doc: "An S3 bucket: SSE-S3 encryption, all public access blocked and versioning on unless told otherwise.",
     fields: &[
-        Field::new("bucket", Ty::Str, "Globally unique bucket name.").required().force_new(),
-        Field::new("sse_algorithm", Ty::Enum(&["AES256", "aws:kms"]), "Default encryption: SSE-S3 (`AES256`) or SSE-KMS.")
-            .default(Default::Str("AES256")),
-        Field::new("kms_key", Ty::Ref(&["kms_key"], "arn"), "Key for `aws:kms`."),
-        Field::new("block_public_access", Ty::Bool, "All four public access block settings.")
-            .default(Default::Bool(true)),
+        Field::new("bucket", Ty::Str, "Globally unique bucket name.")
+            .required()
+            .force_new(),
+        Field::new(
+            "sse_algorithm",
+            Ty::Enum(&["AES256", "aws:kms"]),
+            "Default encryption: SSE-S3 (`AES256`) or SSE-KMS.",
+        )
+        .default(Default::Str("AES256")),
+        Field::new(
+            "kms_key",
+            Ty::Ref(&["kms_key"], "arn"),
+            "Key for `aws:kms`.",
+        ),
+        Field::new(
+            "block_public_access",
+            Ty::Bool,
+            "All four public access block settings.",
+        )
+        .default(Default::Bool(true)),
         Field::new("versioning", Ty::Bool, "Keep object versions.").default(Default::Bool(true)),
         Field::new("policy", Ty::Json, "Bucket policy."),
-        Field::new("force_destroy", Ty::Bool, "Let destroy delete a bucket that still holds objects.")
-            .default(Default::Bool(false))
-            .write_only(),
+        Field::new(
+            "force_destroy",
+            Ty::Bool,
+            "Let destroy delete a bucket that still holds objects.",
+        )
+        .default(Default::Bool(false))
+        .write_only(),
     ],
     physical_name: Some("bucket"),
     taggable: true,
@@ -29,7 +47,11 @@ fn validate(cx: &ResourceCx<'_>) {
         }
     }
     if cx.str("sse_algorithm") == Some("aws:kms") && cx.is_null("kms_key") {
-        cx.error_at_value("sse_algorithm", "`aws:kms` needs a key", "add `kms_key = \"kms_key.<name>\"`");
+        cx.error_at_value(
+            "sse_algorithm",
+            "`aws:kms` needs a key",
+            "add `kms_key = \"kms_key.<name>\"`",
+        );
     }
 }
 
@@ -38,7 +60,10 @@ pub fn bucket_name(name: &str) -> Result<(), &'static str> {
     if !(3..=63).contains(&name.len()) {
         return Err("bucket names are 3 to 63 characters long");
     }
-    if !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.') {
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.')
+    {
         return Err("use only lowercase letters, digits, `.` and `-`");
     }
     let first = name.chars().next().unwrap_or('-');
@@ -52,8 +77,14 @@ pub fn bucket_name(name: &str) -> Result<(), &'static str> {
     if name.parse::<std::net::Ipv4Addr>().is_ok() {
         return Err("bucket names must not look like an IP address");
     }
-    if name.starts_with("xn--") || name.starts_with("sthree-") || name.ends_with("-s3alias") || name.ends_with("--ol-s3") {
-        return Err("the prefixes `xn--`, `sthree-` and suffixes `-s3alias`, `--ol-s3` are reserved");
+    if name.starts_with("xn--")
+        || name.starts_with("sthree-")
+        || name.ends_with("-s3alias")
+        || name.ends_with("--ol-s3")
+    {
+        return Err(
+            "the prefixes `xn--`, `sthree-` and suffixes `-s3alias`, `--ol-s3` are reserved",
+        );
     }
     Ok(())
 }

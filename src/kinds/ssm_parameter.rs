@@ -5,12 +5,30 @@ pub static KIND: KindDef = KindDef {
     name: "ssm_parameter",
     doc: "A Parameter Store parameter. Sensitive values are SecureString, encrypted with a CMK, and come from the environment (`value_from_env`), never from the file.",
     fields: &[
-        Field::new("name", Ty::Str, "Parameter name, e.g. `/zenoo/dev/db/password`.").required().force_new(),
-        Field::new("type", Ty::Enum(&["String", "StringList", "SecureString"]), "Parameter type.")
-            .default(Default::Str("SecureString")),
+        Field::new(
+            "name",
+            Ty::Str,
+            "Parameter name, e.g. `/zenoo/dev/db/password`.",
+        )
+        .required()
+        .force_new(),
+        Field::new(
+            "type",
+            Ty::Enum(&["String", "StringList", "SecureString"]),
+            "Parameter type.",
+        )
+        .default(Default::Str("SecureString")),
         Field::new("value", Ty::Str, "Plain value (not for SecureString)."),
-        Field::new("value_from_env", Ty::SecretEnv, "Environment variable holding the value."),
-        Field::new("kms_key", Ty::Ref(&["kms_key"], "arn"), "Key for SecureString; AWS's `alias/aws/ssm` when omitted."),
+        Field::new(
+            "value_from_env",
+            Ty::SecretEnv,
+            "Environment variable holding the value.",
+        ),
+        Field::new(
+            "kms_key",
+            Ty::Ref(&["kms_key"], "arn"),
+            "Key for SecureString; AWS's `alias/aws/ssm` when omitted.",
+        ),
         Field::new("description", Ty::Str, "Description."),
     ],
     physical_name: Some("name"),
@@ -22,20 +40,39 @@ fn validate(cx: &ResourceCx<'_>) {
     if let Some(name) = cx.str("name") {
         let ok = !name.is_empty()
             && name.len() <= 1011
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c))
-            && !name.to_ascii_lowercase().trim_start_matches('/').starts_with("aws")
-            && !name.to_ascii_lowercase().trim_start_matches('/').starts_with("ssm");
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-/".contains(c))
+            && !name
+                .to_ascii_lowercase()
+                .trim_start_matches('/')
+                .starts_with("aws")
+            && !name
+                .to_ascii_lowercase()
+                .trim_start_matches('/')
+                .starts_with("ssm");
         if !ok {
-            cx.error_at_value("name", "invalid SSM parameter name", "letters, digits, `_ . - /`; not starting with `aws` or `ssm`");
+            cx.error_at_value(
+                "name",
+                "invalid SSM parameter name",
+                "letters, digits, `_ . - /`; not starting with `aws` or `ssm`",
+            );
         }
     }
     // `value_from_env` lands in `value` too, so ask the file which one it used.
     let has_value = cx.has_field("value");
     let has_env = cx.has_field("value_from_env");
     if has_value == has_env {
-        cx.error_at_header("a parameter needs exactly one of `value` and `value_from_env`", "set one");
+        cx.error_at_header(
+            "a parameter needs exactly one of `value` and `value_from_env`",
+            "set one",
+        );
     }
     if cx.str("type") == Some("SecureString") && has_value {
-        cx.error_at_value("value", "secret values never live in the stack file", "use `value_from_env = \"ENV_VAR\"`");
+        cx.error_at_value(
+            "value",
+            "secret values never live in the stack file",
+            "use `value_from_env = \"ENV_VAR\"`",
+        );
     }
 }

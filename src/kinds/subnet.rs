@@ -5,13 +5,27 @@ pub static KIND: KindDef = KindDef {
     name: "subnet",
     doc: "A subnet of a VPC in one availability zone; `tier` says whether it is public or private.",
     fields: &[
-        Field::new("vpc", Ty::Ref(&["vpc"], "id"), "The VPC, e.g. `vpc.main`.").required().force_new(),
-        Field::new("cidr_block", Ty::Cidr, "IPv4 range inside the VPC's.").required().force_new(),
-        Field::new("availability_zone", Ty::Str, "e.g. `eu-west-1a`.").required().force_new(),
-        Field::new("tier", Ty::Enum(&["public", "private"]), "Public subnets route to an internet gateway; data services belong in private ones.")
-            .default(Default::Str("private")),
-        Field::new("map_public_ip_on_launch", Ty::Bool, "Give instances public IPs. Off unless you need it.")
-            .default(Default::Bool(false)),
+        Field::new("vpc", Ty::Ref(&["vpc"], "id"), "The VPC, e.g. `vpc.main`.")
+            .required()
+            .force_new(),
+        Field::new("cidr_block", Ty::Cidr, "IPv4 range inside the VPC's.")
+            .required()
+            .force_new(),
+        Field::new("availability_zone", Ty::Str, "e.g. `eu-west-1a`.")
+            .required()
+            .force_new(),
+        Field::new(
+            "tier",
+            Ty::Enum(&["public", "private"]),
+            "Public subnets route to an internet gateway; data services belong in private ones.",
+        )
+        .default(Default::Str("private")),
+        Field::new(
+            "map_public_ip_on_launch",
+            Ty::Bool,
+            "Give instances public IPs. Off unless you need it.",
+        )
+        .default(Default::Bool(false)),
     ],
     physical_name: None,
     taggable: true,
@@ -24,8 +38,12 @@ fn net(cx_value: Option<&str>) -> Option<ipnet::Ipv4Net> {
 
 /// The subnet must sit inside its VPC and must not overlap a sibling declared before it.
 fn validate(cx: &ResourceCx<'_>) {
-    let Some(mine) = net(cx.str("cidr_block")) else { return };
-    let Some(vpc) = cx.referenced("vpc") else { return };
+    let Some(mine) = net(cx.str("cidr_block")) else {
+        return;
+    };
+    let Some(vpc) = cx.referenced("vpc") else {
+        return;
+    };
     if let Some(vpc_net) = net(vpc.props.get("cidr_block").and_then(|v| v.as_str())) {
         if !vpc_net.contains(&mine) {
             cx.error_at_value(
@@ -36,7 +54,11 @@ fn validate(cx: &ResourceCx<'_>) {
             return;
         }
     }
-    for other in cx.stack.iter().take_while(|o| o.address != cx.resource.address) {
+    for other in cx
+        .stack
+        .iter()
+        .take_while(|o| o.address != cx.resource.address)
+    {
         if other.kind != "subnet" || other.props.get("vpc") != cx.get("vpc") {
             continue;
         }

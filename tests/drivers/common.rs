@@ -11,7 +11,11 @@ pub async fn aws() -> Aws {
         // SAFETY: tests set the same values in every thread.
         unsafe { std::env::set_var(k, v) };
     }
-    Aws::connect(&Endpoint { url: Some(moto().endpoint.clone()), region: "us-east-1".into() }).await
+    Aws::connect(&Endpoint {
+        url: Some(moto().endpoint.clone()),
+        region: "us-east-1".into(),
+    })
+    .await
 }
 
 /// A resolved resource with zinfra's ownership tags, the way the engine hands it to a driver.
@@ -20,7 +24,13 @@ pub fn resolved(stack: &str, kind: &str, name: &str, props: Props) -> Resolved {
     let mut tags = Tags::new();
     tags.insert(TAG_STACK.into(), stack.into());
     tags.insert(TAG_ADDRESS.into(), address.clone());
-    Resolved { address, kind: kind.into(), name: name.into(), props, tags }
+    Resolved {
+        address,
+        kind: kind.into(),
+        name: name.into(),
+        props,
+        tags,
+    }
 }
 
 pub fn desired(r: &Resolved) -> Resource {
@@ -35,11 +45,25 @@ pub fn desired(r: &Resolved) -> Resource {
 }
 
 /// What `read` returns for one kind of a stack, as the engine would ask for it.
-pub async fn read(aws: &Aws, driver: &dyn Driver, stack: &str, kind: &str, desired: &[Resource]) -> Vec<Live> {
-    let tagged = aws.tagged_for_tests(stack).await.unwrap()
+pub async fn read(
+    aws: &Aws,
+    driver: &dyn Driver,
+    stack: &str,
+    kind: &str,
+    desired: &[Resource],
+) -> Vec<Live> {
+    let tagged = aws
+        .tagged_for_tests(stack)
+        .await
+        .unwrap()
         .into_iter()
         .filter(|(a, _)| a.starts_with(&format!("{kind}.")))
         .collect();
-    let cx = ReadCx { stack, kind, desired: desired.iter().collect(), tagged };
+    let cx = ReadCx {
+        stack,
+        kind,
+        desired: desired.iter().collect(),
+        tagged,
+    };
     driver.read(&cx).await.unwrap()
 }

@@ -15,7 +15,9 @@ fn home() -> PathBuf {
     if let Some(dir) = std::env::var_os("ZINFRA_MOTO_HOME") {
         return PathBuf::from(dir);
     }
-    let base = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(std::env::temp_dir);
+    let base = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(std::env::temp_dir);
     base.join(".cache").join("zinfra-moto")
 }
 
@@ -39,10 +41,15 @@ pub fn moto_server_bin() -> PathBuf {
         return bin;
     }
     fs::create_dir_all(&home).unwrap_or_else(|_| fail("create the moto directory"));
-    let lock = File::create(home.join("install.lock")).unwrap_or_else(|_| fail("create the install lock"));
-    lock.lock().unwrap_or_else(|_| fail("take the install lock"));
+    let lock =
+        File::create(home.join("install.lock")).unwrap_or_else(|_| fail("create the install lock"));
+    lock.lock()
+        .unwrap_or_else(|_| fail("take the install lock"));
     if !(stamp.exists() && bin.exists()) {
-        eprintln!("installing moto {MOTO_VERSION} into {} (once)", venv.display());
+        eprintln!(
+            "installing moto {MOTO_VERSION} into {} (once)",
+            venv.display()
+        );
         let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned());
         let ok = Command::new(&python)
             .args(["-m", "venv"])
@@ -62,7 +69,9 @@ pub fn moto_server_bin() -> PathBuf {
         if !ok || !bin.exists() {
             fail("install moto with pip");
         }
-        File::create(&stamp).and_then(|mut f| f.write_all(b"ok")).unwrap_or_else(|_| fail("write the install stamp"));
+        File::create(&stamp)
+            .and_then(|mut f| f.write_all(b"ok"))
+            .unwrap_or_else(|_| fail("write the install stamp"));
     }
     let _ = lock.unlock();
     bin
@@ -104,7 +113,9 @@ fn start() -> Moto {
     let deadline = Instant::now() + Duration::from_secs(60);
     while TcpStream::connect(("127.0.0.1", port)).is_err() {
         if Instant::now() > deadline {
-            fail(&format!("reach moto_server on 127.0.0.1:{port} within 60 s"));
+            fail(&format!(
+                "reach moto_server on 127.0.0.1:{port} within 60 s"
+            ));
         }
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -130,7 +141,9 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .endpoint_url(&moto().endpoint)
-        .credentials_provider(aws_sdk_s3::config::Credentials::new("testing", "testing", None, None, "test"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
         .load()
         .await
 }

@@ -1,0 +1,296 @@
+//! Desired vs live, without AWS: live resources are written here as the drivers would read them.
+
+use std::collections::BTreeMap;
+
+use super::Case;
+use crate::graph::Graph;
+use crate::model::{Live, Secret, Value};
+use crate::plan::{self, Action, Plan};
+use crate::render::{self, Style};
+use crate::stack::Stack;
+
+const STACK: &str = "
+    [vpc.main]
+    cidr_block = \"10.0.0.0/16\"
+
+    [subnet.a]
+    vpc = \"vpc.main\"
+    cidr_block = \"10.0.1.0/24\"
+    availability_zone = \"us-east-1a\"
+
+    [security_group.web]
+    vpc = \"vpc.main\"
+    ingress = [
+      { from_port = 443, to_port = 443, cidr_blocks = [\"10.0.0.0/8\", \"0.0.0.0/0\"] },
+      { from_port = 80, to_port = 80, cidr_blocks = [\"0.0.0.0/0\"] },
+    ]
+
+    [ssm_parameter.db]
+    name = \"/t/db\"
+    value_from_env = \"SET_VAR\"
+";
+
+fn live_for(s: &Stack, address: &str, id: &str, tweak: impl FnOnce(&mut Live)) -> Live {
+    let r = s.get(address).unwrap();
+    let mut l = Live::new(address, &r.kind, id);
+    let outputs: BTreeMap<String, BTreeMap<String, String>> = [
+        (
+            "vpc.main".to_owned(),
+            [("id".to_owned(), "vpc-1".to_owned())].into(),
+        ),
+        (
+            "security_group.web".to_owned(),
+            [("id".to_owned(), "sg-1".to_owned())].into(),
+        ),
+    ]
+    .into();
+    l.props = plan::resolve_props(&r.props, &outputs);
+    l.tags = plan::desired_tags(&s.info, r);
+    tweak(&mut l);
+    l
+}
+
+fn plan_of(s: &Stack, live: &[Live]) -> Plan {
+    let g = Graph::new(s).unwrap();
+    let deps = s
+        .resources
+        .iter()
+        .map(|r| (r.address.clone(), g.deps(&r.address).cloned().collect()))
+        .collect();
+    plan::compute(&s.info, &s.resources, &deps, g.order(), live, false)
+}
+
+fn all_live(s: &Stack) -> Vec<Live> {
+    vec![
+        live_for(s, "vpc.main", "vpc-1", |_| {}),
+        live_for(s, "subnet.a", "subnet-1", |_| {}),
+        live_for(s, "security_group.web", "sg-1", |_| {}),
+        live_for(s, "ssm_parameter.db", "/t/db", |_| {}),
+    ]
+}
+
+#[test]
+fn nothing_live_means_create_everything_in_order() {
+    let s = Case::new(STACK).ok();
+    let p = plan_of(&s, &[]);
+    let actions: Vec<(&str, Action)> = p
+        .resources
+        .iter()
+        .map(|r| (r.address.as_str(), r.action))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("vpc.main", Action::Create),
+            ("subnet.a", Action::Create),
+            ("security_group.web", Action::Create),
+            ("ssm_parameter.db", Action::Create)
+        ]
+    );
+    let subnet = p.get("subnet.a").unwrap();
+    let vpc = subnet.changes.iter().find(|c| c.field == "vpc").unwrap();
+    assert_eq!(vpc.after, Some(Value::Unknown));
+    assert_eq!(
+        p.summary(),
+        plan::Summary {
+            add: 4,
+            change: 0,
+            destroy: 0
+        }
+    );
+}
+
+#[test]
+fn matching_live_state_is_no_change_whatever_the_set_order() {
+    let s = Case::new(STACK).ok();
+    let mut live = all_live(&s);
+    // AWS returns set members in its own order.
+    if let Some(Value::List(rules)) = live[2].props.get_mut("ingress") {
+        rules.reverse();
+        if let Some(Value::Map(m)) = rules.get_mut(1) {
+            if let Some(Value::List(c)) = m.get_mut("cidr_blocks") {
+                c.reverse();
+            }
+        }
+    }
+    let p = plan_of(&s, &live);
+    assert!(!p.has_changes(), "{}", render::human(&p, Style::default()));
+    assert_eq!(
+        render::human(&p, Style::default()),
+        "No changes. Live infrastructure matches the stack file (4 resources).\n"
+    );
+}
+
+#[test]
+fn unmanaged_fields_are_not_compared() {
+    let s = Case::new(STACK).ok();
+    let mut live = all_live(&s);
+    live[3].props.insert(
+        "description".into(),
+        Value::Str("set in the console".into()),
+    );
+    assert!(!plan_of(&s, &live).has_changes());
+}
+
+#[test]
+fn in_place_update_shows_each_field() {
+    let s = Case::new(STACK).ok();
+    let mut live = all_live(&s);
+    live[1]
+        .props
+        .insert("map_public_ip_on_launch".into(), Value::Bool(true));
+    live[1].tags.insert("Owner".into(), "someone".into());
+    let p = plan_of(&s, &live);
+    let r = p.get("subnet.a").unwrap();
+    assert_eq!(r.action, Action::Update);
+    let text = render::human(&p, Style::default());
+    assert_eq!(
+        text,
+        "zinfra will perform the following actions:
+
+  # subnet.a will be updated in place
+  ~ subnet.a (subnet-1) {
+      ~ map_public_ip_on_launch = true -> false
+      ~ tags                    = { Owner = \"someone\", \"zinfra:address\" = \"subnet.a\", \"zinfra:stack\" = \"t\" } -> { \"zinfra:address\" = \"subnet.a\", \"zinfra:stack\" = \"t\" }
+    }
+
+Plan: 0 to add, 1 to change, 0 to destroy.
+"
+    );
+}
+
+#[test]
+fn replace_says_why_and_cascades_to_dependents() {
+    let s = Case::new(STACK).ok();
+    let mut live = all_live(&s);
+    live[0]
+        .props
+        .insert("cidr_block".into(), Value::Str("10.9.0.0/16".into()));
+    let p = plan_of(&s, &live);
+    let vpc = p.get("vpc.main").unwrap();
+    assert_eq!(vpc.action, Action::Replace);
+    assert_eq!(
+        vpc.reason.as_deref(),
+        Some("`cidr_block` cannot be changed in place")
+    );
+    let subnet = p.get("subnet.a").unwrap();
+    assert_eq!(subnet.action, Action::Replace);
+    assert_eq!(
+        subnet.reason.as_deref(),
+        Some("`vpc` refers to vpc.main, which is replaced")
+    );
+    let text = render::human(&p, Style::default());
+    assert!(
+        text.contains(
+            "  # vpc.main must be replaced
+  # (`cidr_block` cannot be changed in place)
+-/+ vpc.main (vpc-1) {
+      ~ cidr_block = \"10.9.0.0/16\" -> \"10.0.0.0/16\" # forces replacement
+    }
+"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("Plan: 3 to add, 0 to change, 3 to destroy.\n"),
+        "{text}"
+    );
+    // The saved plan keeps the reason.
+    let saved: Plan = serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap();
+    assert_eq!(saved.get("subnet.a").unwrap().reason, subnet.reason);
+}
+
+#[test]
+fn resources_gone_from_the_file_are_deleted_dependents_first() {
+    let s = Case::new(STACK).ok();
+    let mut live = all_live(&s);
+    let mut old_vpc = Live::new("vpc.old", "vpc", "vpc-9");
+    old_vpc
+        .props
+        .insert("cidr_block".into(), Value::Str("10.5.0.0/16".into()));
+    live.insert(0, old_vpc);
+    live.push(Live::new("subnet.old", "subnet", "subnet-9"));
+    let p = plan_of(&s, &live);
+    let deletes: Vec<(&str, Option<&str>)> = p
+        .resources
+        .iter()
+        .filter(|r| r.action == Action::Delete)
+        .map(|r| (r.address.as_str(), r.reason.as_deref()))
+        .collect();
+    assert_eq!(
+        deletes,
+        [
+            ("subnet.old", Some("no longer in the stack file")),
+            ("vpc.old", Some("no longer in the stack file"))
+        ]
+    );
+    let ops = crate::apply::schedule(&p);
+    let i_sub = ops.iter().position(|o| o.address == "subnet.old").unwrap();
+    let i_vpc = ops.iter().position(|o| o.address == "vpc.old").unwrap();
+    assert!(crate::apply::waits_for(&ops, i_vpc, i_sub));
+}
+
+#[test]
+fn secrets_render_as_sensitive_and_drift_is_detected() {
+    let s = Case::new(STACK).ok();
+    let mut live = all_live(&s);
+    live[3].props.insert(
+        "value".into(),
+        Value::Secret(Secret {
+            env: String::new(),
+            value: "old-secret".into(),
+        }),
+    );
+    let p = plan_of(&s, &live);
+    let r = p.get("ssm_parameter.db").unwrap();
+    assert_eq!(r.action, Action::Update);
+    let text = render::human(&p, Style::default());
+    assert!(
+        text.contains("~ value = (sensitive) -> (sensitive)"),
+        "{text}"
+    );
+    let json = serde_json::to_string(&render::json(&p)).unwrap();
+    let saved = serde_json::to_string(&p).unwrap();
+    for out in [&text, &json, &saved] {
+        assert!(
+            !out.contains("s3cr3t-value") && !out.contains("old-secret"),
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn json_output_is_plain_values() {
+    let s = Case::new(STACK).ok();
+    let p = plan_of(&s, &[]);
+    let j = render::json(&p);
+    assert_eq!(
+        j["summary"],
+        serde_json::json!({"add": 4, "change": 0, "destroy": 0})
+    );
+    assert_eq!(j["resource_changes"][0]["address"], "vpc.main");
+    assert_eq!(j["resource_changes"][0]["action"], "create");
+    let subnet = &j["resource_changes"][1]["changes"];
+    assert!(
+        subnet
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["field"] == "vpc" && c["after"] == "(known after apply)")
+    );
+}
+
+#[test]
+fn fingerprint_changes_with_live_state() {
+    let s = Case::new(STACK).ok();
+    let live = all_live(&s);
+    let mut changed = live[1].clone();
+    changed
+        .props
+        .insert("map_public_ip_on_launch".into(), Value::Bool(true));
+    assert_ne!(plan::fingerprint(&live[1]), plan::fingerprint(&changed));
+    assert_eq!(
+        plan::fingerprint(&live[1]),
+        plan::fingerprint(&live[1].clone())
+    );
+}

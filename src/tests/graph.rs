@@ -1,0 +1,95 @@
+use super::Case;
+use crate::graph::Graph;
+
+fn stack() -> crate::stack::Stack {
+    Case::new(
+        "
+        [route_table.public]
+        vpc = \"vpc.main\"
+        routes = [{ destination = \"0.0.0.0/0\", gateway = \"internet_gateway.gw\" }]
+        subnets = [\"subnet.a\"]
+
+        [subnet.a]
+        vpc = \"vpc.main\"
+        cidr_block = \"10.0.1.0/24\"
+        availability_zone = \"us-east-1a\"
+
+        [internet_gateway.gw]
+        vpc = \"vpc.main\"
+
+        [vpc.main]
+        cidr_block = \"10.0.0.0/16\"
+
+        [iam_role.r]
+        assume_role_policy = { Statement = [{ Resource = \"${subnet.a.id}\" }] }
+        depends_on = [\"internet_gateway.gw\"]
+        ",
+    )
+    .ok()
+}
+
+#[test]
+fn order_puts_dependencies_first_in_stable_layers() {
+    let g = Graph::new(&stack()).unwrap();
+    assert_eq!(
+        g.order(),
+        [
+            "vpc.main",
+            "subnet.a",
+            "internet_gateway.gw",
+            "iam_role.r",
+            "route_table.public"
+        ]
+    );
+}
+
+#[test]
+fn edges_come_from_references_policies_and_depends_on() {
+    let g = Graph::new(&stack()).unwrap();
+    let deps: Vec<&String> = g.deps("iam_role.r").collect();
+    assert_eq!(deps, ["internet_gateway.gw", "subnet.a"]);
+    let mut dependents: Vec<&String> = g.dependents("vpc.main").collect();
+    dependents.sort();
+    assert_eq!(
+        dependents,
+        ["internet_gateway.gw", "route_table.public", "subnet.a"]
+    );
+}
+
+#[test]
+fn dot_and_mermaid() {
+    let g = Graph::new(&stack()).unwrap();
+    let dot = g.to_dot();
+    assert!(dot.starts_with("digraph zinfra {"), "{dot}");
+    assert!(dot.contains("  \"subnet.a\" -> \"vpc.main\";\n"), "{dot}");
+    let mm = g.to_mermaid();
+    assert!(
+        mm.contains("  route_table_public --> internet_gateway_gw\n"),
+        "{mm}"
+    );
+}
+
+#[test]
+fn self_reference_is_a_cycle() {
+    Case::new(
+        "
+        [vpc.main]
+        cidr_block = \"10.0.0.0/16\"
+
+        [security_group.a]
+        vpc = \"vpc.main\"
+        ingress = [{ from_port = 1, to_port = 1, security_groups = [\"security_group.a\"] }]
+        ",
+    )
+    .errors(
+        "
+        error: dependency cycle: security_group.a -> security_group.a
+           --> stack.toml:11:61
+           |
+        11 | ingress = [{ from_port = 1, to_port = 1, security_groups = [\"security_group.a\"] }]
+           |                                                             ^^^^^^^^^^^^^^^^^^ security_group.a depends on security_group.a here
+           |
+           = help: break the cycle: resources cannot depend on themselves, directly or through others
+        ",
+    );
+}

@@ -1,0 +1,77 @@
+//! Fast unit tests of the pure engine: no network.
+
+mod diff;
+mod graph;
+mod validation;
+
+use crate::stack::{self, Stack};
+
+/// A stack file under test, in the spirit of just's test builder: the header is added for you.
+pub struct Case {
+    text: String,
+}
+
+pub const HEADER: &str = "[stack]\nname = \"t\"\nenvironment = \"dev\"\nregion = \"us-east-1\"\n\n";
+
+impl Case {
+    pub fn new(body: &str) -> Case {
+        Case {
+            text: format!("{HEADER}{}", unindent(body)),
+        }
+    }
+    pub fn raw(text: &str) -> Case {
+        Case {
+            text: unindent(text),
+        }
+    }
+    fn env(name: &str) -> Option<String> {
+        (name == "SET_VAR").then(|| "s3cr3t-value".to_owned())
+    }
+    pub fn load(&self) -> Result<Stack, Box<stack::Invalid>> {
+        stack::load("stack.toml", self.text.clone(), &Case::env)
+    }
+    /// The exact rendered diagnostics.
+    #[track_caller]
+    pub fn errors(&self, expected: &str) {
+        match self.load() {
+            Ok(_) => panic!("expected errors, the stack is valid:\n{}", self.text),
+            Err(inv) => {
+                let got = inv.render(false);
+                assert_eq!(
+                    got.trim_end(),
+                    unindent(expected).trim_end(),
+                    "\n--- got ---\n{got}"
+                );
+            }
+        }
+    }
+    #[track_caller]
+    pub fn ok(&self) -> Stack {
+        match self.load() {
+            Ok(s) => s,
+            Err(inv) => panic!("expected a valid stack, got:\n{}", inv.render(false)),
+        }
+    }
+}
+
+/// Strip the common leading indentation, so expectations can sit indented in the test.
+pub fn unindent(s: &str) -> String {
+    let s = s.strip_prefix('\n').unwrap_or(s);
+    let indent = s
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    s.lines()
+        .map(|l| {
+            if l.len() >= indent {
+                &l[indent..]
+            } else {
+                l.trim_start()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}

@@ -1,0 +1,515 @@
+//! Each class of bad input, with the exact message a user sees.
+
+use super::Case;
+
+#[test]
+fn toml_syntax() {
+    Case::new(
+        "
+        [vpc.main]
+        cidr_block = \"10.0.0.0/16
+        ",
+    )
+    .errors(
+        "
+        error: invalid TOML: invalid basic string, expected `\"`
+          --> stack.toml:7:26
+          |
+        7 | cidr_block = \"10.0.0.0/16
+          |                          ^ here
+        ",
+    );
+}
+
+#[test]
+fn missing_stack_table() {
+    Case::raw(
+        "
+        [vpc.main]
+        cidr_block = \"10.0.0.0/16\"
+        ",
+    )
+    .errors(
+        "
+        error: missing `[stack]` table
+          --> stack.toml:1:1
+          |
+        1 | [vpc.main]
+          | ^ expected here
+          |
+          = help: add `[stack]` with `name`, `environment` and `region`
+        ",
+    );
+}
+
+#[test]
+fn unknown_kind() {
+    Case::new(
+        "
+        [vpcc.main]
+        cidr_block = \"10.0.0.0/16\"
+        ",
+    )
+    .errors(
+        "
+        error: unknown resource kind `vpcc`
+          --> stack.toml:6:2
+          |
+        6 | [vpcc.main]
+          |  ^^^^ unknown kind
+          |
+          = help: did you mean `vpc`?
+        ",
+    );
+}
+
+#[test]
+fn unknown_field() {
+    Case::new(
+        "
+        [vpc.main]
+        cidr_blok = \"10.0.0.0/16\"
+        ",
+    )
+    .errors(
+        "
+        error: unknown field `cidr_blok` in vpc.main
+          --> stack.toml:7:1
+          |
+        7 | cidr_blok = \"10.0.0.0/16\"
+          | ^^^^^^^^^ unknown field
+          |
+          = help: did you mean `cidr_block`?
+
+        error: missing required field `cidr_block` in vpc.main
+          --> stack.toml:6:6
+          |
+        6 | [vpc.main]
+          |      ^^^^ `cidr_block` is required here
+          |
+          = help: cidr_block: IPv4 range, e.g. `10.0.0.0/16`.
+        ",
+    );
+}
+
+#[test]
+fn wrong_type() {
+    Case::new(
+        "
+        [vpc.main]
+        cidr_block = \"10.0.0.0/16\"
+        enable_dns_support = \"yes\"
+        ",
+    )
+    .errors(
+        "
+        error: wrong type for `enable_dns_support` in vpc.main: expected a boolean, found string
+          --> stack.toml:8:22
+          |
+        8 | enable_dns_support = \"yes\"
+          |                      ^^^^^ expected a boolean
+        ",
+    );
+}
+
+#[test]
+fn missing_required_field() {
+    Case::new(
+        "
+        [vpc.main]
+        cidr_block = \"10.0.0.0/16\"
+
+        [subnet.a]
+        vpc = \"vpc.main\"
+        availability_zone = \"us-east-1a\"
+        ",
+    )
+    .errors(
+        "
+        error: missing required field `cidr_block` in subnet.a
+          --> stack.toml:9:9
+          |
+        9 | [subnet.a]
+          |         ^ `cidr_block` is required here
+          |
+          = help: cidr_block: IPv4 range inside the VPC's.
+        ",
+    );
+}
+
+#[test]
+fn dangling_reference() {
+    Case::new(
+        "
+        [vpc.main]
+        cidr_block = \"10.0.0.0/16\"
+
+        [subnet.a]
+        vpc = \"vpc.mian\"
+        cidr_block = \"10.0.1.0/24\"
+        availability_zone = \"us-east-1a\"
+        ",
+    )
+    .errors(
+        "
+        error: reference to undeclared resource `vpc.mian`
+           --> stack.toml:10:7
+           |
+        10 | vpc = \"vpc.mian\"
+           |       ^^^^^^^^^^ in subnet.a
+           |
+           = help: did you mean `vpc.main`?
+        ",
+    );
+}
+
+#[test]
+fn reference_to_wrong_kind() {
+    Case::new(
+        "
+        [vpc.main]
+        cidr_block = \"10.0.0.0/16\"
+
+        [subnet.a]
+        vpc = \"vpc.main\"
+        cidr_block = \"10.0.1.0/24\"
+        availability_zone = \"us-east-1a\"
+
+        [internet_gateway.gw]
+        vpc = \"subnet.a\"
+        ",
+    )
+    .errors(
+        "
+        error: `vpc` in internet_gateway.gw must reference `vpc`, not `subnet`
+           --> stack.toml:15:7
+           |
+        15 | vpc = \"subnet.a\"
+           |       ^^^^^^^^^^ this is a subnet
+           |
+           = help: reference a resource like \"vpc.<name>\"
+        ",
+    );
+}
+
+#[test]
+fn dependency_cycle() {
+    Case::new(
+        "
+        [vpc.main]
+        cidr_block = \"10.0.0.0/16\"
+
+        [security_group.a]
+        vpc = \"vpc.main\"
+        ingress = [{ from_port = 1, to_port = 1, security_groups = [\"security_group.b\"] }]
+
+        [security_group.b]
+        vpc = \"vpc.main\"
+        ingress = [{ from_port = 1, to_port = 1, security_groups = [\"security_group.a\"] }]
+        ",
+    )
+    .errors(
+        "
+        error: dependency cycle: security_group.a -> security_group.b -> security_group.a
+           --> stack.toml:11:61
+           |
+        11 | ingress = [{ from_port = 1, to_port = 1, security_groups = [\"security_group.b\"] }]
+           |                                                             ^^^^^^^^^^^^^^^^^^ security_group.a depends on security_group.b here
+           |
+           = help: break the cycle: resources cannot depend on themselves, directly or through others
+        ",
+    );
+}
+
+#[test]
+fn invalid_cidr() {
+    Case::new(
+        "
+        [vpc.main]
+        cidr_block = \"10.0.0.0/33\"
+
+        [vpc.other]
+        cidr_block = \"10.1.0.1/16\"
+        ",
+    )
+    .errors(
+        "
+        error: invalid CIDR block \"10.0.0.0/33\" for `cidr_block` in vpc.main
+          --> stack.toml:7:14
+          |
+        7 | cidr_block = \"10.0.0.0/33\"
+          |              ^^^^^^^^^^^^^ not an IPv4 CIDR block
+          |
+          = help: write it as `a.b.c.d/n`, e.g. \"10.0.0.0/16\"
+
+        error: invalid CIDR block \"10.1.0.1/16\" for `cidr_block` in vpc.other: host bits are set
+           --> stack.toml:10:14
+           |
+        10 | cidr_block = \"10.1.0.1/16\"
+           |              ^^^^^^^^^^^^^ not a network address
+           |
+           = help: did you mean \"10.1.0.0/16\"?
+        ",
+    );
+}
+
+#[test]
+fn subnet_outside_vpc() {
+    Case::new(
+        "
+        [vpc.main]
+        cidr_block = \"10.0.0.0/16\"
+
+        [subnet.a]
+        vpc = \"vpc.main\"
+        cidr_block = \"10.1.0.0/24\"
+        availability_zone = \"us-east-1a\"
+        ",
+    )
+    .errors(
+        "
+        error: subnet CIDR 10.1.0.0/24 is outside its VPC's 10.0.0.0/16
+           --> stack.toml:11:14
+           |
+        11 | cidr_block = \"10.1.0.0/24\"
+           |              ^^^^^^^^^^^^^ in subnet.a
+           |
+           = help: vpc.main has 10.0.0.0/16; pick a range inside it
+        ",
+    );
+}
+
+#[test]
+fn overlapping_subnets() {
+    Case::new(
+        "
+        [vpc.main]
+        cidr_block = \"10.0.0.0/16\"
+
+        [subnet.a]
+        vpc = \"vpc.main\"
+        cidr_block = \"10.0.0.0/23\"
+        availability_zone = \"us-east-1a\"
+
+        [subnet.b]
+        vpc = \"vpc.main\"
+        cidr_block = \"10.0.1.0/24\"
+        availability_zone = \"us-east-1b\"
+        ",
+    )
+    .errors(
+        "
+        error: subnet CIDR 10.0.1.0/24 overlaps subnet.a (10.0.0.0/23)
+           --> stack.toml:16:14
+           |
+        16 | cidr_block = \"10.0.1.0/24\"
+           |              ^^^^^^^^^^^^^ in subnet.b
+           |
+           = help: subnets of one VPC must not overlap
+        ",
+    );
+}
+
+#[test]
+fn invalid_bucket_name() {
+    Case::new(
+        "
+        [s3_bucket.assets]
+        bucket = \"Zenoo_Assets\"
+        ",
+    )
+    .errors(
+        "
+        error: invalid S3 bucket name
+          --> stack.toml:7:10
+          |
+        7 | bucket = \"Zenoo_Assets\"
+          |          ^^^^^^^^^^^^^^ in s3_bucket.assets
+          |
+          = help: use only lowercase letters, digits, `.` and `-`
+        ",
+    );
+}
+
+#[test]
+fn invalid_table_name_length() {
+    Case::new(
+        "
+        [dynamodb_table.t]
+        table_name = \"ab\"
+        hash_key = \"pk\"
+        attributes = { pk = \"S\" }
+        ",
+    )
+    .errors(
+        "
+        error: invalid DynamoDB table name
+          --> stack.toml:7:14
+          |
+        7 | table_name = \"ab\"
+          |              ^^^^ in dynamodb_table.t
+          |
+          = help: 3 to 255 characters: letters, digits, `_`, `-` and `.`
+        ",
+    );
+}
+
+#[test]
+fn duplicate_physical_names() {
+    Case::new(
+        "
+        [s3_bucket.a]
+        bucket = \"zenoo-assets\"
+
+        [s3_bucket.b]
+        bucket = \"zenoo-assets\"
+        ",
+    )
+    .errors(
+        "
+        error: duplicate s3_bucket `bucket` \"zenoo-assets\"
+           --> stack.toml:10:10
+           |
+        10 | bucket = \"zenoo-assets\"
+           |          ^^^^^^^^^^^^^^ s3_bucket.a already uses this name
+           |
+           = help: physical names must be unique within a stack
+        ",
+    );
+}
+
+#[test]
+fn invalid_enum_value() {
+    Case::new(
+        "
+        [s3_bucket.a]
+        bucket = \"zenoo-assets\"
+        sse_algorithm = \"AES265\"
+        ",
+    )
+    .errors(
+        "
+        error: invalid value \"AES265\" for `sse_algorithm` in s3_bucket.a
+          --> stack.toml:8:17
+          |
+        8 | sse_algorithm = \"AES265\"
+          |                 ^^^^^^^^ not allowed here
+          |
+          = help: did you mean \"AES256\"?
+        ",
+    );
+}
+
+#[test]
+fn missing_secret_env_var() {
+    Case::new(
+        "
+        [ssm_parameter.db]
+        name = \"/t/db\"
+        value_from_env = \"UNSET_VAR\"
+        ",
+    )
+    .errors(
+        "
+        error: environment variable `UNSET_VAR` is not set
+          --> stack.toml:8:18
+          |
+        8 | value_from_env = \"UNSET_VAR\"
+          |                  ^^^^^^^^^^^ ssm_parameter.db takes its secret value from it
+          |
+          = help: export UNSET_VAR before running zinfra; secret values never live in the stack file
+        ",
+    );
+}
+
+#[test]
+fn secret_value_in_file() {
+    Case::new(
+        "
+        [ssm_parameter.db]
+        name = \"/t/db\"
+        type = \"SecureString\"
+        value = \"hunter2\"
+        ",
+    )
+    .errors(
+        "
+        error: secret values never live in the stack file
+          --> stack.toml:9:9
+          |
+        9 | value = \"hunter2\"
+          |         ^^^^^^^^^ in ssm_parameter.db
+          |
+          = help: use `value_from_env = \"ENV_VAR\"`
+        ",
+    );
+}
+
+#[test]
+fn secret_is_loaded_and_never_debug_printed() {
+    let s = Case::new(
+        "
+        [ssm_parameter.db]
+        name = \"/t/db\"
+        value_from_env = \"SET_VAR\"
+        ",
+    )
+    .ok();
+    let r = &s.resources[0];
+    assert_eq!(
+        crate::model::PropsExt::secret(&r.props, "value"),
+        Some("s3cr3t-value")
+    );
+    assert!(!format!("{r:?}").contains("s3cr3t"));
+    assert!(!serde_json::to_string(r).unwrap().contains("s3cr3t"));
+}
+
+#[test]
+fn reference_stacks_are_valid() {
+    for path in ["stacks/zenoo-dev.toml", "stacks/zenoo-prod.toml"] {
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/").to_owned() + path)
+                .unwrap();
+        let env = |_: &str| Some("x".to_owned());
+        if let Err(inv) = crate::stack::load(path, text, &env) {
+            panic!("{}", inv.render(false));
+        }
+    }
+}
+
+#[test]
+fn defaults_are_secure() {
+    let s = Case::new(
+        "
+        [s3_bucket.a]
+        bucket = \"zenoo-assets\"
+
+        [kms_key.k]
+
+        [dynamodb_table.t]
+        hash_key = \"pk\"
+        attributes = { pk = \"S\" }
+        ",
+    )
+    .ok();
+    let get = |a: &str, f: &str| s.get(a).unwrap().props.get(f).cloned();
+    use crate::model::Value::*;
+    assert_eq!(
+        get("s3_bucket.a", "sse_algorithm"),
+        Some(Str("AES256".into()))
+    );
+    assert_eq!(get("s3_bucket.a", "block_public_access"), Some(Bool(true)));
+    assert_eq!(get("kms_key.k", "enable_key_rotation"), Some(Bool(true)));
+    assert_eq!(
+        get("dynamodb_table.t", "point_in_time_recovery"),
+        Some(Bool(true))
+    );
+    assert_eq!(
+        get("dynamodb_table.t", "ttl_attribute"),
+        Some(Str("expires_at".into()))
+    );
+    assert_eq!(
+        get("dynamodb_table.t", "table_name"),
+        Some(Str("t-t".into()))
+    );
+}
