@@ -137,8 +137,8 @@ pub fn schedule(plan: &Plan) -> Vec<Op> {
     let rank = kind_rank();
     let kind = |a: &str| crate::model::kind_of(a).to_owned();
     let orphan = |a: &str| plan.get(a).is_some_and(|r| r.action == Action::Delete);
-    for i in 0..ops.len() {
-        let (addr, step) = (ops[i].address.clone(), ops[i].step);
+    for op in ops.iter_mut() {
+        let (addr, step) = (op.address.clone(), op.step);
         let mut after = Vec::new();
         match step {
             Step::Create | Step::Update => {
@@ -177,7 +177,7 @@ pub fn schedule(plan: &Plan) -> Vec<Op> {
         }
         after.sort_unstable();
         after.dedup();
-        ops[i].after = after;
+        op.after = after;
     }
     ops
 }
@@ -213,10 +213,10 @@ pub async fn run(
         .collect();
     let mut outputs: BTreeMap<Address, BTreeMap<String, String>> = BTreeMap::new();
     for r in &plan.resources {
-        if matches!(r.action, Action::NoOp | Action::Update) {
-            if let Some(l) = live_by.get(&r.address) {
-                outputs.insert(r.address.clone(), l.outputs.clone());
-            }
+        if matches!(r.action, Action::NoOp | Action::Update)
+            && let Some(l) = live_by.get(&r.address)
+        {
+            outputs.insert(r.address.clone(), l.outputs.clone());
         }
     }
     #[derive(Clone, Copy, PartialEq)]

@@ -205,17 +205,18 @@ pub fn canon(ty: &Ty, v: &Value) -> Value {
                 .map(|(k, x)| (k.clone(), canon(inner, x)))
                 .collect(),
         ),
-        (Ty::Object(fields), Value::Map(m)) => Value::Map(
-            m.iter()
-                .map(|(k, x)| {
-                    let c = match fields.iter().find(|f| f.name == k) {
-                        Some(f) => canon(&f.ty, x),
-                        None => x.clone(),
-                    };
-                    (k.clone(), c)
-                })
-                .collect(),
-        ),
+        (Ty::Object(fields), Value::Map(m)) => {
+            let mut out = m.clone();
+            for f in fields.iter() {
+                let c = canon(&f.ty, m.get(f.name).unwrap_or(&Value::Null));
+                if c.is_null() {
+                    out.remove(f.name);
+                } else {
+                    out.insert(f.name.to_owned(), c);
+                }
+            }
+            Value::Map(out)
+        }
         // An empty set and an absent one mean the same to AWS.
         (Ty::Set(_) | Ty::List(_), Value::Null) => Value::List(vec![]),
         (Ty::Map(_), Value::Null) => Value::Map(BTreeMap::new()),

@@ -31,6 +31,8 @@ pub enum Default {
     Str(&'static str),
     /// `{stack}-{name}` with underscores as hyphens.
     PhysicalName,
+    /// An empty list: nothing unless declared, so anything added outside zinfra shows as drift.
+    Empty,
 }
 
 #[derive(Debug, Clone, Copy)]

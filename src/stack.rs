@@ -218,13 +218,13 @@ impl Parser<'_> {
         let environment = get("environment", self);
         let region = get("region", self);
         let mut tags = Tags::new();
-        if let Some(v) = t.get("tags") {
-            if let Some(Value::Map(m)) = self.value(&Ty::Map(&Ty::Str), v, "stack", "tags") {
-                tags = m
-                    .into_iter()
-                    .filter_map(|(k, v)| Some((k, v.as_str()?.to_owned())))
-                    .collect();
-            }
+        if let Some(v) = t.get("tags")
+            && let Some(Value::Map(m)) = self.value(&Ty::Map(&Ty::Str), v, "stack", "tags")
+        {
+            tags = m
+                .into_iter()
+                .filter_map(|(k, v)| Some((k, v.as_str()?.to_owned())))
+                .collect();
         }
         if let Some(n) = &name {
             if n.is_empty()
@@ -386,6 +386,7 @@ impl Parser<'_> {
                         Default::Bool(b) => Some(Value::Bool(b)),
                         Default::Int(i) => Some(Value::Int(i)),
                         Default::Str(s) => Some(Value::Str(s.to_owned())),
+                        Default::Empty => Some(Value::List(vec![])),
                         Default::PhysicalName => Some(Value::Str(format!(
                             "{}-{}",
                             self.stack_name,

@@ -111,10 +111,10 @@ pub fn check(stack: &crate::stack::Stack) -> Vec<Diagnostic> {
         (kind.validate)(&cx);
     }
     check_physical_names(stack, &diags);
-    if diags.borrow().is_empty() {
-        if let Err(d) = crate::graph::Graph::new(stack) {
-            diags.borrow_mut().push(*d);
-        }
+    if diags.borrow().is_empty()
+        && let Err(d) = crate::graph::Graph::new(stack)
+    {
+        diags.borrow_mut().push(*d);
     }
     diags.into_inner()
 }

@@ -55,26 +55,36 @@ pub static KIND: KindDef = KindDef {
 };
 
 fn validate(cx: &ResourceCx<'_>) {
-    if let Some(name) = cx.str("table_name") {
-        if !(3..=255).contains(&name.len())
+    if let Some(name) = cx.str("table_name")
+        && (!(3..=255).contains(&name.len())
             || !name
                 .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c))
+                .all(|c| c.is_ascii_alphanumeric() || "_-.".contains(c)))
+    {
+        cx.error_at_value(
+            "table_name",
+            "invalid DynamoDB table name",
+            "3 to 255 characters: letters, digits, `_`, `-` and `.`",
+        );
+    }
+    for key in ["hash_key", "range_key"] {
+        if let Some(k) = cx.str(key)
+            && !cx.map_has("attributes", k)
         {
             cx.error_at_value(
-                "table_name",
-                "invalid DynamoDB table name",
-                "3 to 255 characters: letters, digits, `_`, `-` and `.`",
+                key,
+                "key attribute has no type",
+                &format!("add `{k} = \"S\"` to `attributes`"),
             );
         }
     }
-    for key in ["hash_key", "range_key"] {
-        if let Some(k) = cx.str(key) {
-            if !cx.map_has("attributes", k) {
+    if cx.str("billing_mode") == Some("PAY_PER_REQUEST") {
+        for f in ["read_capacity", "write_capacity"] {
+            if !cx.is_null(f) {
                 cx.error_at_value(
-                    key,
-                    "key attribute has no type",
-                    &format!("add `{k} = \"S\"` to `attributes`"),
+                    f,
+                    "capacity is only for PROVISIONED tables",
+                    "remove it, or set `billing_mode = \"PROVISIONED\"`",
                 );
             }
         }

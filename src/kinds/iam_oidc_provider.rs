@@ -28,13 +28,13 @@ pub static KIND: KindDef = KindDef {
 };
 
 fn validate(cx: &ResourceCx<'_>) {
-    if let Some(url) = cx.str("url") {
-        if !url.starts_with("https://") {
-            cx.error_at_value(
-                "url",
-                "OIDC provider URLs use https",
-                "start the URL with `https://`",
-            );
-        }
+    if let Some(url) = cx.str("url")
+        && !url.starts_with("https://")
+    {
+        cx.error_at_value(
+            "url",
+            "OIDC provider URLs use https",
+            "start the URL with `https://`",
+        );
     }
 }

@@ -39,27 +39,26 @@ pub static KIND: KindDef = KindDef {
 };
 
 fn validate(cx: &ResourceCx<'_>) {
-    if let Some(name) = cx.str("role_name") {
-        if name.is_empty()
+    if let Some(name) = cx.str("role_name")
+        && (name.is_empty()
             || name.len() > 64
             || !name
                 .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c))
-        {
-            cx.error_at_value(
-                "role_name",
-                "invalid IAM role name",
-                "1 to 64 characters: letters, digits and `+=,.@_-`",
-            );
-        }
+                .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c)))
+    {
+        cx.error_at_value(
+            "role_name",
+            "invalid IAM role name",
+            "1 to 64 characters: letters, digits and `+=,.@_-`",
+        );
     }
-    if let Some(d) = cx.int("max_session_duration") {
-        if !(3600..=43200).contains(&d) {
-            cx.error_at_value(
-                "max_session_duration",
-                "session duration out of range",
-                "must be between 3600 and 43200 seconds",
-            );
-        }
+    if let Some(d) = cx.int("max_session_duration")
+        && !(3600..=43200).contains(&d)
+    {
+        cx.error_at_value(
+            "max_session_duration",
+            "session duration out of range",
+            "must be between 3600 and 43200 seconds",
+        );
     }
 }

@@ -55,13 +55,13 @@ fn validate(cx: &ResourceCx<'_>) {
             );
         }
     }
-    if let Some(days) = cx.int("deletion_window_in_days") {
-        if !(7..=30).contains(&days) {
-            cx.error_at_value(
-                "deletion_window_in_days",
-                "deletion window out of range",
-                "must be between 7 and 30 days",
-            );
-        }
+    if let Some(days) = cx.int("deletion_window_in_days")
+        && !(7..=30).contains(&days)
+    {
+        cx.error_at_value(
+            "deletion_window_in_days",
+            "deletion window out of range",
+            "must be between 7 and 30 days",
+        );
     }
 }

@@ -1,4 +1,4 @@
-use crate::schema::{Field, KindDef, Ty, no_validation};
+use crate::schema::{Default, Field, KindDef, Ty, no_validation};
 
 static ROUTE: Ty = Ty::Object(&[
     Field::new(
@@ -27,8 +27,10 @@ pub static KIND: KindDef = KindDef {
             "routes",
             Ty::Set(&ROUTE),
             "Routes besides the VPC's local route.",
-        ),
-        Field::new("subnets", Ty::Set(&SUBNET_REF), "Subnets using this table."),
+        )
+        .default(Default::Empty),
+        Field::new("subnets", Ty::Set(&SUBNET_REF), "Subnets using this table.")
+            .default(Default::Empty),
     ],
     physical_name: None,
     taggable: true,

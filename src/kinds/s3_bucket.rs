@@ -41,10 +41,10 @@ pub static KIND: KindDef = KindDef {
 };
 
 fn validate(cx: &ResourceCx<'_>) {
-    if let Some(name) = cx.str("bucket") {
-        if let Err(why) = bucket_name(name) {
-            cx.error_at_value("bucket", "invalid S3 bucket name", why);
-        }
+    if let Some(name) = cx.str("bucket")
+        && let Err(why) = bucket_name(name)
+    {
+        cx.error_at_value("bucket", "invalid S3 bucket name", why);
     }
     if cx.str("sse_algorithm") == Some("aws:kms") && cx.is_null("kms_key") {
         cx.error_at_value(

@@ -83,13 +83,13 @@ fn validate(cx: &ResourceCx<'_>) {
             seen.push(key);
         }
     }
-    if let Some(name) = cx.str("group_name") {
-        if name.len() > 255 || name.starts_with("sg-") {
-            cx.error_at_value(
-                "group_name",
-                "invalid security group name",
-                "at most 255 characters and not starting with `sg-`",
-            );
-        }
+    if let Some(name) = cx.str("group_name")
+        && (name.len() > 255 || name.starts_with("sg-"))
+    {
+        cx.error_at_value(
+            "group_name",
+            "invalid security group name",
+            "at most 255 characters and not starting with `sg-`",
+        );
     }
 }

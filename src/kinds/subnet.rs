@@ -44,15 +44,15 @@ fn validate(cx: &ResourceCx<'_>) {
     let Some(vpc) = cx.referenced("vpc") else {
         return;
     };
-    if let Some(vpc_net) = net(vpc.props.get("cidr_block").and_then(|v| v.as_str())) {
-        if !vpc_net.contains(&mine) {
-            cx.error_at_value(
-                "cidr_block",
-                &format!("subnet CIDR {mine} is outside its VPC's {vpc_net}"),
-                &format!("{} has {vpc_net}; pick a range inside it", vpc.address),
-            );
-            return;
-        }
+    if let Some(vpc_net) = net(vpc.props.get("cidr_block").and_then(|v| v.as_str()))
+        && !vpc_net.contains(&mine)
+    {
+        cx.error_at_value(
+            "cidr_block",
+            &format!("subnet CIDR {mine} is outside its VPC's {vpc_net}"),
+            &format!("{} has {vpc_net}; pick a range inside it", vpc.address),
+        );
+        return;
     }
     for other in cx
         .stack
@@ -62,15 +62,15 @@ fn validate(cx: &ResourceCx<'_>) {
         if other.kind != "subnet" || other.props.get("vpc") != cx.get("vpc") {
             continue;
         }
-        if let Some(theirs) = net(other.props.get("cidr_block").and_then(|v| v.as_str())) {
-            if theirs.contains(&mine.network()) || mine.contains(&theirs.network()) {
-                cx.error_at_value(
-                    "cidr_block",
-                    &format!("subnet CIDR {mine} overlaps {} ({theirs})", other.address),
-                    "subnets of one VPC must not overlap",
-                );
-                return;
-            }
+        if let Some(theirs) = net(other.props.get("cidr_block").and_then(|v| v.as_str()))
+            && (theirs.contains(&mine.network()) || mine.contains(&theirs.network()))
+        {
+            cx.error_at_value(
+                "cidr_block",
+                &format!("subnet CIDR {mine} overlaps {} ({theirs})", other.address),
+                "subnets of one VPC must not overlap",
+            );
+            return;
         }
     }
 }

@@ -107,10 +107,10 @@ fn matching_live_state_is_no_change_whatever_the_set_order() {
     // AWS returns set members in its own order.
     if let Some(Value::List(rules)) = live[2].props.get_mut("ingress") {
         rules.reverse();
-        if let Some(Value::Map(m)) = rules.get_mut(1) {
-            if let Some(Value::List(c)) = m.get_mut("cidr_blocks") {
-                c.reverse();
-            }
+        if let Some(Value::Map(m)) = rules.get_mut(1)
+            && let Some(Value::List(c)) = m.get_mut("cidr_blocks")
+        {
+            c.reverse();
         }
     }
     let p = plan_of(&s, &live);

@@ -79,7 +79,8 @@ pub fn moto_server_bin() -> PathBuf {
 
 pub struct Moto {
     pub endpoint: String,
-    pub port: u16,
+    /// The watcher shell; it stops the server when this process ends.
+    _watcher: std::sync::Mutex<std::process::Child>,
 }
 
 /// The process-wide emulator, started on a free loopback port the first time a test asks for it.
@@ -100,7 +101,7 @@ fn start() -> Moto {
          while kill -0 {parent} 2>/dev/null && kill -0 $srv 2>/dev/null; do sleep 0.5; done; kill $srv 2>/dev/null",
         parent = std::process::id()
     );
-    Command::new("sh")
+    let watcher = Command::new("sh")
         .arg("-c")
         .arg(script)
         .arg(&bin)
@@ -121,7 +122,7 @@ fn start() -> Moto {
     }
     Moto {
         endpoint: format!("http://127.0.0.1:{port}"),
-        port,
+        _watcher: std::sync::Mutex::new(watcher),
     }
 }
 
