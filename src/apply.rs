@@ -26,6 +26,13 @@ impl Step {
             Step::Delete => "destroying",
         }
     }
+    pub fn verb(self) -> &'static str {
+        match self {
+            Step::Create => "create",
+            Step::Update => "update",
+            Step::Delete => "destroy",
+        }
+    }
     pub fn done(self) -> &'static str {
         match self {
             Step::Create => "created",

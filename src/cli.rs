@@ -345,10 +345,7 @@ fn print_report(report: &Report, what: &str) {
         "\n{what} failed. Resources: {a} added, {c} changed, {d} destroyed before the failure."
     );
     for (addr, step, err) in &report.failed {
-        println!(
-            "  failed:      {addr} ({}): {err}",
-            step.done().trim_end_matches('d').trim_end_matches('e')
-        );
+        println!("  failed:      {addr} ({}): {err}", step.verb());
     }
     for (addr, step) in &report.not_started {
         println!("  not started: {addr} (would be {})", step.done());

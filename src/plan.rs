@@ -233,6 +233,9 @@ fn diff_resource(r: &Resource, resolved: &Props, tags: &Tags, live: &Live) -> Ve
             continue;
         }
         let key = f.name.strip_suffix("_from_env").unwrap_or(f.name);
+        if key != f.name && kind.field(key).is_some() {
+            continue; // `x_from_env` is compared as `x`
+        }
         let Some(want) = resolved.get(key) else {
             continue;
         };

@@ -106,6 +106,8 @@ fn start() -> Moto {
         .arg(script)
         .arg(&bin)
         .env("MOTO_ACM_VALIDATION_WAIT", "0")
+        // AWS managed policies (e.g. AmazonECSTaskExecutionRolePolicy) exist on real AWS; moto loads them on request.
+        .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
