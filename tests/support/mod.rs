@@ -1,3 +1,4 @@
+pub mod cli;
 pub mod moto;
 #[allow(unused_imports)]
 pub use moto::*;

@@ -1,0 +1,722 @@
+//! Whole stacks through the CLI against moto: the reference stack's life cycle, convergence after a
+//! failure, saved and stale plans, and the confirmation rule.
+
+use aws_sdk_ec2::types::Filter;
+
+use crate::support::cli::{Scratch, changes, path, zinfra};
+use crate::support::{sdk_config, unique};
+
+const SECRET: (&str, &str) = ("ZENOO_DEV_DB_PASSWORD", "correct-horse-battery-staple");
+
+fn reference_stack() -> String {
+    std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/stacks/zenoo-dev.toml"
+    ))
+    .unwrap()
+}
+
+/// Replace exactly one occurrence, so an edit can't silently miss.
+#[track_caller]
+fn edit(text: &str, from: &str, to: &str) -> String {
+    assert_eq!(text.matches(from).count(), 1, "`{from}` must occur once");
+    text.replacen(from, to, 1)
+}
+
+/// Everything the tagging API still lists for the stack, less KMS keys already scheduled for deletion.
+async fn tagged_leftovers(stack: &str) -> Vec<String> {
+    let conf = sdk_config().await;
+    let tagging = aws_sdk_resourcegroupstagging::Client::new(&conf);
+    let kms = aws_sdk_kms::Client::new(&conf);
+    let page = tagging
+        .get_resources()
+        .tag_filters(
+            aws_sdk_resourcegroupstagging::types::TagFilter::builder()
+                .key("zinfra:stack")
+                .values(stack)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut left = Vec::new();
+    for m in page.resource_tag_mapping_list() {
+        let arn = m.resource_arn().unwrap().to_owned();
+        if arn.contains(":key/") {
+            let k = kms
+                .describe_key()
+                .key_id(arn.rsplit('/').next().unwrap())
+                .send()
+                .await
+                .unwrap();
+            if k.key_metadata().and_then(|m| m.key_state())
+                == Some(&aws_sdk_kms::types::KeyState::PendingDeletion)
+            {
+                continue;
+            }
+        }
+        left.push(arn);
+    }
+    left
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reference_stack_life_cycle() {
+    let s = Scratch::new("reference");
+    let text = reference_stack();
+    let f = s.write("zenoo-dev.toml", &text);
+    let env = [SECRET];
+
+    // Plan from nothing, then apply.
+    let plan = zinfra(&["plan", path(&f), "--json"], &env).expect(0).json();
+    assert_eq!(
+        plan["summary"],
+        serde_json::json!({"add": 21, "change": 0, "destroy": 0})
+    );
+    let applied = zinfra(&["apply", path(&f), "--auto-approve"], &env).expect(0);
+    assert!(
+        applied
+            .stdout
+            .contains("Apply complete! Resources: 21 added, 0 changed, 0 destroyed."),
+        "{}",
+        applied.stdout
+    );
+    for out in [&applied.stdout, &applied.stderr] {
+        assert!(!out.contains(SECRET.1), "secret leaked:\n{out}");
+    }
+
+    verify_live_properties().await;
+
+    // Converged: a second plan and a second apply change nothing.
+    zinfra(&["plan", path(&f), "--detailed-exitcode"], &env).expect(0);
+    let again = zinfra(&["apply", path(&f), "--auto-approve"], &env).expect(0);
+    assert!(again.stdout.starts_with("No changes."), "{}", again.stdout);
+    let ec2 = aws_sdk_ec2::Client::new(&sdk_config().await);
+    let vpcs = ec2
+        .describe_vpcs()
+        .filters(
+            Filter::builder()
+                .name("tag:zinfra:stack")
+                .values("zenoo-dev")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(vpcs.vpcs().len(), 1, "no duplicate VPC after two applies");
+
+    // One in-place change per kind: each plan shows exactly that update.
+    let in_place: &[(&str, &str, &str, &str)] = &[
+        (
+            "kms_key.data",
+            "enable_key_rotation = true",
+            "enable_key_rotation = false",
+            "enable_key_rotation",
+        ),
+        (
+            "vpc.main",
+            "tags = { Name = \"zenoo-dev\" }",
+            "tags = { Name = \"zenoo-dev\" }\nenable_dns_hostnames = false",
+            "enable_dns_hostnames",
+        ),
+        (
+            "subnet.public_a",
+            "tier = \"public\"\n\n[subnet.public_b]",
+            "tier = \"public\"\nmap_public_ip_on_launch = true\n\n[subnet.public_b]",
+            "map_public_ip_on_launch",
+        ),
+        (
+            "internet_gateway.main",
+            "[internet_gateway.main]\nvpc = \"vpc.main\"",
+            "[internet_gateway.main]\nvpc = \"vpc.main\"\ntags = { Name = \"zenoo-dev-igw\" }",
+            "tags",
+        ),
+        (
+            "route_table.public",
+            "subnets = [\"subnet.public_a\", \"subnet.public_b\"]",
+            "subnets = [\"subnet.public_a\"]",
+            "subnets",
+        ),
+        (
+            "security_group.services",
+            "cidr_blocks = [\"0.0.0.0/0\"], description = \"AWS APIs and data layer\"",
+            "cidr_blocks = [\"10.10.0.0/16\"], description = \"AWS APIs and data layer\"",
+            "egress",
+        ),
+        (
+            "s3_bucket.frontend",
+            "versioning = true",
+            "versioning = false",
+            "versioning",
+        ),
+        (
+            "dynamodb_table.hub_sessions",
+            "point_in_time_recovery = true",
+            "point_in_time_recovery = false",
+            "point_in_time_recovery",
+        ),
+        (
+            "ssm_parameter.log_level",
+            "value = \"info\"",
+            "value = \"debug\"",
+            "value",
+        ),
+        (
+            "iam_role.task",
+            "description = \"Hub service at run time\"",
+            "description = \"Hub service\"",
+            "description",
+        ),
+        (
+            "iam_oidc_provider.github",
+            "6938fd4d98bab03faadb97b34396831e3780aea1",
+            "1c58a3a8518e8759bf075b76b750d4f2df264fcd",
+            "thumbprints",
+        ),
+    ];
+    let mut all_edits = text.clone();
+    for (address, from, to, field) in in_place {
+        let g = s.write("edited.toml", &edit(&text, from, to));
+        let plan = zinfra(&["plan", path(&g), "--json", "--detailed-exitcode"], &env)
+            .expect(2)
+            .json();
+        assert_eq!(
+            changes(&plan),
+            [(address.to_string(), "update".to_string())],
+            "editing {address}"
+        );
+        let r = plan["resource_changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["address"] == *address)
+            .unwrap();
+        let fields: Vec<&str> = r["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(fields, [*field], "editing {address}");
+        all_edits = edit(&all_edits, from, to);
+    }
+    // The secret: a new value is an in-place update that never shows the value.
+    let plan = zinfra(
+        &["plan", path(&f)],
+        &[("ZENOO_DEV_DB_PASSWORD", "rotated-value-1")],
+    )
+    .expect(0);
+    assert!(
+        plan.stdout.contains("~ value = (sensitive) -> (sensitive)"),
+        "{}",
+        plan.stdout
+    );
+    assert!(!plan.stdout.contains("rotated-value-1") && !plan.stdout.contains(SECRET.1));
+
+    // Fields that force replacement say why, and dependents follow.
+    let g = s.write(
+        "replace.toml",
+        &edit(
+            &text,
+            "cidr_block = \"10.10.11.0/24\"",
+            "cidr_block = \"10.10.12.0/24\"",
+        ),
+    );
+    let plan = zinfra(&["plan", path(&g), "--json"], &env).expect(0).json();
+    assert_eq!(
+        changes(&plan),
+        [
+            ("subnet.private_b".to_string(), "replace".to_string()),
+            ("route_table.private".to_string(), "update".to_string())
+        ]
+    );
+    assert_eq!(
+        plan["resource_changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["address"] == "subnet.private_b")
+            .unwrap()["reason"],
+        "`cidr_block` cannot be changed in place"
+    );
+    let human = zinfra(&["plan", path(&g)], &env).expect(0).stdout;
+    assert!(human.contains("  # subnet.private_b must be replaced\n  # (`cidr_block` cannot be changed in place)\n-/+ subnet.private_b"), "{human}");
+    let g2 = s.write(
+        "replace2.toml",
+        &edit(
+            &text,
+            "bucket = \"zenoo-dev-frontend-assets\"",
+            "bucket = \"zenoo-dev-frontend-assets-2\"",
+        ),
+    );
+    let plan = zinfra(&["plan", path(&g2), "--json"], &env)
+        .expect(0)
+        .json();
+    assert_eq!(
+        changes(&plan),
+        [("s3_bucket.frontend".to_string(), "replace".to_string())]
+    );
+
+    // Apply every in-place edit and the replacement together; the next plan is empty.
+    let all_edits = edit(
+        &all_edits,
+        "cidr_block = \"10.10.11.0/24\"",
+        "cidr_block = \"10.10.12.0/24\"",
+    );
+    let g = s.write("all.toml", &all_edits);
+    let applied = zinfra(&["apply", path(&g), "--auto-approve"], &env).expect(0);
+    assert!(
+        applied
+            .stdout
+            .contains("Apply complete! Resources: 1 added, 12 changed, 1 destroyed."),
+        "{}",
+        applied.stdout
+    );
+    zinfra(&["plan", path(&g), "--detailed-exitcode"], &env).expect(0);
+
+    // A resource removed from the file is deleted.
+    let g = s.write("removed.toml", &edit(&all_edits, "[ssm_parameter.log_level]\nname = \"/zenoo/dev/hub/log-level\"\ntype = \"String\"\nvalue = \"debug\"\n", ""));
+    let plan = zinfra(&["plan", path(&g), "--json"], &env).expect(0).json();
+    assert_eq!(
+        changes(&plan),
+        [("ssm_parameter.log_level".to_string(), "delete".to_string())]
+    );
+    assert_eq!(
+        plan["resource_changes"].as_array().unwrap().last().unwrap()["reason"],
+        "no longer in the stack file"
+    );
+
+    // Destroy: nothing tagged for the stack remains, IAM included.
+    let destroyed = zinfra(&["destroy", path(&g), "--auto-approve"], &env).expect(0);
+    assert!(
+        destroyed
+            .stdout
+            .contains("Destroy complete! Resources: 0 added, 0 changed, 21 destroyed."),
+        "{}",
+        destroyed.stdout
+    );
+    assert_eq!(tagged_leftovers("zenoo-dev").await, Vec::<String>::new());
+    let iam = aws_sdk_iam::Client::new(&sdk_config().await);
+    for role in [
+        "zenoo-dev-github-deploy",
+        "zenoo-dev-task-execution",
+        "zenoo-dev-hub-task",
+    ] {
+        assert!(
+            iam.get_role().role_name(role).send().await.is_err(),
+            "{role} remains"
+        );
+    }
+    let plan = zinfra(&["plan", path(&f), "--json"], &env).expect(0).json();
+    assert_eq!(plan["summary"]["add"], 21);
+    let nothing = zinfra(&["destroy", path(&f), "--auto-approve"], &env).expect(0);
+    assert!(
+        nothing.stdout.starts_with("Nothing to destroy"),
+        "{}",
+        nothing.stdout
+    );
+}
+
+/// The seed's controls, checked with the SDK directly rather than through zinfra.
+async fn verify_live_properties() {
+    let conf = sdk_config().await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = "zenoo-dev-frontend-assets";
+    let enc = s3
+        .get_bucket_encryption()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    let rule = &enc.server_side_encryption_configuration().unwrap().rules()[0];
+    assert_eq!(
+        rule.apply_server_side_encryption_by_default()
+            .unwrap()
+            .sse_algorithm()
+            .as_str(),
+        "AES256"
+    );
+    let pab = s3
+        .get_public_access_block()
+        .bucket(bucket)
+        .send()
+        .await
+        .unwrap();
+    let pab = pab.public_access_block_configuration().unwrap();
+    assert_eq!(
+        (
+            pab.block_public_acls(),
+            pab.ignore_public_acls(),
+            pab.block_public_policy(),
+            pab.restrict_public_buckets()
+        ),
+        (Some(true), Some(true), Some(true), Some(true))
+    );
+
+    let kms = aws_sdk_kms::Client::new(&conf);
+    let aliases = kms.list_aliases().send().await.unwrap();
+    let key_id = aliases
+        .aliases()
+        .iter()
+        .find(|a| a.alias_name() == Some("alias/zenoo-dev-data"))
+        .unwrap()
+        .target_key_id()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        kms.get_key_rotation_status()
+            .key_id(&key_id)
+            .send()
+            .await
+            .unwrap()
+            .key_rotation_enabled(),
+        true
+    );
+    let key_arn = kms
+        .describe_key()
+        .key_id(&key_id)
+        .send()
+        .await
+        .unwrap()
+        .key_metadata()
+        .unwrap()
+        .arn()
+        .unwrap()
+        .to_owned();
+
+    let ddb = aws_sdk_dynamodb::Client::new(&conf);
+    let t = ddb
+        .describe_table()
+        .table_name("zenoo-dev-hub-sessions")
+        .send()
+        .await
+        .unwrap();
+    let sse = t.table().unwrap().sse_description().unwrap();
+    assert_eq!(sse.kms_master_key_arn(), Some(key_arn.as_str()));
+    let ttl = ddb
+        .describe_time_to_live()
+        .table_name("zenoo-dev-hub-sessions")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        ttl.time_to_live_description().unwrap().attribute_name(),
+        Some("expires_at")
+    );
+    let pitr = ddb
+        .describe_continuous_backups()
+        .table_name("zenoo-dev-hub-sessions")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        pitr.continuous_backups_description()
+            .unwrap()
+            .point_in_time_recovery_description()
+            .unwrap()
+            .point_in_time_recovery_status(),
+        Some(&aws_sdk_dynamodb::types::PointInTimeRecoveryStatus::Enabled)
+    );
+
+    let ssm = aws_sdk_ssm::Client::new(&conf);
+    let p = ssm
+        .get_parameter()
+        .name("/zenoo/dev/hub/db-password")
+        .with_decryption(true)
+        .send()
+        .await
+        .unwrap();
+    let p = p.parameter().unwrap();
+    assert_eq!(
+        p.r#type(),
+        Some(&aws_sdk_ssm::types::ParameterType::SecureString)
+    );
+    assert_eq!(p.value(), Some(SECRET.1));
+    let described = ssm
+        .describe_parameters()
+        .parameter_filters(
+            aws_sdk_ssm::types::ParameterStringFilter::builder()
+                .key("Name")
+                .values("/zenoo/dev/hub/db-password")
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(described.parameters()[0].key_id(), Some(key_arn.as_str()));
+
+    let ec2 = aws_sdk_ec2::Client::new(&conf);
+    let tagged = |_: &str| {
+        Filter::builder()
+            .name("tag:zinfra:stack")
+            .values("zenoo-dev")
+            .build()
+    };
+    let subnets = ec2
+        .describe_subnets()
+        .filters(tagged(""))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(subnets.subnets().len(), 4);
+    assert!(
+        subnets
+            .subnets()
+            .iter()
+            .all(|s| s.map_public_ip_on_launch() == Some(false))
+    );
+    let sgs = ec2
+        .describe_security_groups()
+        .filters(tagged(""))
+        .send()
+        .await
+        .unwrap();
+    let alb = sgs
+        .security_groups()
+        .iter()
+        .find(|g| g.group_name() == Some("zenoo-dev-alb"))
+        .unwrap();
+    // Only the declared egress (to services on 8080): AWS's default allow-all egress is gone.
+    assert_eq!(alb.ip_permissions_egress().len(), 1);
+    assert_eq!(alb.ip_permissions_egress()[0].from_port(), Some(8080));
+    let data = sgs
+        .security_groups()
+        .iter()
+        .find(|g| g.group_name() == Some("zenoo-dev-data"))
+        .unwrap();
+    assert!(
+        data.ip_permissions()
+            .iter()
+            .all(|p| p.ip_ranges().is_empty()),
+        "data layer open to CIDRs"
+    );
+    let rts = ec2
+        .describe_route_tables()
+        .filters(tagged(""))
+        .send()
+        .await
+        .unwrap();
+    let igw_routes = |name: &str| {
+        let rt = rts
+            .route_tables()
+            .iter()
+            .find(|r| {
+                r.tags()
+                    .iter()
+                    .any(|t| t.key() == Some("zinfra:address") && t.value() == Some(name))
+            })
+            .unwrap();
+        rt.routes()
+            .iter()
+            .filter(|r| r.gateway_id().is_some_and(|g| g.starts_with("igw-")))
+            .count()
+    };
+    assert_eq!(igw_routes("route_table.public"), 1);
+    assert_eq!(
+        igw_routes("route_table.private"),
+        0,
+        "private subnets must not route to the internet gateway"
+    );
+
+    let iam = aws_sdk_iam::Client::new(&conf);
+    let attached = iam
+        .list_attached_role_policies()
+        .role_name("zenoo-dev-task-execution")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        attached.attached_policies()[0].policy_name(),
+        Some("AmazonECSTaskExecutionRolePolicy")
+    );
+    let inline = iam
+        .get_role_policy()
+        .role_name("zenoo-dev-task-execution")
+        .policy_name("read-config")
+        .send()
+        .await
+        .unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_str(&urlencoding::decode(inline.policy_document()).unwrap()).unwrap();
+    assert_eq!(
+        doc["Statement"][0]["Resource"][1],
+        key_arn.as_str(),
+        "policy references resolve to ARNs"
+    );
+    let role = iam
+        .get_role()
+        .role_name("zenoo-dev-github-deploy")
+        .send()
+        .await
+        .unwrap();
+    let trust: serde_json::Value = serde_json::from_str(
+        &urlencoding::decode(role.role().unwrap().assume_role_policy_document().unwrap()).unwrap(),
+    )
+    .unwrap();
+    assert!(
+        trust["Statement"][0]["Principal"]["Federated"]
+            .as_str()
+            .unwrap()
+            .ends_with(":oidc-provider/token.actions.githubusercontent.com")
+    );
+}
+
+const SMALL: &str = "[stack]
+name = \"STACK\"
+environment = \"test\"
+region = \"us-east-1\"
+
+[vpc.main]
+cidr_block = \"10.0.0.0/16\"
+
+[subnet.a]
+vpc = \"vpc.main\"
+cidr_block = \"10.0.1.0/24\"
+availability_zone = \"us-east-1a\"
+
+[ssm_parameter.flag]
+name = \"/STACK/flag\"
+type = \"String\"
+value = \"on\"
+
+[iam_role.app]
+assume_role_policy = { Version = \"2012-10-17\", Statement = [{ Effect = \"Allow\", Principal = { Service = \"ecs-tasks.amazonaws.com\" }, Action = \"sts:AssumeRole\" }] }
+managed_policy_arns = [\"POLICY\"]
+";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn failed_apply_reports_and_next_apply_converges() {
+    let s = Scratch::new("converge");
+    let stack = unique("conv");
+    let bad = SMALL
+        .replace("STACK", &stack)
+        .replace("POLICY", "arn:aws:iam::aws:policy/DoesNotExist");
+    let f = s.write("stack.toml", &bad);
+    let run = zinfra(
+        &["apply", path(&f), "--auto-approve", "--parallelism", "1"],
+        &[],
+    )
+    .expect(1);
+    assert!(run.stdout.contains("Apply failed."), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains(&format!("  failed:      iam_role.app (create): ")),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("NoSuchEntity"), "{}", run.stdout);
+
+    let good = SMALL
+        .replace("STACK", &stack)
+        .replace("POLICY", "arn:aws:iam::aws:policy/ReadOnlyAccess");
+    let f = s.write("stack.toml", &good);
+    let run = zinfra(&["apply", path(&f), "--auto-approve"], &[]).expect(0);
+    assert!(run.stdout.contains("Apply complete!"), "{}", run.stdout);
+    zinfra(&["plan", path(&f), "--detailed-exitcode"], &[]).expect(0);
+    let ec2 = aws_sdk_ec2::Client::new(&sdk_config().await);
+    let vpcs = ec2
+        .describe_vpcs()
+        .filters(
+            Filter::builder()
+                .name("tag:zinfra:stack")
+                .values(&stack)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(vpcs.vpcs().len(), 1, "no duplicate VPC");
+    zinfra(&["destroy", path(&f), "--auto-approve"], &[]).expect(0);
+    assert_eq!(tagged_leftovers(&stack).await, Vec::<String>::new());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn saved_plan_applies_exactly_and_refuses_when_stale() {
+    let s = Scratch::new("saved");
+    let stack = unique("saved");
+    let text = SMALL
+        .replace("STACK", &stack)
+        .replace("POLICY", "arn:aws:iam::aws:policy/ReadOnlyAccess");
+    let f = s.write("stack.toml", &text);
+    let planfile = s.dir.join("plan.zplan");
+    let plan = zinfra(
+        &[
+            "plan",
+            path(&f),
+            "--out",
+            path(&planfile),
+            "--detailed-exitcode",
+        ],
+        &[],
+    )
+    .expect(2);
+    assert!(
+        plan.stdout
+            .contains("Plan: 4 to add, 0 to change, 0 to destroy."),
+        "{}",
+        plan.stdout
+    );
+    // Without a terminal, applying a stack file needs --auto-approve; a saved plan is the approval.
+    let refused = zinfra(&["apply", path(&f)], &[]).expect(1);
+    assert!(
+        refused
+            .stderr
+            .contains("refusing to apply without confirmation: stdin is not a terminal"),
+        "{}",
+        refused.stderr
+    );
+    zinfra(&["apply", path(&planfile)], &[]).expect(0);
+    zinfra(&["plan", path(&f), "--detailed-exitcode"], &[]).expect(0);
+
+    // Plan a change, then let someone change live state before it is applied.
+    let f2 = s.write(
+        "stack2.toml",
+        &edit(&text, "value = \"on\"", "value = \"off\""),
+    );
+    zinfra(&["plan", path(&f2), "--out", path(&planfile)], &[]).expect(0);
+    let ssm = aws_sdk_ssm::Client::new(&sdk_config().await);
+    ssm.put_parameter()
+        .name(format!("/{stack}/flag"))
+        .value("changed-by-hand")
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+    let stale = zinfra(&["apply", path(&planfile)], &[]).expect(1);
+    assert!(
+        stale.stderr.contains("the saved plan is stale"),
+        "{}",
+        stale.stderr
+    );
+    assert!(
+        stale.stderr.contains(&format!(
+            "ssm_parameter.flag: changed since the plan was made"
+        )),
+        "{}",
+        stale.stderr
+    );
+    let value = ssm
+        .get_parameter()
+        .name(format!("/{stack}/flag"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        value.parameter().unwrap().value(),
+        Some("changed-by-hand"),
+        "a stale plan changes nothing"
+    );
+
+    zinfra(&["destroy", path(&f), "--auto-approve"], &[]).expect(0);
+    let refused = zinfra(&["destroy", path(&f)], &[]).expect(0);
+    assert!(
+        refused.stdout.starts_with("Nothing to destroy"),
+        "{}",
+        refused.stdout
+    );
+}
