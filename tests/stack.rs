@@ -720,3 +720,55 @@ async fn saved_plan_applies_exactly_and_refuses_when_stale() {
         refused.stdout
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn prod_stack_applies_and_destroy_respects_deletion_protection() {
+    let s = Scratch::new("prod");
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/stacks/zenoo-prod.toml"
+    ))
+    .unwrap();
+    let f = s.write("zenoo-prod.toml", &text);
+    let env = [("ZENOO_PROD_DB_PASSWORD", "prod-secret-value")];
+    let applied = zinfra(&["apply", path(&f), "--auto-approve"], &env).expect(0);
+    assert!(
+        applied
+            .stdout
+            .contains("Apply complete! Resources: 23 added, 0 changed, 0 destroyed."),
+        "{}",
+        applied.stdout
+    );
+    zinfra(&["plan", path(&f), "--detailed-exitcode"], &env).expect(0);
+
+    // Production data is protected: destroy stops at the table and says which setting holds it.
+    let refused = zinfra(&["destroy", path(&f), "--auto-approve"], &env).expect(1);
+    assert!(
+        refused.stdout.contains("Destroy failed."),
+        "{}",
+        refused.stdout
+    );
+    assert!(
+        refused
+            .stdout
+            .contains("dynamodb_table.hub_sessions (destroy)"),
+        "{}",
+        refused.stdout
+    );
+    assert!(
+        refused.stdout.contains("deletion_protection"),
+        "{}",
+        refused.stdout
+    );
+
+    // Lifting the protection is a deliberate, reviewed change; then destroy completes.
+    let unprotected = edit(
+        &text,
+        "deletion_protection = true",
+        "deletion_protection = false",
+    );
+    let g = s.write("unprotected.toml", &unprotected);
+    zinfra(&["apply", path(&g), "--auto-approve"], &env).expect(0);
+    zinfra(&["destroy", path(&g), "--auto-approve"], &env).expect(0);
+    assert_eq!(tagged_leftovers("zenoo-prod").await, Vec::<String>::new());
+}
