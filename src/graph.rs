@@ -6,9 +6,6 @@ use crate::diagnostic::Diagnostic;
 use crate::model::Address;
 use crate::stack::Stack;
 
-/// Attributes any resource exposes to `${kind.name.attr}` references.
-pub const OUTPUTS: &[&str] = &["id", "arn", "name"];
-
 #[derive(Clone, Debug, Default)]
 pub struct Graph {
     /// Dependencies first; ties keep file order.

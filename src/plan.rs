@@ -41,6 +41,9 @@ pub struct ResourcePlan {
     pub id: Option<String>,
     /// Digest of the live resource when planned; a saved plan is stale when it no longer matches.
     pub fingerprint: Option<String>,
+    /// The live resource has deletion protection on, so it cannot be deleted or replaced.
+    #[serde(default)]
+    pub protected: bool,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -84,6 +87,14 @@ impl Plan {
         self.resources.iter().any(|r| r.action != Action::NoOp)
     }
 
+    /// Deletes and replacements that deletion protection forbids; apply refuses them before changing anything.
+    pub fn blocked(&self) -> Vec<&ResourcePlan> {
+        self.resources
+            .iter()
+            .filter(|r| r.protected && matches!(r.action, Action::Delete | Action::Replace))
+            .collect()
+    }
+
     pub fn get(&self, address: &str) -> Option<&ResourcePlan> {
         self.resources.iter().find(|r| r.address == address)
     }
@@ -110,6 +121,10 @@ pub fn fingerprint(live: &Live) -> String {
         }
     }
     format!("{:x}", h.finalize())
+}
+
+fn protected(live: &Live) -> bool {
+    live.props.get("deletion_protection") == Some(&Value::Bool(true))
 }
 
 /// Outputs known before apply: those of live resources that the plan leaves in place.
@@ -194,7 +209,8 @@ pub fn canon(ty: &Ty, v: &Value) -> Value {
         (Ty::Set(inner), Value::List(l)) => {
             let mut items: Vec<Value> = l.iter().map(|x| canon(inner, x)).collect();
             items.sort_by_cached_key(|x| serde_json::to_string(x).unwrap_or_default());
-            items.dedup();
+            // Two values not known yet are not known to be equal.
+            items.dedup_by(|a, b| a == b && !a.has_unknown());
             Value::List(items)
         }
         (Ty::List(inner), Value::List(l)) => {
@@ -350,6 +366,7 @@ pub fn compute(
                     reason: None,
                     id: None,
                     fingerprint: None,
+                    protected: false,
                 },
                 Some(l) => {
                     let changes = diff_resource(r, &resolved, &tags, l);
@@ -370,6 +387,7 @@ pub fn compute(
                         reason,
                         id: Some(l.id.clone()),
                         fingerprint: Some(fingerprint(l)),
+                        protected: protected(l),
                     }
                 }
             };
@@ -414,6 +432,7 @@ pub fn compute(
             reason: Some(reason),
             id: Some(l.id.clone()),
             fingerprint: Some(fingerprint(l)),
+            protected: protected(l),
         });
     }
 

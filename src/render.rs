@@ -106,6 +106,9 @@ fn resource(out: &mut String, r: &ResourcePlan, st: Style) {
     if let Some(reason) = &r.reason {
         let _ = writeln!(out, "  # ({reason})");
     }
+    if r.protected && matches!(r.action, Action::Delete | Action::Replace) {
+        let _ = writeln!(out, "  {}", st.red("# (deletion_protection is on: apply will refuse to change anything until it is turned off)"));
+    }
     let (sym, painted) = match r.action {
         Action::Create => ("+", st.green("+")),
         Action::Update => ("~", st.yellow("~")),

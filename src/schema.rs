@@ -86,6 +86,8 @@ pub struct KindDef {
     pub physical_name: Option<&'static str>,
     /// Whether the kind accepts `tags`.
     pub taggable: bool,
+    /// Attributes other resources can reference (`${kind.name.attr}`).
+    pub outputs: &'static [&'static str],
     /// Checks that need only this resource (names, ranges); cross-resource checks live in `validate`.
     pub validate: fn(&crate::validate::ResourceCx<'_>),
 }

@@ -172,8 +172,7 @@ fn check_references(stack: &crate::stack::Stack, diags: &RefCell<Vec<Diagnostic>
                         }
                         Some(t)
                             if target_kinds.is_empty()
-                                && !reference.attr.is_empty()
-                                && !crate::graph::OUTPUTS.contains(&reference.attr.as_str()) =>
+                                && !kind_outputs(&t.kind).contains(&reference.attr.as_str()) =>
                         {
                             diags.borrow_mut().push(
                                 Diagnostic::new(
@@ -185,8 +184,9 @@ fn check_references(stack: &crate::stack::Stack, diags: &RefCell<Vec<Diagnostic>
                                     format!("in {}", r.address),
                                 )
                                 .help(format!(
-                                    "resources expose {}",
-                                    crate::graph::OUTPUTS.join(", ")
+                                    "{} exposes {}",
+                                    t.kind,
+                                    kind_outputs(&t.kind).join(", ")
                                 )),
                             );
                         }
@@ -265,4 +265,8 @@ fn check_physical_names(stack: &crate::stack::Stack, diags: &RefCell<Vec<Diagnos
             );
         }
     }
+}
+
+fn kind_outputs(kind: &str) -> &'static [&'static str] {
+    crate::schema::kind(kind).map(|k| k.outputs).unwrap_or(&[])
 }

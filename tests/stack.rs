@@ -6,6 +6,10 @@ use aws_sdk_ec2::types::Filter;
 use crate::support::cli::{Scratch, changes, path, zinfra};
 use crate::support::{sdk_config, unique};
 
+/// The reference stacks both declare the GitHub OIDC provider, of which an account holds one per URL:
+/// like two environments sharing one account, their tests take turns.
+static REFERENCE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 const SECRET: (&str, &str) = ("ZENOO_DEV_DB_PASSWORD", "correct-horse-battery-staple");
 
 fn reference_stack() -> String {
@@ -62,6 +66,7 @@ async fn tagged_leftovers(stack: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn reference_stack_life_cycle() {
+    let _turn = REFERENCE.lock().await;
     let s = Scratch::new("reference");
     let text = reference_stack();
     let f = s.write("zenoo-dev.toml", &text);
@@ -723,6 +728,7 @@ async fn saved_plan_applies_exactly_and_refuses_when_stale() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn prod_stack_applies_and_destroy_respects_deletion_protection() {
+    let _turn = REFERENCE.lock().await;
     let s = Scratch::new("prod");
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),

@@ -51,6 +51,7 @@ pub static KIND: KindDef = KindDef {
     ],
     physical_name: Some("table_name"),
     taggable: true,
+    outputs: &["id", "arn"],
     validate,
 };
 

@@ -24,6 +24,7 @@ pub static KIND: KindDef = KindDef {
     ],
     physical_name: Some("url"),
     taggable: true,
+    outputs: &["id", "arn"],
     validate,
 };
 

@@ -35,6 +35,7 @@ pub static KIND: KindDef = KindDef {
     ],
     physical_name: Some("role_name"),
     taggable: true,
+    outputs: &["id", "arn", "name"],
     validate,
 };
 

@@ -6,5 +6,6 @@ pub static KIND: KindDef = KindDef {
     fields: &[Field::new("vpc", Ty::Ref(&["vpc"], "id"), "The VPC it is attached to.").required()],
     physical_name: None,
     taggable: true,
+    outputs: &["id", "arn"],
     validate: no_validation,
 };

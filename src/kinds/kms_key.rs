@@ -32,6 +32,7 @@ pub static KIND: KindDef = KindDef {
     ],
     physical_name: Some("alias"),
     taggable: true,
+    outputs: &["id", "arn"],
     validate,
 };
 

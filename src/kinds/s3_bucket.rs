@@ -37,6 +37,7 @@ pub static KIND: KindDef = KindDef {
     ],
     physical_name: Some("bucket"),
     taggable: true,
+    outputs: &["id", "arn"],
     validate,
 };
 

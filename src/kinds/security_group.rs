@@ -1,30 +1,38 @@
+use crate::model::Value;
 use crate::schema::{Default, Field, KindDef, Ty};
 use crate::validate::ResourceCx;
 
 static CIDR: Ty = Ty::Cidr;
 static SG_REF: Ty = Ty::Ref(&["security_group"], "id");
 pub static RULE: Ty = Ty::Object(&[
-    Field::new("protocol", Ty::Str, "`tcp`, `udp`, `icmp` or `-1` for all.")
-        .default(Default::Str("tcp")),
-    Field::new("from_port", Ty::Int, "First port.").required(),
-    Field::new("to_port", Ty::Int, "Last port.").required(),
+    // Spelled as AWS reports them, so what is written reads back equal.
+    Field::new(
+        "protocol",
+        Ty::Enum(&["tcp", "udp", "icmp", "-1"]),
+        "`tcp`, `udp`, `icmp` or `-1` for all.",
+    )
+    .default(Default::Str("tcp")),
+    Field::new("from_port", Ty::Int, "First port (0 with protocol `-1`).").required(),
+    Field::new("to_port", Ty::Int, "Last port (0 with protocol `-1`).").required(),
     Field::new(
         "cidr_blocks",
         Ty::Set(&CIDR),
         "Source (ingress) or destination (egress) ranges.",
-    ),
+    )
+    .default(Default::Empty),
     Field::new(
         "security_groups",
         Ty::Set(&SG_REF),
         "Other security groups, by address.",
-    ),
+    )
+    .default(Default::Empty),
     Field::new("self", Ty::Bool, "Allow the group itself.").default(Default::Bool(false)),
     Field::new("description", Ty::Str, "Rule description.").default(Default::Str("")),
 ]);
 
 pub static KIND: KindDef = KindDef {
     name: "security_group",
-    doc: "A security group. Only the rules you declare exist: AWS's default allow-all egress is removed.",
+    doc: "A security group. Only the rules you declare exist: AWS's default allow-all egress is removed, and rules added outside zinfra show as drift.",
     fields: &[
         Field::new("vpc", Ty::Ref(&["vpc"], "id"), "The VPC.")
             .required()
@@ -43,20 +51,26 @@ pub static KIND: KindDef = KindDef {
         )
         .default(Default::Str("Managed by zinfra"))
         .force_new(),
-        Field::new("ingress", Ty::Set(&RULE), "Inbound rules."),
+        Field::new(
+            "ingress",
+            Ty::Set(&RULE),
+            "Inbound rules; none unless declared.",
+        )
+        .default(Default::Empty),
         Field::new(
             "egress",
             Ty::Set(&RULE),
             "Outbound rules; none unless declared.",
-        ),
+        )
+        .default(Default::Empty),
     ],
     physical_name: Some("group_name"),
     taggable: true,
+    outputs: &["id", "arn"],
     validate,
 };
 
 fn validate(cx: &ResourceCx<'_>) {
-    // AWS merges rules with the same protocol and ports; one rule per (protocol, ports, description) reads back as declared.
     for dir in ["ingress", "egress"] {
         let mut seen = Vec::new();
         for (i, rule) in cx
@@ -67,15 +81,46 @@ fn validate(cx: &ResourceCx<'_>) {
             .enumerate()
         {
             let Some(m) = rule.as_map() else { continue };
+            let path = format!("{dir}[{i}]");
+            let empty = |f: &str| m.get(f).is_none_or(|v| v.as_list().is_empty());
+            if empty("cidr_blocks")
+                && empty("security_groups")
+                && m.get("self") != Some(&Value::Bool(true))
+            {
+                cx.error_at_value(
+                    &path,
+                    "security group rule without a source",
+                    "give `cidr_blocks`, `security_groups` or `self = true`",
+                );
+            }
+            let port = |f: &str| m.get(f).and_then(Value::as_int);
+            if m.get("protocol").and_then(Value::as_str) == Some("-1") {
+                if port("from_port") != Some(0) || port("to_port") != Some(0) {
+                    cx.error_at_value(
+                        &path,
+                        "protocol \"-1\" covers every port",
+                        "write `from_port = 0, to_port = 0`",
+                    );
+                }
+            } else if let (Some(from), Some(to)) = (port("from_port"), port("to_port"))
+                && (from > to || !(-1..=65535).contains(&from) || !(-1..=65535).contains(&to))
+            {
+                cx.error_at_value(
+                    &path,
+                    "invalid port range",
+                    "ports run from 0 to 65535, `from_port` first",
+                );
+            }
+            // AWS merges rules with the same protocol and ports; one rule per (protocol, ports, description) reads back as declared.
             let key = (
                 m.get("protocol").cloned(),
-                m.get("from_port").cloned(),
-                m.get("to_port").cloned(),
+                port("from_port"),
+                port("to_port"),
                 m.get("description").cloned(),
             );
             if seen.contains(&key) {
                 cx.error_at_value(
-                    &format!("{dir}[{i}]"),
+                    &path,
                     "duplicate security group rule",
                     "another rule has the same protocol, ports and description: merge their sources into one rule",
                 );

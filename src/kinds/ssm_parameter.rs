@@ -33,6 +33,7 @@ pub static KIND: KindDef = KindDef {
     ],
     physical_name: Some("name"),
     taggable: true,
+    outputs: &["id", "arn"],
     validate,
 };
 

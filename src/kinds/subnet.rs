@@ -29,6 +29,7 @@ pub static KIND: KindDef = KindDef {
     ],
     physical_name: None,
     taggable: true,
+    outputs: &["id", "arn"],
     validate,
 };
 

@@ -22,5 +22,6 @@ pub static KIND: KindDef = KindDef {
     ],
     physical_name: None,
     taggable: true,
+    outputs: &["id", "arn"],
     validate: no_validation,
 };

@@ -513,3 +513,60 @@ fn defaults_are_secure() {
         Some(Str("t-t".into()))
     );
 }
+
+#[test]
+fn unknown_attribute_in_policy_reference() {
+    Case::new(
+        "
+        [kms_key.k]
+
+        [iam_role.r]
+        assume_role_policy = { Statement = [{ Resource = \"${kms_key.k.name}\" }] }
+        ",
+    )
+    .errors(
+        "
+        error: unknown attribute `name` of `kms_key.k`
+          --> stack.toml:9:22
+          |
+        9 | assume_role_policy = { Statement = [{ Resource = \"${kms_key.k.name}\" }] }
+          |                      ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ in iam_role.r
+          |
+          = help: kms_key exposes id, arn
+        ",
+    );
+}
+
+#[test]
+fn security_group_rules() {
+    Case::new(
+        "
+        [vpc.main]
+        cidr_block = \"10.0.0.0/16\"
+
+        [security_group.a]
+        vpc = \"vpc.main\"
+        ingress = [{ from_port = 443, to_port = 443 }]
+        egress = [{ protocol = \"-1\", from_port = 0, to_port = 65535, cidr_blocks = [\"0.0.0.0/0\"] }]
+        ",
+    )
+    .errors(
+        "
+        error: security group rule without a source
+           --> stack.toml:11:12
+           |
+        11 | ingress = [{ from_port = 443, to_port = 443 }]
+           |            ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ in security_group.a
+           |
+           = help: give `cidr_blocks`, `security_groups` or `self = true`
+
+        error: protocol \"-1\" covers every port
+           --> stack.toml:12:11
+           |
+        12 | egress = [{ protocol = \"-1\", from_port = 0, to_port = 65535, cidr_blocks = [\"0.0.0.0/0\"] }]
+           |           ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ in security_group.a
+           |
+           = help: write `from_port = 0, to_port = 0`
+        ",
+    );
+}
