@@ -68,6 +68,10 @@ pub fn zinfra_at(endpoint: &str, args: &[&str], extra_env: &[(&str, &str)]) -> R
         .stdin(Stdio::null())
         .env("NO_COLOR", "1")
         .env_remove("ZINFRA_LOG");
+    // Secrets come only from what each test passes.
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("ZENOO_")) {
+        cmd.env_remove(k);
+    }
     for (k, v) in aws_env() {
         cmd.env(k, v);
     }
