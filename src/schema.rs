@@ -31,7 +31,7 @@ pub enum Default {
     Str(&'static str),
     /// `{stack}-{name}` with underscores as hyphens.
     PhysicalName,
-    /// An empty list: nothing unless declared, so anything added outside zinfra shows as drift.
+    /// An empty list or table: nothing unless declared, so anything added outside zinfra shows as drift.
     Empty,
 }
 

@@ -386,7 +386,10 @@ impl Parser<'_> {
                         Default::Bool(b) => Some(Value::Bool(b)),
                         Default::Int(i) => Some(Value::Int(i)),
                         Default::Str(s) => Some(Value::Str(s.to_owned())),
-                        Default::Empty => Some(Value::List(vec![])),
+                        Default::Empty => Some(match f.ty {
+                            Ty::Map(_) => Value::Map(BTreeMap::new()),
+                            _ => Value::List(vec![]),
+                        }),
                         Default::PhysicalName => Some(Value::Str(format!(
                             "{}-{}",
                             self.stack_name,

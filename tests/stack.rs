@@ -778,3 +778,71 @@ async fn prod_stack_applies_and_destroy_respects_deletion_protection() {
     zinfra(&["destroy", path(&g), "--auto-approve"], &env).expect(0);
     assert_eq!(tagged_leftovers("zenoo-prod").await, Vec::<String>::new());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn changes_made_outside_zinfra_show_as_drift_and_apply_removes_them() {
+    let s = Scratch::new("drift");
+    let stack = unique("drift");
+    let text = SMALL
+        .replace("STACK", &stack)
+        .replace("POLICY", "arn:aws:iam::aws:policy/ReadOnlyAccess")
+        + "\n[security_group.db]\nvpc = \"vpc.main\"\n";
+    let f = s.write("stack.toml", &text);
+    zinfra(&["apply", path(&f), "--auto-approve"], &[]).expect(0);
+
+    // Someone opens the group to the world and gives the role admin rights by hand.
+    let conf = sdk_config().await;
+    let ec2 = aws_sdk_ec2::Client::new(&conf);
+    let sg = ec2
+        .describe_security_groups()
+        .filters(
+            Filter::builder()
+                .name("tag:zinfra:stack")
+                .values(&stack)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let sg_id = sg.security_groups()[0].group_id().unwrap().to_owned();
+    ec2.authorize_security_group_ingress()
+        .group_id(&sg_id)
+        .ip_protocol("tcp")
+        .from_port(22)
+        .to_port(22)
+        .cidr_ip("0.0.0.0/0")
+        .send()
+        .await
+        .unwrap();
+    let iam = aws_sdk_iam::Client::new(&conf);
+    iam.attach_role_policy()
+        .role_name(format!("{stack}-app"))
+        .policy_arn("arn:aws:iam::aws:policy/AdministratorAccess")
+        .send()
+        .await
+        .unwrap();
+
+    let plan = zinfra(&["plan", path(&f), "--json", "--detailed-exitcode"], &[])
+        .expect(2)
+        .json();
+    assert_eq!(
+        changes(&plan),
+        [
+            ("iam_role.app".to_string(), "update".to_string()),
+            ("security_group.db".to_string(), "update".to_string())
+        ]
+    );
+    zinfra(&["apply", path(&f), "--auto-approve"], &[]).expect(0);
+    zinfra(&["plan", path(&f), "--detailed-exitcode"], &[]).expect(0);
+    let sg = ec2
+        .describe_security_groups()
+        .group_ids(&sg_id)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        sg.security_groups()[0].ip_permissions().is_empty(),
+        "the hand-made rule was removed"
+    );
+    zinfra(&["destroy", path(&f), "--auto-approve"], &[]).expect(0);
+}

@@ -23,13 +23,15 @@ pub static KIND: KindDef = KindDef {
         Field::new(
             "managed_policy_arns",
             Ty::Set(&STR),
-            "Managed policies to attach.",
-        ),
+            "Managed policies to attach; none unless declared.",
+        )
+        .default(Default::Empty),
         Field::new(
             "inline_policies",
             Ty::Map(&JSON),
-            "Inline policies by name.",
-        ),
+            "Inline policies by name; none unless declared.",
+        )
+        .default(Default::Empty),
         Field::new("max_session_duration", Ty::Int, "Seconds, 3600 to 43200.")
             .default(Default::Int(3600)),
     ],
