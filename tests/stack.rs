@@ -845,3 +845,35 @@ async fn changes_made_outside_zinfra_show_as_drift_and_apply_removes_them() {
     );
     zinfra(&["destroy", path(&f), "--auto-approve"], &[]).expect(0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_untagged_bucket_left_by_an_interrupted_create_is_taken_over_but_never_another_stacks() {
+    let s = Scratch::new("adopt");
+    let stack = unique("adopt");
+    let bucket = format!("{stack}-assets");
+    let conf = sdk_config().await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(true)
+            .build(),
+    );
+    // What a create leaves when it is cut off between CreateBucket and tagging.
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let text = format!(
+        "[stack]\nname = \"{stack}\"\nenvironment = \"test\"\nregion = \"us-east-1\"\n\n[s3_bucket.assets]\nbucket = \"{bucket}\"\n"
+    );
+    let f = s.write("stack.toml", &text);
+    zinfra(&["apply", path(&f), "--auto-approve"], &[]).expect(0);
+    zinfra(&["plan", path(&f), "--detailed-exitcode"], &[]).expect(0);
+
+    // Another stack declaring the same bucket must not take it.
+    let other = text.replace(&format!("name = \"{stack}\""), "name = \"someone-else\"");
+    let g = s.write("other.toml", &other);
+    let run = zinfra(&["apply", path(&g), "--auto-approve"], &[]).expect(1);
+    assert!(
+        run.stdout.contains(&format!("bucket {bucket} already exists in this account and belongs to s3_bucket.assets in stack {stack}")),
+        "{}",
+        run.stdout
+    );
+    zinfra(&["destroy", path(&f), "--auto-approve"], &[]).expect(0);
+}

@@ -14,7 +14,7 @@ use aws_sdk_s3::types::{
 use futures::future::try_join_all;
 
 use super::{Driver, ReadCx, error_code, sdk_error};
-use crate::model::{Live, PropsExt, Resolved, Tags, Value};
+use crate::model::{Live, PropsExt, Resolved, TAG_ADDRESS, TAG_STACK, Tags, Value};
 
 const KIND: &str = "s3_bucket";
 /// How long the first call after CreateBucket retries NoSuchBucket (S3 is eventually consistent there).
@@ -246,6 +246,34 @@ impl S3 {
         Ok(live)
     }
 
+    /// Whether an existing bucket of this account may become `r`: untagged, or already tagged as `r`.
+    async fn adoptable(&self, name: &str, r: &Resolved) -> Result<()> {
+        let tags = match self.client.get_bucket_tagging().bucket(name).send().await {
+            Ok(out) => out
+                .tag_set()
+                .iter()
+                .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                .collect::<Vec<_>>(),
+            Err(e) if error_code(&e) == Some("NoSuchTagSet") => vec![],
+            Err(e) => return Err(sdk_error("GetBucketTagging", e)),
+        };
+        let owner = |key: &str| tags.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+        match (owner(TAG_STACK), owner(TAG_ADDRESS)) {
+            (None, None) => Ok(()),
+            (s, a)
+                if s == r.tags.get(TAG_STACK).map(String::as_str)
+                    && a == Some(r.address.as_str()) =>
+            {
+                Ok(())
+            }
+            (s, a) => Err(anyhow!(
+                "bucket {name} already exists in this account and belongs to {} in stack {}",
+                a.unwrap_or("another resource"),
+                s.unwrap_or("(none)")
+            )),
+        }
+    }
+
     async fn create_bucket(&self, r: &Resolved) -> Result<Live> {
         let name = r.props.str("bucket").context("`bucket` is required")?;
         let region = self
@@ -268,10 +296,15 @@ impl S3 {
                     .build(),
             );
         }
-        create
-            .send()
-            .await
-            .map_err(|e| sdk_error("CreateBucket", e))?;
+        match create.send().await {
+            Ok(_) => {}
+            Err(e) if error_code(&e) == Some("BucketAlreadyOwnedByYou") => {}
+            Err(e) => return Err(sdk_error("CreateBucket", e)),
+        }
+        // A create whose reply was lost, or that was interrupted before tagging, leaves our own
+        // untagged bucket: take it over (us-east-1 even answers 200 to re-creating it), but never one
+        // that another stack or resource owns.
+        self.adoptable(name, r).await?;
 
         // Tag first so that a failure below leaves a bucket the stack still owns.
         let deadline = Instant::now() + CONSISTENCY_WAIT;
