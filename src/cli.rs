@@ -323,6 +323,18 @@ async fn finish(
     parallelism: usize,
     what: &str,
 ) -> Result<i32> {
+    let blocked = p.blocked();
+    if !blocked.is_empty() {
+        let list: Vec<String> = blocked
+            .iter()
+            .map(|r| format!("  {} ({})", r.address, r.id.as_deref().unwrap_or("?")))
+            .collect();
+        bail!(
+            "refusing to {}: deletion protection is on for\n{}\nTurn `deletion_protection` off in the stack file and apply that first. Nothing was changed.",
+            what.to_lowercase(),
+            list.join("\n")
+        );
+    }
     println!();
     let report = apply::run(
         p,

@@ -746,25 +746,21 @@ async fn prod_stack_applies_and_destroy_respects_deletion_protection() {
     );
     zinfra(&["plan", path(&f), "--detailed-exitcode"], &env).expect(0);
 
-    // Production data is protected: destroy stops at the table and says which setting holds it.
+    // Production data is protected: destroy refuses before deleting anything, and says which setting holds it.
     let refused = zinfra(&["destroy", path(&f), "--auto-approve"], &env).expect(1);
-    assert!(
-        refused.stdout.contains("Destroy failed."),
-        "{}",
-        refused.stdout
-    );
     assert!(
         refused
             .stdout
-            .contains("dynamodb_table.hub_sessions (destroy)"),
+            .contains("# (deletion_protection is on: apply will refuse"),
         "{}",
         refused.stdout
     );
-    assert!(
-        refused.stdout.contains("deletion_protection"),
-        "{}",
-        refused.stdout
+    assert_eq!(
+        refused.stderr,
+        "error: refusing to destroy: deletion protection is on for\n  dynamodb_table.hub_sessions (zenoo-prod-hub-sessions)\n\
+         Turn `deletion_protection` off in the stack file and apply that first. Nothing was changed.\n"
     );
+    zinfra(&["plan", path(&f), "--detailed-exitcode"], &env).expect(0);
 
     // Lifting the protection is a deliberate, reviewed change; then destroy completes.
     let unprotected = edit(
