@@ -356,10 +356,16 @@ pub fn compute(
                     changes: resolved
                         .iter()
                         .filter(|(_, v)| !v.is_null())
-                        .map(|(k, v)| Change {
-                            field: k.clone(),
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .chain(
+                            schema::kind(&r.kind)
+                                .filter(|k| k.taggable)
+                                .map(|_| ("tags".to_owned(), tags_value(&tags))),
+                        )
+                        .map(|(field, v)| Change {
+                            field,
                             before: None,
-                            after: Some(v.clone()),
+                            after: Some(v),
                             forces_replacement: false,
                         })
                         .collect(),

@@ -78,6 +78,8 @@ async fn reference_stack_life_cycle() {
         plan["summary"],
         serde_json::json!({"add": 21, "change": 0, "destroy": 0})
     );
+    let human = zinfra(&["plan", path(&f)], &env).expect(0);
+    insta::assert_snapshot!("plan_reference_from_nothing", human.stdout);
     let applied = zinfra(&["apply", path(&f), "--auto-approve"], &env).expect(0);
     assert!(
         applied

@@ -1,5 +1,6 @@
 //! Fast unit tests of the pure engine: no network.
 
+mod apply;
 mod diff;
 mod graph;
 mod validation;

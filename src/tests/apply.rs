@@ -1,0 +1,190 @@
+//! The executor's ordering and failure rules, with a scripted provider standing in for the cloud
+//! (drivers themselves are tested against the emulator).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Result, bail};
+use async_trait::async_trait;
+
+use super::Case;
+use crate::apply::{self, Progress, Step, waits_for};
+use crate::graph::Graph;
+use crate::model::{Live, Resolved, Resource, Value};
+use crate::plan::{self, Plan};
+use crate::provider::{Provider, StackInfo};
+
+/// Records every call; fails the create of one address.
+#[derive(Default)]
+struct Scripted {
+    calls: Mutex<Vec<String>>,
+    fail_create: Option<&'static str>,
+}
+
+#[async_trait]
+impl Provider for Scripted {
+    async fn read(&self, _: &StackInfo, _: &[Resource]) -> Result<Vec<Live>> {
+        Ok(vec![])
+    }
+    async fn create(&self, r: &Resolved) -> Result<Live> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(format!("create {}", r.address));
+        if self.fail_create == Some(r.address.as_str()) {
+            bail!("boom");
+        }
+        // Every reference must already be resolved to a real value.
+        assert!(
+            r.props.values().all(|v| !v.has_unknown()),
+            "{} got unresolved props",
+            r.address
+        );
+        let mut l = Live::new(&r.address, &r.kind, format!("id-of-{}", r.address));
+        l.outputs
+            .insert("arn".into(), format!("arn-of-{}", r.address));
+        Ok(l)
+    }
+    async fn update(&self, r: &Resolved, live: &Live, _: &[String]) -> Result<Live> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(format!("update {}", r.address));
+        Ok(live.clone())
+    }
+    async fn delete(&self, live: &Live) -> Result<()> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(format!("delete {}", live.address));
+        Ok(())
+    }
+}
+
+struct Quiet;
+impl Progress for Quiet {
+    fn started(&self, _: &str, _: Step) {}
+    fn still_running(&self, _: &str, _: Step, _: std::time::Duration) {}
+    fn finished(&self, _: &str, _: Step, _: std::time::Duration, _: Option<&str>) {}
+    fn failed(&self, _: &str, _: Step, _: &str) {}
+}
+
+const STACK: &str = "
+    [vpc.main]
+    cidr_block = \"10.0.0.0/16\"
+
+    [subnet.a]
+    vpc = \"vpc.main\"
+    cidr_block = \"10.0.1.0/24\"
+    availability_zone = \"us-east-1a\"
+
+    [subnet.b]
+    vpc = \"vpc.main\"
+    cidr_block = \"10.0.2.0/24\"
+    availability_zone = \"us-east-1b\"
+
+    [route_table.rt]
+    vpc = \"vpc.main\"
+    subnets = [\"subnet.a\", \"subnet.b\"]
+";
+
+fn plan_for(live: &[Live]) -> Plan {
+    let s = Case::new(STACK).ok();
+    let g = Graph::new(&s).unwrap();
+    let deps = s
+        .resources
+        .iter()
+        .map(|r| (r.address.clone(), g.deps(&r.address).cloned().collect()))
+        .collect();
+    plan::compute(&s.info, &s.resources, &deps, g.order(), live, false)
+}
+
+#[tokio::test]
+async fn creates_run_in_dependency_order_with_resolved_references() {
+    let p = plan_for(&[]);
+    let provider = Arc::new(Scripted::default());
+    let report = apply::run(&p, &[], provider.clone(), 4, Arc::new(Quiet)).await;
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(report.counts(), (4, 0, 0));
+    let calls = provider.calls.lock().unwrap().clone();
+    let pos = |c: &str| calls.iter().position(|x| x == c).unwrap();
+    assert!(pos("create vpc.main") < pos("create subnet.a"));
+    assert!(pos("create subnet.b") < pos("create route_table.rt"));
+}
+
+#[tokio::test]
+async fn first_failure_stops_new_work_and_the_report_says_what_was_not_done() {
+    let p = plan_for(&[]);
+    let provider = Arc::new(Scripted {
+        fail_create: Some("subnet.a"),
+        ..Default::default()
+    });
+    let report = apply::run(&p, &[], provider.clone(), 1, Arc::new(Quiet)).await;
+    assert!(!report.ok());
+    assert_eq!(report.failed.len(), 1);
+    assert_eq!(report.failed[0].0, "subnet.a");
+    assert!(report.failed[0].2.contains("boom"));
+    let done: Vec<&str> = report.done.iter().map(|d| d.0.as_str()).collect();
+    assert_eq!(done, ["vpc.main"]);
+    let not_started: Vec<&str> = report.not_started.iter().map(|d| d.0.as_str()).collect();
+    assert_eq!(not_started, ["subnet.b", "route_table.rt"]);
+    assert!(
+        !provider
+            .calls
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|c| c == "create route_table.rt")
+    );
+}
+
+#[test]
+fn replacement_deletes_dependents_first_and_recreates_in_order() {
+    let s = Case::new(STACK).ok();
+    let outputs: BTreeMap<String, BTreeMap<String, String>> = [(
+        "vpc.main".to_owned(),
+        [("id".to_owned(), "vpc-1".to_owned())].into(),
+    )]
+    .into();
+    let live: Vec<Live> = s
+        .resources
+        .iter()
+        .map(|r| {
+            let mut l = Live::new(&r.address, &r.kind, format!("id-{}", r.name));
+            l.props = plan::resolve_props(&r.props, &outputs);
+            l.tags = plan::desired_tags(&s.info, r);
+            if r.address == "vpc.main" {
+                l.props
+                    .insert("cidr_block".into(), Value::Str("10.9.0.0/16".into()));
+            }
+            l
+        })
+        .collect();
+    let p = plan_for(&live);
+    let ops = apply::schedule(&p);
+    let find = |a: &str, st: Step| {
+        ops.iter()
+            .position(|o| o.address == a && o.step == st)
+            .unwrap()
+    };
+    let (del_vpc, del_a, new_vpc, new_a, rt) = (
+        find("vpc.main", Step::Delete),
+        find("subnet.a", Step::Delete),
+        find("vpc.main", Step::Create),
+        find("subnet.a", Step::Create),
+        find("route_table.rt", Step::Delete),
+    );
+    assert!(
+        waits_for(&ops, del_vpc, del_a),
+        "the VPC goes after its subnets"
+    );
+    assert!(waits_for(&ops, del_vpc, rt), "and after its route table");
+    assert!(
+        waits_for(&ops, new_vpc, del_vpc),
+        "the new VPC comes after the old one is gone"
+    );
+    assert!(
+        waits_for(&ops, new_a, new_vpc),
+        "the new subnet after the new VPC"
+    );
+}
