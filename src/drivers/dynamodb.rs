@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::{
 };
 use futures::future::try_join_all;
 
-use super::{Driver, ReadCx, error_code, sdk_error, tag_pairs};
+use super::{Driver, ReadCx, error_code, sdk_error, tag_changes, tag_pairs, user_tags};
 use crate::model::{Live, Props, PropsExt, Resolved, Tags, Value};
 
 const KIND: &str = "dynamodb_table";
@@ -187,11 +187,7 @@ impl DynamoDb {
             let Some(page) = found("ListTagsOfResource", res)? else {
                 return Ok(None);
             };
-            for t in page.tags() {
-                if !t.key().starts_with("aws:") {
-                    tags.insert(t.key().to_owned(), t.value().to_owned());
-                }
-            }
+            tags.extend(user_tags(page.tags().iter().map(|t| (t.key(), t.value()))));
             match page.next_token() {
                 Some(t) => token = Some(t.to_owned()),
                 None => return Ok(Some(tags)),
@@ -247,7 +243,7 @@ impl DynamoDb {
             .set_deletion_protection_enabled(
                 r.props.get("deletion_protection").and_then(Value::as_bool),
             )
-            .set_tags(Some(dynamo_tags(&r.tags)?))
+            .set_tags(Some(dynamo_tags(tag_pairs(&r.tags))?))
             .send()
             .await
             .map_err(|e| sdk_error("CreateTable", e))?;
@@ -352,19 +348,16 @@ impl DynamoDb {
                 .to_owned(),
         };
         if has("tags") {
-            self.client
-                .tag_resource()
-                .resource_arn(&arn)
-                .set_tags(Some(dynamo_tags(&r.tags)?))
-                .send()
-                .await
-                .map_err(|e| sdk_error("TagResource", e))?;
-            let stale: Vec<String> = live
-                .tags
-                .keys()
-                .filter(|k| !k.starts_with("aws:") && !r.tags.contains_key(*k))
-                .cloned()
-                .collect();
+            let (set, stale) = tag_changes(&live.tags, &r.tags);
+            if !set.is_empty() {
+                self.client
+                    .tag_resource()
+                    .resource_arn(&arn)
+                    .set_tags(Some(dynamo_tags(set)?))
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("TagResource", e))?;
+            }
             if !stale.is_empty() {
                 self.client
                     .untag_resource()
@@ -569,8 +562,8 @@ fn sse(kms_key: &str) -> SseSpecification {
         .build()
 }
 
-fn dynamo_tags(tags: &Tags) -> Result<Vec<Tag>> {
-    tag_pairs(tags)
+fn dynamo_tags<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Vec<Tag>> {
+    tags.into_iter()
         .map(|(k, v)| {
             Tag::builder()
                 .key(k)

@@ -14,7 +14,9 @@ use aws_sdk_ec2::types::{
 };
 use futures::future::try_join_all;
 
-use super::{Driver, ReadCx, error_code, owned_address, sdk_error, tag_pairs};
+use super::{
+    Driver, ReadCx, error_code, owned_address, sdk_error, tag_changes, tag_pairs, user_tags,
+};
 use crate::model::{Live, Props, PropsExt, Resolved, TAG_STACK, Tags, Value};
 
 const KINDS: &[&str] = &[
@@ -1357,15 +1359,12 @@ impl Ec2 {
 impl Ec2 {
     /// Makes the resource's tags equal `want`, given the tags it had when read.
     async fn sync_tags(&self, id: &str, want: &Tags, have: &Tags) -> Result<()> {
-        let set: Vec<(&str, &str)> = tag_pairs(want)
-            .filter(|(k, v)| have.get(*k).map(String::as_str) != Some(*v))
-            .collect();
+        let (set, remove) = tag_changes(have, want);
         if !set.is_empty() {
             self.create_tags(id, set).await?;
         }
-        let removed: Vec<Tag> = have
-            .keys()
-            .filter(|k| !want.contains_key(*k))
+        let removed: Vec<Tag> = remove
+            .iter()
             .map(|k| Tag::builder().key(k).build())
             .collect();
         if !removed.is_empty() {
@@ -1442,10 +1441,7 @@ fn tag_iter(tags: &[Tag]) -> impl Iterator<Item = (&str, &str)> {
 
 /// AWS's tags minus its own `aws:` keys and any zinfra keeps as props.
 fn tags_of(tags: &[Tag], skip: &[&str]) -> Tags {
-    tag_iter(tags)
-        .filter(|(k, _)| !k.starts_with("aws:") && !skip.contains(k))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect()
+    user_tags(tag_iter(tags).filter(|(k, _)| !skip.contains(k)))
 }
 
 fn opt_str(s: Option<&str>) -> Value {

@@ -12,7 +12,9 @@ use aws_sdk_iam::types::{Role, Tag};
 use futures::future::try_join_all;
 use futures::{StreamExt, TryStreamExt, stream};
 
-use super::{Driver, ReadCx, error_code, owned_address, sdk_error, tag_pairs};
+use super::{
+    Driver, ReadCx, error_code, owned_address, sdk_error, tag_changes, tag_pairs, user_tags,
+};
 use crate::model::{Live, Props, PropsExt, Resolved, Tags, Value};
 
 const ROLE: &str = "iam_role";
@@ -238,7 +240,7 @@ impl Iam {
                     .map(i32::try_from)
                     .transpose()?,
             )
-            .set_tags(Some(iam_tags(&r.tags)?))
+            .set_tags(Some(iam_tags(tag_pairs(&r.tags))?))
             .send()
             .await
             .map_err(|e| sdk_error("CreateRole", e))?;
@@ -339,14 +341,16 @@ impl Iam {
             .await?;
         }
         if has("tags") {
-            self.client
-                .tag_role()
-                .role_name(name)
-                .set_tags(Some(iam_tags(&r.tags)?))
-                .send()
-                .await
-                .map_err(|e| sdk_error("TagRole", e))?;
-            let stale = removed_keys(&live.tags, &r.tags);
+            let (set, stale) = tag_changes(&live.tags, &r.tags);
+            if !set.is_empty() {
+                self.client
+                    .tag_role()
+                    .role_name(name)
+                    .set_tags(Some(iam_tags(set)?))
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("TagRole", e))?;
+            }
             if !stale.is_empty() {
                 self.client
                     .untag_role()
@@ -558,7 +562,7 @@ impl Iam {
             .set_thumbprint_list(
                 is_set(&r.props, "thumbprints").then(|| r.props.strs("thumbprints")),
             )
-            .set_tags(Some(iam_tags(&r.tags)?))
+            .set_tags(Some(iam_tags(tag_pairs(&r.tags))?))
             .send()
             .await
             .map_err(|e| sdk_error("CreateOpenIDConnectProvider", e))?;
@@ -612,14 +616,16 @@ impl Iam {
                 .map_err(|e| sdk_error("UpdateOpenIDConnectProviderThumbprint", e))?;
         }
         if has("tags") {
-            self.client
-                .tag_open_id_connect_provider()
-                .open_id_connect_provider_arn(arn)
-                .set_tags(Some(iam_tags(&r.tags)?))
-                .send()
-                .await
-                .map_err(|e| sdk_error("TagOpenIDConnectProvider", e))?;
-            let stale = removed_keys(&live.tags, &r.tags);
+            let (set, stale) = tag_changes(&live.tags, &r.tags);
+            if !set.is_empty() {
+                self.client
+                    .tag_open_id_connect_provider()
+                    .open_id_connect_provider_arn(arn)
+                    .set_tags(Some(iam_tags(set)?))
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("TagOpenIDConnectProvider", e))?;
+            }
             if !stale.is_empty() {
                 self.client
                     .untag_open_id_connect_provider()
@@ -679,8 +685,8 @@ fn str_list(items: &[String]) -> Value {
     Value::List(items.iter().map(|s| Value::Str(s.clone())).collect())
 }
 
-fn iam_tags(tags: &Tags) -> Result<Vec<Tag>> {
-    tag_pairs(tags)
+fn iam_tags<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Vec<Tag>> {
+    tags.into_iter()
         .map(|(k, v)| {
             Tag::builder()
                 .key(k)
@@ -693,15 +699,5 @@ fn iam_tags(tags: &Tags) -> Result<Vec<Tag>> {
 
 /// Tags as AWS reports them, without the `aws:` ones it manages itself.
 fn live_tags(tags: &[Tag]) -> Tags {
-    tags.iter()
-        .filter(|t| !t.key().starts_with("aws:"))
-        .map(|t| (t.key().to_owned(), t.value().to_owned()))
-        .collect()
-}
-
-fn removed_keys(live: &Tags, want: &Tags) -> Vec<String> {
-    live.keys()
-        .filter(|k| !k.starts_with("aws:") && !want.contains_key(*k))
-        .cloned()
-        .collect()
+    user_tags(tags.iter().map(|t| (t.key(), t.value())))
 }

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
 use futures::future::try_join_all;
 
-use super::{Driver, ReadCx, error_code, sdk_error};
+use super::{Driver, ReadCx, error_code, sdk_error, tag_changes, tag_pairs, user_tags};
 use crate::model::{Live, PropsExt, Resolved, Tags, Value};
 
 const KIND: &str = "kms_key";
@@ -194,11 +194,7 @@ impl Kms {
         if let Some(policy) = policy {
             live.props.insert("policy".into(), Value::Json(policy));
         }
-        live.tags = tags
-            .iter()
-            .filter(|t| !t.tag_key().starts_with("aws:"))
-            .map(|t| (t.tag_key().to_owned(), t.tag_value().to_owned()))
-            .collect();
+        live.tags = user_tags(tags.iter().map(|t| (t.tag_key(), t.tag_value())));
         Ok(Some(live))
     }
 
@@ -238,7 +234,7 @@ impl Kms {
             .key_usage(KeyUsageType::EncryptDecrypt)
             .set_description(r.props.str("description").map(str::to_owned))
             .set_policy(policy)
-            .set_tags(Some(kms_tags(r.tags.iter())?))
+            .set_tags(Some(kms_tags(tag_pairs(&r.tags))?))
             .send()
             .await
             .map_err(|e| sdk_error("CreateKey", e))?;
@@ -346,20 +342,12 @@ impl Kms {
     }
 
     async fn sync_tags(&self, id: &str, want: &Tags, have: &Tags) -> Result<()> {
-        let set: Vec<_> = want
-            .iter()
-            .filter(|(k, v)| have.get(*k) != Some(*v))
-            .collect();
-        let unset: Vec<String> = have
-            .keys()
-            .filter(|k| !want.contains_key(*k))
-            .cloned()
-            .collect();
+        let (set, unset) = tag_changes(have, want);
         if !set.is_empty() {
             self.client
                 .tag_resource()
                 .key_id(id)
-                .set_tags(Some(kms_tags(set.into_iter())?))
+                .set_tags(Some(kms_tags(set)?))
                 .send()
                 .await
                 .map_err(|e| sdk_error("TagResource", e))?;
@@ -448,13 +436,14 @@ impl Kms {
     }
 }
 
-fn kms_tags<'a>(tags: impl Iterator<Item = (&'a String, &'a String)>) -> Result<Vec<Tag>> {
-    tags.map(|(k, v)| {
-        Tag::builder()
-            .tag_key(k)
-            .tag_value(v)
-            .build()
-            .map_err(anyhow::Error::from)
-    })
-    .collect()
+fn kms_tags<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Vec<Tag>> {
+    tags.into_iter()
+        .map(|(k, v)| {
+            Tag::builder()
+                .tag_key(k)
+                .tag_value(v)
+                .build()
+                .map_err(anyhow::Error::from)
+        })
+        .collect()
 }

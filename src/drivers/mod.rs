@@ -190,6 +190,28 @@ pub fn tag_pairs(tags: &Tags) -> impl Iterator<Item = (&str, &str)> {
     tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))
 }
 
+/// AWS's tags without the `aws:` keys AWS manages itself.
+pub fn user_tags<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Tags {
+    pairs
+        .into_iter()
+        .filter(|(k, _)| !k.starts_with("aws:"))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+}
+
+/// What makes `have` equal `want`: tags to set (absent or different) and keys to remove (never `aws:` ones).
+pub fn tag_changes<'a>(have: &Tags, want: &'a Tags) -> (Vec<(&'a str, &'a str)>, Vec<String>) {
+    let set = tag_pairs(want)
+        .filter(|(k, v)| have.get(*k).map(String::as_str) != Some(*v))
+        .collect();
+    let remove = have
+        .keys()
+        .filter(|k| !k.starts_with("aws:") && !want.contains_key(*k))
+        .cloned()
+        .collect();
+    (set, remove)
+}
+
 /// The address a set of tags claims, if they belong to `stack`.
 pub fn owned_address<'a>(
     stack: &str,
@@ -215,5 +237,38 @@ impl Aws {
 
     pub async fn tagged_for_tests(&self, stack: &str) -> Result<BTreeMap<Address, String>> {
         self.tagged(stack).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tags(pairs: &[(&str, &str)]) -> Tags {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn user_tags_leave_out_aws_own() {
+        let t = user_tags([("aws:cloudformation:stack-name", "x"), ("Name", "web")]);
+        assert_eq!(t, tags(&[("Name", "web")]));
+    }
+
+    #[test]
+    fn tag_changes_set_only_what_differs_and_remove_the_rest() {
+        let have = tags(&[
+            ("Name", "old"),
+            ("Keep", "same"),
+            ("Gone", "x"),
+            ("aws:managed", "y"),
+        ]);
+        let want = tags(&[("Name", "new"), ("Keep", "same"), ("Added", "z")]);
+        let (set, remove) = tag_changes(&have, &want);
+        assert_eq!(set, [("Added", "z"), ("Name", "new")]);
+        assert_eq!(remove, ["Gone"]);
+        assert_eq!(tag_changes(&want, &want), (vec![], vec![]));
     }
 }

@@ -13,7 +13,7 @@ use aws_sdk_s3::types::{
 };
 use futures::future::try_join_all;
 
-use super::{Driver, ReadCx, error_code, sdk_error};
+use super::{Driver, ReadCx, error_code, sdk_error, user_tags};
 use crate::model::{Live, PropsExt, Resolved, TAG_ADDRESS, TAG_STACK, Tags, Value};
 
 const KIND: &str = "s3_bucket";
@@ -198,14 +198,8 @@ impl S3 {
                 &["NoSuchTagSet"],
             )?;
             Ok::<_, anyhow::Error>(
-                out.map(|o| {
-                    o.tag_set()
-                        .iter()
-                        .filter(|t| !t.key().starts_with("aws:"))
-                        .map(|t| (t.key().to_owned(), t.value().to_owned()))
-                        .collect::<Tags>()
-                })
-                .unwrap_or_default(),
+                out.map(|o| user_tags(o.tag_set().iter().map(|t| (t.key(), t.value()))))
+                    .unwrap_or_default(),
             )
         };
         let policy = async {

@@ -10,7 +10,7 @@ use aws_sdk_ssm::types::{
 };
 use futures::future::try_join_all;
 
-use super::{Driver, ReadCx, error_code, owned_address, sdk_error};
+use super::{Driver, ReadCx, error_code, owned_address, sdk_error, tag_changes, user_tags};
 use crate::model::{Live, Props, PropsExt, Resolved, Secret, TAG_STACK, Tags, Value};
 
 const KIND: &str = "ssm_parameter";
@@ -207,13 +207,9 @@ impl Ssm {
             .send()
             .await
         {
-            Ok(out) => Ok(Some(
-                out.tag_list()
-                    .iter()
-                    .filter(|t| !t.key().starts_with("aws:"))
-                    .map(|t| (t.key().to_owned(), t.value().to_owned()))
-                    .collect(),
-            )),
+            Ok(out) => Ok(Some(user_tags(
+                out.tag_list().iter().map(|t| (t.key(), t.value())),
+            ))),
             Err(e)
                 if matches!(
                     error_code(&e),
@@ -303,16 +299,11 @@ impl Ssm {
     }
 
     async fn sync_tags(&self, name: &str, want: &Tags, have: &Tags) -> Result<()> {
-        let set = want
-            .iter()
-            .filter(|(k, v)| have.get(*k) != Some(*v))
+        let (set, unset) = tag_changes(have, want);
+        let set = set
+            .into_iter()
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
             .collect::<Result<Vec<_>, _>>()?;
-        let unset: Vec<String> = have
-            .keys()
-            .filter(|k| !want.contains_key(*k))
-            .cloned()
-            .collect();
         if !set.is_empty() {
             self.client
                 .add_tags_to_resource()
