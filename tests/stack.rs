@@ -875,3 +875,69 @@ async fn an_untagged_bucket_left_by_an_interrupted_create_is_taken_over_but_neve
     );
     zinfra(&["destroy", path(&f), "--auto-approve"], &[]).expect(0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_stay_out_of_output_trace_logs_and_plan_files() {
+    let s = Scratch::new("secret");
+    let stack = unique("secret");
+    let text = format!(
+        "[stack]\nname = \"{stack}\"\nenvironment = \"test\"\nregion = \"us-east-1\"\n\n[kms_key.k]\n\n\
+         [ssm_parameter.p]\nname = \"/{stack}/password\"\nvalue_from_env = \"ZENOO_TEST_SECRET\"\nkms_key = \"kms_key.k\"\n"
+    );
+    let f = s.write("stack.toml", &text);
+    let trace = [("ZINFRA_LOG", "trace")];
+    let first = "canary-first-8c1f";
+    let second = "canary-second-77ab";
+    let run = zinfra(
+        &["apply", path(&f), "--auto-approve"],
+        &[("ZENOO_TEST_SECRET", first), trace[0]],
+    );
+    let run = run.expect(0);
+    assert!(run.stderr.lines().count() > 100, "trace logging is on");
+    let planfile = s.dir.join("p.zplan");
+    let plan = zinfra(
+        &["plan", path(&f), "--out", path(&planfile)],
+        &[("ZENOO_TEST_SECRET", second), trace[0]],
+    )
+    .expect(0);
+    assert!(
+        plan.stdout.contains("~ value = (sensitive) -> (sensitive)"),
+        "{}",
+        plan.stdout
+    );
+    let saved = std::fs::read_to_string(&planfile).unwrap();
+    let applied = zinfra(
+        &["apply", path(&planfile)],
+        &[("ZENOO_TEST_SECRET", second), trace[0]],
+    )
+    .expect(0);
+    for text in [
+        &run.stdout,
+        &run.stderr,
+        &plan.stdout,
+        &plan.stderr,
+        &saved,
+        &applied.stdout,
+        &applied.stderr,
+    ] {
+        assert!(
+            !text.contains(first) && !text.contains(second),
+            "a secret leaked"
+        );
+    }
+    // It did reach AWS.
+    let ssm = aws_sdk_ssm::Client::new(&sdk_config().await);
+    let p = ssm
+        .get_parameter()
+        .name(format!("/{stack}/password"))
+        .with_decryption(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(p.parameter().unwrap().value(), Some(second));
+    zinfra(
+        &["destroy", path(&f), "--auto-approve"],
+        &[("ZENOO_TEST_SECRET", second)],
+    )
+    .expect(0);
+}
