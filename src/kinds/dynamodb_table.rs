@@ -1,3 +1,5 @@
+//! `dynamodb_table`: schema and checks. AWS calls: `src/drivers/dynamodb.rs`; tests: `tests/drivers/dynamodb.rs`.
+
 use crate::schema::{Default, Field, KindDef, Ty};
 use crate::validate::ResourceCx;
 

@@ -1,3 +1,5 @@
+//! `iam_oidc_provider`: schema and checks. AWS calls: `src/drivers/iam.rs`; tests: `tests/drivers/iam.rs`.
+
 use crate::schema::{Field, KindDef, Ty};
 use crate::validate::ResourceCx;
 

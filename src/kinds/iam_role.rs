@@ -1,3 +1,5 @@
+//! `iam_role`: schema and checks. AWS calls: `src/drivers/iam.rs`; tests: `tests/drivers/iam.rs`.
+
 use crate::schema::{Default, Field, KindDef, Ty};
 use crate::validate::ResourceCx;
 

@@ -1,3 +1,5 @@
+//! `internet_gateway`: schema and checks. AWS calls: `src/drivers/ec2.rs`; tests: `tests/drivers/ec2.rs`.
+
 use crate::schema::{Field, KindDef, Ty, no_validation};
 
 pub static KIND: KindDef = KindDef {

@@ -1,3 +1,5 @@
+//! `kms_key`: schema and checks. AWS calls: `src/drivers/kms.rs`; tests: `tests/drivers/kms.rs`.
+
 use crate::schema::{Default, Field, KindDef, Ty};
 use crate::validate::ResourceCx;
 

@@ -1,3 +1,5 @@
+//! `s3_bucket`: schema and checks. AWS calls: `src/drivers/s3.rs`; tests: `tests/drivers/s3.rs`.
+
 use crate::schema::{Default, Field, KindDef, Ty};
 use crate::validate::ResourceCx;
 

@@ -1,3 +1,5 @@
+//! `security_group`: schema and checks. AWS calls: `src/drivers/ec2.rs`; tests: `tests/drivers/ec2.rs`.
+
 use crate::model::Value;
 use crate::schema::{Default, Field, KindDef, Ty};
 use crate::validate::ResourceCx;

@@ -1,3 +1,5 @@
+//! `ssm_parameter`: schema and checks. AWS calls: `src/drivers/ssm.rs`; tests: `tests/drivers/ssm.rs`.
+
 use crate::schema::{Default, Field, KindDef, Ty};
 use crate::validate::ResourceCx;
 

@@ -1,3 +1,5 @@
+//! `subnet`: schema and checks. AWS calls: `src/drivers/ec2.rs`; tests: `tests/drivers/ec2.rs`.
+
 use crate::schema::{Default, Field, KindDef, Ty};
 use crate::validate::ResourceCx;
 
