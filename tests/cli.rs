@@ -145,3 +145,15 @@ fn unreadable_file_and_bad_plan_file() {
         run.stderr
     );
 }
+
+#[test]
+fn unreachable_endpoint_is_one_clear_line() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let stack = format!("{root}/examples/minimal.toml");
+    let run = zinfra_at("http://127.0.0.1:1", &["plan", &stack], &[]).expect(1);
+    assert_eq!(
+        run.stderr,
+        "error: reading live state: GetResources: dispatch failure: io error: client error (Connect): \
+         tcp connect error: Connection refused (os error 111)\n"
+    );
+}

@@ -172,7 +172,20 @@ where
     match (e.code(), e.message()) {
         (Some(code), Some(msg)) => anyhow!("{op}: {code}: {msg}"),
         (Some(code), None) => anyhow!("{op}: {code}"),
-        _ => anyhow!("{op}: {}", aws_sdk_s3::error::DisplayErrorContext(&e)),
+        // No answer from AWS (no credentials, endpoint unreachable, timeout): the cause chain in words.
+        _ => {
+            let mut msg = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                let text = s.to_string();
+                if !msg.ends_with(&text) {
+                    msg.push_str(": ");
+                    msg.push_str(&text);
+                }
+                source = s.source();
+            }
+            anyhow!("{op}: {msg}")
+        }
     }
 }
 
