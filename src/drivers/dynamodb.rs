@@ -516,10 +516,12 @@ impl DynamoDb {
 }
 
 /// The result of a call, or `None` when the table does not exist.
-fn found<T, E, R>(op: &str, res: Result<T, SdkError<E, R>>) -> Result<Option<T>>
+fn found<T, E>(
+    op: &str,
+    res: Result<T, SdkError<E, aws_sdk_s3::config::http::HttpResponse>>,
+) -> Result<Option<T>>
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
     match res {
         Ok(v) => Ok(Some(v)),

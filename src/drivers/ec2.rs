@@ -50,6 +50,11 @@ impl Driver for Ec2 {
         KINDS
     }
 
+    /// Found by tag filters (EC2) or account-wide listing (IAM is global), not the tagging API.
+    fn uses_tag_index(&self) -> bool {
+        false
+    }
+
     async fn read(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {
         match cx.kind {
             "vpc" => self.read_vpcs(cx.stack).await,
@@ -1474,10 +1479,9 @@ struct Failure {
     error: anyhow::Error,
 }
 
-fn failure<E, R>(op: &str, e: SdkError<E, R>) -> Failure
+fn failure<E>(op: &str, e: SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> Failure
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
     Failure {
         code: error_code(&e).map(str::to_owned),

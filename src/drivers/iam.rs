@@ -38,6 +38,11 @@ impl Driver for Iam {
         &[ROLE, OIDC]
     }
 
+    /// Found by tag filters (EC2) or account-wide listing (IAM is global), not the tagging API.
+    fn uses_tag_index(&self) -> bool {
+        false
+    }
+
     async fn read(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {
         match cx.kind {
             ROLE => self.read_roles(cx).await,
@@ -664,10 +669,12 @@ fn parse_doc(doc: &str) -> Result<serde_json::Value> {
 }
 
 /// The result of a call, or `None` when the entity does not exist (NoSuchEntity).
-fn found<T, E, R>(op: &str, res: Result<T, SdkError<E, R>>) -> Result<Option<T>>
+fn found<T, E>(
+    op: &str,
+    res: Result<T, SdkError<E, aws_sdk_s3::config::http::HttpResponse>>,
+) -> Result<Option<T>>
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
     match res {
         Ok(v) => Ok(Some(v)),

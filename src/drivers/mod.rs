@@ -31,6 +31,10 @@ pub struct ReadCx<'a> {
 pub trait Driver: Send + Sync {
     /// Kinds this driver manages.
     fn kinds(&self) -> &'static [&'static str];
+    /// Whether `read` uses `ReadCx::tagged`; those that find resources their own way start without waiting for it.
+    fn uses_tag_index(&self) -> bool {
+        true
+    }
     /// Every live resource of `cx.kind` that belongs to the stack (tagged for it, or found from its parent),
     /// with props normalized into the same shape the schema gives the desired ones.
     async fn read(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>>;
@@ -126,20 +130,30 @@ impl Aws {
 #[async_trait]
 impl Provider for Aws {
     async fn read(&self, stack: &StackInfo, desired: &[Resource]) -> Result<Vec<Live>> {
-        let tagged = self.tagged(&stack.name).await?;
+        // One tagging-API call, shared by the drivers that need it; the others do not wait for it.
+        let index = futures::FutureExt::shared(Box::pin(async {
+            self.tagged(&stack.name)
+                .await
+                .map_err(|e| Arc::new(format!("{e:#}")))
+        }));
         let reads = crate::kinds::ALL.iter().map(|k| {
-            let cx = ReadCx {
-                stack: &stack.name,
-                kind: k.name,
-                desired: desired.iter().filter(|r| r.kind == k.name).collect(),
-                tagged: tagged
-                    .iter()
-                    .filter(|(a, _)| kind_of(a) == k.name)
-                    .map(|(a, arn)| (a.clone(), arn.clone()))
-                    .collect(),
-            };
+            let index = index.clone();
             async move {
                 let d = self.driver(k.name)?;
+                let tagged = if d.uses_tag_index() {
+                    let all = index.await.map_err(|e| anyhow!("{e}"))?;
+                    all.into_iter()
+                        .filter(|(a, _)| kind_of(a) == k.name)
+                        .collect()
+                } else {
+                    BTreeMap::new()
+                };
+                let cx = ReadCx {
+                    stack: &stack.name,
+                    kind: k.name,
+                    desired: desired.iter().filter(|r| r.kind == k.name).collect(),
+                    tagged,
+                };
                 d.read(&cx)
                     .await
                     .with_context(|| format!("reading {} resources", k.name))
@@ -163,18 +177,24 @@ impl Provider for Aws {
 }
 
 /// An SDK error as one line: operation, AWS error code and message.
-pub fn sdk_error<E, R>(op: &str, e: aws_sdk_s3::error::SdkError<E, R>) -> anyhow::Error
+pub fn sdk_error<E>(
+    op: &str,
+    e: aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> anyhow::Error
 where
     E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
 {
     use aws_sdk_s3::error::ProvideErrorMetadata;
     match (e.code(), e.message()) {
         (Some(code), Some(msg)) => anyhow!("{op}: {code}: {msg}"),
         (Some(code), None) => anyhow!("{op}: {code}"),
-        // No answer from AWS (no credentials, endpoint unreachable, timeout): the cause chain in words.
+        // No answer from AWS (no credentials, endpoint unreachable, timeout), or one without an error
+        // code: the HTTP status if any, then the cause chain in words.
         _ => {
-            let mut msg = e.to_string();
+            let mut msg = match e.raw_response() {
+                Some(r) => format!("HTTP {}: {e}", r.status().as_u16()),
+                None => e.to_string(),
+            };
             let mut source = std::error::Error::source(&e);
             while let Some(s) = source {
                 let text = s.to_string();

@@ -44,14 +44,13 @@ impl fmt::Display for Gone {
 impl std::error::Error for Gone {}
 
 /// Map an SDK error: NoSuchBucket becomes [`Gone`], the `absent` codes (configuration not set) `Ok(None)`.
-fn absent_or<T, E, R>(
-    res: Result<T, aws_sdk_s3::error::SdkError<E, R>>,
+fn absent_or<T, E>(
+    res: Result<T, aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>>,
     op: &str,
     absent: &[&str],
 ) -> Result<Option<T>>
 where
     E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: fmt::Debug + Send + Sync + 'static,
 {
     match res {
         Ok(v) => Ok(Some(v)),
@@ -185,7 +184,7 @@ impl S3 {
                 Err(e) => match undecoded_body(&e) {
                     // moto answers with a `GetBucketVersioningResponse` root the SDK refuses; the payload is right.
                     Some(body) => xml_text(&body, "Status"),
-                    None => absent_or::<Option<String>, _, _>(Err(e), "GetBucketVersioning", &[])?
+                    None => absent_or::<Option<String>, _>(Err(e), "GetBucketVersioning", &[])?
                         .flatten(),
                 },
             };
