@@ -1,7 +1,7 @@
 use std::collections::BTreeMap;
 
 use zinfra::drivers::{Aws, Driver, Endpoint, ReadCx};
-use zinfra::model::{Live, Props, Resolved, Resource, TAG_ADDRESS, TAG_STACK, Tags};
+use zinfra::model::{Live, Props, Resolved, Resource, TAG_ADDRESS, TAG_STACK, Tags, Value};
 
 use crate::support::moto;
 
@@ -66,4 +66,31 @@ pub async fn read(
         tagged,
     };
     driver.read(&cx).await.unwrap()
+}
+
+pub fn s(v: &str) -> Value {
+    Value::Str(v.into())
+}
+
+pub fn props<const N: usize>(pairs: [(&str, Value); N]) -> Props {
+    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+/// The one live resource at `r`'s address, read as the engine reads the stack: checks its physical id,
+/// its `id` output and zinfra's ownership tags.
+pub async fn read_one_live(aws: &Aws, d: &dyn Driver, r: &Resolved, id: &str) -> Live {
+    let all = read(aws, d, r.tags[TAG_STACK].as_str(), &r.kind, &[desired(r)]).await;
+    let mut found: Vec<Live> = all.into_iter().filter(|l| l.address == r.address).collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "expected exactly one {}, got {found:?}",
+        r.address
+    );
+    let live = found.remove(0);
+    assert_eq!(live.id, id);
+    assert_eq!(live.outputs.get("id").map(String::as_str), Some(id));
+    assert_eq!(live.tags, r.tags, "tags of {}", r.address);
+    assert_eq!(live.tags[TAG_ADDRESS], r.address);
+    live
 }

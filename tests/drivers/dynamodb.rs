@@ -4,14 +4,6 @@ use zinfra::model::{Live, Props, TAG_ADDRESS, TAG_STACK, Value};
 use crate::drivers::common::*;
 use crate::support::{sdk_config, unique};
 
-fn s(v: &str) -> Value {
-    Value::Str(v.into())
-}
-
-fn props(fields: Vec<(&str, Value)>) -> Props {
-    fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
-}
-
 fn attributes(pairs: &[(&str, &str)]) -> Value {
     Value::Map(pairs.iter().map(|(k, v)| (k.to_string(), s(v))).collect())
 }
@@ -51,7 +43,7 @@ async fn dynamodb_table_with_cmk_lifecycle() {
         &stack,
         "dynamodb_table",
         "sessions",
-        props(vec![
+        props([
             ("table_name", s(&table)),
             ("hash_key", s("pk")),
             ("range_key", s("sk")),
@@ -229,7 +221,7 @@ async fn dynamodb_table_defaults_and_ttl_change() {
         &stack,
         "dynamodb_table",
         "events",
-        props(vec![
+        props([
             ("table_name", s(&table)),
             ("hash_key", s("id")),
             ("attributes", attributes(&[("id", "S")])),

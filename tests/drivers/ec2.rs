@@ -2,21 +2,13 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{Filter, VpcAttributeName};
 use zinfra::drivers::{Aws, Driver};
-use zinfra::model::{Live, Props, Resolved, TAG_ADDRESS, TAG_STACK, Value};
+use zinfra::model::{Live, Props, Resolved, TAG_STACK, Value};
 
 use crate::drivers::common::*;
 use crate::support::{sdk_config, unique};
 
 async fn ec2() -> aws_sdk_ec2::Client {
     aws_sdk_ec2::Client::new(&sdk_config().await)
-}
-
-fn props<const N: usize>(pairs: [(&str, Value); N]) -> Props {
-    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
-}
-
-fn s(v: &str) -> Value {
-    Value::Str(v.to_owned())
 }
 
 fn strs(v: &[&str]) -> Value {
@@ -48,17 +40,7 @@ fn assert_props(live: &Live, want: &Props) {
 
 /// The live resource at `r`'s address, read as the engine reads the stack; checks its id, outputs and tags.
 async fn read_one(aws: &Aws, d: &dyn Driver, r: &Resolved, id: &str) -> Live {
-    let all = read(aws, d, r.tags[TAG_STACK].as_str(), &r.kind, &[desired(r)]).await;
-    let mut found: Vec<Live> = all.into_iter().filter(|l| l.address == r.address).collect();
-    assert_eq!(
-        found.len(),
-        1,
-        "expected exactly one {}, got {found:?}",
-        r.address
-    );
-    let live = found.remove(0);
-    assert_eq!(live.id, id);
-    assert_eq!(live.outputs.get("id").map(String::as_str), Some(id));
+    let live = read_one_live(aws, d, r, id).await;
     assert!(
         live.outputs
             .get("arn")
@@ -66,8 +48,6 @@ async fn read_one(aws: &Aws, d: &dyn Driver, r: &Resolved, id: &str) -> Live {
         "{:?}",
         live.outputs
     );
-    assert_eq!(live.tags, r.tags, "tags of {}", r.address);
-    assert_eq!(live.tags[TAG_ADDRESS], r.address);
     live
 }
 

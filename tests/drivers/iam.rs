@@ -4,16 +4,8 @@ use zinfra::model::{Live, Props, TAG_ADDRESS, TAG_STACK, Value};
 use crate::drivers::common::*;
 use crate::support::{sdk_config, unique};
 
-fn s(v: &str) -> Value {
-    Value::Str(v.into())
-}
-
 fn list(items: &[&str]) -> Value {
     Value::List(items.iter().map(|i| s(i)).collect())
-}
-
-fn props(fields: Vec<(&str, Value)>) -> Props {
-    fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }
 
 /// Every desired field equals the live one; lists are sets for these kinds.
@@ -75,7 +67,7 @@ async fn iam_role_lifecycle() {
         &stack,
         "iam_role",
         "app",
-        props(vec![
+        props([
             ("role_name", s(&role_name)),
             ("path", s("/")),
             ("description", s("app tasks")),
@@ -259,7 +251,7 @@ async fn iam_oidc_provider_lifecycle() {
         &stack,
         "iam_oidc_provider",
         "ci",
-        props(vec![
+        props([
             ("url", s(&format!("https://{host}"))),
             ("client_ids", list(&["sts.amazonaws.com"])),
             ("thumbprints", list(&[&thumb1])),

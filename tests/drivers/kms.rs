@@ -1,7 +1,7 @@
 use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType};
 use serde_json::json;
 use zinfra::drivers::{Aws, Driver};
-use zinfra::model::{Live, Props, Resolved, TAG_ADDRESS, TAG_STACK, Value};
+use zinfra::model::{Live, Props, Resolved, Value};
 
 use crate::drivers::common::*;
 use crate::support::{sdk_config, unique};
@@ -19,14 +19,6 @@ async fn account() -> String {
         .account()
         .unwrap()
         .to_owned()
-}
-
-fn props<const N: usize>(pairs: [(&str, Value); N]) -> Props {
-    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
-}
-
-fn s(v: &str) -> Value {
-    Value::Str(v.to_owned())
 }
 
 /// The props `read` can return: the desired ones without the write-only fields.
@@ -58,24 +50,12 @@ fn key_policy(account: &str, extra: bool) -> Value {
 }
 
 async fn read_one(aws: &Aws, d: &dyn Driver, r: &Resolved, id: &str) -> Live {
-    let all = read(aws, d, r.tags[TAG_STACK].as_str(), &r.kind, &[desired(r)]).await;
-    let mut found: Vec<Live> = all.into_iter().filter(|l| l.address == r.address).collect();
-    assert_eq!(
-        found.len(),
-        1,
-        "expected exactly one {}, got {found:?}",
-        r.address
-    );
-    let live = found.remove(0);
-    assert_eq!(live.id, id);
-    assert_eq!(live.outputs.get("id").map(String::as_str), Some(id));
+    let live = read_one_live(aws, d, r, id).await;
     let arn = live.outputs.get("arn").expect("arn output");
     assert!(
         arn.starts_with("arn:aws:kms:us-east-1:") && arn.ends_with(&format!(":key/{id}")),
         "{arn}"
     );
-    assert_eq!(live.tags, r.tags, "tags of {}", r.address);
-    assert_eq!(live.tags[TAG_ADDRESS], r.address);
     live
 }
 

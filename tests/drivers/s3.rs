@@ -3,7 +3,7 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{BucketVersioningStatus, ObjectOwnership, ServerSideEncryption};
 use serde_json::json;
 use zinfra::drivers::{Aws, Driver};
-use zinfra::model::{Live, Props, Resolved, TAG_ADDRESS, TAG_STACK, Value};
+use zinfra::model::{Live, Props, Resolved, Value};
 
 use crate::drivers::common::*;
 use crate::support::{sdk_config, unique};
@@ -15,14 +15,6 @@ async fn s3() -> aws_sdk_s3::Client {
             .force_path_style(true)
             .build(),
     )
-}
-
-fn props<const N: usize>(pairs: [(&str, Value); N]) -> Props {
-    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
-}
-
-fn s(v: &str) -> Value {
-    Value::Str(v.to_owned())
 }
 
 /// The props `read` can return: the desired ones without the write-only fields.
@@ -49,23 +41,11 @@ fn cloudfront_policy(bucket: &str, distribution: &str) -> Value {
 }
 
 async fn read_one(aws: &Aws, d: &dyn Driver, r: &Resolved, bucket: &str) -> Live {
-    let all = read(aws, d, r.tags[TAG_STACK].as_str(), &r.kind, &[desired(r)]).await;
-    let mut found: Vec<Live> = all.into_iter().filter(|l| l.address == r.address).collect();
-    assert_eq!(
-        found.len(),
-        1,
-        "expected exactly one {}, got {found:?}",
-        r.address
-    );
-    let live = found.remove(0);
-    assert_eq!(live.id, bucket);
-    assert_eq!(live.outputs.get("id").map(String::as_str), Some(bucket));
+    let live = read_one_live(aws, d, r, bucket).await;
     assert_eq!(
         live.outputs.get("arn"),
         Some(&format!("arn:aws:s3:::{bucket}"))
     );
-    assert_eq!(live.tags, r.tags, "tags of {}", r.address);
-    assert_eq!(live.tags[TAG_ADDRESS], r.address);
     live
 }
 

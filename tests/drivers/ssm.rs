@@ -1,20 +1,12 @@
 use aws_sdk_ssm::types::{ParameterStringFilter, ParameterType};
 use zinfra::drivers::{Aws, Driver};
-use zinfra::model::{Live, Props, Resolved, Secret, TAG_ADDRESS, TAG_STACK, Value};
+use zinfra::model::{Live, Resolved, Secret, Value};
 
 use crate::drivers::common::*;
 use crate::support::{sdk_config, unique};
 
 async fn ssm() -> aws_sdk_ssm::Client {
     aws_sdk_ssm::Client::new(&sdk_config().await)
-}
-
-fn props<const N: usize>(pairs: [(&str, Value); N]) -> Props {
-    pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
-}
-
-fn s(v: &str) -> Value {
-    Value::Str(v.to_owned())
 }
 
 fn secret(env: &str, value: &str) -> Value {
@@ -48,25 +40,13 @@ async fn drop_cmk(id: &str) {
 }
 
 async fn read_one(aws: &Aws, d: &dyn Driver, r: &Resolved, name: &str) -> Live {
-    let all = read(aws, d, r.tags[TAG_STACK].as_str(), &r.kind, &[desired(r)]).await;
-    let mut found: Vec<Live> = all.into_iter().filter(|l| l.address == r.address).collect();
-    assert_eq!(
-        found.len(),
-        1,
-        "expected exactly one {}, got {found:?}",
-        r.address
-    );
-    let live = found.remove(0);
-    assert_eq!(live.id, name);
-    assert_eq!(live.outputs.get("id").map(String::as_str), Some(name));
+    let live = read_one_live(aws, d, r, name).await;
     let arn = live.outputs.get("arn").expect("arn output");
     let path = name.trim_start_matches('/');
     assert!(
         arn.starts_with("arn:aws:ssm:us-east-1:") && arn.ends_with(&format!(":parameter/{path}")),
         "{arn}"
     );
-    assert_eq!(live.tags, r.tags, "tags of {}", r.address);
-    assert_eq!(live.tags[TAG_ADDRESS], r.address);
     live
 }
 
