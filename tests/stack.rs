@@ -941,3 +941,25 @@ async fn secrets_stay_out_of_output_trace_logs_and_plan_files() {
     )
     .expect(0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ephemeral_stack_can_be_destroyed_and_applied_again() {
+    // A key pending deletion keeps its tags (and its address) beside the new one.
+    let s = Scratch::new("again");
+    let stack = unique("again");
+    let text = format!(
+        "[stack]\nname = \"{stack}\"\nenvironment = \"pr-1\"\nregion = \"us-east-1\"\n\n[kms_key.k]\n\n\
+         [dynamodb_table.t]\nhash_key = \"pk\"\nattributes = {{ pk = \"S\" }}\nkms_key = \"kms_key.k\"\n"
+    );
+    let f = s.write("stack.toml", &text);
+    for _ in 0..2 {
+        zinfra(&["apply", path(&f), "--auto-approve"], &[]).expect(0);
+        zinfra(&["plan", path(&f), "--detailed-exitcode"], &[]).expect(0);
+        zinfra(&["destroy", path(&f), "--auto-approve"], &[]).expect(0);
+        let plan = zinfra(&["plan", path(&f), "--json"], &[]).expect(0).json();
+        assert_eq!(
+            plan["summary"],
+            serde_json::json!({"add": 2, "change": 0, "destroy": 0})
+        );
+    }
+}

@@ -1,7 +1,6 @@
 //! AWS drivers: one module per service behind the small [`Driver`] trait.
 //! The engine talks to [`Aws`] through [`crate::provider::Provider`] and never sees SDK types.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow};
@@ -23,8 +22,10 @@ pub struct ReadCx<'a> {
     pub kind: &'a str,
     /// The resources of this kind the stack file declares.
     pub desired: Vec<&'a Resource>,
-    /// ARN of every resource of this kind tagged for the stack, by address (from one tagging-API call).
-    pub tagged: BTreeMap<Address, String>,
+    /// (address, ARN) of every resource of this kind tagged for the stack, from one tagging-API call.
+    /// An address may come more than once (a key pending deletion beside its successor, a lost-reply
+    /// duplicate, a stale index entry): drivers read each and drop the ones that are gone.
+    pub tagged: Vec<(Address, String)>,
 }
 
 #[async_trait]
@@ -96,9 +97,9 @@ impl Aws {
             .ok_or_else(|| anyhow!("no driver for kind `{kind}`"))
     }
 
-    /// ARNs of everything tagged for the stack in this region, by address: one paginated call.
-    async fn tagged(&self, stack: &str) -> Result<BTreeMap<Address, String>> {
-        let mut out = BTreeMap::new();
+    /// (address, ARN) of everything tagged for the stack in this region: one paginated call.
+    async fn tagged(&self, stack: &str) -> Result<Vec<(Address, String)>> {
+        let mut out = Vec::new();
         let mut pages = self
             .tagging
             .get_resources()
@@ -119,7 +120,7 @@ impl Aws {
                     .find(|t| t.key() == TAG_ADDRESS)
                     .map(|t| t.value().to_owned());
                 if let (Some(addr), Some(arn)) = (addr, m.resource_arn()) {
-                    out.insert(addr, arn.to_owned());
+                    out.push((addr, arn.to_owned()));
                 }
             }
         }
@@ -146,7 +147,7 @@ impl Provider for Aws {
                         .filter(|(a, _)| kind_of(a) == k.name)
                         .collect()
                 } else {
-                    BTreeMap::new()
+                    Vec::new()
                 };
                 let cx = ReadCx {
                     stack: &stack.name,
@@ -268,7 +269,7 @@ impl Aws {
         self.driver(kind).expect("known kind").clone()
     }
 
-    pub async fn tagged_for_tests(&self, stack: &str) -> Result<BTreeMap<Address, String>> {
+    pub async fn tagged_for_tests(&self, stack: &str) -> Result<Vec<(Address, String)>> {
         self.tagged(stack).await
     }
 }
