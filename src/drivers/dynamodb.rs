@@ -387,7 +387,8 @@ impl DynamoDb {
         let deadline = Instant::now() + ACTIVE_TIMEOUT;
         loop {
             let e = match self.client.delete_table().table_name(name).send().await {
-                Ok(_) => return Ok(()),
+                // A replacement re-creates the same name: it must be gone first, not just DELETING.
+                Ok(_) => return self.wait_gone(name).await,
                 Err(e) => e,
             };
             match error_code(&e) {
@@ -406,7 +407,7 @@ impl DynamoDb {
                     match found("DescribeTable", res)?.and_then(|o| o.table) {
                         None => return Ok(()),
                         Some(t) if t.table_status() == Some(&TableStatus::Deleting) => {
-                            return Ok(());
+                            return self.wait_gone(name).await;
                         }
                         Some(_) => tokio::time::sleep(Duration::from_secs(5)).await,
                     }
@@ -428,15 +429,37 @@ impl DynamoDb {
             .ok_or_else(|| anyhow!("DescribeTable returned no table"))
     }
 
+    /// The table's status; `None` when DescribeTable does not (or not yet) see it.
+    async fn status(&self, name: &str) -> Result<Option<TableStatus>> {
+        let res = self.client.describe_table().table_name(name).send().await;
+        Ok(found("DescribeTable", res)?
+            .and_then(|o| o.table)
+            .map(|t| t.table_status().cloned().unwrap_or(TableStatus::Creating)))
+    }
+
+    /// Polls until DescribeTable no longer finds the table, within the same bound as creation.
+    async fn wait_gone(&self, name: &str) -> Result<()> {
+        let deadline = Instant::now() + ACTIVE_TIMEOUT;
+        let mut delay = Duration::from_millis(500);
+        while self.status(name).await?.is_some() {
+            if Instant::now() >= deadline {
+                bail!(
+                    "table {name} is still being deleted after {} s; apply again later",
+                    ACTIVE_TIMEOUT.as_secs()
+                );
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
+        Ok(())
+    }
+
     async fn wait_active(&self, name: &str) -> Result<()> {
         let deadline = Instant::now() + ACTIVE_TIMEOUT;
         let mut delay = Duration::from_millis(500);
         loop {
-            let table = self.describe(name).await?;
-            let status = table
-                .table_status()
-                .cloned()
-                .unwrap_or(TableStatus::Creating);
+            // DescribeTable is eventually consistent: just after CreateTable it may not see the table yet.
+            let status = self.status(name).await?.unwrap_or(TableStatus::Creating);
             if status == TableStatus::Active {
                 return Ok(());
             }
