@@ -91,11 +91,19 @@ pub const EXIT_CHANGES: i32 = 2;
 
 pub fn main() -> i32 {
     let cli = Cli::parse();
+    let mut filter =
+        tracing_subscriber::EnvFilter::try_from_env("ZINFRA_LOG").unwrap_or_else(|_| "warn".into());
+    // The SDK traces whole request bodies, secrets included: its trace level stays off.
+    if filter
+        .max_level_hint()
+        .is_none_or(|l| l > tracing_subscriber::filter::LevelFilter::DEBUG)
+    {
+        for target in ["aws_smithy_runtime=debug", "aws_smithy_runtime_api=debug"] {
+            filter = filter.add_directive(target.parse().expect("static directive"));
+        }
+    }
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("ZINFRA_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .without_time()

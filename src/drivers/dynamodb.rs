@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::{
 };
 use futures::future::try_join_all;
 
-use super::{Driver, ReadCx, error_code, sdk_error, tag_changes, tag_pairs, user_tags};
+use super::{Driver, ReadCx, TagChanges, error_code, sdk_error, tag_changes, tag_pairs, user_tags};
 use crate::model::{Live, Props, PropsExt, Resolved, Tags, Value};
 
 const KIND: &str = "dynamodb_table";
@@ -348,7 +348,7 @@ impl DynamoDb {
                 .to_owned(),
         };
         if has("tags") {
-            let (set, stale) = tag_changes(&live.tags, &r.tags);
+            let TagChanges { set, remove } = tag_changes(&live.tags, &r.tags);
             if !set.is_empty() {
                 self.client
                     .tag_resource()
@@ -358,11 +358,11 @@ impl DynamoDb {
                     .await
                     .map_err(|e| sdk_error("TagResource", e))?;
             }
-            if !stale.is_empty() {
+            if !remove.is_empty() {
                 self.client
                     .untag_resource()
                     .resource_arn(&arn)
-                    .set_tag_keys(Some(stale))
+                    .set_tag_keys(Some(remove))
                     .send()
                     .await
                     .map_err(|e| sdk_error("UntagResource", e))?;

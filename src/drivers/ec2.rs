@@ -15,7 +15,8 @@ use aws_sdk_ec2::types::{
 use futures::future::try_join_all;
 
 use super::{
-    Driver, ReadCx, error_code, owned_address, sdk_error, tag_changes, tag_pairs, user_tags,
+    Driver, ReadCx, TagChanges, error_code, owned_address, sdk_error, tag_changes, tag_pairs,
+    user_tags,
 };
 use crate::model::{Live, Props, PropsExt, Resolved, TAG_STACK, Tags, Value};
 
@@ -1364,7 +1365,7 @@ impl Ec2 {
 impl Ec2 {
     /// Makes the resource's tags equal `want`, given the tags it had when read.
     async fn sync_tags(&self, id: &str, want: &Tags, have: &Tags) -> Result<()> {
-        let (set, remove) = tag_changes(have, want);
+        let TagChanges { set, remove } = tag_changes(have, want);
         if !set.is_empty() {
             self.create_tags(id, set).await?;
         }

@@ -13,7 +13,8 @@ use futures::future::try_join_all;
 use futures::{StreamExt, TryStreamExt, stream};
 
 use super::{
-    Driver, ReadCx, error_code, owned_address, sdk_error, tag_changes, tag_pairs, user_tags,
+    Driver, ReadCx, TagChanges, error_code, owned_address, sdk_error, tag_changes, tag_pairs,
+    user_tags,
 };
 use crate::model::{Live, Props, PropsExt, Resolved, Tags, Value};
 
@@ -346,7 +347,7 @@ impl Iam {
             .await?;
         }
         if has("tags") {
-            let (set, stale) = tag_changes(&live.tags, &r.tags);
+            let TagChanges { set, remove } = tag_changes(&live.tags, &r.tags);
             if !set.is_empty() {
                 self.client
                     .tag_role()
@@ -356,11 +357,11 @@ impl Iam {
                     .await
                     .map_err(|e| sdk_error("TagRole", e))?;
             }
-            if !stale.is_empty() {
+            if !remove.is_empty() {
                 self.client
                     .untag_role()
                     .role_name(name)
-                    .set_tag_keys(Some(stale))
+                    .set_tag_keys(Some(remove))
                     .send()
                     .await
                     .map_err(|e| sdk_error("UntagRole", e))?;
@@ -621,7 +622,7 @@ impl Iam {
                 .map_err(|e| sdk_error("UpdateOpenIDConnectProviderThumbprint", e))?;
         }
         if has("tags") {
-            let (set, stale) = tag_changes(&live.tags, &r.tags);
+            let TagChanges { set, remove } = tag_changes(&live.tags, &r.tags);
             if !set.is_empty() {
                 self.client
                     .tag_open_id_connect_provider()
@@ -631,11 +632,11 @@ impl Iam {
                     .await
                     .map_err(|e| sdk_error("TagOpenIDConnectProvider", e))?;
             }
-            if !stale.is_empty() {
+            if !remove.is_empty() {
                 self.client
                     .untag_open_id_connect_provider()
                     .open_id_connect_provider_arn(arn)
-                    .set_tag_keys(Some(stale))
+                    .set_tag_keys(Some(remove))
                     .send()
                     .await
                     .map_err(|e| sdk_error("UntagOpenIDConnectProvider", e))?;

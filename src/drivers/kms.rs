@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
 use futures::future::try_join_all;
 
-use super::{Driver, ReadCx, error_code, sdk_error, tag_changes, tag_pairs, user_tags};
+use super::{Driver, ReadCx, TagChanges, error_code, sdk_error, tag_changes, tag_pairs, user_tags};
 use crate::model::{Live, PropsExt, Resolved, Tags, Value};
 
 const KIND: &str = "kms_key";
@@ -342,7 +342,7 @@ impl Kms {
     }
 
     async fn sync_tags(&self, id: &str, want: &Tags, have: &Tags) -> Result<()> {
-        let (set, unset) = tag_changes(have, want);
+        let TagChanges { set, remove } = tag_changes(have, want);
         if !set.is_empty() {
             self.client
                 .tag_resource()
@@ -352,11 +352,11 @@ impl Kms {
                 .await
                 .map_err(|e| sdk_error("TagResource", e))?;
         }
-        if !unset.is_empty() {
+        if !remove.is_empty() {
             self.client
                 .untag_resource()
                 .key_id(id)
-                .set_tag_keys(Some(unset))
+                .set_tag_keys(Some(remove))
                 .send()
                 .await
                 .map_err(|e| sdk_error("UntagResource", e))?;

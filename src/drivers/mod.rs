@@ -233,8 +233,17 @@ pub fn user_tags<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Tag
         .collect()
 }
 
+/// The calls that make a resource's tags `have` equal `want`; skip either when its list is empty.
+#[derive(Debug, PartialEq, Eq)]
+pub struct TagChanges<'a> {
+    /// Tags absent from `have` or with another value there.
+    pub set: Vec<(&'a str, &'a str)>,
+    /// Keys in `have` but not in `want`, never `aws:` ones.
+    pub remove: Vec<String>,
+}
+
 /// What makes `have` equal `want`: tags to set (absent or different) and keys to remove (never `aws:` ones).
-pub fn tag_changes<'a>(have: &Tags, want: &'a Tags) -> (Vec<(&'a str, &'a str)>, Vec<String>) {
+pub fn tag_changes<'a>(have: &Tags, want: &'a Tags) -> TagChanges<'a> {
     let set = tag_pairs(want)
         .filter(|(k, v)| have.get(*k).map(String::as_str) != Some(*v))
         .collect();
@@ -243,7 +252,7 @@ pub fn tag_changes<'a>(have: &Tags, want: &'a Tags) -> (Vec<(&'a str, &'a str)>,
         .filter(|k| !k.starts_with("aws:") && !want.contains_key(*k))
         .cloned()
         .collect();
-    (set, remove)
+    TagChanges { set, remove }
 }
 
 /// The address a set of tags claims, if they belong to `stack`.
@@ -300,9 +309,13 @@ mod tests {
             ("aws:managed", "y"),
         ]);
         let want = tags(&[("Name", "new"), ("Keep", "same"), ("Added", "z")]);
-        let (set, remove) = tag_changes(&have, &want);
+        let TagChanges { set, remove } = tag_changes(&have, &want);
         assert_eq!(set, [("Added", "z"), ("Name", "new")]);
         assert_eq!(remove, ["Gone"]);
-        assert_eq!(tag_changes(&want, &want), (vec![], vec![]));
+        let none = TagChanges {
+            set: vec![],
+            remove: vec![],
+        };
+        assert_eq!(tag_changes(&want, &want), none);
     }
 }

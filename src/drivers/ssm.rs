@@ -10,7 +10,9 @@ use aws_sdk_ssm::types::{
 };
 use futures::future::try_join_all;
 
-use super::{Driver, ReadCx, error_code, owned_address, sdk_error, tag_changes, user_tags};
+use super::{
+    Driver, ReadCx, TagChanges, error_code, owned_address, sdk_error, tag_changes, user_tags,
+};
 use crate::model::{Live, Props, PropsExt, Resolved, Secret, TAG_STACK, Tags, Value};
 
 const KIND: &str = "ssm_parameter";
@@ -299,7 +301,7 @@ impl Ssm {
     }
 
     async fn sync_tags(&self, name: &str, want: &Tags, have: &Tags) -> Result<()> {
-        let (set, unset) = tag_changes(have, want);
+        let TagChanges { set, remove } = tag_changes(have, want);
         let set = set
             .into_iter()
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
@@ -314,12 +316,12 @@ impl Ssm {
                 .await
                 .map_err(|e| sdk_error("AddTagsToResource", e))?;
         }
-        if !unset.is_empty() {
+        if !remove.is_empty() {
             self.client
                 .remove_tags_from_resource()
                 .resource_type(ResourceTypeForTagging::Parameter)
                 .resource_id(name)
-                .set_tag_keys(Some(unset))
+                .set_tag_keys(Some(remove))
                 .send()
                 .await
                 .map_err(|e| sdk_error("RemoveTagsFromResource", e))?;

@@ -71,6 +71,13 @@ fn validate(cx: &ResourceCx<'_>) {
             "set one",
         );
     }
+    if cx.str("type") != Some("SecureString") && !cx.is_null("kms_key") {
+        cx.error_at_value(
+            "kms_key",
+            "only SecureString parameters are encrypted",
+            "remove `kms_key`, or set `type = \"SecureString\"`",
+        );
+    }
     if cx.str("type") == Some("SecureString") && has_value {
         cx.error_at_value(
             "value",

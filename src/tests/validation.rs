@@ -570,3 +570,29 @@ fn security_group_rules() {
         ",
     );
 }
+
+#[test]
+fn kms_key_on_a_plain_parameter() {
+    Case::new(
+        "
+        [kms_key.k]
+
+        [ssm_parameter.p]
+        name = \"/t/p\"
+        type = \"String\"
+        value = \"x\"
+        kms_key = \"kms_key.k\"
+        ",
+    )
+    .errors(
+        "
+        error: only SecureString parameters are encrypted
+           --> stack.toml:12:11
+           |
+        12 | kms_key = \"kms_key.k\"
+           |           ^^^^^^^^^^^ in ssm_parameter.p
+           |
+           = help: remove `kms_key`, or set `type = \"SecureString\"`
+        ",
+    );
+}
