@@ -12,6 +12,7 @@ pub mod graph;
 pub mod kinds;
 pub mod model;
 pub mod plan;
+pub mod policy;
 pub mod provider;
 pub mod render;
 pub mod schema;

@@ -233,6 +233,7 @@ pub fn canon(ty: &Ty, v: &Value) -> Value {
             }
             Value::Map(out)
         }
+        (Ty::Json, Value::Json(j)) => Value::Json(crate::policy::normalize(j)),
         // An empty set and an absent one mean the same to AWS.
         (Ty::Set(_) | Ty::List(_), Value::Null) => Value::List(vec![]),
         (Ty::Map(_), Value::Null) => Value::Map(BTreeMap::new()),

@@ -294,3 +294,36 @@ fn fingerprint_changes_with_live_state() {
         plan::fingerprint(&live[1].clone())
     );
 }
+
+#[test]
+fn a_policy_rewritten_by_aws_is_no_change() {
+    let s = Case::new(
+        "
+        [iam_role.r]
+        assume_role_policy = { Statement = { Effect = \"Allow\", Principal = { AWS = \"123456789012\" }, Action = \"sts:AssumeRole\" } }
+        ",
+    )
+    .ok();
+    let r = s.get("iam_role.r").unwrap();
+    let mut l = Live::new("iam_role.r", "iam_role", "t-r");
+    l.props = r.props.clone();
+    l.tags = plan::desired_tags(&s.info, r);
+    l.props.insert(
+        "assume_role_policy".into(),
+        Value::Json(serde_json::json!({ "Statement": [{
+            "Effect": "Allow",
+            "Principal": { "AWS": "arn:aws:iam::123456789012:root" },
+            "Action": ["sts:AssumeRole"]
+        }] })),
+    );
+    let p = plan_of(&s, &[l.clone()]);
+    assert!(!p.has_changes(), "{}", render::human(&p, Style::default()));
+    l.props.insert(
+        "assume_role_policy".into(),
+        Value::Json(serde_json::json!({ "Statement": [] })),
+    );
+    assert_eq!(
+        plan_of(&s, &[l]).get("iam_role.r").unwrap().action,
+        Action::Update
+    );
+}
