@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
 use async_trait::async_trait;
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, PointInTimeRecoverySpecification,
     PointInTimeRecoveryStatus, ProvisionedThroughput, ScalarAttributeType, SseSpecification,
@@ -12,7 +12,9 @@ use aws_sdk_dynamodb::types::{
 };
 use futures::future::try_join_all;
 
-use super::{Driver, ReadCx, TagChanges, error_code, sdk_error, tag_changes, tag_pairs, user_tags};
+use super::{
+    Driver, ReadCx, TagChanges, absent_if, error_code, sdk_error, tag_changes, tag_pairs, user_tags,
+};
 use crate::model::{Live, Props, PropsExt, Resolved, Tags, Value};
 
 const KIND: &str = "dynamodb_table";
@@ -70,20 +72,22 @@ impl DynamoDb {
     async fn read_table(&self, address: &str, arn: &str) -> Result<Option<Live>> {
         let name = arn.split_once(":table/").map(|(_, n)| n).unwrap_or(arn);
         let res = self.client.describe_table().table_name(name).send().await;
-        let Some(table) = found("DescribeTable", res)?.and_then(|o| o.table) else {
+        let Some(table) = absent_if("DescribeTable", res, &[NOT_FOUND])?.and_then(|o| o.table)
+        else {
             return Ok(None);
         };
         if table.table_status() == Some(&TableStatus::Deleting) {
             return Ok(None);
         }
         let ttl = async {
-            found(
+            absent_if(
                 "DescribeTimeToLive",
                 self.client
                     .describe_time_to_live()
                     .table_name(name)
                     .send()
                     .await,
+                &[NOT_FOUND],
             )
         };
         let backups = async {
@@ -93,7 +97,7 @@ impl DynamoDb {
                 .table_name(name)
                 .send()
                 .await;
-            found("DescribeContinuousBackups", res)
+            absent_if("DescribeContinuousBackups", res, &[NOT_FOUND])
         };
         let (ttl, backups, tags) = futures::try_join!(ttl, backups, self.tags(arn))?;
         let (Some(ttl), Some(backups), Some(tags)) = (ttl, backups, tags) else {
@@ -184,7 +188,7 @@ impl DynamoDb {
                 .set_next_token(token)
                 .send()
                 .await;
-            let Some(page) = found("ListTagsOfResource", res)? else {
+            let Some(page) = absent_if("ListTagsOfResource", res, &[NOT_FOUND])? else {
                 return Ok(None);
             };
             tags.extend(user_tags(page.tags().iter().map(|t| (t.key(), t.value()))));
@@ -404,7 +408,7 @@ impl DynamoDb {
                 // The table is being created, updated or already deleted.
                 Some("ResourceInUseException") if Instant::now() < deadline => {
                     let res = self.client.describe_table().table_name(name).send().await;
-                    match found("DescribeTable", res)?.and_then(|o| o.table) {
+                    match absent_if("DescribeTable", res, &[NOT_FOUND])?.and_then(|o| o.table) {
                         None => return Ok(()),
                         Some(t) if t.table_status() == Some(&TableStatus::Deleting) => {
                             return self.wait_gone(name).await;
@@ -432,7 +436,7 @@ impl DynamoDb {
     /// The table's status; `None` when DescribeTable does not (or not yet) see it.
     async fn status(&self, name: &str) -> Result<Option<TableStatus>> {
         let res = self.client.describe_table().table_name(name).send().await;
-        Ok(found("DescribeTable", res)?
+        Ok(absent_if("DescribeTable", res, &[NOT_FOUND])?
             .and_then(|o| o.table)
             .map(|t| t.table_status().cloned().unwrap_or(TableStatus::Creating)))
     }
@@ -535,21 +539,6 @@ impl DynamoDb {
                 Err(e) => return Err(sdk_error("UpdateContinuousBackups", e)),
             }
         }
-    }
-}
-
-/// The result of a call, or `None` when the table does not exist.
-fn found<T, E>(
-    op: &str,
-    res: Result<T, SdkError<E, aws_sdk_s3::config::http::HttpResponse>>,
-) -> Result<Option<T>>
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    match res {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if error_code(&e) == Some(NOT_FOUND) => Ok(None),
-        Err(e) => Err(sdk_error(op, e)),
     }
 }
 

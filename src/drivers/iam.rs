@@ -7,13 +7,12 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{Context, Result, anyhow, bail};
 use async_trait::async_trait;
-use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_iam::types::{Role, Tag};
 use futures::future::try_join_all;
 use futures::{StreamExt, TryStreamExt, stream};
 
 use super::{
-    Driver, ReadCx, TagChanges, error_code, owned_address, sdk_error, tag_changes, tag_pairs,
+    Driver, ReadCx, TagChanges, absent_if, owned_address, sdk_error, tag_changes, tag_pairs,
     user_tags,
 };
 use crate::model::{Live, Props, PropsExt, Resolved, Tags, Value};
@@ -108,7 +107,7 @@ impl Iam {
                 let name = role.role_name().to_owned();
                 let role = if declared.contains(name.as_str()) {
                     let res = self.client.get_role().role_name(&name).send().await;
-                    found("GetRole", res)?.and_then(|out| out.role)
+                    absent_if("GetRole", res, &["NoSuchEntity"])?.and_then(|out| out.role)
                 } else {
                     let tags = self
                         .client
@@ -117,11 +116,13 @@ impl Iam {
                         .into_paginator()
                         .items()
                         .send();
-                    found("ListRoleTags", tags.try_collect().await)?.map(|tags| {
-                        let mut role = role;
-                        role.tags = Some(tags);
-                        role
-                    })
+                    absent_if("ListRoleTags", tags.try_collect().await, &["NoSuchEntity"])?.map(
+                        |tags| {
+                            let mut role = role;
+                            role.tags = Some(tags);
+                            role
+                        },
+                    )
                 };
                 let Some(role) = role else { return Ok(None) };
                 let tags = live_tags(role.tags());
@@ -149,7 +150,11 @@ impl Iam {
                 .into_paginator()
                 .items()
                 .send();
-            found("ListAttachedRolePolicies", attached.try_collect().await)
+            absent_if(
+                "ListAttachedRolePolicies",
+                attached.try_collect().await,
+                &["NoSuchEntity"],
+            )
         };
         let inline = async {
             let names = self
@@ -159,7 +164,12 @@ impl Iam {
                 .into_paginator()
                 .items()
                 .send();
-            let Some(names) = found("ListRolePolicies", names.try_collect().await)? else {
+            let Some(names) = absent_if(
+                "ListRolePolicies",
+                names.try_collect().await,
+                &["NoSuchEntity"],
+            )?
+            else {
                 return Ok(None);
             };
             let docs = try_join_all(names.into_iter().map(|policy| async move {
@@ -170,7 +180,7 @@ impl Iam {
                     .policy_name(&policy)
                     .send()
                     .await;
-                let Some(out) = found("GetRolePolicy", res)? else {
+                let Some(out) = absent_if("GetRolePolicy", res, &["NoSuchEntity"])? else {
                     return Ok(None);
                 };
                 let doc = parse_doc(out.policy_document())
@@ -340,7 +350,7 @@ impl Iam {
                             .policy_name(policy)
                             .send()
                             .await;
-                        found("DeleteRolePolicy", res)
+                        absent_if("DeleteRolePolicy", res, &["NoSuchEntity"])
                             .with_context(|| format!("inline policy `{policy}`"))
                     }),
             )
@@ -388,7 +398,11 @@ impl Iam {
             .into_paginator()
             .items()
             .send();
-        let Some(attached) = found("ListAttachedRolePolicies", attached.try_collect().await)?
+        let Some(attached) = absent_if(
+            "ListAttachedRolePolicies",
+            attached.try_collect().await,
+            &["NoSuchEntity"],
+        )?
         else {
             return Ok(());
         };
@@ -406,7 +420,12 @@ impl Iam {
             .into_paginator()
             .items()
             .send();
-        let Some(inline) = found("ListRolePolicies", inline.try_collect().await)? else {
+        let Some(inline) = absent_if(
+            "ListRolePolicies",
+            inline.try_collect().await,
+            &["NoSuchEntity"],
+        )?
+        else {
             return Ok(());
         };
         try_join_all(inline.iter().map(|policy| async move {
@@ -417,7 +436,8 @@ impl Iam {
                 .policy_name(policy)
                 .send()
                 .await;
-            found("DeleteRolePolicy", res).with_context(|| format!("inline policy `{policy}`"))
+            absent_if("DeleteRolePolicy", res, &["NoSuchEntity"])
+                .with_context(|| format!("inline policy `{policy}`"))
         }))
         .await?;
         let profiles = self
@@ -427,7 +447,11 @@ impl Iam {
             .into_paginator()
             .items()
             .send();
-        let Some(profiles) = found("ListInstanceProfilesForRole", profiles.try_collect().await)?
+        let Some(profiles) = absent_if(
+            "ListInstanceProfilesForRole",
+            profiles.try_collect().await,
+            &["NoSuchEntity"],
+        )?
         else {
             return Ok(());
         };
@@ -439,12 +463,13 @@ impl Iam {
                 .role_name(name)
                 .send()
                 .await;
-            found("RemoveRoleFromInstanceProfile", res)
+            absent_if("RemoveRoleFromInstanceProfile", res, &["NoSuchEntity"])
         }))
         .await?;
-        found(
+        absent_if(
             "DeleteRole",
             self.client.delete_role().role_name(name).send().await,
+            &["NoSuchEntity"],
         )?;
         Ok(())
     }
@@ -469,7 +494,8 @@ impl Iam {
             .policy_arn(arn)
             .send()
             .await;
-        found("DetachRolePolicy", res).with_context(|| format!("managed policy {arn}"))?;
+        absent_if("DetachRolePolicy", res, &["NoSuchEntity"])
+            .with_context(|| format!("managed policy {arn}"))?;
         Ok(())
     }
 
@@ -523,8 +549,8 @@ impl Iam {
                     .open_id_connect_provider_arn(&arn)
                     .send()
                     .await;
-                let Some(out) =
-                    found("GetOpenIDConnectProvider", res).with_context(|| arn.clone())?
+                let Some(out) = absent_if("GetOpenIDConnectProvider", res, &["NoSuchEntity"])
+                    .with_context(|| arn.clone())?
                 else {
                     return Ok(None);
                 };
@@ -655,7 +681,7 @@ impl Iam {
             .open_id_connect_provider_arn(arn)
             .send()
             .await;
-        found("DeleteOpenIDConnectProvider", res)?;
+        absent_if("DeleteOpenIDConnectProvider", res, &["NoSuchEntity"])?;
         Ok(())
     }
 }
@@ -667,21 +693,6 @@ impl Iam {
 fn parse_doc(doc: &str) -> Result<serde_json::Value> {
     let decoded = urlencoding::decode(doc).context("policy document is not valid URL encoding")?;
     serde_json::from_str(&decoded).context("policy document is not valid JSON")
-}
-
-/// The result of a call, or `None` when the entity does not exist (NoSuchEntity).
-fn found<T, E>(
-    op: &str,
-    res: Result<T, SdkError<E, aws_sdk_s3::config::http::HttpResponse>>,
-) -> Result<Option<T>>
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    match res {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if error_code(&e) == Some("NoSuchEntity") => Ok(None),
-        Err(e) => Err(sdk_error(op, e)),
-    }
 }
 
 /// True when the field is declared (absent or null means unmanaged: leave AWS as it is).

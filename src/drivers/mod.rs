@@ -210,6 +210,22 @@ where
     }
 }
 
+/// `None` when AWS answers with one of the `absent` error codes (the thing does not exist), else the error.
+pub fn absent_if<T, E>(
+    op: &str,
+    res: Result<T, aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>>,
+    absent: &[&str],
+) -> Result<Option<T>>
+where
+    E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match res {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if error_code(&e).is_some_and(|c| absent.contains(&c)) => Ok(None),
+        Err(e) => Err(sdk_error(op, e)),
+    }
+}
+
 /// The AWS error code of an SDK error, if the service sent one.
 pub fn error_code<E, R>(e: &aws_sdk_s3::error::SdkError<E, R>) -> Option<&str>
 where
