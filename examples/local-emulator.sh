@@ -94,9 +94,10 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-say "Starting moto_server on 127.0.0.1:$port"
+say "Starting moto_server (with zinfra's extensions, tests/emulator/) on 127.0.0.1:$port"
 # AWS managed policies (e.g. AmazonECSTaskExecutionRolePolicy) exist on AWS; moto loads them only when asked.
-MOTO_IAM_LOAD_MANAGED_POLICIES=true "$moto_server" -H 127.0.0.1 -p "$port" </dev/null >"$log" 2>&1 &
+MOTO_IAM_LOAD_MANAGED_POLICIES=true MOTO_ACM_VALIDATION_WAIT=0 \
+    "$venv/bin/python" "$repo/tests/emulator/server.py" -H 127.0.0.1 -p "$port" </dev/null >"$log" 2>&1 &
 moto_pid=$!
 ready=""
 for _ in $(seq 1 600); do

@@ -10,6 +10,7 @@ use tokio::task::JoinSet;
 use crate::model::{Address, Live, Resolved, Value};
 use crate::plan::{Action, Plan, desired_tags, kind_rank, resolve_props};
 use crate::provider::Provider;
+use crate::wait::{self, OpCx};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Step {
@@ -70,7 +71,8 @@ impl Report {
 /// Progress lines for the user, one event per call.
 pub trait Progress: Send + Sync {
     fn started(&self, address: &str, step: Step);
-    fn still_running(&self, address: &str, step: Step, elapsed: Duration);
+    /// Every 10 s for each operation still running, with what it waits for (e.g. `certificate: PENDING_VALIDATION`).
+    fn still_running(&self, address: &str, step: Step, elapsed: Duration, status: Option<&str>);
     fn finished(&self, address: &str, step: Step, elapsed: Duration, id: Option<&str>);
     fn failed(&self, address: &str, step: Step, error: &str);
 }
@@ -82,9 +84,10 @@ impl Progress for Lines {
     fn started(&self, address: &str, step: Step) {
         eprintln!("{address}: {}...", capitalize(step.doing()));
     }
-    fn still_running(&self, address: &str, step: Step, elapsed: Duration) {
+    fn still_running(&self, address: &str, step: Step, elapsed: Duration, status: Option<&str>) {
+        let status = status.map(|s| format!(" ({s})")).unwrap_or_default();
         eprintln!(
-            "{address}: Still {}... [{}s elapsed]",
+            "{address}: Still {}...{status} [{}s elapsed]",
             step.doing(),
             elapsed.as_secs()
         );
@@ -236,7 +239,7 @@ pub async fn run(
     let mut state = vec![State::Waiting; ops.len()];
     let mut report = Report::default();
     let mut running: JoinSet<(usize, Duration, Result<Option<Live>>)> = JoinSet::new();
-    let mut started: BTreeMap<usize, Instant> = BTreeMap::new();
+    let mut started: BTreeMap<usize, (Instant, OpCx)> = BTreeMap::new();
     let mut stop = false;
     let mut ticker = tokio::time::interval(Duration::from_secs(10));
     ticker.tick().await;
@@ -265,10 +268,17 @@ pub async fn run(
                     }
                 };
                 state[i] = State::Running;
-                started.insert(i, Instant::now());
+                let timeout = plan
+                    .desired
+                    .iter()
+                    .find(|r| r.address == op.address)
+                    .and_then(|r| r.timeout)
+                    .map(Duration::from_secs);
+                let cx = OpCx::new(timeout);
+                started.insert(i, (Instant::now(), cx.clone()));
                 progress.started(&op.address, op.step);
                 let provider = provider.clone();
-                running.spawn(async move {
+                running.spawn(wait::scope(cx, async move {
                     let t0 = Instant::now();
                     let result = match task {
                         Task::Create(r) => provider.create(&r).await.map(Some),
@@ -278,7 +288,7 @@ pub async fn run(
                         Task::Delete(l) => provider.delete(&l).await.map(|_| None),
                     };
                     (i, t0.elapsed(), result)
-                });
+                }));
             }
         }
         if running.is_empty() {
@@ -319,8 +329,9 @@ pub async fn run(
                 }
             }
             _ = ticker.tick() => {
-                for (i, t0) in &started {
-                    progress.still_running(&ops[*i].address, ops[*i].step, t0.elapsed());
+                for (i, (t0, cx)) in &started {
+                    let status = cx.status().filter(|s| !s.is_empty());
+                    progress.still_running(&ops[*i].address, ops[*i].step, t0.elapsed(), status.as_deref());
                 }
             }
         }

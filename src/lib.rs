@@ -18,6 +18,7 @@ pub mod render;
 pub mod schema;
 pub mod stack;
 pub mod validate;
+pub mod wait;
 
 #[cfg(test)]
 mod tests;

@@ -165,6 +165,9 @@ pub struct Resource {
     /// User tags from the file (merged with the stack's default tags).
     pub tags: Tags,
     pub depends_on: Vec<Address>,
+    /// Seconds a slow create, update or delete may wait before it fails (the `timeout` meta field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<u64>,
 }
 
 /// A resource ready for a driver: every reference replaced by the value it names.

@@ -283,6 +283,7 @@ impl Parser<'_> {
         let before = self.diags.len();
         let mut tags = Tags::new();
         let mut depends_on = Vec::new();
+        let mut timeout = None;
         for (k, v) in table.iter() {
             let key: &str = k.get_ref();
             self.spans.insert(format!("{address}.{key}:key"), k.span());
@@ -308,9 +309,19 @@ impl Parser<'_> {
                             .collect();
                     }
                 }
+                "timeout" => match v.get_ref().as_str().and_then(crate::wait::parse) {
+                    Some(d) => timeout = Some(d.as_secs()),
+                    None => self.error(
+                        format!("invalid timeout in {address}"),
+                        v.span(),
+                        "not a duration",
+                        "write a duration such as \"90s\", \"20m\" or \"1h30m\"",
+                    ),
+                },
                 _ if kind.field(key).is_none() => {
                     let mut names: Vec<&str> = kind.fields.iter().map(|f| f.name).collect();
                     names.push("depends_on");
+                    names.push("timeout");
                     if kind.taggable {
                         names.push("tags");
                     }
@@ -340,6 +351,7 @@ impl Parser<'_> {
             props: props?,
             tags,
             depends_on,
+            timeout,
         })
     }
 

@@ -177,6 +177,15 @@ impl Provider for Aws {
     }
 }
 
+/// The shared configuration pointed at another region, for resources AWS requires there (CloudFront's
+/// certificates and web ACLs live in us-east-1 whatever the stack's region). Build one client per region
+/// at connect time and reuse it.
+pub fn in_region(conf: &aws_config::SdkConfig, region: &str) -> aws_config::SdkConfig {
+    conf.to_builder()
+        .region(aws_config::Region::new(region.to_owned()))
+        .build()
+}
+
 /// An SDK error as one line: operation, AWS error code and message.
 pub fn sdk_error<E>(
     op: &str,

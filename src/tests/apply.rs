@@ -64,7 +64,7 @@ impl Provider for Scripted {
 struct Quiet;
 impl Progress for Quiet {
     fn started(&self, _: &str, _: Step) {}
-    fn still_running(&self, _: &str, _: Step, _: std::time::Duration) {}
+    fn still_running(&self, _: &str, _: Step, _: std::time::Duration, _: Option<&str>) {}
     fn finished(&self, _: &str, _: Step, _: std::time::Duration, _: Option<&str>) {}
     fn failed(&self, _: &str, _: Step, _: &str) {}
 }

@@ -596,3 +596,25 @@ fn kms_key_on_a_plain_parameter() {
         ",
     );
 }
+
+#[test]
+fn invalid_timeout() {
+    Case::new(
+        "
+        [vpc.main]
+        cidr_block = \"10.0.0.0/16\"
+        timeout = \"20 minutes\"
+        ",
+    )
+    .errors(
+        "
+        error: invalid timeout in vpc.main
+          --> stack.toml:8:11
+          |
+        8 | timeout = \"20 minutes\"
+          |           ^^^^^^^^^^^^ not a duration
+          |
+          = help: write a duration such as \"90s\", \"20m\" or \"1h30m\"
+        ",
+    );
+}

@@ -41,6 +41,7 @@ pub fn desired(r: &Resolved) -> Resource {
         props: r.props.clone(),
         tags: BTreeMap::new(),
         depends_on: vec![],
+        timeout: None,
     }
 }
 

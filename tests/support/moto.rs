@@ -89,22 +89,31 @@ pub fn moto() -> &'static Moto {
     MOTO.get_or_init(start)
 }
 
+/// moto plus zinfra's extensions (tests/emulator/server.py), run by the virtualenv's python.
+pub fn server_script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/emulator/server.py")
+}
+
 fn start() -> Moto {
-    let bin = moto_server_bin();
+    let python = moto_server_bin()
+        .parent()
+        .map(|d| d.join("python"))
+        .unwrap_or_else(|| fail("find the virtualenv's python"));
     let port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .unwrap_or_else(|_| fail("find a free port"));
     // The server must not outlive the test process: a shell watches our pid and stops it.
     let script = format!(
-        "\"$0\" -H 127.0.0.1 -p {port} >/dev/null 2>&1 & srv=$!; \
+        "\"$0\" \"$1\" -H 127.0.0.1 -p {port} >/dev/null 2>&1 & srv=$!; \
          while kill -0 {parent} 2>/dev/null && kill -0 $srv 2>/dev/null; do sleep 0.5; done; kill $srv 2>/dev/null",
         parent = std::process::id()
     );
     let watcher = Command::new("sh")
         .arg("-c")
         .arg(script)
-        .arg(&bin)
+        .arg(&python)
+        .arg(server_script())
         .env("MOTO_ACM_VALIDATION_WAIT", "0")
         // AWS managed policies (e.g. AmazonECSTaskExecutionRolePolicy) exist on real AWS; moto loads them on request.
         .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
