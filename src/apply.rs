@@ -12,7 +12,7 @@ use crate::plan::{Action, Plan, desired_tags, kind_rank, resolve_props};
 use crate::provider::Provider;
 use crate::wait::{self, OpCx};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Step {
     Create,
     Update,
@@ -20,7 +20,7 @@ pub enum Step {
 }
 
 impl Step {
-    fn doing(self) -> &'static str {
+    pub fn doing(self) -> &'static str {
         match self {
             Step::Create => "creating",
             Step::Update => "updating",
@@ -75,45 +75,6 @@ pub trait Progress: Send + Sync {
     fn still_running(&self, address: &str, step: Step, elapsed: Duration, status: Option<&str>);
     fn finished(&self, address: &str, step: Step, elapsed: Duration, id: Option<&str>);
     fn failed(&self, address: &str, step: Step, error: &str);
-}
-
-/// Stderr lines, Terraform-like.
-pub struct Lines;
-
-impl Progress for Lines {
-    fn started(&self, address: &str, step: Step) {
-        eprintln!("{address}: {}...", capitalize(step.doing()));
-    }
-    fn still_running(&self, address: &str, step: Step, elapsed: Duration, status: Option<&str>) {
-        let status = status.map(|s| format!(" ({s})")).unwrap_or_default();
-        eprintln!(
-            "{address}: Still {}...{status} [{}s elapsed]",
-            step.doing(),
-            elapsed.as_secs()
-        );
-    }
-    fn finished(&self, address: &str, step: Step, elapsed: Duration, id: Option<&str>) {
-        let id = id.map(|i| format!(" [id={i}]")).unwrap_or_default();
-        let what = match step {
-            Step::Create => "Creation",
-            Step::Update => "Modifications",
-            Step::Delete => "Destruction",
-        };
-        eprintln!(
-            "{address}: {what} complete after {:.1}s{id}",
-            elapsed.as_secs_f64()
-        );
-    }
-    fn failed(&self, address: &str, step: Step, error: &str) {
-        eprintln!("{address}: {} failed: {error}", capitalize(step.doing()));
-    }
-}
-
-fn capitalize(s: &str) -> String {
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
-        .unwrap_or_default()
 }
 
 /// The steps of a plan and what each must wait for.

@@ -8,6 +8,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::apply::{self, Report};
+use crate::diagnostic::{Diagnostic, line_col};
 use crate::drivers::{Aws, Endpoint};
 use crate::graph::Graph;
 use crate::model::{Live, Value};
@@ -15,6 +16,7 @@ use crate::plan::{self, Plan};
 use crate::provider::Provider;
 use crate::render::{self, Style};
 use crate::stack::{self, Stack};
+use crate::ui::Ui;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -29,9 +31,15 @@ pub struct Cli {
     /// Send every AWS call here (an emulator such as moto or LocalStack). Also AWS_ENDPOINT_URL.
     #[arg(long, global = true, env = "AWS_ENDPOINT_URL", hide_env_values = true)]
     endpoint_url: Option<String>,
-    /// No colors (also NO_COLOR).
+    /// No colors and no spinners (also NO_COLOR).
     #[arg(long, global = true)]
     no_color: bool,
+    /// Append a Markdown summary of the plan and of what was done to FILE (default: $GITHUB_STEP_SUMMARY).
+    #[arg(long, global = true, value_name = "FILE")]
+    summary: Option<PathBuf>,
+    /// Use this stack name instead of the file's `[stack] name` (one file, many ephemeral environments).
+    #[arg(long, global = true, env = "ZINFRA_STACK_NAME", value_name = "NAME")]
+    stack_name: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -62,9 +70,10 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         parallelism: usize,
     },
-    /// Delete everything zinfra created for this stack.
+    /// Delete everything zinfra created for this stack. Refuses stacks marked `protected = true`.
     Destroy {
         stack: PathBuf,
+        /// Don't ask for the stack name to be typed (needed without a terminal).
         #[arg(long)]
         auto_approve: bool,
         #[arg(long, default_value_t = 10)]
@@ -108,63 +117,83 @@ pub fn main() -> i32 {
         .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
         .without_time()
         .init();
-    let color =
-        !cli.no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
-    let style = Style { color };
+    let ui = Ui::detect(cli.no_color, cli.summary.clone());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("tokio runtime");
-    match rt.block_on(run(cli, style)) {
+    match rt.block_on(run(cli, &ui)) {
         Ok(code) => code,
         Err(e) => {
             if let Some(inv) = e.downcast_ref::<Invalid>() {
-                eprint!("{}", inv.0);
+                eprint!("{}", inv.text);
+                for (file, line, col, msg) in &inv.at {
+                    ui.annotate_error("zinfra: invalid stack file", msg, Some((file, *line, *col)));
+                }
             } else {
                 eprintln!(
                     "{}: {e:#}",
-                    if color {
+                    if ui.color {
                         "\x1b[31merror\x1b[0m"
                     } else {
                         "error"
                     }
                 );
+                ui.annotate_error("zinfra", &format!("{e:#}"), None);
             }
             EXIT_ERROR
         }
     }
 }
 
-/// A stack file that failed validation, already rendered.
+/// A stack file that failed validation, already rendered, and where each problem is.
 #[derive(Debug)]
-struct Invalid(String);
+struct Invalid {
+    text: String,
+    /// (file, line, column, message) of each diagnostic, for CI annotations.
+    at: Vec<(String, usize, usize, String)>,
+}
 impl std::fmt::Display for Invalid {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.text)
     }
 }
 impl std::error::Error for Invalid {}
 
-fn load_stack(path: &Path, color: bool) -> Result<(Stack, Graph)> {
+fn locate(path: &str, source: &str, diags: &[Diagnostic]) -> Vec<(String, usize, usize, String)> {
+    diags
+        .iter()
+        .map(|d| {
+            let (line, col) = d
+                .span
+                .as_ref()
+                .map(|s| line_col(source, s.start))
+                .unwrap_or((1, 1));
+            (path.to_owned(), line, col, d.message.clone())
+        })
+        .collect()
+}
+
+fn load_stack(path: &Path, ui: &Ui, name: Option<&str>) -> Result<(Stack, Graph)> {
     let source =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let stack =
-        stack::load(&path.display().to_string(), source, &stack::process_env).map_err(|inv| {
-            let n = inv.diags.len();
-            let s = if n == 1 { "" } else { "s" };
-            anyhow!(Invalid(format!(
-                "{}error: {} has {n} problem{s}; nothing was sent to AWS\n",
-                inv.render(color),
-                path.display()
-            )))
-        })?;
+    let shown = path.display().to_string();
+    let stack = stack::load_named(&shown, source, &stack::process_env, name).map_err(|inv| {
+        let n = inv.diags.len();
+        let s = if n == 1 { "" } else { "s" };
+        anyhow!(Invalid {
+            text: format!(
+                "{}error: {shown} has {n} problem{s}; nothing was sent to AWS\n",
+                inv.render(ui.color),
+            ),
+            at: locate(&shown, &inv.source, &inv.diags),
+        })
+    })?;
     let graph = Graph::new(&stack).map_err(|d| {
-        anyhow!(Invalid(crate::diagnostic::render(
-            &stack.path,
-            &stack.source,
-            &[*d],
-            color
-        )))
+        anyhow!(Invalid {
+            text: crate::diagnostic::render(&stack.path, &stack.source, &[(*d).clone()], ui.color),
+            at: locate(&stack.path, &stack.source, &[*d]),
+        })
     })?;
     Ok((stack, graph))
 }
@@ -211,10 +240,12 @@ async fn make_plan(
     Ok((plan, live))
 }
 
-async fn run(cli: Cli, style: Style) -> Result<i32> {
+async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
+    let style = Style { color: ui.color };
+    let name = cli.stack_name.as_deref();
     match cli.command {
         Command::Validate { stack } => {
-            let (s, _) = load_stack(&stack, style.color)?;
+            let (s, _) = load_stack(&stack, ui, name)?;
             println!(
                 "{} is valid: {} resources in stack {} ({}).",
                 stack.display(),
@@ -225,7 +256,7 @@ async fn run(cli: Cli, style: Style) -> Result<i32> {
             Ok(EXIT_OK)
         }
         Command::Graph { stack, format } => {
-            let (_, g) = load_stack(&stack, style.color)?;
+            let (_, g) = load_stack(&stack, ui, name)?;
             print!(
                 "{}",
                 match format {
@@ -241,7 +272,7 @@ async fn run(cli: Cli, style: Style) -> Result<i32> {
             json,
             detailed_exitcode,
         } => {
-            let (s, g) = load_stack(&stack, style.color)?;
+            let (s, g) = load_stack(&stack, ui, name)?;
             let aws = connect(&cli.endpoint_url, &s.info.region).await;
             let (p, _) = make_plan(&s, &g, &aws, false).await?;
             if json {
@@ -249,6 +280,7 @@ async fn run(cli: Cli, style: Style) -> Result<i32> {
             } else {
                 print!("{}", render::human(&p, style));
             }
+            ui.write_summary(&render::markdown_plan(&p))?;
             if let Some(out) = out {
                 save_plan(&p, &out)?;
                 if !json {
@@ -271,24 +303,25 @@ async fn run(cli: Cli, style: Style) -> Result<i32> {
             parallelism,
         } => {
             if let Some(saved) = read_saved_plan(&target)? {
-                return apply_saved(saved, &cli.endpoint_url, parallelism, style).await;
+                return apply_saved(saved, &cli.endpoint_url, parallelism, ui).await;
             }
-            let (s, g) = load_stack(&target, style.color)?;
+            let (s, g) = load_stack(&target, ui, name)?;
             let aws = connect(&cli.endpoint_url, &s.info.region).await;
             let (p, live) = make_plan(&s, &g, &aws, false).await?;
-            print!("{}", render::human(&p, style));
+            show_plan(&p, ui)?;
             if !p.has_changes() {
                 return Ok(EXIT_OK);
             }
             confirm(auto_approve, "apply")?;
-            finish(&p, &live, aws, parallelism, "Apply").await
+            finish(&p, &live, aws, parallelism, ui).await
         }
         Command::Destroy {
             stack,
             auto_approve,
             parallelism,
         } => {
-            let (s, g) = load_stack(&stack, style.color)?;
+            let (s, g) = load_stack(&stack, ui, name)?;
+            refuse_protected(&s.info, Some(&s))?;
             let aws = connect(&cli.endpoint_url, &s.info.region).await;
             let (p, live) = make_plan(&s, &g, &aws, true).await?;
             if !p.has_changes() {
@@ -298,11 +331,43 @@ async fn run(cli: Cli, style: Style) -> Result<i32> {
                 );
                 return Ok(EXIT_OK);
             }
-            print!("{}", render::human(&p, style));
-            confirm(auto_approve, "destroy")?;
-            finish(&p, &live, aws, parallelism, "Destroy").await
+            show_plan(&p, ui)?;
+            confirm_destroy(auto_approve, &s.info.name)?;
+            finish(&p, &live, aws, parallelism, ui).await
         }
     }
+}
+
+/// The plan on stdout (in a log group in GitHub Actions) and in the summary.
+fn show_plan(p: &Plan, ui: &Ui) -> Result<()> {
+    {
+        let _g = ui.group(&format!(
+            "zinfra {}: {}",
+            if p.destroy { "destroy plan" } else { "plan" },
+            p.stack.name
+        ));
+        print!("{}", render::human(p, Style { color: ui.color }));
+    }
+    ui.write_summary(&render::markdown_plan(p))
+}
+
+/// `protected = true` stacks are never destroyed: not with --auto-approve, not from a saved plan.
+fn refuse_protected(info: &crate::provider::StackInfo, stack: Option<&Stack>) -> Result<()> {
+    if !info.protected {
+        return Ok(());
+    }
+    let at = stack
+        .and_then(|s| {
+            let span = s.spans.get("stack.protected")?;
+            let (line, _) = line_col(&s.source, span.start);
+            Some(format!(" ({}:{line})", s.path))
+        })
+        .unwrap_or_default();
+    bail!(
+        "refusing to destroy stack {}: it is marked `protected = true`{at}. \
+         Remove that line (or set it to false) first if the stack really must go. Nothing was changed.",
+        info.name
+    )
 }
 
 fn confirm(auto_approve: bool, what: &str) -> Result<()> {
@@ -324,13 +389,36 @@ fn confirm(auto_approve: bool, what: &str) -> Result<()> {
     Ok(())
 }
 
+/// Destroying is confirmed by typing the stack's name, so a stray `yes` cannot take down the wrong one.
+fn confirm_destroy(auto_approve: bool, stack: &str) -> Result<()> {
+    if auto_approve {
+        return Ok(());
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "refusing to destroy without confirmation: stdin is not a terminal. Review the plan, then pass --auto-approve"
+        );
+    }
+    print!(
+        "\nEverything above will be deleted. Type the stack name ({stack}) to confirm.\n  Enter a value: "
+    );
+    std::io::stdout().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    if answer.trim() != stack {
+        bail!("destroy cancelled: the name typed is not {stack}; nothing was changed");
+    }
+    Ok(())
+}
+
 async fn finish(
     p: &Plan,
     live: &[Live],
     aws: Arc<Aws>,
     parallelism: usize,
-    what: &str,
+    ui: &Ui,
 ) -> Result<i32> {
+    let what = if p.destroy { "Destroy" } else { "Apply" };
     let blocked = p.blocked();
     if !blocked.is_empty() {
         let list: Vec<String> = blocked
@@ -344,15 +432,20 @@ async fn finish(
         );
     }
     println!();
-    let report = apply::run(
-        p,
-        live,
-        aws as Arc<dyn Provider>,
-        parallelism,
-        Arc::new(apply::Lines),
-    )
-    .await;
+    let t0 = std::time::Instant::now();
+    let report = {
+        let _g = ui.group(&format!("zinfra {}: {}", what.to_lowercase(), p.stack.name));
+        apply::run(
+            p,
+            live,
+            aws as Arc<dyn Provider>,
+            parallelism,
+            ui.progress(),
+        )
+        .await
+    };
     print_report(&report, what);
+    ui.write_summary(&render::markdown_report(p, &report, what, t0.elapsed()))?;
     Ok(if report.ok() { EXIT_OK } else { EXIT_ERROR })
 }
 
@@ -428,8 +521,11 @@ async fn apply_saved(
     mut p: Plan,
     endpoint: &Option<String>,
     parallelism: usize,
-    style: Style,
+    ui: &Ui,
 ) -> Result<i32> {
+    if p.destroy {
+        refuse_protected(&p.stack, None)?;
+    }
     load_secrets(&mut p)?;
     let aws = connect(endpoint, &p.stack.region).await;
     let live = aws
@@ -465,16 +561,9 @@ async fn apply_saved(
             stale.join("\n")
         );
     }
-    print!("{}", render::human(&p, style));
+    show_plan(&p, ui)?;
     if !p.has_changes() {
         return Ok(EXIT_OK);
     }
-    finish(
-        &p,
-        &live,
-        aws,
-        parallelism,
-        if p.destroy { "Destroy" } else { "Apply" },
-    )
-    .await
+    finish(&p, &live, aws, parallelism, ui).await
 }

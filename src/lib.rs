@@ -17,6 +17,7 @@ pub mod provider;
 pub mod render;
 pub mod schema;
 pub mod stack;
+pub mod ui;
 pub mod validate;
 pub mod wait;
 

@@ -13,6 +13,9 @@ pub struct StackInfo {
     pub region: String,
     /// Tags every resource gets.
     pub tags: Tags,
+    /// `zinfra destroy` refuses to run (the stack's `protected = true`).
+    #[serde(default)]
+    pub protected: bool,
 }
 
 #[async_trait]

@@ -208,3 +208,123 @@ pub fn json(plan: &Plan) -> serde_json::Value {
         "resource_changes": changes,
     })
 }
+
+/// Markdown for a job summary: one table row per change with the reason for replacements, then the
+/// full plan in a collapsed block. Secrets show as `(sensitive)`, as everywhere.
+pub fn markdown_plan(plan: &Plan) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "### zinfra {} · `{}` ({}, {})\n",
+        if plan.destroy { "destroy plan" } else { "plan" },
+        plan.stack.name,
+        plan.stack.environment,
+        plan.stack.region
+    );
+    if !plan.has_changes() {
+        let _ = writeln!(
+            out,
+            "**No changes.** Live infrastructure matches the stack file ({} resources).\n",
+            plan.resources.len()
+        );
+        return out;
+    }
+    let s = plan.summary();
+    let _ = writeln!(
+        out,
+        "**Plan:** {} to add, {} to change, {} to destroy.\n",
+        s.add, s.change, s.destroy
+    );
+    out.push_str("| Resource | Action | Why |\n|---|---|---|\n");
+    for r in plan.resources.iter().filter(|r| r.action != Action::NoOp) {
+        let action = match r.action {
+            Action::Create => "create",
+            Action::Update => "update in place",
+            Action::Replace => "**replace**",
+            Action::Delete => "**destroy**",
+            Action::NoOp => "",
+        };
+        let why = match (&r.reason, r.action) {
+            (Some(reason), _) => reason.clone(),
+            (None, Action::Update) => r
+                .changes
+                .iter()
+                .map(|c| format!("`{}`", c.field))
+                .collect::<Vec<_>>()
+                .join(", "),
+            _ => String::new(),
+        };
+        let _ = writeln!(out, "| `{}` | {action} | {} |", r.address, table_cell(&why));
+    }
+    let _ = writeln!(
+        out,
+        "\n<details><summary>Full plan</summary>\n\n```\n{}```\n\n</details>\n",
+        human(plan, Style::default())
+    );
+    out
+}
+
+/// Markdown for what an apply or destroy did, step by step.
+pub fn markdown_report(
+    plan: &Plan,
+    report: &crate::apply::Report,
+    what: &str,
+    elapsed: std::time::Duration,
+) -> String {
+    let mut out = String::new();
+    let (a, c, d) = report.counts();
+    let _ = writeln!(
+        out,
+        "### zinfra {} · `{}` ({}, {}): {}\n",
+        what.to_lowercase(),
+        plan.stack.name,
+        plan.stack.environment,
+        plan.stack.region,
+        if report.ok() { "done" } else { "**failed**" }
+    );
+    let _ = writeln!(
+        out,
+        "**Resources:** {a} added, {c} changed, {d} destroyed in {:.1} s.\n",
+        elapsed.as_secs_f64()
+    );
+    if report.done.is_empty() && report.failed.is_empty() && report.not_started.is_empty() {
+        return out;
+    }
+    out.push_str("| Resource | Step | Result | Time |\n|---|---|---|---|\n");
+    for (addr, step, took, id) in &report.done {
+        let id = id
+            .as_deref()
+            .map(|i| format!(" (`{i}`)"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "| `{addr}` | {} | {}{id} | {:.1} s |",
+            step.verb(),
+            step.done(),
+            took.as_secs_f64()
+        );
+    }
+    for (addr, step, err) in &report.failed {
+        let _ = writeln!(
+            out,
+            "| `{addr}` | {} | **failed**: {} | |",
+            step.verb(),
+            table_cell(err)
+        );
+    }
+    for (addr, step) in &report.not_started {
+        let _ = writeln!(out, "| `{addr}` | {} | not started | |", step.verb());
+    }
+    if !report.ok() {
+        out.push_str(
+            "\nNothing else was changed. Fix the cause and run the same command again: it picks up where this run stopped.\n",
+        );
+    }
+    out.push('\n');
+    out
+}
+
+/// Text safe inside one Markdown table cell.
+fn table_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}

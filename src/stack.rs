@@ -51,6 +51,17 @@ pub fn process_env(name: &str) -> Option<String> {
 
 /// Parse and fully validate a stack file. No network.
 pub fn load(path: &str, source: String, env: EnvLookup<'_>) -> Result<Stack, Box<Invalid>> {
+    load_named(path, source, env, None)
+}
+
+/// [`load`], with the stack's name replaced (`--stack-name`: one file, many ephemeral environments).
+/// The name is set before defaults are applied, so every physical name follows it.
+pub fn load_named(
+    path: &str,
+    source: String,
+    env: EnvLookup<'_>,
+    name: Option<&str>,
+) -> Result<Stack, Box<Invalid>> {
     let invalid = |diags| {
         Box::new(Invalid {
             path: path.to_owned(),
@@ -58,7 +69,7 @@ pub fn load(path: &str, source: String, env: EnvLookup<'_>) -> Result<Stack, Box
             diags,
         })
     };
-    let stack = parse(path, &source, env).map_err(invalid)?;
+    let stack = parse_named(path, &source, env, name).map_err(invalid)?;
     let diags = crate::validate::check(&stack);
     if !diags.is_empty() {
         return Err(invalid(diags));
@@ -68,6 +79,15 @@ pub fn load(path: &str, source: String, env: EnvLookup<'_>) -> Result<Stack, Box
 
 /// The TOML and schema layer: types, fields, defaults.
 pub fn parse(path: &str, source: &str, env: EnvLookup<'_>) -> Result<Stack, Vec<Diagnostic>> {
+    parse_named(path, source, env, None)
+}
+
+fn parse_named(
+    path: &str,
+    source: &str,
+    env: EnvLookup<'_>,
+    name: Option<&str>,
+) -> Result<Stack, Vec<Diagnostic>> {
     let root = match DeTable::parse(source) {
         Ok(t) => t,
         Err(e) => {
@@ -87,7 +107,24 @@ pub fn parse(path: &str, source: &str, env: EnvLookup<'_>) -> Result<Stack, Vec<
         stack_name: String::new(),
     };
     let root = root.into_inner();
-    let info = p.stack_info(&root);
+    let mut info = p.stack_info(&root);
+    if let Some(name) = name {
+        if valid_stack_name(name) {
+            p.stack_name = name.to_owned();
+            if let Some(i) = &mut info {
+                i.name = name.to_owned();
+            }
+        } else {
+            p.diags.push(
+                Diagnostic::new(
+                    format!("invalid stack name \"{name}\" given by --stack-name"),
+                    None,
+                    "",
+                )
+                .help(STACK_NAME_HELP),
+            );
+        }
+    }
     let mut resources = Vec::new();
     for (kind_key, kind_val) in root.iter() {
         let kind_name: &str = kind_key.get_ref();
@@ -141,9 +178,16 @@ struct Parser<'e> {
     stack_name: String,
 }
 
+const STACK_NAME_HELP: &str =
+    "1 to 64 characters: letters, digits and `-` (it names and tags every resource)";
+
+fn valid_stack_name(n: &str) -> bool {
+    !n.is_empty() && n.len() <= 64 && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
 type DeSpanned<'a> = Spanned<DeValue<'a>>;
 
-const STACK_FIELDS: &[&str] = &["name", "environment", "region", "tags"];
+const STACK_FIELDS: &[&str] = &["name", "environment", "region", "tags", "protected"];
 
 impl Parser<'_> {
     fn error(
@@ -227,25 +271,39 @@ impl Parser<'_> {
                 .collect();
         }
         if let Some(n) = &name {
-            if n.is_empty()
-                || n.len() > 64
-                || !n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-            {
+            if !valid_stack_name(n) {
                 let span = t.get("name").map(|v| v.span()).unwrap_or(key.span());
-                self.error(
-                    "invalid stack name",
-                    span,
-                    "in [stack]",
-                    "1 to 64 characters: letters, digits and `-` (it names and tags every resource)",
-                );
+                self.error("invalid stack name", span, "in [stack]", STACK_NAME_HELP);
             }
             self.stack_name = n.clone();
         }
+        if let Some(v) = t.get("protected") {
+            self.spans.insert("stack.protected".into(), v.span());
+        }
+        let protected = match t.get("protected") {
+            None => false,
+            Some(v) => match v.get_ref() {
+                DeValue::Boolean(b) => *b,
+                other => {
+                    self.error(
+                        format!(
+                            "wrong type for `protected` in [stack]: expected a boolean, found {}",
+                            other.type_str()
+                        ),
+                        v.span(),
+                        "expected true or false",
+                        "`protected = true` makes `zinfra destroy` refuse to run on this stack",
+                    );
+                    false
+                }
+            },
+        };
         Some(StackInfo {
             name: name?,
             environment: environment?,
             region: region?,
             tags,
+            protected,
         })
     }
 

@@ -4,4 +4,5 @@ mod support;
 
 mod cli;
 mod drivers;
+mod github;
 mod stack;

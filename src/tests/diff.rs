@@ -327,3 +327,71 @@ fn a_policy_rewritten_by_aws_is_no_change() {
         Action::Update
     );
 }
+
+#[test]
+fn markdown_summary_gives_each_change_and_its_reason() {
+    let s = Case::new(STACK).ok();
+    let mut live = all_live(&s);
+    live[0]
+        .props
+        .insert("cidr_block".into(), Value::Str("10.9.0.0/16".into()));
+    live[3].tags.insert("Owner".into(), "someone".into());
+    let p = plan_of(&s, &live);
+    let md = render::markdown_plan(&p);
+    let table = md.split("<details>").next().unwrap();
+    assert_eq!(
+        table,
+        "### zinfra plan · `t` (dev, us-east-1)
+
+**Plan:** 3 to add, 1 to change, 3 to destroy.
+
+| Resource | Action | Why |
+|---|---|---|
+| `vpc.main` | **replace** | `cidr_block` cannot be changed in place |
+| `subnet.a` | **replace** | `vpc` refers to vpc.main, which is replaced |
+| `security_group.web` | **replace** | `vpc` refers to vpc.main, which is replaced |
+| `ssm_parameter.db` | update in place | `tags` |
+
+"
+    );
+    // The full plan follows, secrets as everywhere else.
+    assert!(!md.contains("s3cr3t-value"), "{md}");
+}
+
+#[test]
+fn markdown_report_lists_every_step() {
+    use crate::apply::{Report, Step};
+    use std::time::Duration;
+    let s = Case::new(STACK).ok();
+    let p = plan_of(&s, &[]);
+    let report = Report {
+        done: vec![(
+            "vpc.main".into(),
+            Step::Create,
+            Duration::from_millis(1200),
+            Some("vpc-1".into()),
+        )],
+        failed: vec![(
+            "subnet.a".into(),
+            Step::Create,
+            "CreateSubnet: InvalidParameterValue: bad | worse".into(),
+        )],
+        not_started: vec![("security_group.web".into(), Step::Create)],
+    };
+    assert_eq!(
+        render::markdown_report(&p, &report, "Apply", Duration::from_millis(2500)),
+        "### zinfra apply · `t` (dev, us-east-1): **failed**
+
+**Resources:** 1 added, 0 changed, 0 destroyed in 2.5 s.
+
+| Resource | Step | Result | Time |
+|---|---|---|---|
+| `vpc.main` | create | created (`vpc-1`) | 1.2 s |
+| `subnet.a` | create | **failed**: CreateSubnet: InvalidParameterValue: bad \\| worse | |
+| `security_group.web` | create | not started | |
+
+Nothing else was changed. Fix the cause and run the same command again: it picks up where this run stopped.
+
+"
+    );
+}

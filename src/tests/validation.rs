@@ -618,3 +618,27 @@ fn invalid_timeout() {
         ",
     );
 }
+
+#[test]
+fn protected_must_be_a_boolean() {
+    Case::raw(
+        "
+        [stack]
+        name = \"t\"
+        environment = \"prod\"
+        region = \"us-east-1\"
+        protected = \"yes\"
+        ",
+    )
+    .errors(
+        "
+        error: wrong type for `protected` in [stack]: expected a boolean, found string
+          --> stack.toml:5:13
+          |
+        5 | protected = \"yes\"
+          |             ^^^^^ expected true or false
+          |
+          = help: `protected = true` makes `zinfra destroy` refuse to run on this stack
+        ",
+    );
+}

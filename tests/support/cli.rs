@@ -67,7 +67,11 @@ pub fn zinfra_at(endpoint: &str, args: &[&str], extra_env: &[(&str, &str)]) -> R
     cmd.args(args)
         .stdin(Stdio::null())
         .env("NO_COLOR", "1")
-        .env_remove("ZINFRA_LOG");
+        .env_remove("ZINFRA_LOG")
+        // The suite itself runs in GitHub Actions: tests opt in to CI mode explicitly.
+        .env_remove("GITHUB_ACTIONS")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env_remove("ZINFRA_STACK_NAME");
     // Secrets come only from what each test passes.
     for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("ZENOO_")) {
         cmd.env_remove(k);
