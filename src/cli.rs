@@ -8,6 +8,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::apply::{self, Report};
+use crate::check;
 use crate::diagnostic::{Diagnostic, line_col};
 use crate::drivers::{Aws, Endpoint};
 use crate::graph::Graph;
@@ -79,12 +80,32 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         parallelism: usize,
     },
+    /// Check the stack file (or, with --live, what is deployed) against the security baseline.
+    Check {
+        #[arg(required_unless_present = "list")]
+        stack: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+        format: CheckFormat,
+        /// Evaluate the rules on live AWS state (the same reads as plan) instead of the file.
+        #[arg(long)]
+        live: bool,
+        /// Print every rule and exit.
+        #[arg(long)]
+        list: bool,
+    },
     /// Print the dependency graph.
     Graph {
         stack: PathBuf,
         #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
         format: GraphFormat,
     },
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+enum CheckFormat {
+    Human,
+    Json,
+    Sarif,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -266,6 +287,43 @@ async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
             );
             Ok(EXIT_OK)
         }
+        Command::Check {
+            stack,
+            format,
+            live,
+            list,
+        } => {
+            if list {
+                print!("{}", crate::check::rules::rules_doc());
+                return Ok(EXIT_OK);
+            }
+            let stack = stack.expect("clap requires STACK without --list");
+            let (s, g) = load_stack(&stack, ui, name)?;
+            let findings = if live {
+                let aws = connect(&cli.endpoint_url, &s.info.region).await;
+                let (_, live_state) = make_plan(&s, &g, &aws, false).await?;
+                check::check_live(&s, &live_state)
+            } else {
+                check::check_stack(&s)
+            };
+            match format {
+                CheckFormat::Human => print!("{}", check::human(&s, &findings, live, ui.color)),
+                CheckFormat::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&check::json(&s, &findings, live))?
+                ),
+                CheckFormat::Sarif => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&check::sarif(&s, &findings, live))?
+                ),
+            }
+            annotate_findings(ui, &s, &findings, live);
+            Ok(if findings.iter().any(|f| f.blocks()) {
+                EXIT_ERROR
+            } else {
+                EXIT_OK
+            })
+        }
         Command::Plan {
             stack,
             out,
@@ -273,6 +331,7 @@ async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
             detailed_exitcode,
         } => {
             let (s, g) = load_stack(&stack, ui, name)?;
+            enforce_baseline(&s, ui)?;
             let aws = connect(&cli.endpoint_url, &s.info.region).await;
             let (p, _) = make_plan(&s, &g, &aws, false).await?;
             if json {
@@ -306,6 +365,7 @@ async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
                 return apply_saved(saved, &cli.endpoint_url, parallelism, ui).await;
             }
             let (s, g) = load_stack(&target, ui, name)?;
+            enforce_baseline(&s, ui)?;
             let aws = connect(&cli.endpoint_url, &s.info.region).await;
             let (p, live) = make_plan(&s, &g, &aws, false).await?;
             show_plan(&p, ui)?;
@@ -334,6 +394,51 @@ async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
             show_plan(&p, ui)?;
             confirm_destroy(auto_approve, &s.info.name)?;
             finish(&p, &live, aws, parallelism, ui).await
+        }
+    }
+}
+
+/// Plan and apply refuse a stack file that fails a rule of severity error, before any API call.
+/// Warnings are one line; waivers show in the plan itself.
+fn enforce_baseline(s: &Stack, ui: &Ui) -> Result<()> {
+    let findings = check::check_stack(s);
+    if findings.iter().any(|f| f.blocks()) {
+        let shown: Vec<_> = findings.iter().filter(|f| f.blocks()).cloned().collect();
+        eprint!("{}", check::human(s, &shown, false, ui.color));
+        annotate_findings(ui, s, &shown, false);
+        bail!(
+            "{} violates the security baseline; nothing was sent to AWS. Fix it, or add a waiver naming the rule and why next to the resource (see `zinfra check`).",
+            s.path
+        );
+    }
+    let warnings: Vec<String> = findings
+        .iter()
+        .filter(|f| f.waived.is_none())
+        .map(|f| format!("{} on {}", f.rule.id, f.address))
+        .collect();
+    if !warnings.is_empty() {
+        eprintln!(
+            "warning: {} baseline warning{} ({}); `zinfra check {}` explains",
+            warnings.len(),
+            if warnings.len() == 1 { "" } else { "s" },
+            warnings.join(", "),
+            s.path
+        );
+    }
+    Ok(())
+}
+
+fn annotate_findings(ui: &Ui, s: &Stack, findings: &[check::Finding], live: bool) {
+    for f in findings.iter().filter(|f| f.waived.is_none()) {
+        let at = (!live)
+            .then(|| check::location(s, f))
+            .flatten()
+            .map(|(_, line, col)| (s.path.as_str(), line, col));
+        let title = format!("{}: {}", f.rule.id, f.rule.title);
+        let msg = format!("{}: {}", f.address, f.message);
+        match f.rule.severity {
+            check::Severity::Error => ui.annotate_error(&title, &msg, at),
+            check::Severity::Warning => ui.annotate_warning(&title, &msg, at),
         }
     }
 }

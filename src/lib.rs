@@ -5,6 +5,7 @@
 //! carries the plan out. Only [`drivers`] knows about the AWS SDK.
 
 pub mod apply;
+pub mod check;
 pub mod cli;
 pub mod diagnostic;
 pub mod drivers;

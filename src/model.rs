@@ -168,6 +168,20 @@ pub struct Resource {
     /// Seconds a slow create, update or delete may wait before it fails (the `timeout` meta field).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout: Option<u64>,
+    /// Deliberate exceptions to baseline rules (the `waivers` meta field).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waivers: Vec<Waiver>,
+}
+
+/// A deliberate exception to one rule of the security baseline, written next to what it excuses.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Waiver {
+    /// Rule id, e.g. `ZS-S3-002`.
+    pub rule: String,
+    pub reason: String,
+    /// `YYYY-MM-DD`; after it the rule applies again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<String>,
 }
 
 /// A resource ready for a driver: every reference replaced by the value it names.

@@ -16,6 +16,9 @@ pub struct StackInfo {
     /// `zinfra destroy` refuses to run (the stack's `protected = true`).
     #[serde(default)]
     pub protected: bool,
+    /// Waivers of stack-level baseline rules (`[stack] waivers`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub waivers: Vec<crate::model::Waiver>,
 }
 
 #[async_trait]

@@ -160,6 +160,7 @@ pub fn human(plan: &Plan, st: Style) -> String {
             st.green("No changes."),
             plan.resources.len()
         ));
+        out.push_str(&waivers(plan));
         return out;
     }
     out.push_str("zinfra will perform the following actions:\n\n");
@@ -175,6 +176,35 @@ pub fn human(plan: &Plan, st: Style) -> String {
         s.change,
         s.destroy
     );
+    out.push_str(&waivers(plan));
+    out
+}
+
+/// Every baseline exception of the stack, in every plan, so none goes unnoticed.
+fn waivers(plan: &Plan) -> String {
+    let all: Vec<(&str, &crate::model::Waiver)> = plan
+        .stack
+        .waivers
+        .iter()
+        .map(|w| ("[stack]", w))
+        .chain(
+            plan.desired
+                .iter()
+                .flat_map(|r| r.waivers.iter().map(move |w| (r.address.as_str(), w))),
+        )
+        .collect();
+    if all.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\nBaseline waivers in force:\n");
+    for (at, w) in all {
+        let until = w
+            .expires
+            .as_deref()
+            .map(|e| format!(" (until {e})"))
+            .unwrap_or_default();
+        let _ = writeln!(out, "  {} on {at}: {}{until}", w.rule, w.reason);
+    }
     out
 }
 
@@ -205,6 +235,10 @@ pub fn json(plan: &Plan) -> serde_json::Value {
         "region": plan.stack.region,
         "destroy": plan.destroy,
         "summary": plan.summary(),
+        "waivers": plan.stack.waivers.iter().map(|w| (String::from("stack"), w))
+            .chain(plan.desired.iter().flat_map(|r| r.waivers.iter().map(move |w| (r.address.clone(), w))))
+            .map(|(a, w)| serde_json::json!({"address": a, "rule": w.rule, "reason": w.reason, "expires": w.expires}))
+            .collect::<Vec<_>>(),
         "resource_changes": changes,
     })
 }

@@ -7,7 +7,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::diagnostic::{Diagnostic, did_you_mean};
-use crate::model::{Ref, Resource, Secret, Tags, Value};
+use crate::model::{Ref, Resource, Secret, Tags, Value, Waiver};
 use crate::provider::StackInfo;
 use crate::schema::{self, Default, Field, KindDef, Ty};
 use crate::validate::Spans;
@@ -187,7 +187,14 @@ fn valid_stack_name(n: &str) -> bool {
 
 type DeSpanned<'a> = Spanned<DeValue<'a>>;
 
-const STACK_FIELDS: &[&str] = &["name", "environment", "region", "tags", "protected"];
+const STACK_FIELDS: &[&str] = &[
+    "name",
+    "environment",
+    "region",
+    "tags",
+    "protected",
+    "waivers",
+];
 
 impl Parser<'_> {
     fn error(
@@ -199,6 +206,82 @@ impl Parser<'_> {
     ) {
         self.diags
             .push(Diagnostic::new(msg, Some(span), label).help(help));
+    }
+
+    /// `waivers = [{ rule = "ZS-…", reason = "…", expires = "YYYY-MM-DD" }]`; which rules exist is
+    /// checked in validation (`check::waiver_diagnostics`).
+    fn waivers(&mut self, v: &DeSpanned<'_>, owner: &str) -> Vec<Waiver> {
+        const HELP: &str = "write `waivers = [{ rule = \"ZS-S3-002\", reason = \"why\", expires = \"2027-03-31\" }]`";
+        let DeValue::Array(items) = v.get_ref() else {
+            self.error(
+                format!("`waivers` in {owner} must be a list"),
+                v.span(),
+                "not a list",
+                HELP,
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            self.spans
+                .insert(format!("{owner}.waivers[{i}]"), item.span());
+            let DeValue::Table(t) = item.get_ref() else {
+                self.error(
+                    format!("a waiver in {owner} must be a table"),
+                    item.span(),
+                    "not a table",
+                    HELP,
+                );
+                continue;
+            };
+            let field = |name: &str, p: &mut Self| -> Option<String> {
+                let v = t.get(name)?;
+                p.spans
+                    .insert(format!("{owner}.waivers[{i}].{name}"), v.span());
+                match v.get_ref() {
+                    DeValue::String(s) => Some(s.to_string()),
+                    _ => {
+                        p.error(
+                            format!("`{name}` of a waiver in {owner} must be a string"),
+                            v.span(),
+                            "expected a string",
+                            HELP,
+                        );
+                        None
+                    }
+                }
+            };
+            let rule = field("rule", self);
+            let reason = field("reason", self);
+            let expires = field("expires", self);
+            for (k, _) in t.iter() {
+                if !["rule", "reason", "expires"].contains(&k.get_ref().as_ref()) {
+                    self.error(
+                        format!("unknown field `{}` in a waiver of {owner}", k.get_ref()),
+                        k.span(),
+                        "unknown field",
+                        "a waiver has `rule`, `reason` and optionally `expires`",
+                    );
+                }
+            }
+            match (rule, reason) {
+                (Some(rule), Some(reason)) => out.push(Waiver {
+                    rule,
+                    reason,
+                    expires,
+                }),
+                (r, _) => self.error(
+                    format!(
+                        "a waiver in {owner} needs `{}`",
+                        if r.is_none() { "rule" } else { "reason" }
+                    ),
+                    item.span(),
+                    "incomplete waiver",
+                    HELP,
+                ),
+            }
+        }
+        out
     }
 
     fn stack_info(&mut self, root: &DeTable<'_>) -> Option<StackInfo> {
@@ -277,6 +360,11 @@ impl Parser<'_> {
             }
             self.stack_name = n.clone();
         }
+        self.spans.insert("stack".into(), key.span());
+        let waivers = t
+            .get("waivers")
+            .map(|v| self.waivers(v, "stack"))
+            .unwrap_or_default();
         if let Some(v) = t.get("protected") {
             self.spans.insert("stack.protected".into(), v.span());
         }
@@ -304,6 +392,7 @@ impl Parser<'_> {
             region: region?,
             tags,
             protected,
+            waivers,
         })
     }
 
@@ -342,6 +431,7 @@ impl Parser<'_> {
         let mut tags = Tags::new();
         let mut depends_on = Vec::new();
         let mut timeout = None;
+        let mut waivers = Vec::new();
         for (k, v) in table.iter() {
             let key: &str = k.get_ref();
             self.spans.insert(format!("{address}.{key}:key"), k.span());
@@ -367,6 +457,7 @@ impl Parser<'_> {
                             .collect();
                     }
                 }
+                "waivers" => waivers = self.waivers(v, &address),
                 "timeout" => match v.get_ref().as_str().and_then(crate::wait::parse) {
                     Some(d) => timeout = Some(d.as_secs()),
                     None => self.error(
@@ -380,6 +471,7 @@ impl Parser<'_> {
                     let mut names: Vec<&str> = kind.fields.iter().map(|f| f.name).collect();
                     names.push("depends_on");
                     names.push("timeout");
+                    names.push("waivers");
                     if kind.taggable {
                         names.push("tags");
                     }
@@ -410,6 +502,7 @@ impl Parser<'_> {
             tags,
             depends_on,
             timeout,
+            waivers,
         })
     }
 

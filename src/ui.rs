@@ -47,6 +47,14 @@ impl Ui {
     /// An error annotation on the run (and on the file's line when known). Nothing outside GitHub Actions:
     /// the error itself is printed the usual way.
     pub fn annotate_error(&self, title: &str, message: &str, at: Option<(&str, usize, usize)>) {
+        self.annotate("error", title, message, at);
+    }
+
+    pub fn annotate_warning(&self, title: &str, message: &str, at: Option<(&str, usize, usize)>) {
+        self.annotate("warning", title, message, at);
+    }
+
+    fn annotate(&self, level: &str, title: &str, message: &str, at: Option<(&str, usize, usize)>) {
         if !self.github {
             return;
         }
@@ -57,7 +65,7 @@ impl Ui {
                 escape_property(file)
             );
         }
-        println!("::error {props}::{}", escape_data(message));
+        println!("::{level} {props}::{}", escape_data(message));
     }
 
     /// How apply and destroy report each step.

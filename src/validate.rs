@@ -94,7 +94,7 @@ impl ResourceCx<'_> {
 
 /// Every check that needs the whole stack; returns what is wrong, in file order.
 pub fn check(stack: &crate::stack::Stack) -> Vec<Diagnostic> {
-    let diags = RefCell::new(Vec::new());
+    let diags = RefCell::new(crate::check::waiver_diagnostics(stack));
     check_references(stack, &diags);
     if !diags.borrow().is_empty() {
         // Kind checks follow references; dangling ones would only add noise.

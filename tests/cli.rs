@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::support::cli::{Scratch, path, zinfra_at};
 
 /// A loopback port that counts every connection made to it.
-fn counting_endpoint() -> (String, Arc<AtomicUsize>) {
+pub(crate) fn counting_endpoint() -> (String, Arc<AtomicUsize>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let count = Arc::new(AtomicUsize::new(0));

@@ -39,6 +39,7 @@ fn snapshot(name: &str, text: &str, stack: &str) {
     let mut settings = insta::Settings::clone_current();
     settings.add_filter(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", "[time]");
     settings.add_filter(r"\d+\.\d+ ?s\b", "[t]");
+    settings.add_filter(r"\S*zinfra-test-[^/\s]+/", "[dir]/");
     let text = text.replace(stack, "[stack]");
     settings.bind(|| insta::assert_snapshot!(name, text));
 }

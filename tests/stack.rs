@@ -8,11 +8,11 @@ use crate::support::{sdk_config, unique};
 
 /// The reference stacks both declare the GitHub OIDC provider, of which an account holds one per URL:
 /// like two environments sharing one account, their tests take turns.
-static REFERENCE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub(crate) static REFERENCE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-const SECRET: (&str, &str) = ("ZENOO_DEV_DB_PASSWORD", "correct-horse-battery-staple");
+pub(crate) const SECRET: (&str, &str) = ("ZENOO_DEV_DB_PASSWORD", "correct-horse-battery-staple");
 
-fn reference_stack() -> String {
+pub(crate) fn reference_stack() -> String {
     std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/stacks/zenoo-dev.toml"
@@ -28,7 +28,7 @@ fn edit(text: &str, from: &str, to: &str) -> String {
 }
 
 /// Everything the tagging API still lists for the stack, less KMS keys already scheduled for deletion.
-async fn tagged_leftovers(stack: &str) -> Vec<String> {
+pub(crate) async fn tagged_leftovers(stack: &str) -> Vec<String> {
     let conf = sdk_config().await;
     let tagging = aws_sdk_resourcegroupstagging::Client::new(&conf);
     let kms = aws_sdk_kms::Client::new(&conf);
@@ -117,7 +117,7 @@ async fn reference_stack_life_cycle() {
         (
             "kms_key.data",
             "enable_key_rotation = true",
-            "enable_key_rotation = false",
+            "enable_key_rotation = false\nwaivers = [{ rule = \"ZS-KMS-001\", reason = \"rotation off, to test the update\" }]",
             "enable_key_rotation",
         ),
         (
@@ -579,6 +579,7 @@ region = \"us-east-1\"
 
 [vpc.main]
 cidr_block = \"10.0.0.0/16\"
+waivers = [{ rule = \"ZS-NET-001\", reason = \"a test network: one private subnet is enough\" }]
 
 [subnet.a]
 vpc = \"vpc.main\"

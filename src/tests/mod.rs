@@ -1,6 +1,7 @@
 //! Fast unit tests of the pure engine: no network.
 
 mod apply;
+mod check;
 mod diff;
 mod graph;
 mod validation;

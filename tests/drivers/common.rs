@@ -42,6 +42,7 @@ pub fn desired(r: &Resolved) -> Resource {
         tags: BTreeMap::new(),
         depends_on: vec![],
         timeout: None,
+        waivers: vec![],
     }
 }
 
