@@ -56,11 +56,13 @@ pub struct Report {
     pub done: Vec<(Address, Step, Duration, Option<String>)>,
     pub failed: Vec<(Address, Step, String)>,
     pub not_started: Vec<(Address, Step)>,
+    /// Steps cut off by an interruption: AWS may or may not have done them; the next plan sees.
+    pub interrupted: Vec<(Address, Step)>,
 }
 
 impl Report {
     pub fn ok(&self) -> bool {
-        self.failed.is_empty() && self.not_started.is_empty()
+        self.failed.is_empty() && self.not_started.is_empty() && self.interrupted.is_empty()
     }
     pub fn counts(&self) -> (usize, usize, usize) {
         let c = |s| self.done.iter().filter(|d| d.1 == s).count();
@@ -169,6 +171,9 @@ fn with_write_only(plan: &Plan, live: &Live) -> Live {
     l
 }
 
+/// How long steps already running may take to finish after an interruption.
+pub const GRACE: Duration = Duration::from_secs(5);
+
 /// Run the plan against `live` (what was read when it was made or checked).
 pub async fn run(
     plan: &Plan,
@@ -176,6 +181,20 @@ pub async fn run(
     provider: Arc<dyn Provider>,
     parallelism: usize,
     progress: Arc<dyn Progress>,
+) -> Report {
+    let (_never, interrupt) = tokio::sync::watch::channel(false);
+    run_until(plan, live, provider, parallelism, progress, interrupt).await
+}
+
+/// [`run`], stopping when `interrupt` turns true: nothing new starts, steps already running get
+/// [`GRACE`] to finish, and the rest are reported as interrupted.
+pub async fn run_until(
+    plan: &Plan,
+    live: &[Live],
+    provider: Arc<dyn Provider>,
+    parallelism: usize,
+    progress: Arc<dyn Progress>,
+    mut interrupt: tokio::sync::watch::Receiver<bool>,
 ) -> Report {
     let ops = schedule(plan);
     let live_by: BTreeMap<Address, Live> = live
@@ -202,6 +221,7 @@ pub async fn run(
     let mut running: JoinSet<(usize, Duration, Result<Option<Live>>)> = JoinSet::new();
     let mut started: BTreeMap<usize, (Instant, OpCx)> = BTreeMap::new();
     let mut stop = false;
+    let mut grace: Option<tokio::time::Instant> = None;
     let mut ticker = tokio::time::interval(Duration::from_secs(10));
     ticker.tick().await;
     loop {
@@ -294,6 +314,24 @@ pub async fn run(
                     let status = cx.status().filter(|s| !s.is_empty());
                     progress.still_running(&ops[*i].address, ops[*i].step, t0.elapsed(), status.as_deref());
                 }
+            }
+            changed = interrupt.changed(), if grace.is_none() => {
+                if changed.is_err() || !*interrupt.borrow() {
+                    // The sender is gone without an interruption: never look again.
+                    grace = Some(tokio::time::Instant::now() + Duration::from_secs(86_400 * 365));
+                    continue;
+                }
+                stop = true;
+                grace = Some(tokio::time::Instant::now() + GRACE);
+            }
+            _ = tokio::time::sleep_until(grace.unwrap_or_else(tokio::time::Instant::now)), if grace.is_some() && stop => {
+                running.abort_all();
+                while running.join_next().await.is_some() {}
+                for i in started.keys() {
+                    report.interrupted.push((ops[*i].address.clone(), ops[*i].step));
+                }
+                started.clear();
+                break;
             }
         }
     }

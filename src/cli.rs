@@ -70,6 +70,9 @@ enum Command {
         /// How many changes may run at once.
         #[arg(long, default_value_t = 10)]
         parallelism: usize,
+        /// Wait this long for another run's lock on the stack (e.g. `5m`); by default fail at once.
+        #[arg(long, value_parser = parse_duration, default_value = "0s")]
+        lock_timeout: std::time::Duration,
     },
     /// Delete everything zinfra created for this stack. Refuses stacks marked `protected = true`.
     Destroy {
@@ -79,7 +82,12 @@ enum Command {
         auto_approve: bool,
         #[arg(long, default_value_t = 10)]
         parallelism: usize,
+        /// Wait this long for another run's lock on the stack (e.g. `5m`); by default fail at once.
+        #[arg(long, value_parser = parse_duration, default_value = "0s")]
+        lock_timeout: std::time::Duration,
     },
+    /// Release a stack's lock left by a run that died (the lock id is in the error that names it).
+    Unlock { stack: PathBuf, lock_id: String },
     /// Check the stack file (or, with --live, what is deployed) against the security baseline.
     Check {
         #[arg(required_unless_present = "list")]
@@ -114,10 +122,19 @@ enum GraphFormat {
     Mermaid,
 }
 
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    if s == "0" || s == "0s" {
+        return Ok(std::time::Duration::ZERO);
+    }
+    crate::wait::parse(s).ok_or_else(|| format!("`{s}` is not a duration such as 90s, 5m or 1h"))
+}
+
 /// Exit codes, as Terraform users expect them.
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_ERROR: i32 = 1;
 pub const EXIT_CHANGES: i32 = 2;
+/// Stopped by SIGINT or SIGTERM.
+pub const EXIT_INTERRUPTED: i32 = 130;
 
 pub fn main() -> i32 {
     let cli = Cli::parse();
@@ -360,42 +377,192 @@ async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
             target,
             auto_approve,
             parallelism,
+            lock_timeout,
         } => {
+            let signals = Signals::listen();
             if let Some(saved) = read_saved_plan(&target)? {
-                return apply_saved(saved, &cli.endpoint_url, parallelism, ui).await;
+                let aws = connect(&cli.endpoint_url, &saved.stack.region).await;
+                let stack = saved.stack.name.clone();
+                return locked(
+                    &aws,
+                    &signals,
+                    &stack,
+                    &target,
+                    "apply",
+                    lock_timeout,
+                    async { apply_saved(saved, aws.clone(), parallelism, ui, &signals).await },
+                )
+                .await;
             }
             let (s, g) = load_stack(&target, ui, name)?;
             enforce_baseline(&s, ui)?;
             let aws = connect(&cli.endpoint_url, &s.info.region).await;
-            let (p, live) = make_plan(&s, &g, &aws, false).await?;
-            show_plan(&p, ui)?;
-            if !p.has_changes() {
-                return Ok(EXIT_OK);
-            }
-            confirm(auto_approve, "apply")?;
-            finish(&p, &live, aws, parallelism, ui).await
+            locked(
+                &aws,
+                &signals,
+                &s.info.name,
+                &target,
+                "apply",
+                lock_timeout,
+                async {
+                    let (p, live) = make_plan(&s, &g, &aws, false).await?;
+                    show_plan(&p, ui)?;
+                    if !p.has_changes() {
+                        return Ok(EXIT_OK);
+                    }
+                    confirm(auto_approve, "apply")?;
+                    finish(&p, &live, aws.clone(), parallelism, ui, &signals).await
+                },
+            )
+            .await
         }
         Command::Destroy {
             stack,
             auto_approve,
             parallelism,
+            lock_timeout,
         } => {
+            let signals = Signals::listen();
             let (s, g) = load_stack(&stack, ui, name)?;
             refuse_protected(&s.info, Some(&s))?;
             let aws = connect(&cli.endpoint_url, &s.info.region).await;
-            let (p, live) = make_plan(&s, &g, &aws, true).await?;
-            if !p.has_changes() {
-                println!(
-                    "Nothing to destroy: no live resource is tagged for stack {}.",
-                    s.info.name
-                );
-                return Ok(EXIT_OK);
-            }
-            show_plan(&p, ui)?;
-            confirm_destroy(auto_approve, &s.info.name)?;
-            finish(&p, &live, aws, parallelism, ui).await
+            locked(
+                &aws,
+                &signals,
+                &s.info.name,
+                &stack,
+                "destroy",
+                lock_timeout,
+                async {
+                    let (p, live) = make_plan(&s, &g, &aws, true).await?;
+                    if !p.has_changes() {
+                        println!(
+                            "Nothing to destroy: no live resource is tagged for stack {}.",
+                            s.info.name
+                        );
+                        return Ok(EXIT_OK);
+                    }
+                    show_plan(&p, ui)?;
+                    confirm_destroy(auto_approve, &s.info.name)?;
+                    finish(&p, &live, aws.clone(), parallelism, ui, &signals).await
+                },
+            )
+            .await
+        }
+        Command::Unlock { stack, lock_id } => {
+            let (s, _) = load_stack(&stack, ui, name)?;
+            let aws = connect(&cli.endpoint_url, &s.info.region).await;
+            aws.locks().release(&s.info.name, &lock_id).await?;
+            println!("Released lock {lock_id} of stack {}.", s.info.name);
+            Ok(EXIT_OK)
         }
     }
+}
+
+/// SIGINT/SIGTERM during apply or destroy. While changes run, the first signal stops new ones and
+/// lets running ones finish (up to 5 s); before that, or on a second signal, zinfra exits at once,
+/// releasing the lock when it can and saying how to release it when it cannot.
+struct Signals {
+    interrupted: tokio::sync::watch::Receiver<bool>,
+    state: Arc<std::sync::Mutex<SignalState>>,
+}
+
+#[derive(Default)]
+struct SignalState {
+    /// (locks, stack, lock id, stack file) while a lock is held.
+    lock: Option<(crate::drivers::lock::Locks, String, String, PathBuf)>,
+    applying: bool,
+}
+
+impl Signals {
+    fn listen() -> Signals {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        let state = Arc::new(std::sync::Mutex::new(SignalState::default()));
+        let st = state.clone();
+        tokio::spawn(async move {
+            use tokio::signal::unix::{SignalKind, signal};
+            let (Ok(mut int), Ok(mut term)) = (
+                signal(SignalKind::interrupt()),
+                signal(SignalKind::terminate()),
+            ) else {
+                return;
+            };
+            let mut count = 0;
+            loop {
+                tokio::select! {
+                    _ = int.recv() => {}
+                    _ = term.recv() => {}
+                }
+                count += 1;
+                let (lock, applying) = match st.lock() {
+                    Ok(s) => (s.lock.clone(), s.applying),
+                    Err(_) => (None, false),
+                };
+                if count == 1 && applying {
+                    eprintln!(
+                        "\nInterrupted: starting nothing new; changes already running get {} s to finish. Interrupt again to exit at once.",
+                        apply::GRACE.as_secs()
+                    );
+                    let _ = tx.send(true);
+                    continue;
+                }
+                match lock {
+                    Some((locks, stack, id, file)) if count == 1 => {
+                        let _ = locks.release(&stack, &id).await;
+                        eprintln!(
+                            "\nInterrupted before any change; released the lock of stack {stack}."
+                        );
+                        let _ = file;
+                    }
+                    Some((_, stack, id, file)) => eprintln!(
+                        "\nInterrupted again: exiting now. The lock of stack {stack} is left; it expires within {} s, or release it with: zinfra unlock {} {id}",
+                        crate::drivers::lock::LEASE.as_secs(),
+                        file.display()
+                    ),
+                    None => eprintln!("\nInterrupted."),
+                }
+                std::process::exit(EXIT_INTERRUPTED);
+            }
+        });
+        Signals {
+            interrupted: rx,
+            state,
+        }
+    }
+
+    fn set(&self, f: impl FnOnce(&mut SignalState)) {
+        if let Ok(mut s) = self.state.lock() {
+            f(&mut s);
+        }
+    }
+}
+
+/// Run `work` holding the stack's lock; release it afterwards whatever happened.
+async fn locked(
+    aws: &Aws,
+    signals: &Signals,
+    stack: &str,
+    file: &Path,
+    command: &str,
+    wait: std::time::Duration,
+    work: impl std::future::Future<Output = Result<i32>>,
+) -> Result<i32> {
+    let what = format!("zinfra {command} {}", file.display());
+    let lease = aws.locks().acquire(stack, &what, wait).await?;
+    signals.set(|s| {
+        s.lock = Some((
+            aws.locks().clone(),
+            stack.to_owned(),
+            lease.id.clone(),
+            file.to_owned(),
+        ))
+    });
+    let (out, released) = lease.hold(work).await;
+    signals.set(|s| s.lock = None);
+    if let Err(e) = released {
+        eprintln!("warning: {e:#}");
+    }
+    out
 }
 
 /// Plan and apply refuse a stack file that fails a rule of severity error, before any API call.
@@ -522,6 +689,7 @@ async fn finish(
     aws: Arc<Aws>,
     parallelism: usize,
     ui: &Ui,
+    signals: &Signals,
 ) -> Result<i32> {
     let what = if p.destroy { "Destroy" } else { "Apply" };
     let blocked = p.blocked();
@@ -538,20 +706,29 @@ async fn finish(
     }
     println!();
     let t0 = std::time::Instant::now();
+    signals.set(|s| s.applying = true);
     let report = {
         let _g = ui.group(&format!("zinfra {}: {}", what.to_lowercase(), p.stack.name));
-        apply::run(
+        apply::run_until(
             p,
             live,
             aws as Arc<dyn Provider>,
             parallelism,
             ui.progress(),
+            signals.interrupted.clone(),
         )
         .await
     };
+    signals.set(|s| s.applying = false);
     print_report(&report, what);
     ui.write_summary(&render::markdown_report(p, &report, what, t0.elapsed()))?;
-    Ok(if report.ok() { EXIT_OK } else { EXIT_ERROR })
+    Ok(if *signals.interrupted.borrow() {
+        EXIT_INTERRUPTED
+    } else if report.ok() {
+        EXIT_OK
+    } else {
+        EXIT_ERROR
+    })
 }
 
 fn print_report(report: &Report, what: &str) {
@@ -560,11 +737,20 @@ fn print_report(report: &Report, what: &str) {
         println!("\n{what} complete! Resources: {a} added, {c} changed, {d} destroyed.");
         return;
     }
-    println!(
-        "\n{what} failed. Resources: {a} added, {c} changed, {d} destroyed before the failure."
-    );
+    let (how, when) = if report.interrupted.is_empty() {
+        ("failed", "the failure")
+    } else {
+        ("interrupted", "the interruption")
+    };
+    println!("\n{what} {how}. Resources: {a} added, {c} changed, {d} destroyed before {when}.");
     for (addr, step, err) in &report.failed {
         println!("  failed:      {addr} ({}): {err}", step.verb());
+    }
+    for (addr, step) in &report.interrupted {
+        println!(
+            "  interrupted: {addr} ({}): may or may not have been done; the next plan shows which",
+            step.verb()
+        );
     }
     for (addr, step) in &report.not_started {
         println!("  not started: {addr} (would be {})", step.done());
@@ -624,15 +810,15 @@ fn load_secrets(p: &mut Plan) -> Result<()> {
 
 async fn apply_saved(
     mut p: Plan,
-    endpoint: &Option<String>,
+    aws: Arc<Aws>,
     parallelism: usize,
     ui: &Ui,
+    signals: &Signals,
 ) -> Result<i32> {
     if p.destroy {
         refuse_protected(&p.stack, None)?;
     }
     load_secrets(&mut p)?;
-    let aws = connect(endpoint, &p.stack.region).await;
     let live = aws
         .read(&p.stack, &p.desired)
         .await
@@ -670,5 +856,5 @@ async fn apply_saved(
     if !p.has_changes() {
         return Ok(EXIT_OK);
     }
-    finish(&p, &live, aws, parallelism, ui).await
+    finish(&p, &live, aws, parallelism, ui, signals).await
 }

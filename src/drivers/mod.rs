@@ -13,6 +13,7 @@ pub mod dynamodb;
 pub mod ec2;
 pub mod iam;
 pub mod kms;
+pub mod lock;
 pub mod s3;
 pub mod ssm;
 
@@ -56,6 +57,7 @@ pub struct Endpoint {
 pub struct Aws {
     drivers: Vec<Arc<dyn Driver>>,
     tagging: aws_sdk_resourcegroupstagging::Client,
+    locks: lock::Locks,
 }
 
 impl Aws {
@@ -74,20 +76,25 @@ impl Aws {
                 .force_path_style(path_style)
                 .build(),
         );
+        let dynamodb = aws_sdk_dynamodb::Client::new(&conf);
         let drivers: Vec<Arc<dyn Driver>> = vec![
             Arc::new(kms::Kms::new(aws_sdk_kms::Client::new(&conf))),
             Arc::new(ec2::Ec2::new(aws_sdk_ec2::Client::new(&conf))),
             Arc::new(s3::S3::new(s3)),
-            Arc::new(dynamodb::DynamoDb::new(aws_sdk_dynamodb::Client::new(
-                &conf,
-            ))),
+            Arc::new(dynamodb::DynamoDb::new(dynamodb.clone())),
             Arc::new(ssm::Ssm::new(aws_sdk_ssm::Client::new(&conf))),
             Arc::new(iam::Iam::new(aws_sdk_iam::Client::new(&conf))),
         ];
         Aws {
             drivers,
             tagging: aws_sdk_resourcegroupstagging::Client::new(&conf),
+            locks: lock::Locks::new(dynamodb),
         }
+    }
+
+    /// The per-stack locks of `apply` and `destroy`.
+    pub fn locks(&self) -> &lock::Locks {
+        &self.locks
     }
 
     fn driver(&self, kind: &str) -> Result<&Arc<dyn Driver>> {
