@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, anyhow};
 use tokio::task::JoinSet;
 
-use crate::model::{Address, Live, Resolved, Value};
+use crate::model::{Address, Live, Resolved, Resource, Value};
 use crate::plan::{Action, Plan, desired_tags, kind_rank, resolve_props};
 use crate::provider::Provider;
+use crate::provider::{StackInfo, not_yet, outcome_unknown};
 use crate::wait::{self, OpCx};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -58,11 +59,16 @@ pub struct Report {
     pub not_started: Vec<(Address, Step)>,
     /// Steps cut off by an interruption: AWS may or may not have done them; the next plan sees.
     pub interrupted: Vec<(Address, Step)>,
+    /// Stopped by SIGINT/SIGTERM.
+    pub signalled: bool,
 }
 
 impl Report {
     pub fn ok(&self) -> bool {
-        self.failed.is_empty() && self.not_started.is_empty() && self.interrupted.is_empty()
+        self.failed.is_empty()
+            && self.not_started.is_empty()
+            && self.interrupted.is_empty()
+            && !self.signalled
     }
     pub fn counts(&self) -> (usize, usize, usize) {
         let c = |s| self.done.iter().filter(|d| d.1 == s).count();
@@ -259,15 +265,10 @@ pub async fn run_until(
                 started.insert(i, (Instant::now(), cx.clone()));
                 progress.started(&op.address, op.step);
                 let provider = provider.clone();
+                let stack = plan.stack.clone();
                 running.spawn(wait::scope(cx, async move {
                     let t0 = Instant::now();
-                    let result = match task {
-                        Task::Create(r) => provider.create(&r).await.map(Some),
-                        Task::Update(r, l, changed) => {
-                            provider.update(&r, &l, &changed).await.map(Some)
-                        }
-                        Task::Delete(l) => provider.delete(&l).await.map(|_| None),
-                    };
+                    let result = carry_out(&*provider, &stack, task).await;
                     (i, t0.elapsed(), result)
                 }));
             }
@@ -322,6 +323,7 @@ pub async fn run_until(
                     continue;
                 }
                 stop = true;
+                report.signalled = true;
                 grace = Some(tokio::time::Instant::now() + GRACE);
             }
             _ = tokio::time::sleep_until(grace.unwrap_or_else(tokio::time::Instant::now)), if grace.is_some() && stop => {
@@ -346,9 +348,74 @@ pub async fn run_until(
 }
 
 enum Task {
-    Create(Resolved),
-    Update(Resolved, Live, Vec<String>),
+    Create(Resolved, Box<Resource>),
+    Update(Resolved, Live, Vec<String>, Box<Resource>),
     Delete(Live),
+}
+
+/// How long a change is retried while AWS settles (see [`crate::provider::NotYet`]).
+const SETTLE: Duration = Duration::from_secs(30);
+
+/// Run one step; when it fails, look at what AWS actually did before giving up or trying again:
+/// a create whose reply was lost is adopted (and converged), never made twice.
+async fn carry_out(p: &dyn Provider, stack: &StackInfo, task: Task) -> Result<Option<Live>> {
+    let t0 = Instant::now();
+    let mut pause = Duration::from_millis(300);
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let (err, want, r) = match &task {
+            Task::Delete(l) => match p.delete(l).await {
+                Ok(()) => return Ok(None),
+                Err(e) if (not_yet(&e) || outcome_unknown(&e)) && t0.elapsed() < SETTLE => {
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(Duration::from_secs(5));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            },
+            Task::Create(r, want) => match p.create(r).await {
+                Ok(l) => return Ok(Some(l)),
+                Err(e) => (e, want, r),
+            },
+            Task::Update(r, l, changed, want) => match p.update(r, l, changed).await {
+                Ok(l) => return Ok(Some(l)),
+                Err(e) => (e, want, r),
+            },
+        };
+        let retry = not_yet(&err) || (outcome_unknown(&err) && tries < 4);
+        // The change may have happened anyway (a lost reply, a failure after the resource was made).
+        // If AWS cannot be read either, nothing is retried blindly.
+        let found = match p
+            .read_kind(stack, &r.kind, std::slice::from_ref(want.as_ref()))
+            .await
+        {
+            Ok(all) => all.into_iter().find(|l| l.address == r.address),
+            Err(_) => return Err(err),
+        };
+        if let Some(live) = found {
+            let tags = desired_tags(stack, want);
+            let changes = crate::plan::diff(want, &r.props, &tags, &live);
+            if changes.is_empty() {
+                return Ok(Some(live));
+            }
+            if changes.iter().any(|c| c.forces_replacement)
+                || !(retry || matches!(task, Task::Create(..)))
+            {
+                return Err(err);
+            }
+            let fields: Vec<String> = changes.into_iter().map(|c| c.field).collect();
+            match p.update(r, &live, &fields).await {
+                Ok(l) => return Ok(Some(l)),
+                Err(e) if (not_yet(&e) || outcome_unknown(&e)) && t0.elapsed() < SETTLE => {}
+                Err(e) => return Err(e),
+            }
+        } else if !retry || t0.elapsed() >= SETTLE {
+            return Err(err);
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(5));
+    }
 }
 
 fn prepare(
@@ -390,14 +457,22 @@ fn prepare(
             .cloned()
             .ok_or_else(|| anyhow!("{} was not found live", op.address))
     };
+    let want = || {
+        plan.desired
+            .iter()
+            .find(|r| r.address == op.address)
+            .cloned()
+            .map(Box::new)
+            .ok_or_else(|| anyhow!("{} is not in the plan's stack", op.address))
+    };
     Ok(match op.step {
-        Step::Create => Task::Create(resolved()?),
+        Step::Create => Task::Create(resolved()?, want()?),
         Step::Update => {
             let changed = plan
                 .get(&op.address)
                 .map(|r| r.changes.iter().map(|c| c.field.clone()).collect())
                 .unwrap_or_default();
-            Task::Update(resolved()?, get_live()?, changed)
+            Task::Update(resolved()?, get_live()?, changed, want()?)
         }
         Step::Delete => Task::Delete(with_write_only(plan, &get_live()?)),
     })

@@ -737,10 +737,10 @@ fn print_report(report: &Report, what: &str) {
         println!("\n{what} complete! Resources: {a} added, {c} changed, {d} destroyed.");
         return;
     }
-    let (how, when) = if report.interrupted.is_empty() {
-        ("failed", "the failure")
-    } else {
+    let (how, when) = if report.signalled {
         ("interrupted", "the interruption")
+    } else {
+        ("failed", "the failure")
     };
     println!("\n{what} {how}. Resources: {a} added, {c} changed, {d} destroyed before {when}.");
     for (addr, step, err) in &report.failed {

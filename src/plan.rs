@@ -242,6 +242,27 @@ pub fn canon(ty: &Ty, v: &Value) -> Value {
 }
 
 /// Compare desired (resolved) with live; `None` when the resource needs nothing.
+/// Whether `v` holds one of `outputs` (an id or ARN), anywhere inside.
+fn mentions(v: &Value, outputs: &BTreeMap<String, String>) -> bool {
+    match v {
+        Value::Str(s) => outputs.values().any(|o| o == s),
+        Value::List(l) => l.iter().any(|x| mentions(x, outputs)),
+        Value::Map(m) => m.values().any(|x| mentions(x, outputs)),
+        Value::Json(j) => {
+            let text = j.to_string();
+            outputs
+                .values()
+                .any(|o| !o.is_empty() && text.contains(o.as_str()))
+        }
+        _ => false,
+    }
+}
+
+/// What differs between a resource as declared (references resolved) and as it is live.
+pub fn diff(r: &Resource, resolved: &Props, tags: &Tags, live: &Live) -> Vec<Change> {
+    diff_resource(r, resolved, tags, live)
+}
+
 fn diff_resource(r: &Resource, resolved: &Props, tags: &Tags, live: &Live) -> Vec<Change> {
     let kind = schema::kind(&r.kind).expect("known kind");
     let mut changes = Vec::new();
@@ -329,13 +350,26 @@ pub fn compute(
     live: &[Live],
     destroy: bool,
 ) -> Plan {
+    // Two live resources may claim one address (a create retried after its reply was lost, before
+    // zinfra guarded against it): keep the one others use, delete the rest.
+    let used = |l: &Live| {
+        live.iter()
+            .filter(|o| o.address != l.address)
+            .filter(|o| o.props.values().any(|v| mentions(v, &l.outputs)))
+            .count()
+    };
     let mut live_by: BTreeMap<&str, &Live> = BTreeMap::new();
     let mut duplicates = Vec::new();
     for l in live {
-        if live_by.contains_key(l.address.as_str()) {
-            duplicates.push(l);
-        } else {
-            live_by.insert(&l.address, l);
+        match live_by.get(l.address.as_str()) {
+            Some(kept) if used(l) > used(kept) => {
+                duplicates.push(*kept);
+                live_by.insert(&l.address, l);
+            }
+            Some(_) => duplicates.push(l),
+            None => {
+                live_by.insert(&l.address, l);
+            }
         }
     }
     let by_addr: BTreeMap<&str, &Resource> =

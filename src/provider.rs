@@ -21,10 +21,40 @@ pub struct StackInfo {
     pub waivers: Vec<crate::model::Waiver>,
 }
 
+/// An AWS call whose outcome is unknown: the connection broke, the reply was lost, or the service
+/// failed while acting. The engine looks (reads by tag) before it tries again.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct OutcomeUnknown(pub String);
+
+/// An error AWS gives while a change made a moment ago settles (a new role not yet assumable, a
+/// dependent still being deleted): the same call succeeds a little later.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct NotYet(pub String);
+
+pub fn outcome_unknown(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.is::<OutcomeUnknown>())
+}
+
+pub fn not_yet(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.is::<NotYet>())
+}
+
 #[async_trait]
 pub trait Provider: Send + Sync {
     /// Every live resource that belongs to the stack.
     async fn read(&self, stack: &StackInfo, desired: &[Resource]) -> Result<Vec<Live>>;
+    /// The live resources of one kind (after a failed change, to see what AWS did).
+    async fn read_kind(
+        &self,
+        stack: &StackInfo,
+        kind: &str,
+        desired: &[Resource],
+    ) -> Result<Vec<Live>> {
+        let all = self.read(stack, desired).await?;
+        Ok(all.into_iter().filter(|l| l.kind == kind).collect())
+    }
     async fn create(&self, r: &Resolved) -> Result<Live>;
     async fn update(&self, r: &Resolved, live: &Live, changed: &[String]) -> Result<Live>;
     async fn delete(&self, live: &Live) -> Result<()>;

@@ -314,14 +314,24 @@ pub fn markdown_report(
         plan.stack.name,
         plan.stack.environment,
         plan.stack.region,
-        if report.ok() { "done" } else { "**failed**" }
+        if report.ok() {
+            "done"
+        } else if report.signalled {
+            "**interrupted**"
+        } else {
+            "**failed**"
+        }
     );
     let _ = writeln!(
         out,
         "**Resources:** {a} added, {c} changed, {d} destroyed in {:.1} s.\n",
         elapsed.as_secs_f64()
     );
-    if report.done.is_empty() && report.failed.is_empty() && report.not_started.is_empty() {
+    if report.done.is_empty()
+        && report.failed.is_empty()
+        && report.not_started.is_empty()
+        && report.interrupted.is_empty()
+    {
         return out;
     }
     out.push_str("| Resource | Step | Result | Time |\n|---|---|---|---|\n");
@@ -344,6 +354,13 @@ pub fn markdown_report(
             "| `{addr}` | {} | **failed**: {} | |",
             step.verb(),
             table_cell(err)
+        );
+    }
+    for (addr, step) in &report.interrupted {
+        let _ = writeln!(
+            out,
+            "| `{addr}` | {} | interrupted: may or may not be done | |",
+            step.verb()
         );
     }
     for (addr, step) in &report.not_started {

@@ -5,5 +5,6 @@ mod support;
 mod check;
 mod cli;
 mod drivers;
+mod faults;
 mod github;
 mod stack;

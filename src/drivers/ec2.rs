@@ -1301,7 +1301,13 @@ impl Ec2 {
                     .send()
                     .await
                     .map(drop)
-                    .map_err(|e| sdk_error("RevokeSecurityGroupIngress", e)),
+                    .or_else(|e| {
+                        already(
+                            e,
+                            "RevokeSecurityGroupIngress",
+                            "InvalidPermission.NotFound",
+                        )
+                    }),
                 Direction::Egress => c
                     .revoke_security_group_egress()
                     .group_id(id)
@@ -1309,7 +1315,9 @@ impl Ec2 {
                     .send()
                     .await
                     .map(drop)
-                    .map_err(|e| sdk_error("RevokeSecurityGroupEgress", e)),
+                    .or_else(|e| {
+                        already(e, "RevokeSecurityGroupEgress", "InvalidPermission.NotFound")
+                    }),
             };
             done.with_context(|| format!("revoking {field} rules"))?;
         }
@@ -1343,7 +1351,13 @@ impl Ec2 {
                     .send()
                     .await
                     .map(drop)
-                    .map_err(|e| sdk_error("AuthorizeSecurityGroupIngress", e)),
+                    .or_else(|e| {
+                        already(
+                            e,
+                            "AuthorizeSecurityGroupIngress",
+                            "InvalidPermission.Duplicate",
+                        )
+                    }),
                 Direction::Egress => c
                     .authorize_security_group_egress()
                     .group_id(id)
@@ -1351,11 +1365,33 @@ impl Ec2 {
                     .send()
                     .await
                     .map(drop)
-                    .map_err(|e| sdk_error("AuthorizeSecurityGroupEgress", e)),
+                    .or_else(|e| {
+                        already(
+                            e,
+                            "AuthorizeSecurityGroupEgress",
+                            "InvalidPermission.Duplicate",
+                        )
+                    }),
             };
             done.with_context(|| format!("authorizing {field} rules"))?;
         }
         Ok(())
+    }
+}
+
+/// A rule change the SDK re-sent after its first reply was lost finds its work done: that is success.
+fn already<E>(
+    e: aws_sdk_ec2::error::SdkError<E, aws_sdk_ec2::config::http::HttpResponse>,
+    op: &str,
+    done_code: &str,
+) -> Result<()>
+where
+    E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    if error_code(&e) == Some(done_code) {
+        Ok(())
+    } else {
+        Err(sdk_error(op, e))
     }
 }
 

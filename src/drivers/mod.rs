@@ -14,6 +14,7 @@ pub mod ec2;
 pub mod iam;
 pub mod kms;
 pub mod lock;
+pub mod retry;
 pub mod s3;
 pub mod ssm;
 
@@ -47,6 +48,18 @@ pub trait Driver: Send + Sync {
     async fn delete(&self, live: &Live) -> Result<()>;
 }
 
+/// One client of an SDK crate, with zinfra's retry rules (see [`retry`]).
+#[macro_export]
+macro_rules! client {
+    ($sdk:ident, $conf:expr) => {
+        $sdk::Client::from_conf(
+            $sdk::config::Builder::from($conf)
+                .interceptor($crate::drivers::retry::NoBlindCreateRetry)
+                .build(),
+        )
+    };
+}
+
 /// Connection settings for every service client.
 #[derive(Clone, Debug, Default)]
 pub struct Endpoint {
@@ -63,8 +76,15 @@ pub struct Aws {
 impl Aws {
     /// One SDK client per service, sharing one loaded configuration.
     pub async fn connect(endpoint: &Endpoint) -> Aws {
+        // Throttling, 5xx and connection errors are retried with jittered exponential backoff, bounded
+        // in attempts (8) and in wait per attempt (20 s): enough to ride out a throttled minute.
+        let retry = aws_config::retry::RetryConfig::standard()
+            .with_max_attempts(8)
+            .with_initial_backoff(std::time::Duration::from_millis(200))
+            .with_max_backoff(std::time::Duration::from_secs(20));
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new(endpoint.region.clone()));
+            .region(aws_config::Region::new(endpoint.region.clone()))
+            .retry_config(retry);
         if let Some(url) = &endpoint.url {
             loader = loader.endpoint_url(url);
         }
@@ -74,16 +94,17 @@ impl Aws {
         let s3 = aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(&conf)
                 .force_path_style(path_style)
+                .interceptor(retry::NoBlindCreateRetry)
                 .build(),
         );
-        let dynamodb = aws_sdk_dynamodb::Client::new(&conf);
+        let dynamodb = client!(aws_sdk_dynamodb, &conf);
         let drivers: Vec<Arc<dyn Driver>> = vec![
-            Arc::new(kms::Kms::new(aws_sdk_kms::Client::new(&conf))),
-            Arc::new(ec2::Ec2::new(aws_sdk_ec2::Client::new(&conf))),
+            Arc::new(kms::Kms::new(client!(aws_sdk_kms, &conf))),
+            Arc::new(ec2::Ec2::new(client!(aws_sdk_ec2, &conf))),
             Arc::new(s3::S3::new(s3)),
             Arc::new(dynamodb::DynamoDb::new(dynamodb.clone())),
-            Arc::new(ssm::Ssm::new(aws_sdk_ssm::Client::new(&conf))),
-            Arc::new(iam::Iam::new(aws_sdk_iam::Client::new(&conf))),
+            Arc::new(ssm::Ssm::new(client!(aws_sdk_ssm, &conf))),
+            Arc::new(iam::Iam::new(client!(aws_sdk_iam, &conf))),
         ];
         Aws {
             drivers,
@@ -137,6 +158,31 @@ impl Aws {
 
 #[async_trait]
 impl Provider for Aws {
+    async fn read_kind(
+        &self,
+        stack: &StackInfo,
+        kind: &str,
+        desired: &[Resource],
+    ) -> Result<Vec<Live>> {
+        let d = self.driver(kind)?;
+        let tagged = if d.uses_tag_index() {
+            self.tagged(&stack.name)
+                .await?
+                .into_iter()
+                .filter(|(a, _)| kind_of(a) == kind)
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let cx = ReadCx {
+            stack: &stack.name,
+            kind,
+            desired: desired.iter().filter(|r| r.kind == kind).collect(),
+            tagged,
+        };
+        d.read(&cx).await
+    }
+
     async fn read(&self, stack: &StackInfo, desired: &[Resource]) -> Result<Vec<Live>> {
         // One tagging-API call, shared by the drivers that need it; the others do not wait for it.
         let index = futures::FutureExt::shared(Box::pin(async {
@@ -202,28 +248,72 @@ where
     E: aws_sdk_s3::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
     use aws_sdk_s3::error::ProvideErrorMetadata;
-    match (e.code(), e.message()) {
-        (Some(code), Some(msg)) => anyhow!("{op}: {code}: {msg}"),
-        (Some(code), None) => anyhow!("{op}: {code}"),
-        // No answer from AWS (no credentials, endpoint unreachable, timeout), or one without an error
-        // code: the HTTP status if any, then the cause chain in words.
-        _ => {
-            let mut msg = match e.raw_response() {
-                Some(r) => format!("HTTP {}: {e}", r.status().as_u16()),
-                None => e.to_string(),
-            };
-            let mut source = std::error::Error::source(&e);
-            while let Some(s) = source {
-                let text = s.to_string();
-                if !msg.ends_with(&text) {
-                    msg.push_str(": ");
-                    msg.push_str(&text);
-                }
-                source = s.source();
-            }
-            anyhow!("{op}: {msg}")
-        }
+    use aws_sdk_s3::error::SdkError;
+    let status = e.raw_response().map(|r| r.status().as_u16());
+    let unknown = matches!(
+        e,
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_)
+    ) || status.is_some_and(|s| s >= 500);
+    let settling = match (e.code(), e.message()) {
+        // A principal created a moment ago is not yet known to IAM; a malformed policy stays malformed.
+        (Some("MalformedPolicyDocument"), Some(m)) => m.to_lowercase().contains("principal"),
+        (Some(c), _) => NOT_YET.contains(&c),
+        _ => false,
+    };
+    let text = match (e.code(), e.message()) {
+        (Some(code), Some(msg)) => format!("{op}: {code}: {msg}"),
+        (Some(code), None) => format!("{op}: {code}"),
+        _ => no_code(op, &e),
+    };
+    if settling {
+        anyhow::Error::new(crate::provider::NotYet(text))
+    } else if unknown {
+        anyhow::Error::new(crate::provider::OutcomeUnknown(text))
+    } else {
+        anyhow!(text)
     }
+}
+
+/// Error codes AWS returns while a change made a moment ago settles.
+const NOT_YET: &[&str] = &[
+    "DependencyViolation",
+    "InvalidGroup.NotFound",
+    "InvalidSubnetID.NotFound",
+    "InvalidVpcID.NotFound",
+    "InvalidRouteTableID.NotFound",
+    "InvalidInternetGatewayID.NotFound",
+    // Throttled: creates are not retried by the SDK (see `retry`), so the engine waits and retries.
+    "Throttling",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "TooManyRequestsException",
+    "SlowDown",
+    "PriorRequestNotComplete",
+];
+
+fn no_code<E>(
+    op: &str,
+    e: &aws_sdk_s3::error::SdkError<E, aws_sdk_s3::config::http::HttpResponse>,
+) -> String
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    // No answer from AWS (no credentials, endpoint unreachable, timeout), or one without an error
+    // code: the HTTP status if any, then the cause chain in words.
+    let mut msg = match e.raw_response() {
+        Some(r) => format!("HTTP {}: {e}", r.status().as_u16()),
+        None => e.to_string(),
+    };
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !msg.ends_with(&text) {
+            msg.push_str(": ");
+            msg.push_str(&text);
+        }
+        source = s.source();
+    }
+    format!("{op}: {msg}")
 }
 
 /// `None` when AWS answers with one of the `absent` error codes (the thing does not exist), else the error.

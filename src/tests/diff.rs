@@ -377,6 +377,8 @@ fn markdown_report_lists_every_step() {
             "CreateSubnet: InvalidParameterValue: bad | worse".into(),
         )],
         not_started: vec![("security_group.web".into(), Step::Create)],
+        interrupted: vec![],
+        signalled: false,
     };
     assert_eq!(
         render::markdown_report(&p, &report, "Apply", Duration::from_millis(2500)),

@@ -2,3 +2,4 @@ pub mod cli;
 pub mod moto;
 #[allow(unused_imports)]
 pub use moto::*;
+pub mod proxy;

@@ -89,9 +89,32 @@ pub fn moto() -> &'static Moto {
     MOTO.get_or_init(start)
 }
 
+impl Moto {
+    /// Forget every resource: a fresh emulator, without a restart.
+    pub fn reset(&self) {
+        let addr = self.endpoint.trim_start_matches("http://");
+        let mut s = TcpStream::connect(addr).expect("reach moto");
+        let _ = s.write_all(
+            format!("POST /moto-api/reset HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
+        );
+        let mut reply = String::new();
+        let _ = std::io::Read::read_to_string(&mut s, &mut reply);
+        assert!(
+            reply.starts_with("HTTP/1.1 200") || reply.starts_with("HTTP/1.0 200"),
+            "reset: {reply}"
+        );
+    }
+}
+
 /// moto plus zinfra's extensions (tests/emulator/server.py), run by the virtualenv's python.
 pub fn server_script() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/emulator/server.py")
+}
+
+/// A server of its own, for tests that reset the emulator's state (never the shared one).
+pub fn start_private() -> Moto {
+    start()
 }
 
 fn start() -> Moto {

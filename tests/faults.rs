@@ -1,0 +1,727 @@
+//! Faults between zinfra and AWS, through the fault-injecting proxy: throttling, 5xx and dropped
+//! connections are retried in every protocol, the lock holds against a second run, and an interrupted
+//! apply releases its lock and is finished by the next one.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use crate::stack::{SECRET, reference_stack};
+use crate::support::cli::{Scratch, path, zinfra_at};
+use crate::support::moto::{Moto, start_private};
+use crate::support::proxy::{Faults, Proxy};
+
+async fn config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        .retry_config(
+            aws_config::retry::RetryConfig::standard()
+                .with_max_attempts(8)
+                .with_initial_backoff(Duration::from_millis(10)),
+        )
+        .load()
+        .await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn throttling_and_server_errors_are_retried_in_each_protocol() {
+    let moto = crate::support::moto();
+    let proxy = Proxy::start(&moto.endpoint, Faults::default(), 7);
+    let conf = config(&proxy.endpoint).await;
+    let ssm = aws_sdk_ssm::Client::new(&conf);
+    let ec2 = aws_sdk_ec2::Client::new(&conf);
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(true)
+            .build(),
+    );
+    for (faults, kind) in [
+        (
+            Faults {
+                throttle: 1.0,
+                ..Faults::default()
+            },
+            "throttle",
+        ),
+        (
+            Faults {
+                server_error: 1.0,
+                ..Faults::default()
+            },
+            "server_error",
+        ),
+        (
+            Faults {
+                drop: 1.0,
+                ..Faults::default()
+            },
+            "drop",
+        ),
+    ] {
+        proxy.set_faults(faults);
+        proxy.reset_counts();
+        // Every attempt fails: the SDK tries 8 times per call, then reports the error.
+        assert!(ssm.describe_parameters().send().await.is_err());
+        assert!(ec2.describe_vpcs().send().await.is_err());
+        assert!(s3.list_buckets().send().await.is_err());
+        assert_eq!(
+            proxy.injected().get(kind),
+            Some(&24),
+            "{kind}: {:?}",
+            proxy.injected()
+        );
+    }
+    // With a fault on one request in three, every call still succeeds.
+    proxy.set_faults(Faults::mixed(0.3));
+    proxy.reset_counts();
+    for _ in 0..10 {
+        ssm.describe_parameters().send().await.unwrap();
+        ec2.describe_vpcs().send().await.unwrap();
+        s3.list_buckets().send().await.unwrap();
+    }
+    assert!(proxy.injected().values().sum::<u64>() > 0);
+    let counts = proxy.counts();
+    assert!(
+        counts.contains_key(&("ssm".to_owned(), "DescribeParameters".to_owned())),
+        "{counts:?}"
+    );
+    assert!(
+        counts.contains_key(&("ec2".to_owned(), "DescribeVpcs".to_owned())),
+        "{counts:?}"
+    );
+}
+
+/// What the emulator holds of each kind zinfra manages, and which of it is not tagged for `stack`.
+async fn inventory(endpoint: &str, stack: &str) -> (BTreeMap<&'static str, usize>, Vec<String>) {
+    let conf = config(endpoint).await;
+    let mut count = BTreeMap::new();
+    let mut untagged = Vec::new();
+    let owned =
+        |tags: Vec<(String, String)>| tags.iter().any(|(k, v)| k == "zinfra:stack" && v == stack);
+
+    let ec2 = aws_sdk_ec2::Client::new(&conf);
+    let vpcs = ec2.describe_vpcs().send().await.unwrap();
+    for v in vpcs.vpcs().iter().filter(|v| v.is_default() != Some(true)) {
+        *count.entry("vpc").or_default() += 1;
+        if !owned(
+            v.tags()
+                .iter()
+                .map(|t| (t.key().unwrap_or("").into(), t.value().unwrap_or("").into()))
+                .collect(),
+        ) {
+            untagged.push(format!("vpc {}", v.vpc_id().unwrap_or("")));
+        }
+    }
+    let default_vpc: Vec<String> = vpcs
+        .vpcs()
+        .iter()
+        .filter(|v| v.is_default() == Some(true))
+        .filter_map(|v| v.vpc_id().map(str::to_owned))
+        .collect();
+    let subnets = ec2.describe_subnets().send().await.unwrap();
+    for s in subnets
+        .subnets()
+        .iter()
+        .filter(|s| !default_vpc.iter().any(|d| Some(d.as_str()) == s.vpc_id()))
+    {
+        *count.entry("subnet").or_default() += 1;
+        if !owned(
+            s.tags()
+                .iter()
+                .map(|t| (t.key().unwrap_or("").into(), t.value().unwrap_or("").into()))
+                .collect(),
+        ) {
+            untagged.push(format!("subnet {}", s.subnet_id().unwrap_or("")));
+        }
+    }
+    let sgs = ec2.describe_security_groups().send().await.unwrap();
+    for g in sgs
+        .security_groups()
+        .iter()
+        .filter(|g| g.group_name() != Some("default"))
+    {
+        *count.entry("security_group").or_default() += 1;
+        if !owned(
+            g.tags()
+                .iter()
+                .map(|t| (t.key().unwrap_or("").into(), t.value().unwrap_or("").into()))
+                .collect(),
+        ) {
+            untagged.push(format!("security group {}", g.group_id().unwrap_or("")));
+        }
+    }
+    let rts = ec2.describe_route_tables().send().await.unwrap();
+    for r in rts
+        .route_tables()
+        .iter()
+        .filter(|r| !r.associations().iter().any(|a| a.main() == Some(true)))
+    {
+        *count.entry("route_table").or_default() += 1;
+        if !owned(
+            r.tags()
+                .iter()
+                .map(|t| (t.key().unwrap_or("").into(), t.value().unwrap_or("").into()))
+                .collect(),
+        ) {
+            untagged.push(format!("route table {}", r.route_table_id().unwrap_or("")));
+        }
+    }
+    let igws = ec2.describe_internet_gateways().send().await.unwrap();
+    for g in igws.internet_gateways().iter().filter(|g| {
+        !g.attachments()
+            .iter()
+            .any(|a| default_vpc.iter().any(|d| Some(d.as_str()) == a.vpc_id()))
+    }) {
+        *count.entry("internet_gateway").or_default() += 1;
+        if !owned(
+            g.tags()
+                .iter()
+                .map(|t| (t.key().unwrap_or("").into(), t.value().unwrap_or("").into()))
+                .collect(),
+        ) {
+            untagged.push(format!(
+                "internet gateway {}",
+                g.internet_gateway_id().unwrap_or("")
+            ));
+        }
+    }
+    let kms = aws_sdk_kms::Client::new(&conf);
+    for k in kms.list_keys().send().await.unwrap().keys() {
+        let id = k.key_id().unwrap_or("");
+        let meta = kms.describe_key().key_id(id).send().await.unwrap();
+        let meta = meta.key_metadata().unwrap();
+        if meta.key_manager() == Some(&aws_sdk_kms::types::KeyManagerType::Aws)
+            || meta.key_state() == Some(&aws_sdk_kms::types::KeyState::PendingDeletion)
+        {
+            continue;
+        }
+        *count.entry("kms_key").or_default() += 1;
+        let tags = kms.list_resource_tags().key_id(id).send().await.unwrap();
+        if !owned(
+            tags.tags()
+                .iter()
+                .map(|t| (t.tag_key().into(), t.tag_value().into()))
+                .collect(),
+        ) {
+            untagged.push(format!("kms key {id}"));
+        }
+    }
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(true)
+            .build(),
+    );
+    for b in s3.list_buckets().send().await.unwrap().buckets() {
+        *count.entry("s3_bucket").or_default() += 1;
+        let name = b.name().unwrap_or("");
+        let tags = s3
+            .get_bucket_tagging()
+            .bucket(name)
+            .send()
+            .await
+            .map(|t| {
+                t.tag_set()
+                    .iter()
+                    .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !owned(tags) {
+            untagged.push(format!("bucket {name}"));
+        }
+    }
+    let ddb = aws_sdk_dynamodb::Client::new(&conf);
+    for t in ddb.list_tables().send().await.unwrap().table_names() {
+        if t == "zinfra-locks" {
+            continue;
+        }
+        *count.entry("dynamodb_table").or_default() += 1;
+        let arn = ddb
+            .describe_table()
+            .table_name(t)
+            .send()
+            .await
+            .unwrap()
+            .table()
+            .and_then(|t| t.table_arn().map(str::to_owned))
+            .unwrap_or_default();
+        let tags = ddb
+            .list_tags_of_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .unwrap();
+        if !owned(
+            tags.tags()
+                .iter()
+                .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                .collect(),
+        ) {
+            untagged.push(format!("table {t}"));
+        }
+    }
+    let ssm = aws_sdk_ssm::Client::new(&conf);
+    for p in ssm.describe_parameters().send().await.unwrap().parameters() {
+        let name = p.name().unwrap_or("");
+        *count.entry("ssm_parameter").or_default() += 1;
+        let tags = ssm
+            .list_tags_for_resource()
+            .resource_type(aws_sdk_ssm::types::ResourceTypeForTagging::Parameter)
+            .resource_id(name)
+            .send()
+            .await
+            .unwrap();
+        if !owned(
+            tags.tag_list()
+                .iter()
+                .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                .collect(),
+        ) {
+            untagged.push(format!("parameter {name}"));
+        }
+    }
+    let iam = aws_sdk_iam::Client::new(&conf);
+    for r in iam.list_roles().send().await.unwrap().roles() {
+        *count.entry("iam_role").or_default() += 1;
+        let tags = iam
+            .list_role_tags()
+            .role_name(r.role_name())
+            .send()
+            .await
+            .unwrap();
+        if !owned(
+            tags.tags()
+                .iter()
+                .map(|t| (t.key().to_owned(), t.value().to_owned()))
+                .collect(),
+        ) {
+            untagged.push(format!("role {}", r.role_name()));
+        }
+    }
+    let oidc = iam.list_open_id_connect_providers().send().await.unwrap();
+    *count.entry("iam_oidc_provider").or_default() += oidc.open_id_connect_provider_list().len();
+    (count, untagged)
+}
+
+/// Declared resources per kind in a stack file.
+fn declared(text: &str) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for line in text.lines() {
+        if let Some(h) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']'))
+            && let Some((kind, _)) = h.split_once('.')
+            && !h.contains(' ')
+        {
+            *out.entry(kind.to_owned()).or_default() += 1;
+        }
+    }
+    out
+}
+
+struct Outcome {
+    apply_runs: usize,
+    destroy_runs: usize,
+    requests: u64,
+}
+
+/// Apply (re-running until it succeeds), verify, destroy: on a fresh emulator, through faults.
+async fn converge_once(
+    moto: &Moto,
+    proxy: &Proxy,
+    rate: f64,
+    f: &std::path::Path,
+    text: &str,
+) -> Outcome {
+    moto.reset();
+    proxy.reset_counts();
+    let env = [SECRET];
+    proxy.set_faults(Faults::mixed(rate));
+    let mut apply_runs = 0;
+    loop {
+        apply_runs += 1;
+        let run = zinfra_at(&proxy.endpoint, &["apply", path(f), "--auto-approve"], &env);
+        if run.code == 0 {
+            break;
+        }
+        assert!(
+            apply_runs < 6,
+            "no convergence after 5 applies:\n{}\n{}",
+            run.stdout,
+            run.stderr
+        );
+    }
+    let requests = proxy.total();
+    proxy.set_faults(Faults::default());
+    let plan = zinfra_at(
+        &proxy.endpoint,
+        &["plan", path(f), "--detailed-exitcode"],
+        &env,
+    );
+    assert_eq!(
+        plan.code, 0,
+        "not converged:\n{}\n{}",
+        plan.stdout, plan.stderr
+    );
+    let (have, untagged) = inventory(&moto.endpoint, "zenoo-dev").await;
+    assert_eq!(untagged, Vec::<String>::new(), "untagged resources");
+    let want = declared(text);
+    for (kind, n) in &have {
+        assert_eq!(Some(n), want.get(*kind), "{kind}: {have:?} vs {want:?}");
+    }
+    proxy.set_faults(Faults::mixed(rate));
+    let mut destroy_runs = 0;
+    loop {
+        destroy_runs += 1;
+        let run = zinfra_at(
+            &proxy.endpoint,
+            &["destroy", path(f), "--auto-approve"],
+            &env,
+        );
+        if run.code == 0 {
+            break;
+        }
+        assert!(
+            destroy_runs < 6,
+            "destroy did not finish after 5 runs:\n{}\n{}",
+            run.stdout,
+            run.stderr
+        );
+    }
+    proxy.set_faults(Faults::default());
+    let (left, _) = inventory(&moto.endpoint, "zenoo-dev").await;
+    assert_eq!(
+        left.values().sum::<usize>(),
+        0,
+        "left after destroy: {left:?}"
+    );
+    Outcome {
+        apply_runs,
+        destroy_runs,
+        requests,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_reference_stack_converges_through_faults() {
+    let moto = start_private();
+    let proxy = Proxy::start(&moto.endpoint, Faults::default(), 2026);
+    let s = Scratch::new("faults");
+    let text = reference_stack();
+    let f = s.write("zenoo-dev.toml", &text);
+    let rounds: usize = std::env::var("ZINFRA_FAULT_ROUNDS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(20);
+    let t0 = Instant::now();
+    let mut reruns = BTreeMap::new();
+    let mut requests = Vec::new();
+    for _ in 0..rounds {
+        let o = converge_once(&moto, &proxy, 0.2, &f, &text).await;
+        *reruns.entry((o.apply_runs, o.destroy_runs)).or_insert(0) += 1;
+        requests.push(o.requests);
+    }
+    eprintln!(
+        "fault rate 20%: {rounds}/{rounds} rounds converged in {:.0?}; (apply runs, destroy runs) -> rounds: {reruns:?}; apply requests per round: {requests:?}; injected in the last round: {:?}",
+        t0.elapsed(),
+        proxy.injected()
+    );
+}
+
+/// A chain of `n` parameters, so an apply runs them one after another.
+fn chain(stack: &str, n: usize) -> String {
+    let mut text =
+        format!("[stack]\nname = \"{stack}\"\nenvironment = \"test\"\nregion = \"us-east-1\"\n");
+    for i in 0..n {
+        text.push_str(&format!(
+            "\n[ssm_parameter.p{i}]\nname = \"/{stack}/p{i}\"\ntype = \"String\"\nvalue = \"v{i}\"\n"
+        ));
+        if i > 0 {
+            text.push_str(&format!("depends_on = [\"ssm_parameter.p{}\"]\n", i - 1));
+        }
+    }
+    text
+}
+
+async fn parameters(stack: &str) -> usize {
+    let ssm = aws_sdk_ssm::Client::new(&crate::support::sdk_config().await);
+    let mut n = 0;
+    let mut pages = ssm
+        .get_parameters_by_path()
+        .path(format!("/{stack}/"))
+        .into_paginator()
+        .send();
+    while let Some(p) = pages.next().await {
+        n += p.unwrap().parameters().len();
+    }
+    n
+}
+
+fn locks(conf: &aws_config::SdkConfig) -> zinfra::drivers::lock::Locks {
+    zinfra::drivers::lock::Locks::new(aws_sdk_dynamodb::Client::new(conf))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_lock_refuses_a_second_run_waits_on_request_and_can_be_released() {
+    let s = Scratch::new("lock");
+    let stack = crate::support::unique("lock");
+    let f = s.write("stack.toml", &chain(&stack, 3));
+    let conf = crate::support::sdk_config().await;
+    let locks = locks(&conf);
+    let held = locks
+        .acquire(&stack, "zinfra apply other.toml", Duration::ZERO)
+        .await
+        .unwrap();
+
+    let run = crate::support::cli::zinfra(&["apply", path(&f), "--auto-approve"], &[]).expect(1);
+    let holder = locks.holder(&stack).await.unwrap().unwrap();
+    assert_eq!(
+        run.stderr,
+        format!(
+            "error: stack {stack} is locked by {holder}. Another zinfra run is changing it: wait for it, or pass --lock-timeout to wait here. If that run is gone, the lock expires by itself within 60s; to release it now: zinfra unlock STACK {}\n",
+            held.id
+        )
+    );
+    assert!(
+        holder.to_string().contains("`zinfra apply other.toml`"),
+        "{holder}"
+    );
+    assert_eq!(
+        parameters(&stack).await,
+        0,
+        "a locked apply changed something"
+    );
+
+    // With --lock-timeout it waits for the holder to finish.
+    let (l2, stack2, id) = (locks.clone(), stack.clone(), held.id.clone());
+    let releaser = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        l2.release(&stack2, &id).await.unwrap();
+    });
+    let f2 = f.clone();
+    let run = tokio::task::spawn_blocking(move || {
+        crate::support::cli::zinfra(
+            &[
+                "apply",
+                path(&f2),
+                "--auto-approve",
+                "--lock-timeout",
+                "30s",
+            ],
+            &[],
+        )
+    })
+    .await
+    .unwrap()
+    .expect(0);
+    releaser.await.unwrap();
+    assert!(
+        run.stdout.contains("Apply complete! Resources: 3 added"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        locks.holder(&stack).await.unwrap(),
+        None,
+        "apply left its lock"
+    );
+
+    // A holder that died: its lock is released deliberately, by id only.
+    let stale = locks
+        .acquire(&stack, "zinfra destroy", Duration::ZERO)
+        .await
+        .unwrap();
+    let run = crate::support::cli::zinfra(&["unlock", path(&f), "0000"], &[]).expect(1);
+    assert!(run.stderr.contains("not by lock id 0000"), "{}", run.stderr);
+    let run = crate::support::cli::zinfra(&["unlock", path(&f), &stale.id], &[]).expect(0);
+    assert_eq!(
+        run.stdout,
+        format!("Released lock {} of stack {stack}.\n", stale.id)
+    );
+    assert_eq!(locks.holder(&stack).await.unwrap(), None);
+    crate::support::cli::zinfra(&["destroy", path(&f), "--auto-approve"], &[]).expect(0);
+}
+
+#[test]
+fn two_applies_at_once_exactly_one_changes_anything() {
+    let s = Scratch::new("race");
+    let stack = crate::support::unique("race");
+    let f = s.write("stack.toml", &chain(&stack, 4));
+    let moto = crate::support::moto();
+    // Latency makes the two runs overlap.
+    let proxy = Proxy::start(
+        &moto.endpoint,
+        Faults {
+            latency: Duration::from_millis(50),
+            ..Faults::default()
+        },
+        1,
+    );
+    let runs: Vec<_> = (0..2)
+        .map(|_| {
+            let (f, ep) = (f.clone(), proxy.endpoint.clone());
+            std::thread::spawn(move || zinfra_at(&ep, &["apply", path(&f), "--auto-approve"], &[]))
+        })
+        .collect();
+    let runs: Vec<_> = runs.into_iter().map(|r| r.join().unwrap()).collect();
+    let changed: Vec<_> = runs
+        .iter()
+        .filter(|r| r.stdout.contains("Apply complete! Resources: 4 added"))
+        .collect();
+    assert_eq!(
+        changed.len(),
+        1,
+        "{:#?}",
+        runs.iter()
+            .map(|r| (&r.stdout, &r.stderr))
+            .collect::<Vec<_>>()
+    );
+    let other = runs
+        .iter()
+        .find(|r| !r.stdout.contains("Apply complete! Resources: 4 added"))
+        .unwrap();
+    assert_eq!(other.code, 1, "{}", other.stderr);
+    assert!(
+        other
+            .stderr
+            .contains(&format!("error: stack {stack} is locked by ")),
+        "{}",
+        other.stderr
+    );
+    crate::support::cli::zinfra(&["destroy", path(&f), "--auto-approve"], &[]).expect(0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_apply_releases_its_lock_and_the_next_one_finishes() {
+    use std::io::BufRead;
+    let moto = crate::support::moto();
+    let proxy = Proxy::start(
+        &moto.endpoint,
+        Faults {
+            latency: Duration::from_millis(60),
+            ..Faults::default()
+        },
+        3,
+    );
+    let conf = crate::support::sdk_config().await;
+    let locks = locks(&conf);
+    let s = Scratch::new("interrupt");
+    for point in 0..10 {
+        let stack = crate::support::unique("intr");
+        let f = s.write(&format!("{stack}.toml"), &chain(&stack, 10));
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_zinfra"));
+        child
+            .args(["apply", path(&f), "--auto-approve", "--parallelism", "1"])
+            .env("NO_COLOR", "1")
+            .env_remove("GITHUB_ACTIONS")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        for (k, v) in crate::support::aws_env() {
+            child.env(k, v);
+        }
+        child.env("AWS_ENDPOINT_URL", &proxy.endpoint);
+        let mut child = child.spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let mut done = 0;
+        let mut lines = std::io::BufReader::new(stderr).lines();
+        let mut log = String::new();
+        // Interrupt after `point` steps have completed.
+        while let Some(Ok(line)) = lines.next() {
+            log.push_str(&line);
+            log.push('\n');
+            if line.contains("Creating...") && done == point {
+                break;
+            }
+            if line.contains("Creation complete") {
+                done += 1;
+            }
+        }
+        let pid = child.id().to_string();
+        std::process::Command::new("kill")
+            .args(["-INT", &pid])
+            .status()
+            .unwrap();
+        for line in lines.map_while(Result::ok) {
+            log.push_str(&line);
+            log.push('\n');
+        }
+        let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(130),
+            "point {point}:\n{stdout}\n{log}"
+        );
+        assert!(
+            stdout.contains("Apply interrupted."),
+            "point {point}:\n{stdout}"
+        );
+        assert!(
+            log.contains("Interrupted: starting nothing new"),
+            "point {point}:\n{log}"
+        );
+        assert_eq!(
+            locks.holder(&stack).await.unwrap(),
+            None,
+            "point {point}: lock left"
+        );
+        let created = parameters(&stack).await;
+        // What ran when the signal came may finish; nothing after it starts.
+        assert!(
+            created == point || created == point + 1,
+            "point {point}: {created} created"
+        );
+
+        let run =
+            crate::support::cli::zinfra(&["apply", path(&f), "--auto-approve"], &[]).expect(0);
+        assert!(
+            created == 10
+                || run
+                    .stdout
+                    .contains(&format!("Resources: {} added", 10 - created)),
+            "point {point}: {}",
+            run.stdout
+        );
+        crate::support::cli::zinfra(&["plan", path(&f), "--detailed-exitcode"], &[]).expect(0);
+        assert_eq!(parameters(&stack).await, 10);
+        crate::support::cli::zinfra(&["destroy", path(&f), "--auto-approve"], &[]).expect(0);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_create_whose_reply_is_lost_is_not_sent_again() {
+    let moto = crate::support::moto();
+    let proxy = Proxy::start(
+        &moto.endpoint,
+        Faults {
+            lose_response: 1.0,
+            ..Faults::default()
+        },
+        5,
+    );
+    let conf = config(&proxy.endpoint).await;
+    let ec2 = zinfra::client!(aws_sdk_ec2, &conf);
+    assert!(
+        ec2.create_vpc()
+            .cidr_block("10.99.0.0/16")
+            .send()
+            .await
+            .is_err()
+    );
+    let ssm = zinfra::client!(aws_sdk_ssm, &conf);
+    let _ = ssm.describe_parameters().send().await;
+    let counts = proxy.counts();
+    assert_eq!(
+        counts.get(&("ec2".to_owned(), "CreateVpc".to_owned())),
+        Some(&1),
+        "{counts:?}"
+    );
+    // Reads are still retried.
+    assert_eq!(
+        counts.get(&("ssm".to_owned(), "DescribeParameters".to_owned())),
+        Some(&8),
+        "{counts:?}"
+    );
+}
