@@ -9,10 +9,13 @@ use async_trait::async_trait;
 use crate::model::{Address, Live, Resolved, Resource, TAG_ADDRESS, TAG_STACK, Tags, kind_of};
 use crate::provider::{Provider, StackInfo};
 
+pub mod acm;
 pub mod dynamodb;
 pub mod ec2;
+pub mod elbv2;
 pub mod iam;
 pub mod kms;
+pub mod route53;
 pub mod s3;
 pub mod ssm;
 
@@ -83,6 +86,11 @@ impl Aws {
             ))),
             Arc::new(ssm::Ssm::new(aws_sdk_ssm::Client::new(&conf))),
             Arc::new(iam::Iam::new(aws_sdk_iam::Client::new(&conf))),
+            Arc::new(route53::Route53::new(aws_sdk_route53::Client::new(&conf))),
+            Arc::new(acm::Acm::new(&conf, &endpoint.region)),
+            Arc::new(elbv2::Elbv2::new(
+                aws_sdk_elasticloadbalancingv2::Client::new(&conf),
+            )),
         ];
         Aws {
             drivers,
