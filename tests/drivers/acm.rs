@@ -113,9 +113,11 @@ async fn acm_certificates_in_the_stack_region_and_us_east_1() {
         .unwrap();
     let rr = dv.resource_record().unwrap();
     assert!(
-        sets.resource_record_sets().iter().any(|s| s.name() == rr.name()
-            && s.r#type().as_str() == "CNAME"
-            && s.resource_records()[0].value() == rr.value()),
+        sets.resource_record_sets()
+            .iter()
+            .any(|s| s.name() == rr.name()
+                && s.r#type().as_str() == "CNAME"
+                && s.resource_records()[0].value() == rr.value()),
         "validation record {rr:?} missing from {sets:?}"
     );
 

@@ -4,6 +4,7 @@ mod acm;
 mod common;
 mod dynamodb;
 mod ec2;
+mod elbv2;
 mod iam;
 mod kms;
 mod route53;

@@ -154,7 +154,12 @@ async fn route53_zone_and_records_lifecycle() {
     assert_eq!(marker.as_deref(), Some(format!("A {api_name}").as_str()));
     // The marker never shows as a zone tag.
     let live_zone = read_one_live(&aws, &*zd, &zone, &zone_id).await;
-    assert!(live_zone.tags.keys().all(|k| !k.starts_with("zinfra:record:")));
+    assert!(
+        live_zone
+            .tags
+            .keys()
+            .all(|k| !k.starts_with("zinfra:record:"))
+    );
 
     // In place: new values and TTL (the old set is replaced atomically); plain -> alias also in place.
     plain.props.insert("ttl".into(), Value::Int(60));
@@ -192,8 +197,16 @@ async fn route53_zone_and_records_lifecycle() {
             .await
             .is_empty()
     );
-    zd.delete(&live_zone).await.unwrap_or_else(|e| panic!("{e:#}"));
-    zd.delete(&live_zone).await.unwrap_or_else(|e| panic!("{e:#}"));
-    assert!(read(&aws, &*zd, &stack, "route53_zone", &[]).await.is_empty());
+    zd.delete(&live_zone)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    zd.delete(&live_zone)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert!(
+        read(&aws, &*zd, &stack, "route53_zone", &[])
+            .await
+            .is_empty()
+    );
     assert!(r53.get_hosted_zone().id(&zone_id).send().await.is_err());
 }
