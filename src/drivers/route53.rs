@@ -321,30 +321,59 @@ impl Route53 {
 
     async fn create_zone(&self, r: &Resolved) -> Result<Live> {
         let name = normalize(r.props.str("name").context("`name` is required")?);
-        // A zone this address already owns (a create whose reply was lost, then tagged) is taken over.
         let stack = r
             .tags
             .get(crate::model::TAG_STACK)
             .cloned()
             .unwrap_or_default();
-        if let Some(z) = stack_zones(&self.client, &stack)
-            .await?
-            .into_iter()
-            .find(|z| z.name == name && z.tags.get(crate::model::TAG_ADDRESS) == Some(&r.address))
-        {
-            let mut live = self.read_zone(&stack, &z).await?;
-            return self
-                .update_zone(r, &live.clone(), &["comment".into(), "tags".into()])
-                .await
-                .map(|mut l| {
-                    l.outputs = std::mem::take(&mut live.outputs);
-                    l
-                });
-        }
+        // The caller reference names the stack and address, so a zone whose create was cut off before it was
+        // tagged (read cannot see it) is recognised and taken over instead of made twice.
+        let prefix = format!("zinfra/{stack}/{}/", r.address);
+        let same_name = self
+            .client
+            .list_hosted_zones_by_name()
+            .dns_name(&name)
+            .send()
+            .await
+            .map_err(|e| sdk_error("ListHostedZonesByName", e))?;
+        let left = same_name
+            .hosted_zones()
+            .iter()
+            .find(|z| normalize(z.name()) == name && z.caller_reference().starts_with(&prefix));
+        let id = match left {
+            Some(z) => bare_id(z.id()).to_owned(),
+            None => self.create_hosted_zone(r, &name, &prefix).await?,
+        };
+        change_zone_tags(
+            &self.client,
+            &id,
+            r.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            vec![],
+        )
+        .await?;
+        let got = self
+            .client
+            .get_hosted_zone()
+            .id(&id)
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetHostedZone", e))?;
+        let mut live = Live::new(&r.address, ZONE, &id);
+        live.tags = r.tags.clone();
+        outputs(
+            &mut live,
+            &id,
+            got.delegation_set()
+                .map(|d| d.name_servers())
+                .unwrap_or_default(),
+        );
+        Ok(live)
+    }
+
+    async fn create_hosted_zone(&self, r: &Resolved, name: &str, prefix: &str) -> Result<String> {
         // CallerReference must be unique per request: the address plus the time.
         let reference = format!(
-            "zinfra/{}/{}",
-            r.address,
+            "{prefix}{}",
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_nanos())
@@ -353,7 +382,7 @@ impl Route53 {
         let out = self
             .client
             .create_hosted_zone()
-            .name(&name)
+            .name(name)
             .caller_reference(reference)
             .hosted_zone_config(
                 HostedZoneConfig::builder()
@@ -367,24 +396,7 @@ impl Route53 {
         let zone = out
             .hosted_zone()
             .context("CreateHostedZone returned no zone")?;
-        let id = bare_id(zone.id()).to_owned();
-        change_zone_tags(
-            &self.client,
-            &id,
-            r.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
-            vec![],
-        )
-        .await?;
-        let mut live = Live::new(&r.address, ZONE, &id);
-        live.tags = r.tags.clone();
-        outputs(
-            &mut live,
-            &id,
-            out.delegation_set()
-                .map(|d| d.name_servers())
-                .unwrap_or_default(),
-        );
-        Ok(live)
+        Ok(bare_id(zone.id()).to_owned())
     }
 
     async fn update_zone(&self, r: &Resolved, live: &Live, changed: &[String]) -> Result<Live> {

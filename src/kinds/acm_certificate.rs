@@ -78,7 +78,16 @@ fn validate(cx: &ResourceCx<'_>) {
         .enumerate()
     {
         if let Some(s) = v.as_str() {
-            names.push((format!("subject_alternative_names[{i}]"), s.to_owned()));
+            let path = format!("subject_alternative_names[{i}]");
+            // AWS lists the main name among the alternative names; zinfra reads it back without it.
+            if Some(s) == cx.str("domain_name") {
+                cx.error_at_value(
+                    &path,
+                    "the main name is repeated in `subject_alternative_names`",
+                    "remove it: the certificate always covers `domain_name`",
+                );
+            }
+            names.push((path, s.to_owned()));
         }
     }
     let zone = cx

@@ -956,3 +956,29 @@ fn internet_facing_load_balancer_in_a_private_subnet() {
         ",
     );
 }
+
+#[test]
+fn certificate_repeats_its_main_name() {
+    Case::new(
+        "
+        [route53_zone.main]
+        name = \"dev.zenoo.example\"
+
+        [acm_certificate.alb]
+        domain_name = \"api.dev.zenoo.example\"
+        subject_alternative_names = [\"api.dev.zenoo.example\"]
+        zone = \"route53_zone.main\"
+        ",
+    )
+    .errors(
+        "
+        error: the main name is repeated in `subject_alternative_names`
+           --> stack.toml:11:30
+           |
+        11 | subject_alternative_names = [\"api.dev.zenoo.example\"]
+           |                              ^^^^^^^^^^^^^^^^^^^^^^^ in acm_certificate.alb
+           |
+           = help: remove it: the certificate always covers `domain_name`
+        ",
+    );
+}

@@ -70,8 +70,7 @@ async fn network() -> (String, Vec<String>, String) {
 
 async fn issued_certificate(domain: &str) -> String {
     let acm = aws_sdk_acm::Client::new(&sdk_config().await);
-    let arn = acm
-        .request_certificate()
+    acm.request_certificate()
         .domain_name(domain)
         .validation_method(aws_sdk_acm::types::ValidationMethod::Dns)
         .send()
@@ -79,8 +78,7 @@ async fn issued_certificate(domain: &str) -> String {
         .unwrap()
         .certificate_arn()
         .unwrap()
-        .to_owned();
-    arn
+        .to_owned()
 }
 
 async fn one(

@@ -210,3 +210,49 @@ async fn route53_zone_and_records_lifecycle() {
     );
     assert!(r53.get_hosted_zone().id(&zone_id).send().await.is_err());
 }
+
+#[tokio::test]
+async fn route53_zone_left_untagged_by_a_cut_off_create_is_taken_over() {
+    let aws = aws().await;
+    let zd = aws.driver_for("route53_zone");
+    let r53 = route53().await;
+    let stack = unique("r53-adopt");
+    let domain = format!("{}.zenoo.example", unique("adopt"));
+    // What a create leaves when it is cut off between CreateHostedZone and tagging.
+    let left = r53
+        .create_hosted_zone()
+        .name(&domain)
+        .caller_reference(format!("zinfra/{stack}/route53_zone.main/1"))
+        .send()
+        .await
+        .unwrap();
+    let left_id = left
+        .hosted_zone()
+        .unwrap()
+        .id()
+        .trim_start_matches("/hostedzone/")
+        .to_owned();
+    // Another stack's zone of the same name is never taken.
+    let other = r53
+        .create_hosted_zone()
+        .name(&domain)
+        .caller_reference(format!("zinfra/someone-else/route53_zone.main/{stack}"))
+        .send()
+        .await
+        .unwrap();
+    let zone = resolved(
+        &stack,
+        "route53_zone",
+        "main",
+        props([("name", s(&domain)), ("comment", s("Managed by zinfra"))]),
+    );
+    let created = zd.create(&zone).await.unwrap_or_else(|e| panic!("{e:#}"));
+    assert_eq!(created.id, left_id, "the left-over zone is taken over");
+    let live = read_one_live(&aws, &*zd, &zone, &left_id).await;
+    zd.delete(&live).await.unwrap();
+    r53.delete_hosted_zone()
+        .id(other.hosted_zone().unwrap().id())
+        .send()
+        .await
+        .unwrap();
+}
