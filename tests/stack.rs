@@ -331,6 +331,37 @@ async fn reference_stack_life_cycle() {
             .unwrap()["reason"],
         "`name` cannot be changed in place"
     );
+    // A target group's port cannot change in place; the rule forwarding to it follows (plan only: on AWS
+    // the old group stays in use until the rule moves, see README `lb_target_group`).
+    let g4 = s.write(
+        "replace4.toml",
+        &edit(
+            &text,
+            "port = 8080\nhealth_check = { path = \"/health\" }",
+            "port = 8081\nhealth_check = { path = \"/health\" }",
+        ),
+    );
+    let plan = zinfra(&["plan", path(&g4), "--json"], &env)
+        .expect(0)
+        .json();
+    let mut got = changes(&plan);
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("lb_listener_rule.api".to_string(), "update".to_string()),
+            ("lb_target_group.api".to_string(), "replace".to_string())
+        ]
+    );
+    assert_eq!(
+        plan["resource_changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["address"] == "lb_target_group.api")
+            .unwrap()["reason"],
+        "`port` cannot be changed in place"
+    );
     let human = zinfra(&["plan", path(&g3)], &env).expect(0).stdout;
     assert!(
         human.contains(
