@@ -19,7 +19,9 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 use futures::future::try_join_all;
 
-use super::{Driver, ReadCx, error_code, owned_address, sdk_error, tag_changes, user_tags};
+use super::{
+    Driver, ReadCx, absent_if, error_code, owned_address, sdk_error, tag_changes, user_tags,
+};
 use crate::kinds::lb_listener::DEFAULT_SSL_POLICY;
 use crate::model::{Live, Props, PropsExt, Resolved, Tags, Value};
 use crate::wait::{self, Poll};
@@ -61,7 +63,13 @@ impl Driver for Elbv2 {
                     .iter()
                     .filter_map(|l| Some((owner(cx.stack, &tags, l.load_balancer_arn()?)?, l)))
                     .collect();
-                try_join_all(owned.into_iter().map(|(a, l)| self.read_lb(a, l, &tags))).await
+                Ok(
+                    try_join_all(owned.into_iter().map(|(a, l)| self.read_lb(a, l, &tags)))
+                        .await?
+                        .into_iter()
+                        .flatten()
+                        .collect(),
+                )
             }
             TG => {
                 let arns: Vec<String> = cx.tagged.iter().map(|(_, a)| a.clone()).collect();
@@ -73,7 +81,13 @@ impl Driver for Elbv2 {
                     .iter()
                     .filter_map(|t| Some((owner(cx.stack, &tags, t.target_group_arn()?)?, t)))
                     .collect();
-                try_join_all(owned.into_iter().map(|(a, t)| self.read_tg(a, t, &tags))).await
+                Ok(
+                    try_join_all(owned.into_iter().map(|(a, t)| self.read_tg(a, t, &tags)))
+                        .await?
+                        .into_iter()
+                        .flatten()
+                        .collect(),
+                )
             }
             LISTENER => {
                 let listeners = self.stack_listeners(cx.stack).await?;
@@ -487,15 +501,21 @@ impl Elbv2 {
         address: String,
         l: &LoadBalancer,
         tags: &BTreeMap<String, Tags>,
-    ) -> Result<Live> {
+    ) -> Result<Option<Live>> {
         let arn = l.load_balancer_arn().unwrap_or_default();
-        let attrs = self
-            .client
-            .describe_load_balancer_attributes()
-            .load_balancer_arn(arn)
-            .send()
-            .await
-            .map_err(|e| sdk_error("DescribeLoadBalancerAttributes", e))?;
+        // Deleted since it was listed: not live.
+        let Some(attrs) = absent_if(
+            "DescribeLoadBalancerAttributes",
+            self.client
+                .describe_load_balancer_attributes()
+                .load_balancer_arn(arn)
+                .send()
+                .await,
+            &["LoadBalancerNotFound"],
+        )?
+        else {
+            return Ok(None);
+        };
         let attr = |k: &str| {
             attrs
                 .attributes()
@@ -539,7 +559,7 @@ impl Elbv2 {
             p.insert("idle_timeout".into(), Value::Int(v));
         }
         live.tags = tags.get(arn).cloned().unwrap_or_default();
-        Ok(live)
+        Ok(Some(live))
     }
 
     async fn read_tg(
@@ -547,15 +567,20 @@ impl Elbv2 {
         address: String,
         t: &TargetGroup,
         tags: &BTreeMap<String, Tags>,
-    ) -> Result<Live> {
+    ) -> Result<Option<Live>> {
         let arn = t.target_group_arn().unwrap_or_default();
-        let attrs = self
-            .client
-            .describe_target_group_attributes()
-            .target_group_arn(arn)
-            .send()
-            .await
-            .map_err(|e| sdk_error("DescribeTargetGroupAttributes", e))?;
+        let Some(attrs) = absent_if(
+            "DescribeTargetGroupAttributes",
+            self.client
+                .describe_target_group_attributes()
+                .target_group_arn(arn)
+                .send()
+                .await,
+            &["TargetGroupNotFound"],
+        )?
+        else {
+            return Ok(None);
+        };
         let mut live = Live::new(&address, TG, arn);
         live.outputs.insert("arn".into(), arn.to_owned());
         let p = &mut live.props;
@@ -619,7 +644,7 @@ impl Elbv2 {
             p.insert("deregistration_delay".into(), Value::Int(v));
         }
         live.tags = tags.get(arn).cloned().unwrap_or_default();
-        Ok(live)
+        Ok(Some(live))
     }
 
     async fn create_lb(&self, r: &Resolved) -> Result<Live> {

@@ -199,7 +199,13 @@ impl Driver for Route53 {
     async fn read(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {
         let zones = stack_zones(&self.client, cx.stack).await?;
         match cx.kind {
-            ZONE => try_join_all(zones.iter().map(|z| self.read_zone(cx.stack, z))).await,
+            ZONE => Ok(
+                try_join_all(zones.iter().map(|z| self.read_zone(cx.stack, z)))
+                    .await?
+                    .into_iter()
+                    .flatten()
+                    .collect(),
+            ),
             _ => {
                 let per_zone = try_join_all(zones.iter().map(|z| self.read_records(z))).await?;
                 Ok(per_zone.into_iter().flatten().collect())
@@ -233,7 +239,8 @@ impl Driver for Route53 {
 }
 
 impl Route53 {
-    async fn read_zone(&self, stack: &str, z: &StackZone) -> Result<Live> {
+    /// The zone as zinfra compares it; `None` when it was deleted since it was listed.
+    async fn read_zone(&self, stack: &str, z: &StackZone) -> Result<Option<Live>> {
         let address = owned_address(stack, z.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .unwrap_or_default();
         let got = absent_if(
@@ -241,6 +248,7 @@ impl Route53 {
             self.client.get_hosted_zone().id(&z.id).send().await,
             &["NoSuchHostedZone"],
         )?;
+        let Some(got) = got else { return Ok(None) };
         let mut live = Live::new(&address, ZONE, &z.id);
         live.props.insert("name".into(), Value::Str(z.name.clone()));
         live.props
@@ -249,12 +257,11 @@ impl Route53 {
         outputs(
             &mut live,
             &z.id,
-            got.as_ref()
-                .and_then(|g| g.delegation_set())
+            got.delegation_set()
                 .map(|d| d.name_servers())
                 .unwrap_or_default(),
         );
-        Ok(live)
+        Ok(Some(live))
     }
 
     async fn read_records(&self, z: &StackZone) -> Result<Vec<Live>> {
