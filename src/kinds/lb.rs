@@ -81,6 +81,24 @@ fn validate(cx: &ResourceCx<'_>) {
             "give subnets in at least two availability zones",
         );
     }
+    // ALBs need two availability zones; two subnets in one zone do not count.
+    let mut zones: Vec<&str> = subnets
+        .iter()
+        .filter_map(|s| match s {
+            Value::Ref(r) => cx.stack.iter().find(|x| x.address == r.address),
+            _ => None,
+        })
+        .filter_map(|s| s.props.get("availability_zone").and_then(Value::as_str))
+        .collect();
+    zones.sort_unstable();
+    zones.dedup();
+    if subnets.len() >= 2 && zones.len() == 1 {
+        cx.error_at_value(
+            "subnets",
+            &format!("all the load balancer's subnets are in {}", zones[0]),
+            "give subnets in at least two availability zones",
+        );
+    }
     if cx.str("scheme") == Some("internet-facing") {
         for (i, s) in subnets.iter().enumerate() {
             let Value::Ref(r) = s else { continue };

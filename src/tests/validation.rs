@@ -982,3 +982,43 @@ fn certificate_repeats_its_main_name() {
         ",
     );
 }
+
+#[test]
+fn load_balancer_in_one_availability_zone() {
+    Case::new(
+        "
+        [vpc.main]
+        cidr_block = \"10.0.0.0/16\"
+
+        [subnet.a]
+        vpc = \"vpc.main\"
+        cidr_block = \"10.0.1.0/24\"
+        availability_zone = \"us-east-1a\"
+        tier = \"public\"
+
+        [subnet.a2]
+        vpc = \"vpc.main\"
+        cidr_block = \"10.0.2.0/24\"
+        availability_zone = \"us-east-1a\"
+        tier = \"public\"
+
+        [security_group.alb]
+        vpc = \"vpc.main\"
+
+        [lb.web]
+        subnets = [\"subnet.a\", \"subnet.a2\"]
+        security_groups = [\"security_group.alb\"]
+        ",
+    )
+    .errors(
+        "
+        error: all the load balancer's subnets are in us-east-1a
+           --> stack.toml:25:11
+           |
+        25 | subnets = [\"subnet.a\", \"subnet.a2\"]
+           |           ^^^^^^^^^^^^^^^^^^^^^^^^^ in lb.web
+           |
+           = help: give subnets in at least two availability zones
+        ",
+    );
+}
