@@ -76,7 +76,7 @@ async fn reference_stack_life_cycle() {
     let plan = zinfra(&["plan", path(&f), "--json"], &env).expect(0).json();
     assert_eq!(
         plan["summary"],
-        serde_json::json!({"add": 21, "change": 0, "destroy": 0})
+        serde_json::json!({"add": 32, "change": 0, "destroy": 0})
     );
     let human = zinfra(&["plan", path(&f)], &env).expect(0);
     insta::assert_snapshot!("plan_reference_from_nothing", human.stdout);
@@ -84,7 +84,7 @@ async fn reference_stack_life_cycle() {
     assert!(
         applied
             .stdout
-            .contains("Apply complete! Resources: 21 added, 0 changed, 0 destroyed."),
+            .contains("Apply complete! Resources: 32 added, 0 changed, 0 destroyed."),
         "{}",
         applied.stdout
     );
@@ -93,6 +93,7 @@ async fn reference_stack_life_cycle() {
     }
 
     verify_live_properties().await;
+    verify_front_door("dev").await;
 
     // Converged: a second plan and a second apply change nothing.
     zinfra(&["plan", path(&f), "--detailed-exitcode"], &env).expect(0);
@@ -180,6 +181,48 @@ async fn reference_stack_life_cycle() {
             "1c58a3a8518e8759bf075b76b750d4f2df264fcd",
             "thumbprints",
         ),
+        (
+            "route53_zone.main",
+            "comment = \"zenoo-dev public zone\"",
+            "comment = \"zenoo-dev public DNS zone\"",
+            "comment",
+        ),
+        (
+            "acm_certificate.alb",
+            "zone = \"route53_zone.main\"\n\n[lb.web]",
+            "zone = \"route53_zone.main\"\ntags = { Purpose = \"alb\" }\n\n[lb.web]",
+            "tags",
+        ),
+        (
+            "lb.web",
+            "security_groups = [\"security_group.alb\", \"security_group.alb_ingress\"]",
+            "security_groups = [\"security_group.alb\", \"security_group.alb_ingress\"]\nidle_timeout = 120",
+            "idle_timeout",
+        ),
+        (
+            "lb_target_group.api",
+            "health_check = { path = \"/health\" }",
+            "health_check = { path = \"/healthz\" }",
+            "health_check",
+        ),
+        (
+            "lb_listener.https",
+            "certificate = \"acm_certificate.alb\"",
+            "certificate = \"acm_certificate.alb\"\nssl_policy = \"ELBSecurityPolicy-TLS13-1-3-2021-06\"",
+            "ssl_policy",
+        ),
+        (
+            "lb_listener_rule.hub",
+            "path_patterns = [\"/hub/*\"]",
+            "path_patterns = [\"/hub/*\", \"/hub\"]",
+            "path_patterns",
+        ),
+        (
+            "route53_record.api",
+            "alias = \"lb.web\"\nevaluate_target_health = true",
+            "alias = \"lb.web\"\nevaluate_target_health = false",
+            "evaluate_target_health",
+        ),
     ];
     let mut all_edits = text.clone();
     for (address, from, to, field) in in_place {
@@ -263,6 +306,69 @@ async fn reference_stack_life_cycle() {
         changes(&plan),
         [("s3_bucket.frontend".to_string(), "replace".to_string())]
     );
+    // A record's name is its identity in the zone: a new name is a new record, and the plan says why.
+    let g3 = s.write(
+        "replace3.toml",
+        &edit(
+            &text,
+            "name = \"hub.dev.zenoo.example\"",
+            "name = \"www.dev.zenoo.example\"",
+        ),
+    );
+    let plan = zinfra(&["plan", path(&g3), "--json"], &env)
+        .expect(0)
+        .json();
+    assert_eq!(
+        changes(&plan),
+        [("route53_record.hub".to_string(), "replace".to_string())]
+    );
+    assert_eq!(
+        plan["resource_changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["address"] == "route53_record.hub")
+            .unwrap()["reason"],
+        "`name` cannot be changed in place"
+    );
+    // A target group's port cannot change in place; the rule forwarding to it follows (plan only: on AWS
+    // the old group stays in use until the rule moves, see README `lb_target_group`).
+    let g4 = s.write(
+        "replace4.toml",
+        &edit(
+            &text,
+            "port = 8080\nhealth_check = { path = \"/health\" }",
+            "port = 8081\nhealth_check = { path = \"/health\" }",
+        ),
+    );
+    let plan = zinfra(&["plan", path(&g4), "--json"], &env)
+        .expect(0)
+        .json();
+    let mut got = changes(&plan);
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("lb_listener_rule.api".to_string(), "update".to_string()),
+            ("lb_target_group.api".to_string(), "replace".to_string())
+        ]
+    );
+    assert_eq!(
+        plan["resource_changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["address"] == "lb_target_group.api")
+            .unwrap()["reason"],
+        "`port` cannot be changed in place"
+    );
+    let human = zinfra(&["plan", path(&g3)], &env).expect(0).stdout;
+    assert!(
+        human.contains(
+            "  # route53_record.hub must be replaced\n  # (`name` cannot be changed in place)\n"
+        ),
+        "{human}"
+    );
 
     // Apply every in-place edit and the replacement together; the next plan is empty.
     let all_edits = edit(
@@ -270,12 +376,17 @@ async fn reference_stack_life_cycle() {
         "cidr_block = \"10.10.11.0/24\"",
         "cidr_block = \"10.10.12.0/24\"",
     );
+    let all_edits = edit(
+        &all_edits,
+        "name = \"hub.dev.zenoo.example\"",
+        "name = \"www.dev.zenoo.example\"",
+    );
     let g = s.write("all.toml", &all_edits);
     let applied = zinfra(&["apply", path(&g), "--auto-approve"], &env).expect(0);
     assert!(
         applied
             .stdout
-            .contains("Apply complete! Resources: 1 added, 12 changed, 1 destroyed."),
+            .contains("Apply complete! Resources: 2 added, 19 changed, 2 destroyed."),
         "{}",
         applied.stdout
     );
@@ -298,11 +409,16 @@ async fn reference_stack_life_cycle() {
     assert!(
         destroyed
             .stdout
-            .contains("Destroy complete! Resources: 0 added, 0 changed, 21 destroyed."),
+            .contains("Destroy complete! Resources: 0 added, 0 changed, 32 destroyed."),
         "{}",
         destroyed.stdout
     );
     assert_eq!(tagged_leftovers("zenoo-dev").await, Vec::<String>::new());
+    assert_eq!(
+        zones_named("dev.zenoo.example.").await,
+        0,
+        "the zone remains"
+    );
     let iam = aws_sdk_iam::Client::new(&sdk_config().await);
     for role in [
         "zenoo-dev-github-deploy",
@@ -315,7 +431,7 @@ async fn reference_stack_life_cycle() {
         );
     }
     let plan = zinfra(&["plan", path(&f), "--json"], &env).expect(0).json();
-    assert_eq!(plan["summary"]["add"], 21);
+    assert_eq!(plan["summary"]["add"], 32);
     let nothing = zinfra(&["destroy", path(&f), "--auto-approve"], &env).expect(0);
     assert!(
         nothing.stdout.starts_with("Nothing to destroy"),
@@ -743,10 +859,11 @@ async fn prod_stack_applies_and_destroy_respects_deletion_protection() {
     assert!(
         applied
             .stdout
-            .contains("Apply complete! Resources: 23 added, 0 changed, 0 destroyed."),
+            .contains("Apply complete! Resources: 34 added, 0 changed, 0 destroyed."),
         "{}",
         applied.stdout
     );
+    verify_front_door("prod").await;
     zinfra(&["plan", path(&f), "--detailed-exitcode"], &env).expect(0);
 
     // Production data is protected: destroy refuses before deleting anything, and says which setting holds it.
@@ -775,6 +892,11 @@ async fn prod_stack_applies_and_destroy_respects_deletion_protection() {
     zinfra(&["apply", path(&g), "--auto-approve"], &env).expect(0);
     zinfra(&["destroy", path(&g), "--auto-approve"], &env).expect(0);
     assert_eq!(tagged_leftovers("zenoo-prod").await, Vec::<String>::new());
+    assert_eq!(
+        zones_named("prod.zenoo.example.").await,
+        0,
+        "the zone remains"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -963,4 +1085,192 @@ async fn an_ephemeral_stack_can_be_destroyed_and_applied_again() {
             serde_json::json!({"add": 2, "change": 0, "destroy": 0})
         );
     }
+}
+
+/// Public hosted zones with this name (Route53 is global and outside the tagging API).
+async fn zones_named(name: &str) -> usize {
+    let r53 = aws_sdk_route53::Client::new(&sdk_config().await);
+    let zones = r53.list_hosted_zones().send().await.unwrap();
+    zones
+        .hosted_zones()
+        .iter()
+        .filter(|z| z.name() == name)
+        .count()
+}
+
+/// The front door's controls, checked with describe calls: DNS aliases to the ALB's name, an issued
+/// RSA 2048 certificate validated by DNS, the ALB in public subnets dropping invalid headers, HTTP only
+/// redirecting to HTTPS, HTTPS with the certificate and a TLS 1.2+ policy, host rules to target groups.
+async fn verify_front_door(env: &str) {
+    let conf = sdk_config().await;
+    let domain = format!("{env}.zenoo.example");
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(&conf);
+    let lbs = elb
+        .describe_load_balancers()
+        .names(format!("zenoo-{env}-web"))
+        .send()
+        .await
+        .unwrap();
+    let lb = &lbs.load_balancers()[0];
+    let lb_arn = lb.load_balancer_arn().unwrap();
+    assert_eq!(lb.scheme().unwrap().as_str(), "internet-facing");
+    assert_eq!(lb.r#type().unwrap().as_str(), "application");
+    // In the public subnets only.
+    let ec2 = aws_sdk_ec2::Client::new(&conf);
+    let subnets = ec2
+        .describe_subnets()
+        .set_subnet_ids(Some(
+            lb.availability_zones()
+                .iter()
+                .map(|z| z.subnet_id().unwrap().to_owned())
+                .collect(),
+        ))
+        .send()
+        .await
+        .unwrap();
+    for s in subnets.subnets() {
+        let tier = s
+            .tags()
+            .iter()
+            .find(|t| t.key() == Some("zinfra:address"))
+            .and_then(|t| t.value())
+            .unwrap();
+        assert!(tier.starts_with("subnet.public_"), "ALB in {tier}");
+    }
+    let sgs = ec2
+        .describe_security_groups()
+        .set_group_ids(Some(lb.security_groups().to_vec()))
+        .send()
+        .await
+        .unwrap();
+    let open: Vec<i32> = sgs
+        .security_groups()
+        .iter()
+        .flat_map(|g| g.ip_permissions())
+        .filter_map(|p| p.from_port())
+        .collect();
+    assert!(open.contains(&80) && open.contains(&443), "{open:?}");
+    let attrs = elb
+        .describe_load_balancer_attributes()
+        .load_balancer_arn(lb_arn)
+        .send()
+        .await
+        .unwrap();
+    assert!(attrs.attributes().iter().any(|a| a.key()
+        == Some("routing.http.drop_invalid_header_fields.enabled")
+        && a.value() == Some("true")));
+
+    // The certificate: issued, RSA 2048, DNS-validated through the zone.
+    let acm = aws_sdk_acm::Client::new(&conf);
+    let listeners = elb
+        .describe_listeners()
+        .load_balancer_arn(lb_arn)
+        .send()
+        .await
+        .unwrap();
+    let by_port = |p: i32| {
+        listeners
+            .listeners()
+            .iter()
+            .find(|l| l.port() == Some(p))
+            .unwrap()
+    };
+    let http = by_port(80);
+    assert_eq!(http.protocol().unwrap().as_str(), "HTTP");
+    assert_eq!(http.default_actions().len(), 1);
+    let redirect = http.default_actions()[0].redirect_config().unwrap();
+    assert_eq!(
+        (
+            redirect.protocol(),
+            redirect.port(),
+            redirect.status_code().unwrap().as_str()
+        ),
+        (Some("HTTPS"), Some("443"), "HTTP_301")
+    );
+    let https = by_port(443);
+    assert_eq!(https.protocol().unwrap().as_str(), "HTTPS");
+    assert_eq!(
+        https.ssl_policy(),
+        Some("ELBSecurityPolicy-TLS13-1-2-2021-06")
+    );
+    let cert_arn = https.certificates()[0].certificate_arn().unwrap();
+    let cert = acm
+        .describe_certificate()
+        .certificate_arn(cert_arn)
+        .send()
+        .await
+        .unwrap();
+    let cert = cert.certificate().unwrap();
+    assert_eq!(cert.domain_name(), Some(format!("api.{domain}").as_str()));
+    assert_eq!(cert.status().unwrap().as_str(), "ISSUED");
+    assert_eq!(
+        cert.key_algorithm().unwrap().as_str().replace('-', "_"),
+        "RSA_2048"
+    );
+    let dv = &cert.domain_validation_options()[0];
+    assert_eq!(dv.validation_method().unwrap().as_str(), "DNS");
+
+    // Host rules forward to ip target groups.
+    let rules = elb
+        .describe_rules()
+        .listener_arn(https.listener_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let forwarding: Vec<_> = rules
+        .rules()
+        .iter()
+        .filter(|r| r.is_default() != Some(true))
+        .collect();
+    assert_eq!(forwarding.len(), 2);
+    for r in forwarding {
+        let tg = r.actions()[0].target_group_arn().unwrap();
+        let tgs = elb
+            .describe_target_groups()
+            .target_group_arns(tg)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(tgs.target_groups()[0].target_type().unwrap().as_str(), "ip");
+    }
+
+    // DNS: the zone holds the validation record and aliases to the ALB's name, not addresses.
+    let r53 = aws_sdk_route53::Client::new(&conf);
+    let zones = r53.list_hosted_zones().send().await.unwrap();
+    let zone = zones
+        .hosted_zones()
+        .iter()
+        .find(|z| z.name() == format!("{domain}."))
+        .unwrap();
+    let sets = r53
+        .list_resource_record_sets()
+        .hosted_zone_id(zone.id())
+        .send()
+        .await
+        .unwrap();
+    let rr = dv.resource_record().unwrap();
+    assert!(
+        sets.resource_record_sets()
+            .iter()
+            .any(|s| s.name() == rr.name() && s.r#type().as_str() == "CNAME"),
+        "validation record missing"
+    );
+    let api = sets
+        .resource_record_sets()
+        .iter()
+        .find(|s| s.name() == format!("api.{domain}.") && s.r#type().as_str() == "A")
+        .unwrap();
+    assert!(
+        api.resource_records().is_empty(),
+        "static addresses: {api:?}"
+    );
+    let alias = api.alias_target().unwrap();
+    assert_eq!(
+        alias.dns_name().trim_end_matches('.').to_ascii_lowercase(),
+        lb.dns_name().unwrap().to_ascii_lowercase()
+    );
+    assert_eq!(
+        alias.hosted_zone_id(),
+        lb.canonical_hosted_zone_id().unwrap()
+    );
 }

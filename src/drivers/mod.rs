@@ -9,12 +9,15 @@ use async_trait::async_trait;
 use crate::model::{Address, Live, Resolved, Resource, TAG_ADDRESS, TAG_STACK, Tags, kind_of};
 use crate::provider::{Provider, StackInfo};
 
+pub mod acm;
 pub mod dynamodb;
 pub mod ec2;
+pub mod elbv2;
 pub mod iam;
 pub mod kms;
 pub mod lock;
 pub mod retry;
+pub mod route53;
 pub mod s3;
 pub mod ssm;
 
@@ -98,6 +101,7 @@ impl Aws {
                 .build(),
         );
         let dynamodb = client!(aws_sdk_dynamodb, &conf);
+        let route53 = client!(aws_sdk_route53, &conf);
         let drivers: Vec<Arc<dyn Driver>> = vec![
             Arc::new(kms::Kms::new(client!(aws_sdk_kms, &conf))),
             Arc::new(ec2::Ec2::new(client!(aws_sdk_ec2, &conf))),
@@ -105,6 +109,12 @@ impl Aws {
             Arc::new(dynamodb::DynamoDb::new(dynamodb.clone())),
             Arc::new(ssm::Ssm::new(client!(aws_sdk_ssm, &conf))),
             Arc::new(iam::Iam::new(client!(aws_sdk_iam, &conf))),
+            Arc::new(route53::Route53::new(route53.clone())),
+            Arc::new(acm::Acm::new(&conf, &endpoint.region, route53)),
+            Arc::new(elbv2::Elbv2::new(client!(
+                aws_sdk_elasticloadbalancingv2,
+                &conf
+            ))),
         ];
         Aws {
             drivers,

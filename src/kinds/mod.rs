@@ -2,11 +2,18 @@
 
 use crate::schema::KindDef;
 
+pub mod acm_certificate;
 pub mod dynamodb_table;
 pub mod iam_oidc_provider;
 pub mod iam_role;
 pub mod internet_gateway;
 pub mod kms_key;
+pub mod lb;
+pub mod lb_listener;
+pub mod lb_listener_rule;
+pub mod lb_target_group;
+pub mod route53_record;
+pub mod route53_zone;
 pub mod route_table;
 pub mod s3_bucket;
 pub mod security_group;
@@ -27,4 +34,11 @@ pub static ALL: &[&KindDef] = &[
     &ssm_parameter::KIND,
     &iam_role::KIND,
     &iam_oidc_provider::KIND,
+    &route53_zone::KIND,
+    &route53_record::KIND,
+    &acm_certificate::KIND,
+    &lb::KIND,
+    &lb_target_group::KIND,
+    &lb_listener::KIND,
+    &lb_listener_rule::KIND,
 ];

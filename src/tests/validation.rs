@@ -642,3 +642,407 @@ fn protected_must_be_a_boolean() {
         ",
     );
 }
+
+/// The front door's resources, for the checks below: a zone, a certificate, an ALB and its listeners.
+const FRONT: &str = "
+[vpc.main]
+cidr_block = \"10.0.0.0/16\"
+
+[subnet.a]
+vpc = \"vpc.main\"
+cidr_block = \"10.0.1.0/24\"
+availability_zone = \"us-east-1a\"
+tier = \"public\"
+
+[subnet.b]
+vpc = \"vpc.main\"
+cidr_block = \"10.0.2.0/24\"
+availability_zone = \"us-east-1b\"
+tier = \"public\"
+
+[security_group.alb]
+vpc = \"vpc.main\"
+
+[route53_zone.main]
+name = \"dev.zenoo.example\"
+
+[acm_certificate.alb]
+domain_name = \"api.dev.zenoo.example\"
+zone = \"route53_zone.main\"
+
+[lb.web]
+subnets = [\"subnet.a\", \"subnet.b\"]
+security_groups = [\"security_group.alb\"]
+
+[lb_target_group.api]
+vpc = \"vpc.main\"
+port = 8080
+";
+
+/// A case made of the front door's resources plus `body`.
+fn front(body: &str) -> Case {
+    Case::new(&format!("{FRONT}{}", super::unindent(body)))
+}
+
+#[test]
+fn front_door_is_valid() {
+    front(
+        "
+        [lb_listener.http]
+        load_balancer = \"lb.web\"
+        port = 80
+        protocol = \"HTTP\"
+        default_action = \"redirect-https\"
+
+        [lb_listener.https]
+        load_balancer = \"lb.web\"
+        port = 443
+        protocol = \"HTTPS\"
+        certificate = \"acm_certificate.alb\"
+        default_action = \"forward\"
+        target_group = \"lb_target_group.api\"
+
+        [lb_listener_rule.api]
+        listener = \"lb_listener.https\"
+        priority = 10
+        host_headers = [\"api.dev.zenoo.example\"]
+        target_group = \"lb_target_group.api\"
+
+        [route53_record.api]
+        zone = \"route53_zone.main\"
+        name = \"api.dev.zenoo.example\"
+        type = \"A\"
+        alias = \"lb.web\"
+        ",
+    )
+    .ok();
+}
+
+#[test]
+fn http_listener_that_forwards() {
+    front(
+        "
+        [lb_listener.http]
+        load_balancer = \"lb.web\"
+        port = 80
+        protocol = \"HTTP\"
+        default_action = \"forward\"
+        target_group = \"lb_target_group.api\"
+        ",
+    )
+    .errors(
+        "
+        error: an HTTP listener can only redirect to HTTPS
+           --> stack.toml:42:18
+           |
+        42 | default_action = \"forward\"
+           |                  ^^^^^^^^^ in lb_listener.http
+           |
+           = help: write `default_action = \"redirect-https\"`, and forward from an HTTPS listener
+        ",
+    );
+}
+
+#[test]
+fn forwarding_rule_on_an_http_listener() {
+    front(
+        "
+        [lb_listener.http]
+        load_balancer = \"lb.web\"
+        port = 80
+        protocol = \"HTTP\"
+        default_action = \"redirect-https\"
+
+        [lb_listener_rule.api]
+        listener = \"lb_listener.http\"
+        priority = 10
+        path_patterns = [\"/api/*\"]
+        target_group = \"lb_target_group.api\"
+        ",
+    )
+    .errors(
+        "
+        error: lb_listener.http is an HTTP listener: it only redirects to HTTPS
+           --> stack.toml:45:12
+           |
+        45 | listener = \"lb_listener.http\"
+           |            ^^^^^^^^^^^^^^^^^^ in lb_listener_rule.api
+           |
+           = help: attach forwarding rules to the HTTPS listener
+        ",
+    );
+}
+
+#[test]
+fn unknown_tls_policy() {
+    front(
+        "
+        [lb_listener.https]
+        load_balancer = \"lb.web\"
+        port = 443
+        protocol = \"HTTPS\"
+        certificate = \"acm_certificate.alb\"
+        ssl_policy = \"ELBSecurityPolicy-2016-08\"
+        default_action = \"fixed-response\"
+        ",
+    )
+    .errors(
+        "
+        error: invalid value \"ELBSecurityPolicy-2016-08\" for `ssl_policy` in lb_listener.https
+           --> stack.toml:43:14
+           |
+        43 | ssl_policy = \"ELBSecurityPolicy-2016-08\"
+           |              ^^^^^^^^^^^^^^^^^^^^^^^^^^^ not allowed here
+           |
+           = help: did you mean \"ELBSecurityPolicy-TLS-1-2-Ext-2018-06\"?
+        ",
+    );
+}
+
+#[test]
+fn https_listener_without_certificate() {
+    front(
+        "
+        [lb_listener.https]
+        load_balancer = \"lb.web\"
+        port = 443
+        protocol = \"HTTPS\"
+        default_action = \"fixed-response\"
+        ",
+    )
+    .errors(
+        "
+        error: HTTPS listener without a certificate
+           --> stack.toml:38:14
+           |
+        38 | [lb_listener.https]
+           |              ^^^^^ in lb_listener.https
+           |
+           = help: add `certificate = \"acm_certificate.<name>\"`
+        ",
+    );
+}
+
+#[test]
+fn certificate_validated_by_email() {
+    Case::new(
+        "
+        [route53_zone.main]
+        name = \"dev.zenoo.example\"
+
+        [acm_certificate.alb]
+        domain_name = \"api.dev.zenoo.example\"
+        validation_method = \"EMAIL\"
+        zone = \"route53_zone.main\"
+        ",
+    )
+    .errors(
+        "
+        error: invalid value \"EMAIL\" for `validation_method` in acm_certificate.alb
+           --> stack.toml:11:21
+           |
+        11 | validation_method = \"EMAIL\"
+           |                     ^^^^^^^ not allowed here
+           |
+           = help: expected one of \"DNS\"
+        ",
+    );
+}
+
+#[test]
+fn certificate_name_outside_its_validation_zone() {
+    Case::new(
+        "
+        [route53_zone.main]
+        name = \"dev.zenoo.example\"
+
+        [acm_certificate.alb]
+        domain_name = \"api.dev.zenoo.example\"
+        subject_alternative_names = [\"api.prod.zenoo.example\"]
+        zone = \"route53_zone.main\"
+        ",
+    )
+    .errors(
+        "
+        error: `api.prod.zenoo.example` is outside the validation zone `dev.zenoo.example`
+           --> stack.toml:11:30
+           |
+        11 | subject_alternative_names = [\"api.prod.zenoo.example\"]
+           |                              ^^^^^^^^^^^^^^^^^^^^^^^^ in acm_certificate.alb
+           |
+           = help: DNS validation records are written into `zone`: every name must end in the zone's name
+        ",
+    );
+}
+
+#[test]
+fn record_outside_its_zone_and_alias_with_ttl() {
+    front(
+        "
+        [route53_record.api]
+        zone = \"route53_zone.main\"
+        name = \"api.zenoo.example\"
+        type = \"A\"
+        ttl = 300
+        alias = \"lb.web\"
+        ",
+    )
+    .errors(
+        "
+        error: an alias record has no TTL
+           --> stack.toml:42:7
+           |
+        42 | ttl = 300
+           |       ^^^ in route53_record.api
+           |
+           = help: remove `ttl`: Route53 answers with the target's TTL
+
+        error: record name `api.zenoo.example` is outside its zone `dev.zenoo.example`
+           --> stack.toml:40:8
+           |
+        40 | name = \"api.zenoo.example\"
+           |        ^^^^^^^^^^^^^^^^^^^ in route53_record.api
+           |
+           = help: write the full name, ending in `dev.zenoo.example`
+        ",
+    );
+}
+
+#[test]
+fn record_with_static_addresses_and_an_alias() {
+    front(
+        "
+        [route53_record.api]
+        zone = \"route53_zone.main\"
+        name = \"api.dev.zenoo.example\"
+        type = \"A\"
+        ttl = 300
+        records = [\"203.0.113.10\"]
+        alias = \"lb.web\"
+        ",
+    )
+    .errors(
+        "
+        error: a record has either `records` or `alias`, not both
+           --> stack.toml:44:9
+           |
+        44 | alias = \"lb.web\"
+           |         ^^^^^^^^ in route53_record.api
+           |
+           = help: remove `records` to point at the target by name, or remove `alias`
+
+        error: an alias record has no TTL
+           --> stack.toml:42:7
+           |
+        42 | ttl = 300
+           |       ^^^ in route53_record.api
+           |
+           = help: remove `ttl`: Route53 answers with the target's TTL
+        ",
+    );
+}
+
+#[test]
+fn internet_facing_load_balancer_in_a_private_subnet() {
+    Case::new(
+        "
+        [vpc.main]
+        cidr_block = \"10.0.0.0/16\"
+
+        [subnet.a]
+        vpc = \"vpc.main\"
+        cidr_block = \"10.0.1.0/24\"
+        availability_zone = \"us-east-1a\"
+        tier = \"public\"
+
+        [subnet.private]
+        vpc = \"vpc.main\"
+        cidr_block = \"10.0.2.0/24\"
+        availability_zone = \"us-east-1b\"
+
+        [security_group.alb]
+        vpc = \"vpc.main\"
+
+        [lb.web]
+        subnets = [\"subnet.a\", \"subnet.private\"]
+        security_groups = [\"security_group.alb\"]
+        ",
+    )
+    .errors(
+        "
+        error: internet-facing load balancer in private subnet subnet.private
+           --> stack.toml:24:24
+           |
+        24 | subnets = [\"subnet.a\", \"subnet.private\"]
+           |                        ^^^^^^^^^^^^^^^^ in lb.web
+           |
+           = help: use subnets with `tier = \"public\"`, or set `scheme = \"internal\"`
+        ",
+    );
+}
+
+#[test]
+fn certificate_repeats_its_main_name() {
+    Case::new(
+        "
+        [route53_zone.main]
+        name = \"dev.zenoo.example\"
+
+        [acm_certificate.alb]
+        domain_name = \"api.dev.zenoo.example\"
+        subject_alternative_names = [\"api.dev.zenoo.example\"]
+        zone = \"route53_zone.main\"
+        ",
+    )
+    .errors(
+        "
+        error: the main name is repeated in `subject_alternative_names`
+           --> stack.toml:11:30
+           |
+        11 | subject_alternative_names = [\"api.dev.zenoo.example\"]
+           |                              ^^^^^^^^^^^^^^^^^^^^^^^ in acm_certificate.alb
+           |
+           = help: remove it: the certificate always covers `domain_name`
+        ",
+    );
+}
+
+#[test]
+fn load_balancer_in_one_availability_zone() {
+    Case::new(
+        "
+        [vpc.main]
+        cidr_block = \"10.0.0.0/16\"
+
+        [subnet.a]
+        vpc = \"vpc.main\"
+        cidr_block = \"10.0.1.0/24\"
+        availability_zone = \"us-east-1a\"
+        tier = \"public\"
+
+        [subnet.a2]
+        vpc = \"vpc.main\"
+        cidr_block = \"10.0.2.0/24\"
+        availability_zone = \"us-east-1a\"
+        tier = \"public\"
+
+        [security_group.alb]
+        vpc = \"vpc.main\"
+
+        [lb.web]
+        subnets = [\"subnet.a\", \"subnet.a2\"]
+        security_groups = [\"security_group.alb\"]
+        ",
+    )
+    .errors(
+        "
+        error: all the load balancer's subnets are in us-east-1a
+           --> stack.toml:25:11
+           |
+        25 | subnets = [\"subnet.a\", \"subnet.a2\"]
+           |           ^^^^^^^^^^^^^^^^^^^^^^^^^ in lb.web
+           |
+           = help: give subnets in at least two availability zones
+        ",
+    );
+}

@@ -1,0 +1,505 @@
+//! ACM certificates, validated by DNS records written into the stack's Route53 zone.
+//!
+//! A certificate lives in the stack's region unless its `region` says `us-east-1` (where CloudFront takes
+//! its certificates): one ACM client per region, built at connect time. The tag index covers only the
+//! stack's region, so us-east-1 is listed with its own ListCertificates + ListTagsForCertificate.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use async_trait::async_trait;
+use aws_sdk_acm::Client;
+use aws_sdk_acm::types::{
+    CertificateDetail, CertificateStatus, Filters, KeyAlgorithm, Tag, ValidationMethod,
+};
+use aws_sdk_route53::types::{
+    Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+};
+use futures::future::try_join_all;
+
+use super::route53::{StackZone, record_name, stack_zones, zone_records};
+use super::{
+    Driver, ReadCx, TagChanges, absent_if, error_code, owned_address, sdk_error, tag_changes,
+    user_tags,
+};
+use crate::model::{Live, PropsExt, Resolved, Tags, Value};
+use crate::wait::{self, Poll};
+
+const KIND: &str = "acm_certificate";
+/// The region CloudFront takes certificates from.
+pub const CLOUDFRONT_REGION: &str = "us-east-1";
+/// DNS validation usually completes within minutes; AWS gives up after 72 hours.
+const ISSUE_TIMEOUT: Duration = Duration::from_secs(45 * 60);
+const POLL_MAX: Duration = Duration::from_secs(15);
+/// A load balancer or distribution lets go of a certificate a little after it stops using it.
+const RELEASE_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+
+pub struct Acm {
+    /// The stack's region.
+    region: String,
+    /// One client per region: the stack's, and us-east-1.
+    clients: BTreeMap<String, Client>,
+    route53: aws_sdk_route53::Client,
+}
+
+impl Acm {
+    pub fn new(
+        conf: &aws_config::SdkConfig,
+        region: &str,
+        route53: aws_sdk_route53::Client,
+    ) -> Acm {
+        let mut clients = BTreeMap::new();
+        clients.insert(region.to_owned(), crate::client!(aws_sdk_acm, conf));
+        if region != CLOUDFRONT_REGION {
+            clients.insert(
+                CLOUDFRONT_REGION.to_owned(),
+                crate::client!(aws_sdk_acm, &super::in_region(conf, CLOUDFRONT_REGION)),
+            );
+        }
+        Acm {
+            region: region.to_owned(),
+            clients,
+            route53,
+        }
+    }
+
+    fn client(&self, region: &str) -> Result<&Client> {
+        self.clients
+            .get(region)
+            .ok_or_else(|| anyhow!("no ACM client for region {region}"))
+    }
+
+    /// The client for a certificate ARN (`arn:aws:acm:<region>:...`).
+    fn client_for(&self, arn: &str) -> Result<(&str, &Client)> {
+        let region = arn.split(':').nth(3).unwrap_or(&self.region);
+        let (r, c) = self
+            .clients
+            .get_key_value(region)
+            .ok_or_else(|| anyhow!("no ACM client for region {region} ({arn})"))?;
+        Ok((r.as_str(), c))
+    }
+}
+
+/// One DNS validation record: (name, value), both normalized.
+type ValidationRecord = (String, String);
+
+fn validation_records(c: &CertificateDetail) -> Option<Vec<ValidationRecord>> {
+    let mut out: Vec<ValidationRecord> = Vec::new();
+    for dv in c.domain_validation_options() {
+        let rr = dv.resource_record()?;
+        let rec = (record_name(rr.name()), record_name(rr.value()));
+        if !out.contains(&rec) {
+            out.push(rec);
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+#[async_trait]
+impl Driver for Acm {
+    fn kinds(&self) -> &'static [&'static str] {
+        &[KIND]
+    }
+
+    async fn read(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {
+        let mut arns: Vec<(String, String)> = cx
+            .tagged
+            .iter()
+            .map(|(a, arn)| (a.clone(), arn.clone()))
+            .collect();
+        if self.region != CLOUDFRONT_REGION {
+            arns.extend(self.list_stack(CLOUDFRONT_REGION, cx.stack).await?);
+        }
+        if arns.is_empty() {
+            return Ok(vec![]);
+        }
+        let certs = try_join_all(arns.iter().map(|(_, arn)| self.describe(arn))).await?;
+        // The stack's zones and their records, once, to see which zone holds each certificate's records.
+        let zones = stack_zones(&self.route53, cx.stack).await?;
+        let records =
+            try_join_all(zones.iter().map(|z| zone_records(&self.route53, &z.id))).await?;
+        let cnames: Vec<(&StackZone, Vec<ValidationRecord>)> = zones
+            .iter()
+            .zip(records)
+            .map(|(z, sets)| {
+                let cnames = sets
+                    .iter()
+                    .filter(|s| s.r#type() == &RrType::Cname)
+                    .flat_map(|s| {
+                        s.resource_records()
+                            .iter()
+                            .map(|v| (record_name(s.name()), record_name(v.value())))
+                    })
+                    .collect();
+                (z, cnames)
+            })
+            .collect();
+        let mut out = Vec::new();
+        for ((address, arn), found) in arns.iter().zip(certs) {
+            let Some((cert, tags)) = found else { continue };
+            // Certificates being deleted or failed are not the stack's live certificate.
+            let status = cert.status().cloned();
+            if matches!(
+                status,
+                Some(CertificateStatus::Revoked | CertificateStatus::Inactive)
+            ) {
+                continue;
+            }
+            let domain = cert.domain_name().unwrap_or_default().to_owned();
+            let mut live = Live::new(address, KIND, arn);
+            live.outputs.insert("arn".into(), arn.clone());
+            live.props
+                .insert("domain_name".into(), Value::Str(domain.clone()));
+            live.props.insert(
+                "subject_alternative_names".into(),
+                Value::List(
+                    cert.subject_alternative_names()
+                        .iter()
+                        .filter(|s| **s != domain)
+                        .map(|s| Value::Str(s.clone()))
+                        .collect(),
+                ),
+            );
+            if let Some(m) = cert
+                .domain_validation_options()
+                .first()
+                .and_then(|d| d.validation_method())
+            {
+                live.props
+                    .insert("validation_method".into(), Value::Str(m.as_str().into()));
+            }
+            if let Some(k) = cert.key_algorithm() {
+                // DescribeCertificate says `RSA-2048` where RequestCertificate takes `RSA_2048`.
+                live.props.insert(
+                    "key_algorithm".into(),
+                    Value::Str(k.as_str().replace('-', "_")),
+                );
+            }
+            live.props.insert(
+                "region".into(),
+                Value::Str(arn.split(':').nth(3).unwrap_or(&self.region).to_owned()),
+            );
+            // `zone` reads as the stack zone holding every validation record, and only once the certificate
+            // is issued: otherwise the plan shows `zone` to change, and apply writes the records and waits.
+            if status == Some(CertificateStatus::Issued)
+                && let Some(want) = validation_records(&cert)
+                && let Some((z, _)) = cnames
+                    .iter()
+                    .find(|(_, have)| want.iter().all(|w| have.contains(w)))
+            {
+                live.props.insert("zone".into(), Value::Str(z.id.clone()));
+            }
+            live.tags = tags;
+            out.push(live);
+        }
+        Ok(out)
+    }
+
+    async fn create(&self, r: &Resolved) -> Result<Live> {
+        self.request(r)
+            .await
+            .with_context(|| format!("creating {}", r.address))
+    }
+
+    async fn update(&self, r: &Resolved, live: &Live, changed: &[String]) -> Result<Live> {
+        let (_, client) = self.client_for(&live.id)?;
+        for field in changed {
+            let done = match field.as_str() {
+                "tags" => sync_tags(client, &live.id, &r.tags, &live.tags).await,
+                "zone" => self.validate_and_wait(r, &live.id).await,
+                other => Err(anyhow!(
+                    "acm_certificate field `{other}` cannot be changed in place"
+                )),
+            };
+            done.with_context(|| format!("updating {} ({field})", r.address))?;
+        }
+        let mut out = Live::new(&r.address, KIND, &live.id);
+        out.outputs = live.outputs.clone();
+        out.props = r.props.clone();
+        out.tags = r.tags.clone();
+        Ok(out)
+    }
+
+    /// Deletes the certificate. Its DNS validation records stay in the zone: ACM gives every certificate for
+    /// a name in an account the same record, so another certificate (another region, or a replacement
+    /// created before this delete) may still need it for renewal. The zone's delete removes them.
+    async fn delete(&self, live: &Live) -> Result<()> {
+        let (_, client) = self.client_for(&live.id)?;
+        wait::until("certificate release", RELEASE_TIMEOUT, POLL_MAX, || async {
+            match client
+                .delete_certificate()
+                .certificate_arn(&live.id)
+                .send()
+                .await
+            {
+                Ok(_) => Ok(Poll::Ready(())),
+                Err(e) if error_code(&e) == Some("ResourceNotFoundException") => {
+                    Ok(Poll::Ready(()))
+                }
+                Err(e) if error_code(&e) == Some("ResourceInUseException") => {
+                    Ok(Poll::Pending("IN_USE".into()))
+                }
+                Err(e) => Err(sdk_error("DeleteCertificate", e)),
+            }
+        })
+        .await
+        .with_context(|| format!("deleting {} ({})", live.address, live.id))
+    }
+}
+
+impl Acm {
+    /// (address, ARN) of the certificates in `region` tagged for `stack`.
+    async fn list_stack(&self, region: &str, stack: &str) -> Result<Vec<(String, String)>> {
+        let client = self.client(region)?;
+        // Without `includes`, ListCertificates leaves out every key type but RSA_1024 and RSA_2048.
+        let all_keys = Filters::builder()
+            .set_key_types(Some(
+                [
+                    "RSA_2048",
+                    "RSA_3072",
+                    "RSA_4096",
+                    "EC_prime256v1",
+                    "EC_secp384r1",
+                    "EC_secp521r1",
+                ]
+                .into_iter()
+                .map(KeyAlgorithm::from)
+                .collect(),
+            ))
+            .build();
+        let pages = client
+            .list_certificates()
+            .includes(all_keys)
+            .into_paginator()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| sdk_error("ListCertificates", e))?;
+        let arns: Vec<String> = pages
+            .iter()
+            .flat_map(|p| p.certificate_summary_list())
+            .filter_map(|c| c.certificate_arn().map(str::to_owned))
+            .collect();
+        let tags = try_join_all(arns.iter().map(|arn| tags_of(client, arn))).await?;
+        Ok(arns
+            .into_iter()
+            .zip(tags)
+            .filter_map(|(arn, tags)| {
+                let address =
+                    owned_address(stack, tags?.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+                Some((address, arn))
+            })
+            .collect())
+    }
+
+    /// The certificate and its tags, or `None` when it is gone.
+    async fn describe(&self, arn: &str) -> Result<Option<(CertificateDetail, Tags)>> {
+        let (_, client) = self.client_for(arn)?;
+        let cert = absent_if(
+            "DescribeCertificate",
+            client
+                .describe_certificate()
+                .certificate_arn(arn)
+                .send()
+                .await,
+            &["ResourceNotFoundException"],
+        )?;
+        let Some(cert) = cert.and_then(|c| c.certificate) else {
+            return Ok(None);
+        };
+        let Some(tags) = tags_of(client, arn).await? else {
+            return Ok(None);
+        };
+        Ok(Some((cert, tags)))
+    }
+
+    async fn request(&self, r: &Resolved) -> Result<Live> {
+        let region = r.props.str("region").unwrap_or(&self.region).to_owned();
+        let client = self.client(&region)?;
+        let domain = r
+            .props
+            .str("domain_name")
+            .context("`domain_name` is required")?;
+        let tags = r
+            .tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect::<Result<Vec<_>, _>>()?;
+        let out = client
+            .request_certificate()
+            .domain_name(domain)
+            .set_subject_alternative_names(
+                Some(r.props.strs("subject_alternative_names")).filter(|s| !s.is_empty()),
+            )
+            .validation_method(ValidationMethod::Dns)
+            .key_algorithm(KeyAlgorithm::from(
+                r.props.str("key_algorithm").unwrap_or("RSA_2048"),
+            ))
+            // The SDK resends the same token on its retries, so a lost reply never makes a second certificate;
+            // across runs, read finds the certificate by its tags (they are part of the request).
+            .idempotency_token(token(&r.address))
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| sdk_error("RequestCertificate", e))?;
+        let arn = out
+            .certificate_arn()
+            .context("RequestCertificate returned no ARN")?
+            .to_owned();
+        self.validate_and_wait(r, &arn).await?;
+        let mut live = Live::new(&r.address, KIND, &arn);
+        live.outputs.insert("arn".into(), arn);
+        live.props = r.props.clone();
+        live.tags = r.tags.clone();
+        Ok(live)
+    }
+
+    /// Write the DNS validation records into `zone` (UPSERT), then wait until the certificate is issued.
+    async fn validate_and_wait(&self, r: &Resolved, arn: &str) -> Result<()> {
+        let zone = r.props.str("zone").context("`zone` is required")?;
+        let (_, client) = self.client_for(arn)?;
+        let describe = || async {
+            client
+                .describe_certificate()
+                .certificate_arn(arn)
+                .send()
+                .await
+                .map_err(|e| sdk_error("DescribeCertificate", e))?
+                .certificate
+                .context("DescribeCertificate returned no certificate")
+        };
+        // ACM takes a few seconds to publish the records it wants.
+        let records = wait::until(
+            "certificate validation records",
+            Duration::from_secs(5 * 60),
+            Duration::from_secs(5),
+            || async {
+                let c = describe().await?;
+                Ok(match validation_records(&c) {
+                    Some(r)
+                        if c.domain_validation_options()
+                            .iter()
+                            .all(|d| d.resource_record().is_some()) =>
+                    {
+                        Poll::Ready(r)
+                    }
+                    _ => Poll::Pending("waiting for ACM's DNS records".into()),
+                })
+            },
+        )
+        .await?;
+        let changes = records
+            .iter()
+            .map(|(name, value)| {
+                Ok(Change::builder()
+                    .action(ChangeAction::Upsert)
+                    .resource_record_set(
+                        ResourceRecordSet::builder()
+                            .name(format!("{name}."))
+                            .r#type(RrType::Cname)
+                            .ttl(300)
+                            .resource_records(
+                                ResourceRecord::builder()
+                                    .value(format!("{value}."))
+                                    .build()?,
+                            )
+                            .build()?,
+                    )
+                    .build()?)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.route53
+            .change_resource_record_sets()
+            .hosted_zone_id(zone)
+            .change_batch(ChangeBatch::builder().set_changes(Some(changes)).build()?)
+            .send()
+            .await
+            .map_err(|e| sdk_error("ChangeResourceRecordSets", e))
+            .context("writing the certificate's DNS validation records")?;
+        wait::until("certificate", ISSUE_TIMEOUT, POLL_MAX, || async {
+            let c = describe().await?;
+            match c.status() {
+                Some(CertificateStatus::Issued) => Ok(Poll::Ready(())),
+                Some(CertificateStatus::PendingValidation) | None => {
+                    Ok(Poll::Pending("PENDING_VALIDATION".into()))
+                }
+                Some(other) => bail!(
+                    "certificate {arn} is {}{}",
+                    other.as_str(),
+                    c.failure_reason()
+                        .map(|f| format!(" ({})", f.as_str()))
+                        .unwrap_or_default()
+                ),
+            }
+        })
+        .await
+    }
+}
+
+/// A fresh idempotency token (at most 32 letters and digits) for one RequestCertificate call.
+fn token(address: &str) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    address.hash(&mut h);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{:016x}{:016x}", h.finish(), t as u64)
+}
+
+async fn tags_of(client: &Client, arn: &str) -> Result<Option<Tags>> {
+    let out = absent_if(
+        "ListTagsForCertificate",
+        client
+            .list_tags_for_certificate()
+            .certificate_arn(arn)
+            .send()
+            .await,
+        &["ResourceNotFoundException"],
+    )?;
+    Ok(out.map(|o| {
+        user_tags(
+            o.tags()
+                .iter()
+                .map(|t| (t.key(), t.value().unwrap_or_default())),
+        )
+    }))
+}
+
+async fn sync_tags(client: &Client, arn: &str, want: &Tags, have: &Tags) -> Result<()> {
+    let TagChanges { set, remove } = tag_changes(have, want);
+    if !set.is_empty() {
+        client
+            .add_tags_to_certificate()
+            .certificate_arn(arn)
+            .set_tags(Some(
+                set.into_iter()
+                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                    .collect::<Result<Vec<_>, _>>()?,
+            ))
+            .send()
+            .await
+            .map_err(|e| sdk_error("AddTagsToCertificate", e))?;
+    }
+    if !remove.is_empty() {
+        let have_values: Vec<Tag> = remove
+            .iter()
+            .map(|k| {
+                Tag::builder()
+                    .key(k)
+                    .set_value(have.get(k).cloned())
+                    .build()
+            })
+            .collect::<Result<_, _>>()?;
+        client
+            .remove_tags_from_certificate()
+            .certificate_arn(arn)
+            .set_tags(Some(have_values))
+            .send()
+            .await
+            .map_err(|e| sdk_error("RemoveTagsFromCertificate", e))?;
+    }
+    Ok(())
+}

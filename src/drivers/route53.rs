@@ -1,0 +1,619 @@
+//! Route53 public hosted zones and their records.
+//!
+//! Zones are tagged like every other resource, but the tagging API does not cover Route53 (and Route53 is
+//! global), so they are found by listing zones plus one `ListTagsForResources` per 10 zones. Records carry
+//! no tags: a record is found from its zone, and it belongs to the stack when the zone (the stack's own)
+//! holds a marker tag `zinfra:record:<name>` = `<TYPE> <record name>` for it. The marker makes records
+//! removed from the file (orphans) findable without writing anything into public DNS. Marker tags are
+//! zinfra's bookkeeping and never count as the zone's own tags.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result, anyhow, bail};
+use async_trait::async_trait;
+use aws_sdk_route53::Client;
+use aws_sdk_route53::types::{
+    AliasTarget, Change, ChangeAction, ChangeBatch, HostedZone, HostedZoneConfig, ResourceRecord,
+    ResourceRecordSet, RrType, Tag, TagResourceType,
+};
+use futures::future::try_join_all;
+
+use super::{Driver, ReadCx, absent_if, error_code, owned_address, sdk_error, tag_changes};
+use crate::kinds::route53_zone::normalize;
+use crate::model::{Live, PropsExt, Resolved, Tags, Value};
+
+const ZONE: &str = "route53_zone";
+const RECORD: &str = "route53_record";
+/// Prefix of the zone tags that mark a record as the stack's.
+pub const MARKER: &str = "zinfra:record:";
+/// ListTagsForResources and ChangeTagsForResource take at most 10 items.
+const TAG_BATCH: usize = 10;
+
+pub struct Route53 {
+    client: Client,
+}
+
+impl Route53 {
+    pub fn new(client: Client) -> Route53 {
+        Route53 { client }
+    }
+}
+
+/// A stack zone as listed, with its tags (markers included).
+pub struct StackZone {
+    pub id: String,
+    pub name: String,
+    pub comment: String,
+    pub tags: Tags,
+}
+
+/// `Z123` from `/hostedzone/Z123`.
+pub fn bare_id(id: &str) -> &str {
+    id.trim_start_matches("/hostedzone/")
+}
+
+/// Every hosted zone tagged for `stack`: ListHostedZones (paginated) plus ListTagsForResources per 10.
+pub async fn stack_zones(client: &Client, stack: &str) -> Result<Vec<StackZone>> {
+    let pages = client
+        .list_hosted_zones()
+        .into_paginator()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(|e| sdk_error("ListHostedZones", e))?;
+    let zones: Vec<HostedZone> = pages
+        .into_iter()
+        .flat_map(|p| p.hosted_zones)
+        .filter(|z| !z.config().is_some_and(|c| c.private_zone()))
+        .collect();
+    let ids: Vec<String> = zones.iter().map(|z| bare_id(z.id()).to_owned()).collect();
+    let tag_sets = try_join_all(ids.chunks(TAG_BATCH).map(|batch| async move {
+        client
+            .list_tags_for_resources()
+            .resource_type(TagResourceType::Hostedzone)
+            .set_resource_ids(Some(batch.to_vec()))
+            .send()
+            .await
+            .map_err(|e| sdk_error("ListTagsForResources", e))
+    }))
+    .await?;
+    let mut tags_by_id: BTreeMap<String, Tags> = BTreeMap::new();
+    for out in tag_sets {
+        for set in out.resource_tag_sets() {
+            let Some(id) = set.resource_id() else {
+                continue;
+            };
+            tags_by_id.insert(
+                bare_id(id).to_owned(),
+                set.tags()
+                    .iter()
+                    .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
+                    .collect(),
+            );
+        }
+    }
+    Ok(zones
+        .into_iter()
+        .filter_map(|z| {
+            let id = bare_id(z.id()).to_owned();
+            let tags = tags_by_id.remove(&id)?;
+            owned_address(stack, tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+            Some(StackZone {
+                name: normalize(z.name()),
+                comment: z
+                    .config()
+                    .and_then(|c| c.comment())
+                    .unwrap_or_default()
+                    .to_owned(),
+                id,
+                tags,
+            })
+        })
+        .collect())
+}
+
+/// Every record set of a zone (ListResourceRecordSets, following its own pagination).
+pub async fn zone_records(client: &Client, zone_id: &str) -> Result<Vec<ResourceRecordSet>> {
+    let mut out = Vec::new();
+    let mut next: Option<(String, RrType)> = None;
+    loop {
+        let mut req = client.list_resource_record_sets().hosted_zone_id(zone_id);
+        if let Some((name, ty)) = next.take() {
+            req = req.start_record_name(name).start_record_type(ty);
+        }
+        let page = req
+            .send()
+            .await
+            .map_err(|e| sdk_error("ListResourceRecordSets", e))?;
+        out.extend(page.resource_record_sets().iter().cloned());
+        match (
+            page.is_truncated(),
+            page.next_record_name(),
+            page.next_record_type(),
+        ) {
+            (true, Some(n), Some(t)) => next = Some((n.to_owned(), t.clone())),
+            _ => return Ok(out),
+        }
+    }
+}
+
+/// A record name as zinfra compares it: no trailing dot, lower case, `*` for Route53's `\052`.
+pub fn record_name(name: &str) -> String {
+    normalize(&name.replace("\\052", "*"))
+}
+
+/// Add and remove zone tags, 10 at a time.
+pub async fn change_zone_tags(
+    client: &Client,
+    zone_id: &str,
+    set: Vec<(String, String)>,
+    remove: Vec<String>,
+) -> Result<()> {
+    let set: Vec<Tag> = set
+        .into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect();
+    let (mut set, mut remove) = (set.as_slice(), remove.as_slice());
+    while !set.is_empty() || !remove.is_empty() {
+        let (s, r) = (set.len().min(TAG_BATCH), remove.len().min(TAG_BATCH));
+        client
+            .change_tags_for_resource()
+            .resource_type(TagResourceType::Hostedzone)
+            .resource_id(zone_id)
+            .set_add_tags((s > 0).then(|| set[..s].to_vec()))
+            .set_remove_tag_keys((r > 0).then(|| remove[..r].to_vec()))
+            .send()
+            .await
+            .map_err(|e| sdk_error("ChangeTagsForResource", e))?;
+        set = &set[s..];
+        remove = &remove[r..];
+    }
+    Ok(())
+}
+
+/// Tag values allow no `*`; a wildcard label is stored as `@`, which no DNS name contains.
+fn marker_value(ty: &str, name: &str) -> String {
+    format!("{ty} {}", name.replace('*', "@"))
+}
+
+fn parse_marker(value: &str) -> Option<(String, String)> {
+    let (ty, name) = value.split_once(' ')?;
+    Some((ty.to_owned(), name.replace('@', "*")))
+}
+
+/// The record's physical id: `<zone id>_<name>_<type>`.
+fn record_id(zone: &str, name: &str, ty: &str) -> String {
+    format!("{zone}_{name}_{ty}")
+}
+
+#[async_trait]
+impl Driver for Route53 {
+    fn kinds(&self) -> &'static [&'static str] {
+        &[ZONE, RECORD]
+    }
+
+    fn uses_tag_index(&self) -> bool {
+        false
+    }
+
+    async fn read(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {
+        let zones = stack_zones(&self.client, cx.stack).await?;
+        match cx.kind {
+            ZONE => Ok(
+                try_join_all(zones.iter().map(|z| self.read_zone(cx.stack, z)))
+                    .await?
+                    .into_iter()
+                    .flatten()
+                    .collect(),
+            ),
+            _ => {
+                let per_zone = try_join_all(zones.iter().map(|z| self.read_records(z))).await?;
+                Ok(per_zone.into_iter().flatten().collect())
+            }
+        }
+    }
+
+    async fn create(&self, r: &Resolved) -> Result<Live> {
+        match r.kind.as_str() {
+            ZONE => self.create_zone(r).await,
+            _ => self.put_record(r, None).await,
+        }
+        .with_context(|| format!("creating {}", r.address))
+    }
+
+    async fn update(&self, r: &Resolved, live: &Live, changed: &[String]) -> Result<Live> {
+        let done = match r.kind.as_str() {
+            ZONE => self.update_zone(r, live, changed).await,
+            _ => self.put_record(r, Some(live)).await,
+        };
+        done.with_context(|| format!("updating {}", r.address))
+    }
+
+    async fn delete(&self, live: &Live) -> Result<()> {
+        match live.kind.as_str() {
+            ZONE => self.delete_zone(live).await,
+            _ => self.delete_record(live).await,
+        }
+        .with_context(|| format!("deleting {} ({})", live.address, live.id))
+    }
+}
+
+impl Route53 {
+    /// The zone as zinfra compares it; `None` when it was deleted since it was listed.
+    async fn read_zone(&self, stack: &str, z: &StackZone) -> Result<Option<Live>> {
+        let address = owned_address(stack, z.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .unwrap_or_default();
+        let got = absent_if(
+            "GetHostedZone",
+            self.client.get_hosted_zone().id(&z.id).send().await,
+            &["NoSuchHostedZone"],
+        )?;
+        let Some(got) = got else { return Ok(None) };
+        let mut live = Live::new(&address, ZONE, &z.id);
+        live.props.insert("name".into(), Value::Str(z.name.clone()));
+        live.props
+            .insert("comment".into(), Value::Str(z.comment.clone()));
+        live.tags = zone_tags(&z.tags);
+        outputs(
+            &mut live,
+            &z.id,
+            got.delegation_set()
+                .map(|d| d.name_servers())
+                .unwrap_or_default(),
+        );
+        Ok(Some(live))
+    }
+
+    async fn read_records(&self, z: &StackZone) -> Result<Vec<Live>> {
+        // (type, name) -> address, from the zone's marker tags.
+        let owned: BTreeMap<(String, String), String> = z
+            .tags
+            .iter()
+            .filter_map(|(k, v)| {
+                let name = k.strip_prefix(MARKER)?;
+                Some((parse_marker(v)?, format!("{RECORD}.{name}")))
+            })
+            .collect();
+        if owned.is_empty() {
+            return Ok(vec![]);
+        }
+        let mut out = Vec::new();
+        for set in zone_records(&self.client, &z.id).await? {
+            let name = record_name(set.name());
+            let ty = set.r#type().as_str().to_owned();
+            let Some(address) = owned.get(&(ty.clone(), name.clone())) else {
+                continue;
+            };
+            let mut live = Live::new(address, RECORD, record_id(&z.id, &name, &ty));
+            live.outputs.insert("fqdn".into(), name.clone());
+            live.props.insert("zone".into(), Value::Str(z.id.clone()));
+            live.props.insert("name".into(), Value::Str(name));
+            live.props.insert("type".into(), Value::Str(ty));
+            match set.alias_target() {
+                Some(a) => {
+                    live.props.insert(
+                        "alias".into(),
+                        Value::Str(format!(
+                            "{}/{}",
+                            a.hosted_zone_id(),
+                            normalize(a.dns_name())
+                        )),
+                    );
+                    live.props.insert(
+                        "evaluate_target_health".into(),
+                        Value::Bool(a.evaluate_target_health()),
+                    );
+                }
+                None => {
+                    if let Some(ttl) = set.ttl() {
+                        live.props.insert("ttl".into(), Value::Int(ttl));
+                    }
+                    live.props.insert(
+                        "records".into(),
+                        Value::List(
+                            set.resource_records()
+                                .iter()
+                                .map(|r| Value::Str(r.value().to_owned()))
+                                .collect(),
+                        ),
+                    );
+                    live.props
+                        .insert("evaluate_target_health".into(), Value::Bool(false));
+                }
+            }
+            out.push(live);
+        }
+        Ok(out)
+    }
+
+    async fn create_zone(&self, r: &Resolved) -> Result<Live> {
+        let name = normalize(r.props.str("name").context("`name` is required")?);
+        let stack = r
+            .tags
+            .get(crate::model::TAG_STACK)
+            .cloned()
+            .unwrap_or_default();
+        // The caller reference names the stack and address, so a zone whose create was cut off before it was
+        // tagged (read cannot see it) is recognised and taken over instead of made twice.
+        let prefix = format!("zinfra/{stack}/{}/", r.address);
+        let same_name = self
+            .client
+            .list_hosted_zones_by_name()
+            .dns_name(&name)
+            .send()
+            .await
+            .map_err(|e| sdk_error("ListHostedZonesByName", e))?;
+        let left = same_name
+            .hosted_zones()
+            .iter()
+            .find(|z| normalize(z.name()) == name && z.caller_reference().starts_with(&prefix));
+        let id = match left {
+            Some(z) => bare_id(z.id()).to_owned(),
+            None => self.create_hosted_zone(r, &name, &prefix).await?,
+        };
+        change_zone_tags(
+            &self.client,
+            &id,
+            r.tags.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            vec![],
+        )
+        .await?;
+        let got = self
+            .client
+            .get_hosted_zone()
+            .id(&id)
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetHostedZone", e))?;
+        let mut live = Live::new(&r.address, ZONE, &id);
+        live.tags = r.tags.clone();
+        outputs(
+            &mut live,
+            &id,
+            got.delegation_set()
+                .map(|d| d.name_servers())
+                .unwrap_or_default(),
+        );
+        Ok(live)
+    }
+
+    async fn create_hosted_zone(&self, r: &Resolved, name: &str, prefix: &str) -> Result<String> {
+        // CallerReference must be unique per request: the address plus the time.
+        let reference = format!(
+            "{prefix}{}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default()
+        );
+        let out = self
+            .client
+            .create_hosted_zone()
+            .name(name)
+            .caller_reference(reference)
+            .hosted_zone_config(
+                HostedZoneConfig::builder()
+                    .set_comment(r.props.str("comment").map(str::to_owned))
+                    .private_zone(false)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| sdk_error("CreateHostedZone", e))?;
+        let zone = out
+            .hosted_zone()
+            .context("CreateHostedZone returned no zone")?;
+        Ok(bare_id(zone.id()).to_owned())
+    }
+
+    async fn update_zone(&self, r: &Resolved, live: &Live, changed: &[String]) -> Result<Live> {
+        for field in changed {
+            match field.as_str() {
+                "comment" => {
+                    self.client
+                        .update_hosted_zone_comment()
+                        .id(&live.id)
+                        .comment(r.props.str("comment").unwrap_or_default())
+                        .send()
+                        .await
+                        .map_err(|e| sdk_error("UpdateHostedZoneComment", e))?;
+                }
+                "tags" => {
+                    // `live.tags` never holds record markers, so they are never removed here.
+                    let c = tag_changes(&live.tags, &r.tags);
+                    change_zone_tags(
+                        &self.client,
+                        &live.id,
+                        c.set
+                            .into_iter()
+                            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                            .collect(),
+                        c.remove,
+                    )
+                    .await?;
+                }
+                other => bail!("route53_zone field `{other}` cannot be changed in place"),
+            }
+        }
+        let mut out = live.clone();
+        out.address = r.address.clone();
+        out.props = r.props.clone();
+        out.tags = r.tags.clone();
+        Ok(out)
+    }
+
+    async fn delete_zone(&self, live: &Live) -> Result<()> {
+        // AWS deletes only empty zones. Certificate validation CNAMEs that acm_certificate wrote (and left,
+        // see src/drivers/acm.rs) go with the zone; anything else in it stops the delete with AWS's error.
+        let records = match zone_records(&self.client, &live.id).await {
+            Ok(r) => r,
+            Err(e) if format!("{e:#}").contains("NoSuchHostedZone") => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        let validation: Vec<Change> = records
+            .into_iter()
+            .filter(|s| {
+                s.r#type() == &RrType::Cname
+                    && s.name().starts_with('_')
+                    && s.resource_records()
+                        .iter()
+                        .all(|v| normalize(v.value()).ends_with(".acm-validations.aws"))
+            })
+            .map(|s| {
+                Change::builder()
+                    .action(ChangeAction::Delete)
+                    .resource_record_set(s)
+                    .build()
+            })
+            .collect::<Result<_, _>>()?;
+        if !validation.is_empty() {
+            self.change(&live.id, validation).await?;
+        }
+        match self.client.delete_hosted_zone().id(&live.id).send().await {
+            Ok(_) => Ok(()),
+            Err(e) if error_code(&e) == Some("NoSuchHostedZone") => Ok(()),
+            Err(e) => Err(sdk_error("DeleteHostedZone", e)),
+        }
+    }
+
+    async fn change(&self, zone: &str, changes: Vec<Change>) -> Result<()> {
+        self.client
+            .change_resource_record_sets()
+            .hosted_zone_id(zone)
+            .change_batch(ChangeBatch::builder().set_changes(Some(changes)).build()?)
+            .send()
+            .await
+            .map_err(|e| sdk_error("ChangeResourceRecordSets", e))?;
+        Ok(())
+    }
+
+    /// Create the record (with its marker), or replace its values. The old record set is deleted and the
+    /// new one created in one atomic batch, which also turns a plain record into an alias or back.
+    async fn put_record(&self, r: &Resolved, live: Option<&Live>) -> Result<Live> {
+        let zone = r.props.str("zone").context("`zone` is required")?;
+        let name = record_name(r.props.str("name").context("`name` is required")?);
+        let ty = r.props.str("type").context("`type` is required")?;
+        let mut set = ResourceRecordSet::builder()
+            .name(&name)
+            .r#type(RrType::from(ty));
+        if let Some(alias) = r.props.str("alias") {
+            let (hz, dns) = alias
+                .split_once('/')
+                .ok_or_else(|| anyhow!("alias target `{alias}` is not `<zone id>/<dns name>`"))?;
+            set = set.alias_target(
+                AliasTarget::builder()
+                    .hosted_zone_id(hz)
+                    .dns_name(dns)
+                    .evaluate_target_health(r.props.bool_or("evaluate_target_health", false))
+                    .build()?,
+            );
+        } else {
+            set = set.set_ttl(r.props.int("ttl"));
+            for v in r.props.strs("records") {
+                set = set.resource_records(ResourceRecord::builder().value(v).build()?);
+            }
+        }
+        let mut changes = Vec::new();
+        let existing = match live {
+            Some(_) => zone_records(&self.client, zone)
+                .await?
+                .into_iter()
+                .find(|s| record_name(s.name()) == name && s.r#type().as_str() == ty),
+            None => None,
+        };
+        match existing {
+            Some(old) => {
+                changes.push(
+                    Change::builder()
+                        .action(ChangeAction::Delete)
+                        .resource_record_set(old)
+                        .build()?,
+                );
+                changes.push(
+                    Change::builder()
+                        .action(ChangeAction::Create)
+                        .resource_record_set(set.build()?)
+                        .build()?,
+                );
+            }
+            // UPSERT: a record left by a create whose marker was never written is taken over.
+            None => changes.push(
+                Change::builder()
+                    .action(ChangeAction::Upsert)
+                    .resource_record_set(set.build()?)
+                    .build()?,
+            ),
+        }
+        self.change(zone, changes).await?;
+        let key = format!("{MARKER}{}", r.name);
+        change_zone_tags(
+            &self.client,
+            zone,
+            vec![(key, marker_value(ty, &name))],
+            vec![],
+        )
+        .await?;
+        let mut out = Live::new(&r.address, RECORD, record_id(zone, &name, ty));
+        out.outputs.insert("fqdn".into(), name);
+        out.props = r.props.clone();
+        Ok(out)
+    }
+
+    async fn delete_record(&self, live: &Live) -> Result<()> {
+        let zone = live
+            .props
+            .str("zone")
+            .context("record without a zone")?
+            .to_owned();
+        let name = live.props.str("name").unwrap_or_default().to_owned();
+        let ty = live.props.str("type").unwrap_or_default().to_owned();
+        let existing = match zone_records(&self.client, &zone).await {
+            Ok(sets) => sets
+                .into_iter()
+                .find(|s| record_name(s.name()) == name && s.r#type().as_str() == ty),
+            Err(e) if format!("{e:#}").contains("NoSuchHostedZone") => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        if let Some(old) = existing {
+            let change = Change::builder()
+                .action(ChangeAction::Delete)
+                .resource_record_set(old)
+                .build()?;
+            match self.change(&zone, vec![change]).await {
+                Ok(()) => {}
+                // Deleted meanwhile.
+                Err(e)
+                    if format!("{e:#}").contains("InvalidChangeBatch")
+                        && format!("{e:#}").contains("not found") => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let short = live
+            .address
+            .strip_prefix("route53_record.")
+            .unwrap_or(&live.address);
+        change_zone_tags(
+            &self.client,
+            &zone,
+            vec![],
+            vec![format!("{MARKER}{short}")],
+        )
+        .await
+    }
+}
+
+/// The zone's own tags: AWS's minus zinfra's record markers and `aws:` keys.
+fn zone_tags(all: &Tags) -> Tags {
+    all.iter()
+        .filter(|(k, _)| !k.starts_with(MARKER) && !k.starts_with("aws:"))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+fn outputs(live: &mut Live, id: &str, name_servers: &[String]) {
+    live.outputs
+        .insert("arn".into(), format!("arn:aws:route53:::hostedzone/{id}"));
+    live.outputs.insert("zone_id".into(), id.to_owned());
+    live.outputs
+        .insert("name_servers".into(), name_servers.join(","));
+}

@@ -1,0 +1,139 @@
+//! `lb_target_group`: schema and checks. AWS calls: `src/drivers/elbv2.rs`; tests: `tests/drivers/elbv2.rs`.
+
+use crate::model::Value;
+use crate::schema::{Default, Field, KindDef, Ty};
+use crate::validate::ResourceCx;
+
+pub static HEALTH_CHECK: Ty = Ty::Object(&[
+    Field::new("path", Ty::Str, "Path requested.").default(Default::Str("/")),
+    Field::new(
+        "matcher",
+        Ty::Str,
+        "Healthy HTTP codes, e.g. `200` or `200-299`.",
+    )
+    .default(Default::Str("200")),
+    Field::new(
+        "interval_seconds",
+        Ty::Int,
+        "Seconds between checks (5-300).",
+    )
+    .default(Default::Int(30)),
+    Field::new(
+        "timeout_seconds",
+        Ty::Int,
+        "Seconds before a check fails (2-120).",
+    )
+    .default(Default::Int(5)),
+    Field::new(
+        "healthy_threshold",
+        Ty::Int,
+        "Passes before healthy (2-10).",
+    )
+    .default(Default::Int(5)),
+    Field::new(
+        "unhealthy_threshold",
+        Ty::Int,
+        "Failures before unhealthy (2-10).",
+    )
+    .default(Default::Int(2)),
+]);
+
+pub static KIND: KindDef = KindDef {
+    name: "lb_target_group",
+    doc: "A target group for ALB listeners; `ip` targets, as Fargate tasks need.",
+    fields: &[
+        Field::new(
+            "name",
+            Ty::Str,
+            "Target group name; `<stack>-<name>` by default.",
+        )
+        .default(Default::PhysicalName)
+        .force_new(),
+        Field::new("vpc", Ty::Ref(&["vpc"], "id"), "The VPC of the targets.")
+            .required()
+            .force_new(),
+        Field::new(
+            "target_type",
+            Ty::Enum(&["ip", "instance"]),
+            "`ip` for Fargate tasks.",
+        )
+        .default(Default::Str("ip"))
+        .force_new(),
+        Field::new(
+            "protocol",
+            Ty::Enum(&["HTTP", "HTTPS"]),
+            "Protocol to the targets.",
+        )
+        .default(Default::Str("HTTP"))
+        .force_new(),
+        Field::new("port", Ty::Int, "Port of the targets.")
+            .required()
+            .force_new(),
+        Field::new(
+            "health_check",
+            HEALTH_CHECK,
+            "Health check, changed in place; AWS's defaults (unmanaged) when left out.",
+        ),
+        Field::new(
+            "deregistration_delay",
+            Ty::Int,
+            "Seconds to drain a target before it is removed.",
+        )
+        .default(Default::Int(300)),
+    ],
+    physical_name: Some("name"),
+    taggable: true,
+    outputs: &["id", "arn"],
+    validate,
+};
+
+fn validate(cx: &ResourceCx<'_>) {
+    if let Some(name) = cx.str("name")
+        && let Err(why) = crate::kinds::lb::lb_name(name)
+    {
+        cx.error_at_value("name", "invalid target group name", why);
+    }
+    if let Some(p) = cx.int("port")
+        && !(1..=65535).contains(&p)
+    {
+        cx.error_at_value("port", "invalid port", "1 to 65535");
+    }
+    if let Some(d) = cx.int("deregistration_delay")
+        && !(0..=3600).contains(&d)
+    {
+        cx.error_at_value(
+            "deregistration_delay",
+            "invalid deregistration delay",
+            "0 to 3600 seconds",
+        );
+    }
+    let Some(hc) = cx.get("health_check").and_then(Value::as_map) else {
+        return;
+    };
+    let int = |k: &str| hc.get(k).and_then(Value::as_int);
+    for (k, lo, hi) in [
+        ("interval_seconds", 5, 300),
+        ("timeout_seconds", 2, 120),
+        ("healthy_threshold", 2, 10),
+        ("unhealthy_threshold", 2, 10),
+    ] {
+        if let Some(v) = int(k)
+            && !(lo..=hi).contains(&v)
+        {
+            cx.error_at_value(
+                &format!("health_check.{k}"),
+                &format!("invalid health check `{k}`"),
+                &format!("{lo} to {hi}"),
+            );
+        }
+    }
+    if let (Some(t), Some(i)) = (int("timeout_seconds"), int("interval_seconds"))
+        && t >= i
+    {
+        cx.error_at_value(
+            "health_check.timeout_seconds",
+            "health check timeout must be shorter than its interval",
+            "lower `timeout_seconds` or raise `interval_seconds`",
+        );
+    }
+}

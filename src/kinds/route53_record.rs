@@ -1,0 +1,125 @@
+//! `route53_record`: schema and checks. AWS calls: `src/drivers/route53.rs`; tests: `tests/drivers/route53.rs`.
+
+use crate::kinds::route53_zone::{domain_name, normalize};
+use crate::model::Value;
+use crate::schema::{Default, Field, KindDef, Ty};
+use crate::validate::ResourceCx;
+
+static RECORD: Ty = Ty::Str;
+
+pub static KIND: KindDef = KindDef {
+    name: "route53_record",
+    doc: "A DNS record in the stack's zone: plain values, or an alias to a load balancer or distribution by its name (never a static IP).",
+    fields: &[
+        Field::new(
+            "zone",
+            Ty::Ref(&["route53_zone"], "id"),
+            "The zone, e.g. `route53_zone.main`.",
+        )
+        .required()
+        .force_new(),
+        Field::new(
+            "name",
+            Ty::Str,
+            "Full record name inside the zone, e.g. `api.dev.zenoo.example`.",
+        )
+        .required()
+        .force_new(),
+        Field::new(
+            "type",
+            Ty::Enum(&["A", "AAAA", "CNAME", "TXT", "MX", "CAA", "SRV"]),
+            "Record type.",
+        )
+        .required()
+        .force_new(),
+        Field::new(
+            "ttl",
+            Ty::Int,
+            "Seconds; required with `records`, not allowed with `alias`.",
+        ),
+        Field::new(
+            "records",
+            Ty::Set(&RECORD),
+            "Values (TXT values in double quotes); or give `alias`.",
+        ),
+        Field::new(
+            "alias",
+            Ty::Ref(&["lb", "cloudfront_distribution"], "alias_target"),
+            "Alias to a load balancer or distribution, e.g. `lb.web`.",
+        ),
+        Field::new(
+            "evaluate_target_health",
+            Ty::Bool,
+            "With `alias`: answer only while the target is healthy.",
+        )
+        .default(Default::Bool(false)),
+    ],
+    physical_name: None,
+    // Route53 records carry no tags; they are found from their zone (see README).
+    taggable: false,
+    outputs: &["id", "fqdn"],
+    validate,
+};
+
+fn validate(cx: &ResourceCx<'_>) {
+    let has_records = !cx.is_null("records");
+    let has_alias = !cx.is_null("alias");
+    match (has_records, has_alias) {
+        (true, true) => cx.error_at_value(
+            "alias",
+            "a record has either `records` or `alias`, not both",
+            "remove `records` to point at the target by name, or remove `alias`",
+        ),
+        (false, false) => cx.error_at_header(
+            "record without values",
+            "give `records = [...]` with `ttl`, or `alias = \"lb.<name>\"`",
+        ),
+        _ => {}
+    }
+    if has_records && cx.is_null("ttl") {
+        cx.error_at_value("records", "`records` need a `ttl`", "add e.g. `ttl = 300`");
+    }
+    if has_alias && !cx.is_null("ttl") {
+        cx.error_at_value(
+            "ttl",
+            "an alias record has no TTL",
+            "remove `ttl`: Route53 answers with the target's TTL",
+        );
+    }
+    if has_alias && !matches!(cx.str("type"), Some("A" | "AAAA")) {
+        cx.error_at_value(
+            "type",
+            "an alias to a load balancer or distribution is an `A` or `AAAA` record",
+            "write `type = \"A\"`",
+        );
+    }
+    if !has_alias && cx.get("evaluate_target_health") == Some(&Value::Bool(true)) {
+        cx.error_at_value(
+            "evaluate_target_health",
+            "`evaluate_target_health` needs `alias`",
+            "remove it, or point the record at a target with `alias`",
+        );
+    }
+    if let Some(ttl) = cx.int("ttl")
+        && !(0..=2_147_483_647).contains(&ttl)
+    {
+        cx.error_at_value("ttl", "invalid TTL", "0 to 2147483647 seconds");
+    }
+    let Some(name) = cx.str("name") else { return };
+    if let Err(why) = domain_name(name, true) {
+        cx.error_at_value("name", "invalid record name", why);
+        return;
+    }
+    if let Some(zone) = cx.referenced("zone")
+        && let Some(zone_name) = zone.props.get("name").and_then(Value::as_str)
+    {
+        let (n, z) = (normalize(name), normalize(zone_name));
+        if n != z && !n.ends_with(&format!(".{z}")) {
+            cx.error_at_value(
+                "name",
+                &format!("record name `{name}` is outside its zone `{zone_name}`"),
+                &format!("write the full name, ending in `{z}`"),
+            );
+        }
+    }
+}
