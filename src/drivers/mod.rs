@@ -9,12 +9,15 @@ use async_trait::async_trait;
 use crate::model::{Address, Live, Resolved, Resource, TAG_ADDRESS, TAG_STACK, Tags, kind_of};
 use crate::provider::{Provider, StackInfo};
 
+pub mod cloudfront;
 pub mod dynamodb;
 pub mod ec2;
 pub mod iam;
 pub mod kms;
 pub mod s3;
+pub mod s3_bucket_policy;
 pub mod ssm;
+pub mod wafv2;
 
 /// What a driver is given to find a stack's live resources of one kind.
 pub struct ReadCx<'a> {
@@ -74,15 +77,30 @@ impl Aws {
                 .force_path_style(path_style)
                 .build(),
         );
+        // CloudFront and its certificates and web ACLs live in us-east-1 whatever the stack's region.
+        let us_east_1 = in_region(&conf, "us-east-1");
         let drivers: Vec<Arc<dyn Driver>> = vec![
             Arc::new(kms::Kms::new(aws_sdk_kms::Client::new(&conf))),
             Arc::new(ec2::Ec2::new(aws_sdk_ec2::Client::new(&conf))),
-            Arc::new(s3::S3::new(s3)),
+            Arc::new(s3::S3::new(s3.clone())),
+            Arc::new(s3_bucket_policy::S3BucketPolicy::new(
+                s3,
+                aws_sdk_resourcegroupstagging::Client::new(&conf),
+            )),
             Arc::new(dynamodb::DynamoDb::new(aws_sdk_dynamodb::Client::new(
                 &conf,
             ))),
             Arc::new(ssm::Ssm::new(aws_sdk_ssm::Client::new(&conf))),
             Arc::new(iam::Iam::new(aws_sdk_iam::Client::new(&conf))),
+            Arc::new(wafv2::Wafv2::new(
+                aws_sdk_wafv2::Client::new(&conf),
+                aws_sdk_wafv2::Client::new(&us_east_1),
+                aws_sdk_resourcegroupstagging::Client::new(&conf),
+            )),
+            Arc::new(cloudfront::CloudFront::new(
+                aws_sdk_cloudfront::Client::new(&us_east_1),
+                aws_sdk_resourcegroupstagging::Client::new(&us_east_1),
+            )),
         ];
         Aws {
             drivers,

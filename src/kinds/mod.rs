@@ -13,6 +13,11 @@ pub mod security_group;
 pub mod ssm_parameter;
 pub mod subnet;
 pub mod vpc;
+pub mod wafv2_web_acl;
+pub mod wafv2_web_acl_association;
+pub mod cloudfront_origin_access_control;
+pub mod cloudfront_distribution;
+pub mod s3_bucket_policy;
 
 /// Every kind zinfra knows, in the order the reference documents them.
 pub static ALL: &[&KindDef] = &[
@@ -27,4 +32,9 @@ pub static ALL: &[&KindDef] = &[
     &ssm_parameter::KIND,
     &iam_role::KIND,
     &iam_oidc_provider::KIND,
+    &wafv2_web_acl::KIND,
+    &wafv2_web_acl_association::KIND,
+    &cloudfront_origin_access_control::KIND,
+    &cloudfront_distribution::KIND,
+    &s3_bucket_policy::KIND,
 ];
