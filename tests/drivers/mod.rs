@@ -7,3 +7,4 @@ mod iam;
 mod kms;
 mod s3;
 mod ssm;
+mod wafv2;
