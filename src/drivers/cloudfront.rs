@@ -574,6 +574,7 @@ fn apply_props(c: &mut DistributionConfig, p: &Props) -> Result<()> {
     c.web_acl_id = Some(p.str("web_acl").unwrap_or_default().to_owned());
     c.viewer_certificate = Some(match p.str("certificate") {
         Some(arn) => ViewerCertificate::builder()
+            .cloud_front_default_certificate(false)
             .acm_certificate_arn(arn)
             .ssl_support_method(SslSupportMethod::SniOnly)
             .minimum_protocol_version(MinimumProtocolVersion::from(

@@ -1,10 +1,12 @@
 //! Driver tests against moto over HTTP: create, read back, update, delete, one module per service.
 
+mod cloudfront;
 mod common;
 mod dynamodb;
 mod ec2;
 mod iam;
 mod kms;
 mod s3;
+mod s3_bucket_policy;
 mod ssm;
 mod wafv2;
