@@ -76,7 +76,7 @@ async fn reference_stack_life_cycle() {
     let plan = zinfra(&["plan", path(&f), "--json"], &env).expect(0).json();
     assert_eq!(
         plan["summary"],
-        serde_json::json!({"add": 21, "change": 0, "destroy": 0})
+        serde_json::json!({"add": 26, "change": 0, "destroy": 0})
     );
     let human = zinfra(&["plan", path(&f)], &env).expect(0);
     insta::assert_snapshot!("plan_reference_from_nothing", human.stdout);
@@ -84,7 +84,7 @@ async fn reference_stack_life_cycle() {
     assert!(
         applied
             .stdout
-            .contains("Apply complete! Resources: 21 added, 0 changed, 0 destroyed."),
+            .contains("Apply complete! Resources: 26 added, 0 changed, 0 destroyed."),
         "{}",
         applied.stdout
     );
@@ -93,6 +93,7 @@ async fn reference_stack_life_cycle() {
     }
 
     verify_live_properties().await;
+    verify_live_frontend(None, "index.html").await;
 
     // Converged: a second plan and a second apply change nothing.
     zinfra(&["plan", path(&f), "--detailed-exitcode"], &env).expect(0);
@@ -173,6 +174,24 @@ async fn reference_stack_life_cycle() {
             "description = \"Hub service at run time\"",
             "description = \"Hub service\"",
             "description",
+        ),
+        (
+            "wafv2_web_acl.alb",
+            "description = \"zenoo-dev API, ALB\"",
+            "description = \"zenoo-dev API, ALB\"\nrate_limit = 1000",
+            "rate_limit",
+        ),
+        (
+            "cloudfront_distribution.frontend",
+            "web_acl = \"wafv2_web_acl.frontend\"",
+            "web_acl = \"wafv2_web_acl.frontend\"\ndefault_root_object = \"app.html\"",
+            "default_root_object",
+        ),
+        (
+            "s3_bucket_policy.frontend",
+            "Action = \"s3:GetObject\"",
+            "Action = [\"s3:GetObject\", \"s3:GetObjectVersion\"]",
+            "policy",
         ),
         (
             "iam_oidc_provider.github",
@@ -259,9 +278,54 @@ async fn reference_stack_life_cycle() {
     let plan = zinfra(&["plan", path(&g2), "--json"], &env)
         .expect(0)
         .json();
+    // The distribution follows the new origin in place; the policy is replaced with its bucket.
     assert_eq!(
         changes(&plan),
-        [("s3_bucket.frontend".to_string(), "replace".to_string())]
+        [
+            ("s3_bucket.frontend".to_string(), "replace".to_string()),
+            (
+                "cloudfront_distribution.frontend".to_string(),
+                "update".to_string()
+            ),
+            (
+                "s3_bucket_policy.frontend".to_string(),
+                "replace".to_string()
+            )
+        ]
+    );
+    assert_eq!(
+        plan["resource_changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["address"] == "s3_bucket_policy.frontend")
+            .unwrap()["reason"],
+        "`bucket` refers to s3_bucket.frontend, which is replaced"
+    );
+    // A web ACL cannot change scope in place: the plan replaces it and says why.
+    let scope_change = (
+        "[wafv2_web_acl.alb]\n",
+        "[wafv2_web_acl.alb]\nscope = \"CLOUDFRONT\"\n",
+    );
+    let g3 = s.write(
+        "replace3.toml",
+        &edit(&text, scope_change.0, scope_change.1),
+    );
+    let plan = zinfra(&["plan", path(&g3), "--json"], &env)
+        .expect(0)
+        .json();
+    assert_eq!(
+        changes(&plan),
+        [("wafv2_web_acl.alb".to_string(), "replace".to_string())]
+    );
+    assert_eq!(
+        plan["resource_changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["address"] == "wafv2_web_acl.alb")
+            .unwrap()["reason"],
+        "`scope` cannot be changed in place"
     );
 
     // Apply every in-place edit and the replacement together; the next plan is empty.
@@ -270,16 +334,18 @@ async fn reference_stack_life_cycle() {
         "cidr_block = \"10.10.11.0/24\"",
         "cidr_block = \"10.10.12.0/24\"",
     );
+    let all_edits = edit(&all_edits, scope_change.0, scope_change.1);
     let g = s.write("all.toml", &all_edits);
     let applied = zinfra(&["apply", path(&g), "--auto-approve"], &env).expect(0);
     assert!(
         applied
             .stdout
-            .contains("Apply complete! Resources: 1 added, 12 changed, 1 destroyed."),
+            .contains("Apply complete! Resources: 2 added, 14 changed, 2 destroyed."),
         "{}",
         applied.stdout
     );
     zinfra(&["plan", path(&g), "--detailed-exitcode"], &env).expect(0);
+    verify_live_frontend(Some(1000), "app.html").await;
 
     // A resource removed from the file is deleted.
     let g = s.write("removed.toml", &edit(&all_edits, "[ssm_parameter.log_level]\nname = \"/zenoo/dev/hub/log-level\"\ntype = \"String\"\nvalue = \"debug\"\n", ""));
@@ -298,11 +364,12 @@ async fn reference_stack_life_cycle() {
     assert!(
         destroyed
             .stdout
-            .contains("Destroy complete! Resources: 0 added, 0 changed, 21 destroyed."),
+            .contains("Destroy complete! Resources: 0 added, 0 changed, 26 destroyed."),
         "{}",
         destroyed.stdout
     );
     assert_eq!(tagged_leftovers("zenoo-dev").await, Vec::<String>::new());
+    assert_eq!(frontend_leftovers("zenoo-dev").await, Vec::<String>::new());
     let iam = aws_sdk_iam::Client::new(&sdk_config().await);
     for role in [
         "zenoo-dev-github-deploy",
@@ -315,7 +382,7 @@ async fn reference_stack_life_cycle() {
         );
     }
     let plan = zinfra(&["plan", path(&f), "--json"], &env).expect(0).json();
-    assert_eq!(plan["summary"]["add"], 21);
+    assert_eq!(plan["summary"]["add"], 26);
     let nothing = zinfra(&["destroy", path(&f), "--auto-approve"], &env).expect(0);
     assert!(
         nothing.stdout.starts_with("Nothing to destroy"),
@@ -572,6 +639,190 @@ async fn verify_live_properties() {
     );
 }
 
+/// The frontend's controls on CloudFront, WAF and S3 directly. `alb_rate_limit`: the ALB ACL's rate
+/// limit when the test has moved it to CLOUDFRONT scope with a new limit, else it is REGIONAL at 2000.
+async fn verify_live_frontend(alb_rate_limit: Option<i64>, root_object: &str) {
+    let conf = sdk_config().await;
+    let tagging = aws_sdk_resourcegroupstagging::Client::new(&conf);
+    let found = tagging
+        .get_resources()
+        .tag_filters(
+            aws_sdk_resourcegroupstagging::types::TagFilter::builder()
+                .key("zinfra:address")
+                .values("cloudfront_distribution.frontend")
+                .build(),
+        )
+        .tag_filters(
+            aws_sdk_resourcegroupstagging::types::TagFilter::builder()
+                .key("zinfra:stack")
+                .values("zenoo-dev")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let arns: Vec<&str> = found
+        .resource_tag_mapping_list()
+        .iter()
+        .filter_map(|m| m.resource_arn())
+        .collect();
+    assert_eq!(arns.len(), 1, "{arns:?}");
+    let dist_arn = arns[0].to_owned();
+    let id = dist_arn.rsplit('/').next().unwrap();
+
+    // Web ACLs: the CLOUDFRONT one (us-east-1, global) and the ALB's, each with the baseline rules.
+    let waf = aws_sdk_wafv2::Client::new(&conf);
+    let acl = |name: &'static str, scope: aws_sdk_wafv2::types::Scope| {
+        let waf = waf.clone();
+        async move {
+            let list = waf
+                .list_web_acls()
+                .scope(scope.clone())
+                .send()
+                .await
+                .unwrap();
+            let s = list
+                .web_acls()
+                .iter()
+                .find(|a| a.name() == Some(name))
+                .unwrap_or_else(|| panic!("web ACL {name}"))
+                .clone();
+            waf.get_web_acl()
+                .name(name)
+                .scope(scope)
+                .id(s.id().unwrap())
+                .send()
+                .await
+                .unwrap()
+                .web_acl
+                .unwrap()
+        }
+    };
+    let cdn_acl = acl(
+        "zenoo-dev-frontend",
+        aws_sdk_wafv2::types::Scope::Cloudfront,
+    )
+    .await;
+    assert!(
+        cdn_acl.arn().contains(":global/webacl/"),
+        "{}",
+        cdn_acl.arn()
+    );
+    crate::drivers::wafv2::assert_baseline(&cdn_acl, 2000);
+    let alb_scope = match alb_rate_limit {
+        Some(_) => aws_sdk_wafv2::types::Scope::Cloudfront,
+        None => aws_sdk_wafv2::types::Scope::Regional,
+    };
+    let alb_acl = acl("zenoo-dev-alb", alb_scope).await;
+    crate::drivers::wafv2::assert_baseline(&alb_acl, alb_rate_limit.unwrap_or(2000));
+
+    // The distribution: HTTPS only, the CLOUDFRONT web ACL, the private bucket as its origin.
+    let cf = aws_sdk_cloudfront::Client::new(&conf);
+    let got = cf.get_distribution().id(id).send().await.unwrap();
+    let d = got.distribution().unwrap();
+    assert_eq!(d.status(), "Deployed");
+    let c = d.distribution_config().unwrap();
+    assert!(c.enabled());
+    assert_eq!(c.web_acl_id(), Some(cdn_acl.arn()));
+    assert_eq!(c.default_root_object(), Some(root_object));
+    let b = c.default_cache_behavior().unwrap();
+    assert_eq!(
+        b.viewer_protocol_policy(),
+        &aws_sdk_cloudfront::types::ViewerProtocolPolicy::RedirectToHttps
+    );
+    assert_eq!(b.compress(), Some(true));
+    let origin = &c.origins().unwrap().items()[0];
+    assert_eq!(
+        origin.domain_name(),
+        "zenoo-dev-frontend-assets.s3.us-east-1.amazonaws.com"
+    );
+    // Reached through an OAC, never an origin access identity (moto drops the OAC id on read:
+    // tests/EMULATOR_GAPS.md).
+    assert_eq!(
+        origin
+            .s3_origin_config()
+            .map(|s| s.origin_access_identity())
+            .unwrap_or_default(),
+        ""
+    );
+    let oacs = cf.list_origin_access_controls().send().await.unwrap();
+    let oac = oacs
+        .origin_access_control_list()
+        .unwrap()
+        .items()
+        .iter()
+        .find(|o| o.name() == "zenoo-dev-frontend")
+        .expect("the frontend's origin access control");
+    assert_eq!(
+        (
+            oac.signing_protocol().as_str(),
+            oac.signing_behavior().as_str(),
+            oac.origin_access_control_origin_type().as_str()
+        ),
+        ("sigv4", "always", "s3")
+    );
+
+    // The bucket: readable only by that distribution, through CloudFront's service principal.
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(true)
+            .build(),
+    );
+    let policy = s3
+        .get_bucket_policy()
+        .bucket("zenoo-dev-frontend-assets")
+        .send()
+        .await
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_str(policy.policy().unwrap()).unwrap();
+    let statements = doc["Statement"].as_array().unwrap();
+    assert_eq!(statements.len(), 1);
+    let st = &statements[0];
+    assert_eq!(st["Effect"], "Allow");
+    assert_eq!(
+        st["Principal"],
+        serde_json::json!({"Service": "cloudfront.amazonaws.com"})
+    );
+    assert_eq!(st["Resource"], "arn:aws:s3:::zenoo-dev-frontend-assets/*");
+    assert_eq!(
+        st["Condition"]["StringEquals"]["AWS:SourceArn"],
+        dist_arn.as_str()
+    );
+}
+
+/// Web ACLs and origin access controls of the stack still in AWS (moto's tagging API lists neither).
+async fn frontend_leftovers(stack: &str) -> Vec<String> {
+    let conf = sdk_config().await;
+    let waf = aws_sdk_wafv2::Client::new(&conf);
+    let mut left = Vec::new();
+    for scope in [
+        aws_sdk_wafv2::types::Scope::Regional,
+        aws_sdk_wafv2::types::Scope::Cloudfront,
+    ] {
+        let list = waf.list_web_acls().scope(scope).send().await.unwrap();
+        left.extend(
+            list.web_acls()
+                .iter()
+                .filter(|a| {
+                    a.name()
+                        .is_some_and(|n| n.starts_with(&format!("{stack}-")))
+                })
+                .filter_map(|a| a.arn().map(str::to_owned)),
+        );
+    }
+    let cf = aws_sdk_cloudfront::Client::new(&conf);
+    let oacs = cf.list_origin_access_controls().send().await.unwrap();
+    left.extend(
+        oacs.origin_access_control_list()
+            .map(|l| l.items())
+            .unwrap_or_default()
+            .iter()
+            .filter(|o| o.description().starts_with(&format!("zinfra {stack} ")))
+            .map(|o| format!("origin access control {}", o.name())),
+    );
+    left
+}
+
 const SMALL: &str = "[stack]
 name = \"STACK\"
 environment = \"test\"
@@ -742,7 +993,7 @@ async fn prod_stack_applies_and_destroy_respects_deletion_protection() {
     assert!(
         applied
             .stdout
-            .contains("Apply complete! Resources: 23 added, 0 changed, 0 destroyed."),
+            .contains("Apply complete! Resources: 28 added, 0 changed, 0 destroyed."),
         "{}",
         applied.stdout
     );
@@ -774,6 +1025,7 @@ async fn prod_stack_applies_and_destroy_respects_deletion_protection() {
     zinfra(&["apply", path(&g), "--auto-approve"], &env).expect(0);
     zinfra(&["destroy", path(&g), "--auto-approve"], &env).expect(0);
     assert_eq!(tagged_leftovers("zenoo-prod").await, Vec::<String>::new());
+    assert_eq!(frontend_leftovers("zenoo-prod").await, Vec::<String>::new());
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -127,7 +127,10 @@ fn oac_config(r: &Resolved, stack: &str) -> Result<OriginAccessControlConfig> {
 }
 
 fn stack_of(r: &Resolved) -> &str {
-    r.tags.get(TAG_STACK).map(String::as_str).unwrap_or_default()
+    r.tags
+        .get(TAG_STACK)
+        .map(String::as_str)
+        .unwrap_or_default()
 }
 
 impl CloudFront {
@@ -395,7 +398,11 @@ impl CloudFront {
     }
 
     /// GetDistributionConfig, change it, UpdateDistribution with the ETag that read returned.
-    async fn put_config(&self, id: &str, change: impl Fn(&mut DistributionConfig) -> Result<()>) -> Result<()> {
+    async fn put_config(
+        &self,
+        id: &str,
+        change: impl Fn(&mut DistributionConfig) -> Result<()>,
+    ) -> Result<()> {
         let got = self
             .client
             .get_distribution_config()
@@ -433,7 +440,10 @@ impl CloudFront {
             self.put_config(id, |c| apply_props(c, &r.props)).await?;
         }
         if changed.iter().any(|f| f == "tags") {
-            let arn = live.outputs.get("arn").context("distribution without an ARN")?;
+            let arn = live
+                .outputs
+                .get("arn")
+                .context("distribution without an ARN")?;
             self.sync_tags(arn, &live.tags, &r.tags).await?;
         }
         // Also picks up a distribution a timed-out apply left deploying.
@@ -600,7 +610,8 @@ fn apply_props(c: &mut DistributionConfig, p: &Props) -> Result<()> {
         .unwrap_or_else(DefaultCacheBehavior::builder)
         .target_origin_id(target)
         .viewer_protocol_policy(ViewerProtocolPolicy::from(
-            p.str("viewer_protocol_policy").unwrap_or("redirect-to-https"),
+            p.str("viewer_protocol_policy")
+                .unwrap_or("redirect-to-https"),
         ))
         .compress(p.bool_or("compress", true))
         .set_cache_policy_id(p.str("cache_policy_id").map(str::to_owned))
@@ -653,21 +664,21 @@ fn distribution_live(address: &str, d: &Distribution) -> Result<Live> {
             "viewer_protocol_policy".into(),
             str(b.viewer_protocol_policy().as_str()),
         );
-        p.insert("compress".into(), Value::Bool(b.compress().unwrap_or(false)));
+        p.insert(
+            "compress".into(),
+            Value::Bool(b.compress().unwrap_or(false)),
+        );
         if let Some(id) = b.cache_policy_id().filter(|i| !i.is_empty()) {
             p.insert("cache_policy_id".into(), str(id));
         }
     }
-    if let Some(v) = c.viewer_certificate() {
-        match v.acm_certificate_arn().filter(|a| !a.is_empty()) {
-            Some(arn) => {
-                p.insert("certificate".into(), str(arn));
-                if let Some(m) = v.minimum_protocol_version() {
-                    p.insert("minimum_protocol_version".into(), str(m.as_str()));
-                }
-            }
-            // With CloudFront's own certificate the field does not apply (see `read_distributions`).
-            None => {}
+    // With CloudFront's own certificate `minimum_protocol_version` does not apply (see `read_distributions`).
+    if let Some(v) = c.viewer_certificate()
+        && let Some(arn) = v.acm_certificate_arn().filter(|a| !a.is_empty())
+    {
+        p.insert("certificate".into(), str(arn));
+        if let Some(m) = v.minimum_protocol_version() {
+            p.insert("minimum_protocol_version".into(), str(m.as_str()));
         }
     }
     p.insert(

@@ -95,7 +95,11 @@ impl Driver for S3BucketPolicy {
     async fn delete(&self, live: &Live) -> Result<()> {
         absent_if(
             "DeleteBucketPolicy",
-            self.client.delete_bucket_policy().bucket(&live.id).send().await,
+            self.client
+                .delete_bucket_policy()
+                .bucket(&live.id)
+                .send()
+                .await,
             &["NoSuchBucket", "NoSuchBucketPolicy"],
         )
         .map(drop)
@@ -145,7 +149,11 @@ impl S3BucketPolicy {
             .json("policy")
             .context("`policy` is required")?
             .clone();
-        let stack = r.tags.get(TAG_STACK).map(String::as_str).unwrap_or_default();
+        let stack = r
+            .tags
+            .get(TAG_STACK)
+            .map(String::as_str)
+            .unwrap_or_default();
         doc.as_object_mut()
             .context("the policy is not a JSON object")?
             .insert("Id".into(), mark(stack, &r.address).into());

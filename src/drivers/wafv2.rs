@@ -142,10 +142,8 @@ impl Driver for Wafv2 {
 
 impl Wafv2 {
     async fn read_acls(&self, stack: &str) -> Result<Vec<Live>> {
-        let (regional, global) = futures::try_join!(
-            self.list(&Scope::Regional),
-            self.list(&Scope::Cloudfront)
-        )?;
+        let (regional, global) =
+            futures::try_join!(self.list(&Scope::Regional), self.list(&Scope::Cloudfront))?;
         let all = regional
             .into_iter()
             .map(|a| (Scope::Regional, a))
@@ -217,7 +215,11 @@ impl Wafv2 {
     async fn tags_of(&self, client: &Client, arn: &str) -> Result<Option<crate::model::Tags>> {
         let out = absent_if(
             "ListTagsForResource",
-            client.list_tags_for_resource().resource_arn(arn).send().await,
+            client
+                .list_tags_for_resource()
+                .resource_arn(arn)
+                .send()
+                .await,
             NOT_FOUND,
         )?;
         Ok(out.map(|o| {
@@ -270,7 +272,11 @@ impl Wafv2 {
     }
 
     async fn adopt(&self, r: &Resolved, scope: &Scope, name: &str) -> Result<Live> {
-        let found = self.list(scope).await?.into_iter().find(|(n, _, _)| n == name);
+        let found = self
+            .list(scope)
+            .await?
+            .into_iter()
+            .find(|(n, _, _)| n == name);
         let Some((_, id, arn)) = found else {
             bail!("web ACL {name} already exists");
         };
@@ -281,7 +287,8 @@ impl Wafv2 {
         if !ours {
             bail!(
                 "web ACL {name} already exists and belongs to {} in stack {}",
-                tags.get(TAG_ADDRESS).map_or("another resource", String::as_str),
+                tags.get(TAG_ADDRESS)
+                    .map_or("another resource", String::as_str),
                 tags.get(TAG_STACK).map_or("(none)", String::as_str)
             );
         }
@@ -312,7 +319,9 @@ impl Wafv2 {
                 .send()
                 .await
                 .map_err(|e| sdk_error("GetWebACL", e))?;
-            let token = got.lock_token().context("GetWebACL returned no lock token")?;
+            let token = got
+                .lock_token()
+                .context("GetWebACL returned no lock token")?;
             let res = client
                 .update_web_acl()
                 .name(name)
@@ -668,11 +677,7 @@ fn acl_live(address: &str, acl: &WebAcl, scope: &Scope) -> Live {
         if let Some(g) = st.managed_rule_group_statement() {
             match BASELINE_GROUPS.iter().find(|(_, b)| *b == g.name()) {
                 // Counted only when its own actions apply (not overridden to count).
-                Some((field, _))
-                    if rule
-                        .override_action()
-                        .is_none_or(|o| o.count().is_none()) =>
-                {
+                Some((field, _)) if rule.override_action().is_none_or(|o| o.count().is_none()) => {
                     p.insert((*field).into(), Value::Bool(true));
                 }
                 Some(_) => {}

@@ -24,7 +24,12 @@ pub const TLS_POLICIES: &[&str] = &[
 ];
 
 pub static ORIGIN: Ty = Ty::Object(&[
-    Field::new("origin_id", Ty::Str, "The origin's id within the distribution.").required(),
+    Field::new(
+        "origin_id",
+        Ty::Str,
+        "The origin's id within the distribution.",
+    )
+    .required(),
     Field::new(
         "bucket",
         Ty::Ref(&["s3_bucket"], "regional_domain_name"),
@@ -37,8 +42,12 @@ pub static ORIGIN: Ty = Ty::Object(&[
         "The origin access control CloudFront signs requests with.",
     )
     .required(),
-    Field::new("origin_path", Ty::Str, "Path prefix in the bucket, e.g. `/site`.")
-        .default(Default::Str("")),
+    Field::new(
+        "origin_path",
+        Ty::Str,
+        "Path prefix in the bucket, e.g. `/site`.",
+    )
+    .default(Default::Str("")),
 ]);
 
 pub static KIND: KindDef = KindDef {
@@ -149,7 +158,11 @@ fn validate(cx: &ResourceCx<'_>) {
         .filter_map(|o| o.as_map()?.get("origin_id")?.as_str())
         .collect();
     if origins.is_empty() && !cx.is_null("origins") {
-        cx.error_at_value("origins", "a distribution needs an origin", "declare at least one origin");
+        cx.error_at_value(
+            "origins",
+            "a distribution needs an origin",
+            "declare at least one origin",
+        );
     }
     for (i, id) in ids.iter().enumerate() {
         if ids[..i].contains(id) {

@@ -2,6 +2,8 @@
 
 use crate::schema::KindDef;
 
+pub mod cloudfront_distribution;
+pub mod cloudfront_origin_access_control;
 pub mod dynamodb_table;
 pub mod iam_oidc_provider;
 pub mod iam_role;
@@ -9,15 +11,13 @@ pub mod internet_gateway;
 pub mod kms_key;
 pub mod route_table;
 pub mod s3_bucket;
+pub mod s3_bucket_policy;
 pub mod security_group;
 pub mod ssm_parameter;
 pub mod subnet;
 pub mod vpc;
 pub mod wafv2_web_acl;
 pub mod wafv2_web_acl_association;
-pub mod cloudfront_origin_access_control;
-pub mod cloudfront_distribution;
-pub mod s3_bucket_policy;
 
 /// Every kind zinfra knows, in the order the reference documents them.
 pub static ALL: &[&KindDef] = &[

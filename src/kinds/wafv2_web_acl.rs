@@ -8,7 +8,10 @@ static STR: Ty = Ty::Str;
 
 /// The AWS managed rule groups the security baseline requires in every web ACL, by the field that keeps them.
 pub const BASELINE_GROUPS: &[(&str, &str)] = &[
-    ("ip_reputation_list", "AWSManagedRulesAmazonIpReputationList"),
+    (
+        "ip_reputation_list",
+        "AWSManagedRulesAmazonIpReputationList",
+    ),
     ("known_bad_inputs", "AWSManagedRulesKnownBadInputsRuleSet"),
     ("common_rule_set", "AWSManagedRulesCommonRuleSet"),
 ];

@@ -828,7 +828,11 @@ fn frontend_defaults_are_secure() {
         ("default_root_object", "index.html"),
         ("cache_policy_id", "658327ea-f89d-4fab-a63d-7e88639e58f6"),
     ] {
-        assert_eq!(get("cloudfront_distribution.cdn", f), Some(Str(v.into())), "{f}");
+        assert_eq!(
+            get("cloudfront_distribution.cdn", f),
+            Some(Str(v.into())),
+            "{f}"
+        );
     }
     assert_eq!(
         get("cloudfront_origin_access_control.site", "signing_behavior"),

@@ -76,10 +76,23 @@ async fn cloudfront_distribution_lifecycle() {
         "assets",
         props([("name", s(&oac_name)), ("signing_behavior", s("always"))]),
     );
-    let oac = oacs.create(&oac_r).await.unwrap_or_else(|e| panic!("{e:#}"));
-    let found = read(&aws, &*oacs, &stack, "cloudfront_origin_access_control", &[]).await;
+    let oac = oacs
+        .create(&oac_r)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    let found = read(
+        &aws,
+        &*oacs,
+        &stack,
+        "cloudfront_origin_access_control",
+        &[],
+    )
+    .await;
     assert_eq!(found.len(), 1);
-    assert_eq!((found[0].id.as_str(), &found[0].props), (oac.id.as_str(), &oac_r.props));
+    assert_eq!(
+        (found[0].id.as_str(), &found[0].props),
+        (oac.id.as_str(), &oac_r.props)
+    );
     let got = cf
         .get_origin_access_control()
         .id(&oac.id)
@@ -91,14 +104,23 @@ async fn cloudfront_distribution_lifecycle() {
         .unwrap()
         .origin_access_control_config()
         .unwrap();
-    assert_eq!(c.signing_protocol(), &OriginAccessControlSigningProtocols::Sigv4);
-    assert_eq!(c.signing_behavior(), &OriginAccessControlSigningBehaviors::Always);
+    assert_eq!(
+        c.signing_protocol(),
+        &OriginAccessControlSigningProtocols::Sigv4
+    );
+    assert_eq!(
+        c.signing_behavior(),
+        &OriginAccessControlSigningBehaviors::Always
+    );
     assert_eq!(
         c.origin_access_control_origin_type(),
         &OriginAccessControlOriginTypes::S3
     );
     // A second create (a lost reply) finds the first instead of making another.
-    let again = oacs.create(&oac_r).await.unwrap_or_else(|e| panic!("{e:#}"));
+    let again = oacs
+        .create(&oac_r)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
     assert_eq!(again.id, oac.id);
 
     // The CLOUDFRONT web ACL, through its driver.
@@ -144,7 +166,10 @@ async fn cloudfront_distribution_lifecycle() {
     let id = created.id.clone();
     let domain = created.outputs["domain_name"].clone();
     assert!(domain.ends_with(".cloudfront.net"), "{domain}");
-    assert_eq!(created.outputs["alias_target"], format!("Z2FDTNDATAQYW2/{domain}"));
+    assert_eq!(
+        created.outputs["alias_target"],
+        format!("Z2FDTNDATAQYW2/{domain}")
+    );
     assert_eq!(
         created.outputs["arn"],
         format!("arn:aws:cloudfront::123456789012:distribution/{id}")
@@ -159,7 +184,10 @@ async fn cloudfront_distribution_lifecycle() {
     let got = cf.get_distribution_config().id(&id).send().await.unwrap();
     let c = got.distribution_config().unwrap();
     let b = c.default_cache_behavior().unwrap();
-    assert_eq!(b.viewer_protocol_policy(), &ViewerProtocolPolicy::RedirectToHttps);
+    assert_eq!(
+        b.viewer_protocol_policy(),
+        &ViewerProtocolPolicy::RedirectToHttps
+    );
     assert_eq!(b.target_origin_id(), "assets");
     assert_eq!(b.cache_policy_id(), Some(CACHING_OPTIMIZED));
     assert_eq!(b.compress(), Some(true));
@@ -171,12 +199,15 @@ async fn cloudfront_distribution_lifecycle() {
         Some(&MinimumProtocolVersion::from("TLSv1.2_2021"))
     );
     assert_ne!(v.cloud_front_default_certificate(), Some(true));
-    assert_eq!(c.aliases().unwrap().items(), [alias.clone()]);
+    assert_eq!(c.aliases().unwrap().items(), std::slice::from_ref(&alias));
     assert_eq!(c.web_acl_id(), Some(acl_arn.as_str()));
     assert_eq!(c.default_root_object(), Some("index.html"));
     assert!(c.enabled());
     let o = &c.origins().unwrap().items()[0];
-    assert_eq!(o.domain_name(), format!("{bucket}.s3.us-east-1.amazonaws.com"));
+    assert_eq!(
+        o.domain_name(),
+        format!("{bucket}.s3.us-east-1.amazonaws.com")
+    );
     // An OAC origin has an S3 origin config with no origin access identity. (moto drops the
     // origin's OAC id: tests/EMULATOR_GAPS.md.)
     assert_eq!(
@@ -206,11 +237,17 @@ async fn cloudfront_distribution_lifecycle() {
     // In place through GetDistributionConfig's ETag: root object, price class, HTTPS only, a tag.
     r.props.insert("default_root_object".into(), s("app.html"));
     r.props.insert("price_class".into(), s("PriceClass_200"));
-    r.props.insert("viewer_protocol_policy".into(), s("https-only"));
+    r.props
+        .insert("viewer_protocol_policy".into(), s("https-only"));
     r.tags.insert("Team".into(), "web".into());
-    let changed: Vec<String> = ["default_root_object", "price_class", "viewer_protocol_policy", "tags"]
-        .map(String::from)
-        .to_vec();
+    let changed: Vec<String> = [
+        "default_root_object",
+        "price_class",
+        "viewer_protocol_policy",
+        "tags",
+    ]
+    .map(String::from)
+    .to_vec();
     let updated = d
         .update(&r, &live, &changed)
         .await
@@ -230,21 +267,39 @@ async fn cloudfront_distribution_lifecycle() {
 
     // Orphans are read too (no file to fill a dropped OAC id from: the origin then has none).
     let orphans = read(&aws, &*d, &stack, "cloudfront_distribution", &[]).await;
-    assert_eq!(orphans.iter().map(|l| l.id.as_str()).collect::<Vec<_>>(), [id.as_str()]);
+    assert_eq!(
+        orphans.iter().map(|l| l.id.as_str()).collect::<Vec<_>>(),
+        [id.as_str()]
+    );
 
     // Disable, wait until deployed, delete with the new ETag; deleting again is fine.
     d.delete(&live).await.unwrap_or_else(|e| panic!("{e:#}"));
     let gone = cf.get_distribution().id(&id).send().await;
     assert_eq!(
-        gone.map_err(|e| zinfra::drivers::error_code(&e).map(str::to_owned)).err(),
+        gone.map_err(|e| zinfra::drivers::error_code(&e).map(str::to_owned))
+            .err(),
         Some(Some("NoSuchDistribution".to_owned()))
     );
-    assert!(read(&aws, &*d, &stack, "cloudfront_distribution", &[]).await.is_empty());
+    assert!(
+        read(&aws, &*d, &stack, "cloudfront_distribution", &[])
+            .await
+            .is_empty()
+    );
     d.delete(&live).await.unwrap_or_else(|e| panic!("{e:#}"));
 
     // The OAC can go once no distribution uses it.
     oacs.delete(&oac).await.unwrap_or_else(|e| panic!("{e:#}"));
-    assert!(read(&aws, &*oacs, &stack, "cloudfront_origin_access_control", &[]).await.is_empty());
+    assert!(
+        read(
+            &aws,
+            &*oacs,
+            &stack,
+            "cloudfront_origin_access_control",
+            &[]
+        )
+        .await
+        .is_empty()
+    );
     oacs.delete(&oac).await.unwrap_or_else(|e| panic!("{e:#}"));
     waf.delete(&acl).await.unwrap_or_else(|e| panic!("{e:#}"));
 }
@@ -260,7 +315,10 @@ async fn cloudfront_distribution_with_its_default_certificate() {
             &stack,
             "cloudfront_origin_access_control",
             "assets",
-            props([("name", s(&unique("zinfra-test-oac"))), ("signing_behavior", s("always"))]),
+            props([
+                ("name", s(&unique("zinfra-test-oac"))),
+                ("signing_behavior", s("always")),
+            ]),
         ))
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));
@@ -286,8 +344,17 @@ async fn cloudfront_distribution_with_its_default_certificate() {
     let created = d.create(&r).await.unwrap_or_else(|e| panic!("{e:#}"));
     // CloudFront's own certificate, whose security policy is TLSv1 whatever is asked: the field does
     // not apply and reads as the file gives it (README: cloudfront_distribution).
-    let got = cf.get_distribution_config().id(&created.id).send().await.unwrap();
-    let v = got.distribution_config().unwrap().viewer_certificate().unwrap();
+    let got = cf
+        .get_distribution_config()
+        .id(&created.id)
+        .send()
+        .await
+        .unwrap();
+    let v = got
+        .distribution_config()
+        .unwrap()
+        .viewer_certificate()
+        .unwrap();
     assert_eq!(v.cloud_front_default_certificate(), Some(true));
     let live = read_one_live(&aws, &*d, &r, &created.id).await;
     assert_eq!(live.props, r.props);

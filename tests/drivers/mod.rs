@@ -9,4 +9,4 @@ mod kms;
 mod s3;
 mod s3_bucket_policy;
 mod ssm;
-mod wafv2;
+pub(crate) mod wafv2;

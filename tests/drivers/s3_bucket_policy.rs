@@ -70,7 +70,10 @@ async fn s3_bucket_policy_lifecycle() {
     assert_eq!(created.id, bucket);
     let found = read(&aws, &*d, &stack, "s3_bucket_policy", &[]).await;
     assert_eq!(found.len(), 1, "{found:?}");
-    assert_eq!((found[0].address.as_str(), found[0].id.as_str()), (r.address.as_str(), bucket.as_str()));
+    assert_eq!(
+        (found[0].address.as_str(), found[0].id.as_str()),
+        (r.address.as_str(), bucket.as_str())
+    );
     assert_eq!(found[0].props, r.props);
 
     // On S3: only the CloudFront service principal, only GetObject, only from that distribution.
@@ -85,11 +88,20 @@ async fn s3_bucket_policy_lifecycle() {
     )
     .unwrap();
     let st = &stored["Statement"][0];
-    assert_eq!(st["Principal"], json!({"Service": "cloudfront.amazonaws.com"}));
+    assert_eq!(
+        st["Principal"],
+        json!({"Service": "cloudfront.amazonaws.com"})
+    );
     assert_eq!(st["Action"], json!("s3:GetObject"));
-    assert_eq!(st["Condition"]["StringEquals"]["AWS:SourceArn"], json!(first));
+    assert_eq!(
+        st["Condition"]["StringEquals"]["AWS:SourceArn"],
+        json!(first)
+    );
     assert_eq!(stored["Statement"].as_array().unwrap().len(), 1);
-    assert_eq!(stored["Id"], json!(format!("zinfra {stack} s3_bucket_policy.frontend")));
+    assert_eq!(
+        stored["Id"],
+        json!(format!("zinfra {stack} s3_bucket_policy.frontend"))
+    );
 
     // In place: another distribution.
     let second = "arn:aws:cloudfront::123456789012:distribution/E2SECOND";
@@ -104,15 +116,28 @@ async fn s3_bucket_policy_lifecycle() {
     assert_eq!(found[0].props, r.props);
 
     // Another stack never sees it.
-    assert!(read(&aws, &*d, &unique("other"), "s3_bucket_policy", &[]).await.is_empty());
+    assert!(
+        read(&aws, &*d, &unique("other"), "s3_bucket_policy", &[])
+            .await
+            .is_empty()
+    );
 
-    d.delete(&found[0]).await.unwrap_or_else(|e| panic!("{e:#}"));
-    assert!(read(&aws, &*d, &stack, "s3_bucket_policy", &[]).await.is_empty());
+    d.delete(&found[0])
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    assert!(
+        read(&aws, &*d, &stack, "s3_bucket_policy", &[])
+            .await
+            .is_empty()
+    );
     let none = s3.get_bucket_policy().bucket(&bucket).send().await;
     assert_eq!(
-        none.map_err(|e| zinfra::drivers::error_code(&e).map(str::to_owned)).err(),
+        none.map_err(|e| zinfra::drivers::error_code(&e).map(str::to_owned))
+            .err(),
         Some(Some("NoSuchBucketPolicy".to_owned()))
     );
-    d.delete(&found[0]).await.unwrap_or_else(|e| panic!("{e:#}"));
+    d.delete(&found[0])
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
     buckets.delete(&b).await.unwrap_or_else(|e| panic!("{e:#}"));
 }

@@ -41,7 +41,7 @@ async fn described(waf: &aws_sdk_wafv2::Client, arn: &str, scope: Scope) -> (Web
 }
 
 /// Each control of the security baseline, checked on the ACL itself.
-fn assert_baseline(acl: &WebAcl, rate_limit: i64) {
+pub(crate) fn assert_baseline(acl: &WebAcl, rate_limit: i64) {
     assert!(acl.default_action().unwrap().allow().is_some());
     let v = acl.visibility_config().unwrap();
     assert!(v.cloud_watch_metrics_enabled() && v.sampled_requests_enabled());
@@ -65,9 +65,17 @@ fn assert_baseline(acl: &WebAcl, rate_limit: i64) {
             "metrics of {}",
             r.name()
         );
-        if r.statement().unwrap().managed_rule_group_statement().is_some() {
+        if r.statement()
+            .unwrap()
+            .managed_rule_group_statement()
+            .is_some()
+        {
             // The group's own block actions apply (not overridden to count).
-            assert!(r.override_action().unwrap().none().is_some(), "{}", r.name());
+            assert!(
+                r.override_action().unwrap().none().is_some(),
+                "{}",
+                r.name()
+            );
         }
     }
     let rate = acl
@@ -88,11 +96,19 @@ fn assert_baseline(acl: &WebAcl, rate_limit: i64) {
         .find(|r| r.statement().unwrap().size_constraint_statement().is_some())
         .expect("a body size rule");
     assert!(size.action().unwrap().block().is_some());
-    let st = size.statement().unwrap().size_constraint_statement().unwrap();
+    let st = size
+        .statement()
+        .unwrap()
+        .size_constraint_statement()
+        .unwrap();
     assert_eq!(st.size(), 8192);
     assert_eq!(st.comparison_operator(), &ComparisonOperator::Gt);
     assert_eq!(
-        st.field_to_match().unwrap().body().unwrap().oversize_handling(),
+        st.field_to_match()
+            .unwrap()
+            .body()
+            .unwrap()
+            .oversize_handling(),
         Some(&OversizeHandling::Match)
     );
 }
@@ -153,13 +169,19 @@ async fn wafv2_web_acl_lifecycle_and_lock_token_update() {
         .send()
         .await;
     assert_eq!(
-        stale.map_err(|e| zinfra::drivers::error_code(&e).map(str::to_owned)).err(),
+        stale
+            .map_err(|e| zinfra::drivers::error_code(&e).map(str::to_owned))
+            .err(),
         Some(Some("WAFOptimisticLockException".to_owned()))
     );
 
     // Gone after delete; deleting again is fine.
     d.delete(&live).await.unwrap_or_else(|e| panic!("{e:#}"));
-    assert!(read(&aws, &*d, &stack, "wafv2_web_acl", &[]).await.is_empty());
+    assert!(
+        read(&aws, &*d, &stack, "wafv2_web_acl", &[])
+            .await
+            .is_empty()
+    );
     d.delete(&live).await.unwrap_or_else(|e| panic!("{e:#}"));
 }
 
@@ -192,7 +214,10 @@ async fn wafv2_cloudfront_acl_lives_in_us_east_1_and_regional_acl_guards_a_load_
         "alb",
         acl_props(&unique("zinfra-test-alb"), "REGIONAL"),
     );
-    let regional_live = d.create(&regional).await.unwrap_or_else(|e| panic!("{e:#}"));
+    let regional_live = d
+        .create(&regional)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
     let both = read(&aws, &*d, &stack, "wafv2_web_acl", &[]).await;
     let mut scopes: Vec<(String, Value)> = both
         .iter()
@@ -217,7 +242,10 @@ async fn wafv2_cloudfront_acl_lives_in_us_east_1_and_regional_acl_guards_a_load_
         .unwrap();
     let vpc_id = vpc.vpc().unwrap().vpc_id().unwrap().to_owned();
     let mut subnets = Vec::new();
-    for (cidr, az) in [("10.77.1.0/24", "us-east-1a"), ("10.77.2.0/24", "us-east-1b")] {
+    for (cidr, az) in [
+        ("10.77.1.0/24", "us-east-1a"),
+        ("10.77.2.0/24", "us-east-1b"),
+    ] {
         let sn = ec2
             .create_subnet()
             .vpc_id(&vpc_id)
@@ -231,7 +259,13 @@ async fn wafv2_cloudfront_acl_lives_in_us_east_1_and_regional_acl_guards_a_load_
     let elb = aws_sdk_elasticloadbalancingv2::Client::new(&conf);
     let lb = elb
         .create_load_balancer()
-        .name(unique("zt-alb").replace('_', "-").chars().take(32).collect::<String>())
+        .name(
+            unique("zt-alb")
+                .replace('_', "-")
+                .chars()
+                .take(32)
+                .collect::<String>(),
+        )
         .set_subnets(Some(subnets.clone()))
         .send()
         .await
@@ -263,11 +297,20 @@ async fn wafv2_cloudfront_acl_lives_in_us_east_1_and_regional_acl_guards_a_load_
         got.web_acl().map(|w| w.arn()),
         Some(regional_live.outputs["arn"].as_str())
     );
-    let found = read(&aws, &*a, &stack, "wafv2_web_acl_association", &[desired(&assoc)]).await;
+    let found = read(
+        &aws,
+        &*a,
+        &stack,
+        "wafv2_web_acl_association",
+        &[desired(&assoc)],
+    )
+    .await;
     assert_eq!(found.len(), 1);
     assert_eq!(found[0].props, assoc.props);
 
-    a.delete(&found[0]).await.unwrap_or_else(|e| panic!("{e:#}"));
+    a.delete(&found[0])
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
     let got = waf
         .get_web_acl_for_resource()
         .resource_arn(&lb_arn)
@@ -276,15 +319,29 @@ async fn wafv2_cloudfront_acl_lives_in_us_east_1_and_regional_acl_guards_a_load_
         .unwrap();
     assert!(got.web_acl().is_none());
     assert!(
-        read(&aws, &*a, &stack, "wafv2_web_acl_association", &[desired(&assoc)])
+        read(
+            &aws,
+            &*a,
+            &stack,
+            "wafv2_web_acl_association",
+            &[desired(&assoc)]
+        )
+        .await
+        .is_empty()
+    );
+    a.delete(&found[0])
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+
+    d.delete(&regional_live)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    d.delete(&cf_live).await.unwrap_or_else(|e| panic!("{e:#}"));
+    assert!(
+        read(&aws, &*d, &stack, "wafv2_web_acl", &[])
             .await
             .is_empty()
     );
-    a.delete(&found[0]).await.unwrap_or_else(|e| panic!("{e:#}"));
-
-    d.delete(&regional_live).await.unwrap_or_else(|e| panic!("{e:#}"));
-    d.delete(&cf_live).await.unwrap_or_else(|e| panic!("{e:#}"));
-    assert!(read(&aws, &*d, &stack, "wafv2_web_acl", &[]).await.is_empty());
     elb.delete_load_balancer()
         .load_balancer_arn(&lb_arn)
         .send()
