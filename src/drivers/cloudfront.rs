@@ -3,7 +3,6 @@
 //! ETag the last read returned (IfMatch); deletion disables, waits until deployed, then deletes.
 
 use std::collections::BTreeMap;
-use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
@@ -356,12 +355,14 @@ impl CloudFront {
     }
 
     async fn create_distribution(&self, r: &Resolved) -> Result<Live> {
-        // The same request (address and settings) carries the same caller reference, so a retry after a
-        // lost reply returns the distribution it made instead of making a second one.
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        serde_json::to_string(&r.props)?.hash(&mut h);
-        r.tags.iter().collect::<Vec<_>>().hash(&mut h);
-        let reference = format!("zinfra-{}-{:016x}", r.address, h.finish());
+        // One caller reference per create: the SDK's own retries of this request send it again, and AWS
+        // answers them with the distribution the first one made. (A reference is never reused: AWS may
+        // refuse one it has seen, even for a deleted distribution.) A later apply finds it by its tags.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let reference = format!("zinfra-{}-{nanos}", r.address);
         let mut config = DistributionConfig::builder()
             .caller_reference(reference)
             .comment(format!("{} {}", stack_of(r), r.address))
