@@ -10,6 +10,7 @@ use crate::model::{Address, Live, Resolved, Resource, TAG_ADDRESS, TAG_STACK, Ta
 use crate::provider::{Provider, StackInfo};
 
 pub mod acm;
+pub mod cloudfront;
 pub mod dynamodb;
 pub mod ec2;
 pub mod elbv2;
@@ -19,7 +20,9 @@ pub mod lock;
 pub mod retry;
 pub mod route53;
 pub mod s3;
+pub mod s3_bucket_policy;
 pub mod ssm;
+pub mod wafv2;
 
 /// What a driver is given to find a stack's live resources of one kind.
 pub struct ReadCx<'a> {
@@ -102,10 +105,14 @@ impl Aws {
         );
         let dynamodb = client!(aws_sdk_dynamodb, &conf);
         let route53 = client!(aws_sdk_route53, &conf);
+        let tagging = client!(aws_sdk_resourcegroupstagging, &conf);
+        // CloudFront and its certificates and web ACLs live in us-east-1 whatever the stack's region.
+        let us_east_1 = in_region(&conf, "us-east-1");
         let drivers: Vec<Arc<dyn Driver>> = vec![
             Arc::new(kms::Kms::new(client!(aws_sdk_kms, &conf))),
             Arc::new(ec2::Ec2::new(client!(aws_sdk_ec2, &conf))),
-            Arc::new(s3::S3::new(s3)),
+            Arc::new(s3::S3::new(s3.clone())),
+            Arc::new(s3_bucket_policy::S3BucketPolicy::new(s3, tagging.clone())),
             Arc::new(dynamodb::DynamoDb::new(dynamodb.clone())),
             Arc::new(ssm::Ssm::new(client!(aws_sdk_ssm, &conf))),
             Arc::new(iam::Iam::new(client!(aws_sdk_iam, &conf))),
@@ -115,10 +122,19 @@ impl Aws {
                 aws_sdk_elasticloadbalancingv2,
                 &conf
             ))),
+            Arc::new(wafv2::Wafv2::new(
+                client!(aws_sdk_wafv2, &conf),
+                client!(aws_sdk_wafv2, &us_east_1),
+                tagging.clone(),
+            )),
+            Arc::new(cloudfront::CloudFront::new(
+                client!(aws_sdk_cloudfront, &us_east_1),
+                client!(aws_sdk_resourcegroupstagging, &us_east_1),
+            )),
         ];
         Aws {
             drivers,
-            tagging: aws_sdk_resourcegroupstagging::Client::new(&conf),
+            tagging,
             locks: lock::Locks::new(dynamodb),
         }
     }

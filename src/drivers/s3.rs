@@ -136,6 +136,14 @@ impl Driver for S3 {
 }
 
 impl S3 {
+    fn region(&self) -> String {
+        self.client
+            .config()
+            .region()
+            .map(|r| r.as_ref().to_owned())
+            .unwrap_or_else(|| "us-east-1".into())
+    }
+
     async fn read_bucket(&self, address: &str, name: &str, arn: &str) -> Result<Live> {
         let c = &self.client;
         let encryption = async {
@@ -219,6 +227,10 @@ impl S3 {
 
         let mut live = Live::new(address, KIND, name);
         live.outputs.insert("arn".into(), arn.to_owned());
+        live.outputs.insert(
+            "regional_domain_name".into(),
+            regional_domain_name(name, &self.region()),
+        );
         live.props
             .insert("bucket".into(), Value::Str(name.to_owned()));
         if let Some((algorithm, key)) = encryption {
@@ -269,12 +281,7 @@ impl S3 {
 
     async fn create_bucket(&self, r: &Resolved) -> Result<Live> {
         let name = r.props.str("bucket").context("`bucket` is required")?;
-        let region = self
-            .client
-            .config()
-            .region()
-            .map(|r| r.as_ref().to_owned())
-            .unwrap_or_else(|| "us-east-1".into());
+        let region = self.region();
         let mut create = self
             .client
             .create_bucket()
@@ -330,6 +337,10 @@ impl S3 {
         live.outputs.insert(
             "arn".into(),
             format!("arn:{}:s3:::{name}", partition(&region)),
+        );
+        live.outputs.insert(
+            "regional_domain_name".into(),
+            regional_domain_name(name, &region),
         );
         live.tags = r.tags.clone();
         Ok(live)
@@ -549,6 +560,16 @@ fn xml_text(xml: &str, tag: &str) -> Option<String> {
     let start = xml.find(&format!("<{tag}>"))? + tag.len() + 2;
     let end = start + xml[start..].find(&format!("</{tag}>"))?;
     Some(xml[start..end].to_owned())
+}
+
+/// The bucket's regional endpoint, the domain CloudFront reaches an S3 origin by.
+pub fn regional_domain_name(bucket: &str, region: &str) -> String {
+    let suffix = if region.starts_with("cn-") {
+        "amazonaws.com.cn"
+    } else {
+        "amazonaws.com"
+    };
+    format!("{bucket}.s3.{region}.{suffix}")
 }
 
 fn partition(region: &str) -> &'static str {

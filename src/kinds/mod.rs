@@ -3,6 +3,8 @@
 use crate::schema::KindDef;
 
 pub mod acm_certificate;
+pub mod cloudfront_distribution;
+pub mod cloudfront_origin_access_control;
 pub mod dynamodb_table;
 pub mod iam_oidc_provider;
 pub mod iam_role;
@@ -16,10 +18,13 @@ pub mod route53_record;
 pub mod route53_zone;
 pub mod route_table;
 pub mod s3_bucket;
+pub mod s3_bucket_policy;
 pub mod security_group;
 pub mod ssm_parameter;
 pub mod subnet;
 pub mod vpc;
+pub mod wafv2_web_acl;
+pub mod wafv2_web_acl_association;
 
 /// Every kind zinfra knows, in the order the reference documents them.
 pub static ALL: &[&KindDef] = &[
@@ -41,4 +46,9 @@ pub static ALL: &[&KindDef] = &[
     &lb_target_group::KIND,
     &lb_listener::KIND,
     &lb_listener_rule::KIND,
+    &wafv2_web_acl::KIND,
+    &wafv2_web_acl_association::KIND,
+    &cloudfront_origin_access_control::KIND,
+    &cloudfront_distribution::KIND,
+    &s3_bucket_policy::KIND,
 ];

@@ -39,7 +39,7 @@ pub static KIND: KindDef = KindDef {
     ],
     physical_name: Some("bucket"),
     taggable: true,
-    outputs: &["id", "arn"],
+    outputs: &["id", "arn", "regional_domain_name"],
     validate,
 };
 

@@ -1046,3 +1046,224 @@ fn load_balancer_in_one_availability_zone() {
         ",
     );
 }
+
+#[test]
+fn cloudfront_viewers_must_use_https_and_tls_1_2() {
+    Case::new(
+        "
+        [s3_bucket.site]
+        bucket = \"zenoo-site\"
+
+        [cloudfront_origin_access_control.site]
+
+        [cloudfront_distribution.cdn]
+        origins = [{ origin_id = \"site\", bucket = \"s3_bucket.site\", origin_access_control = \"cloudfront_origin_access_control.site\" }]
+        viewer_protocol_policy = \"allow-all\"
+        minimum_protocol_version = \"TLSv1.1_2016\"
+        aliases = [\"www.zenoo.com\"]
+        ",
+    )
+    .errors(
+        "
+        error: viewers must use HTTPS
+           --> stack.toml:13:26
+           |
+        13 | viewer_protocol_policy = \"allow-all\"
+           |                          ^^^^^^^^^^^ in cloudfront_distribution.cdn
+           |
+           = help: use \"redirect-to-https\" (the default) or \"https-only\"
+
+        error: `TLSv1.1_2016` allows TLS older than 1.2
+           --> stack.toml:14:28
+           |
+        14 | minimum_protocol_version = \"TLSv1.1_2016\"
+           |                            ^^^^^^^^^^^^^^ in cloudfront_distribution.cdn
+           |
+           = help: use \"TLSv1.2_2021\" (the default) or another TLSv1.2 policy
+
+        error: aliases need a certificate
+           --> stack.toml:15:11
+           |
+        15 | aliases = [\"www.zenoo.com\"]
+           |           ^^^^^^^^^^^^^^^^^ in cloudfront_distribution.cdn
+           |
+           = help: add `certificate = \"acm_certificate.<name>\"` covering every alias
+        ",
+    );
+}
+
+#[test]
+fn cloudfront_takes_only_a_cloudfront_web_acl() {
+    Case::new(
+        "
+        [s3_bucket.site]
+        bucket = \"zenoo-site\"
+
+        [cloudfront_origin_access_control.site]
+
+        [wafv2_web_acl.alb]
+
+        [cloudfront_distribution.cdn]
+        origins = [{ origin_id = \"site\", bucket = \"s3_bucket.site\", origin_access_control = \"cloudfront_origin_access_control.site\" }]
+        default_origin = \"assets\"
+        web_acl = \"wafv2_web_acl.alb\"
+        ",
+    )
+    .errors(
+        "
+        error: wafv2_web_acl.alb is not a CLOUDFRONT web ACL
+           --> stack.toml:16:11
+           |
+        16 | web_acl = \"wafv2_web_acl.alb\"
+           |           ^^^^^^^^^^^^^^^^^^^ in cloudfront_distribution.cdn
+           |
+           = help: CloudFront takes only web ACLs with `scope = \"CLOUDFRONT\"`
+
+        error: no origin has the id `assets`
+           --> stack.toml:15:18
+           |
+        15 | default_origin = \"assets\"
+           |                  ^^^^^^^^ in cloudfront_distribution.cdn
+           |
+           = help: use one of: site
+        ",
+    );
+}
+
+#[test]
+fn web_acl_keeps_the_baseline_rules() {
+    Case::new(
+        "
+        [wafv2_web_acl.alb]
+        common_rule_set = false
+        rate_limit = 5
+        max_body_size = 65536
+        managed_rule_groups = [\"AWSManagedRulesKnownBadInputsRuleSet\", \"MyRules\"]
+        ",
+    )
+    .errors(
+        "
+        error: the security baseline requires `AWSManagedRulesCommonRuleSet` in every web ACL
+          --> stack.toml:7:19
+          |
+        7 | common_rule_set = false
+          |                   ^^^^^ in wafv2_web_acl.alb
+          |
+          = help: remove `common_rule_set = false`
+
+        error: rate limit out of range
+          --> stack.toml:8:14
+          |
+        8 | rate_limit = 5
+          |              ^ in wafv2_web_acl.alb
+          |
+          = help: AWS WAF takes 10 to 2000000000 requests per 5 minutes
+
+        error: body size limit out of range
+          --> stack.toml:9:17
+          |
+        9 | max_body_size = 65536
+          |                 ^^^^^ in wafv2_web_acl.alb
+          |
+          = help: 1 to 8192 bytes: AWS WAF inspects only the first 8 KB of a body, so a larger limit could not be enforced
+
+        error: `AWSManagedRulesKnownBadInputsRuleSet` is already part of every web ACL
+           --> stack.toml:10:24
+           |
+        10 | managed_rule_groups = [\"AWSManagedRulesKnownBadInputsRuleSet\", \"MyRules\"]
+           |                        ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ in wafv2_web_acl.alb
+           |
+           = help: remove it from the list; `known_bad_inputs` keeps it
+
+        error: `MyRules` is not an AWS managed rule group
+           --> stack.toml:10:64
+           |
+        10 | managed_rule_groups = [\"AWSManagedRulesKnownBadInputsRuleSet\", \"MyRules\"]
+           |                                                                ^^^^^^^^^ in wafv2_web_acl.alb
+           |
+           = help: AWS managed rule group names begin with `AWSManagedRules`
+        ",
+    );
+}
+
+#[test]
+fn bucket_policy_declared_once_and_without_id() {
+    Case::new(
+        "
+        [s3_bucket.site]
+        bucket = \"zenoo-site\"
+        policy = { Version = \"2012-10-17\", Statement = [] }
+
+        [s3_bucket_policy.site]
+        bucket = \"s3_bucket.site\"
+        policy = { Id = \"mine\", Version = \"2012-10-17\", Statement = [] }
+        ",
+    )
+    .errors(
+        "
+        error: the policy's `Id` is set by zinfra
+           --> stack.toml:12:10
+           |
+        12 | policy = { Id = \"mine\", Version = \"2012-10-17\", Statement = [] }
+           |          ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ in s3_bucket_policy.site
+           |
+           = help: remove `Id`: zinfra writes its own there to find the policy again (bucket policies carry no tags)
+
+        error: s3_bucket.site already declares a `policy`
+           --> stack.toml:11:10
+           |
+        11 | bucket = \"s3_bucket.site\"
+           |          ^^^^^^^^^^^^^^^^ in s3_bucket_policy.site
+           |
+           = help: declare the policy in one place: remove `policy` from the bucket or this resource
+        ",
+    );
+}
+
+#[test]
+fn frontend_defaults_are_secure() {
+    let s = Case::new(
+        "
+        [s3_bucket.site]
+        bucket = \"zenoo-site\"
+
+        [cloudfront_origin_access_control.site]
+
+        [wafv2_web_acl.cdn]
+        scope = \"CLOUDFRONT\"
+
+        [cloudfront_distribution.cdn]
+        origins = [{ origin_id = \"site\", bucket = \"s3_bucket.site\", origin_access_control = \"cloudfront_origin_access_control.site\" }]
+        web_acl = \"wafv2_web_acl.cdn\"
+        ",
+    )
+    .ok();
+    let get = |a: &str, f: &str| s.get(a).unwrap().props.get(f).cloned();
+    use crate::model::Value::*;
+    for (f, v) in [
+        ("ip_reputation_list", Bool(true)),
+        ("known_bad_inputs", Bool(true)),
+        ("common_rule_set", Bool(true)),
+        ("rate_limit", Int(2000)),
+        ("max_body_size", Int(8192)),
+        ("default_action", Str("allow".into())),
+    ] {
+        assert_eq!(get("wafv2_web_acl.cdn", f), Some(v), "{f}");
+    }
+    for (f, v) in [
+        ("viewer_protocol_policy", "redirect-to-https"),
+        ("minimum_protocol_version", "TLSv1.2_2021"),
+        ("default_root_object", "index.html"),
+        ("cache_policy_id", "658327ea-f89d-4fab-a63d-7e88639e58f6"),
+    ] {
+        assert_eq!(
+            get("cloudfront_distribution.cdn", f),
+            Some(Str(v.into())),
+            "{f}"
+        );
+    }
+    assert_eq!(
+        get("cloudfront_origin_access_control.site", "signing_behavior"),
+        Some(Str("always".into()))
+    );
+}

@@ -1,6 +1,7 @@
 //! Driver tests against moto over HTTP: create, read back, update, delete, one module per service.
 
 mod acm;
+mod cloudfront;
 mod common;
 mod dynamodb;
 mod ec2;
@@ -9,4 +10,6 @@ mod iam;
 mod kms;
 mod route53;
 mod s3;
+mod s3_bucket_policy;
 mod ssm;
+pub(crate) mod wafv2;

@@ -1,0 +1,708 @@
+//! CloudFront origin access controls and distributions. CloudFront is global: its API and its entries
+//! in the tagging API answer in us-east-1 whatever the stack's region. Distribution updates send the
+//! ETag the last read returned (IfMatch); deletion disables, waits until deployed, then deletes.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow};
+use async_trait::async_trait;
+use aws_sdk_cloudfront::Client;
+use aws_sdk_cloudfront::types::{
+    Aliases, DefaultCacheBehavior, Distribution, DistributionConfig, DistributionConfigWithTags,
+    MinimumProtocolVersion, OriginAccessControlConfig, OriginAccessControlOriginTypes,
+    OriginAccessControlSigningBehaviors, OriginAccessControlSigningProtocols,
+    OriginAccessControlSummary, Origins, PriceClass, S3OriginConfig, SslSupportMethod, Tag,
+    TagKeys, Tags, ViewerCertificate, ViewerProtocolPolicy,
+};
+use futures::future::try_join_all;
+
+use super::{Driver, ReadCx, TagChanges, absent_if, sdk_error, tag_changes, user_tags};
+use crate::kinds::cloudfront_distribution::HOSTED_ZONE_ID;
+use crate::model::{Live, Props, PropsExt, Resolved, Resource, TAG_ADDRESS, TAG_STACK, Value};
+use crate::wait::{Poll, until};
+
+const OAC: &str = "cloudfront_origin_access_control";
+const DISTRIBUTION: &str = "cloudfront_distribution";
+/// Origin access controls carry no tags: zinfra writes `zinfra <stack> <address>` as their description.
+const OAC_MARK: &str = "zinfra";
+/// Real distributions take minutes to deploy; emulators answer at once.
+const DEPLOY_TIMEOUT: Duration = Duration::from_secs(45 * 60);
+const DEPLOY_POLL: Duration = Duration::from_secs(30);
+
+pub struct CloudFront {
+    client: Client,
+    /// Tagging API in us-east-1, where it lists distributions.
+    tagging: aws_sdk_resourcegroupstagging::Client,
+}
+
+impl CloudFront {
+    pub fn new(client: Client, tagging: aws_sdk_resourcegroupstagging::Client) -> CloudFront {
+        CloudFront { client, tagging }
+    }
+}
+
+#[async_trait]
+impl Driver for CloudFront {
+    fn kinds(&self) -> &'static [&'static str] {
+        &[OAC, DISTRIBUTION]
+    }
+
+    // The stack's regional tagging index does not hold CloudFront: it is read from us-east-1.
+    fn uses_tag_index(&self) -> bool {
+        false
+    }
+
+    async fn read(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {
+        match cx.kind {
+            OAC => Ok(self
+                .list_oacs()
+                .await?
+                .iter()
+                .filter_map(|s| oac_live(cx.stack, s))
+                .collect()),
+            _ => self.read_distributions(cx).await,
+        }
+    }
+
+    async fn create(&self, r: &Resolved) -> Result<Live> {
+        let res = match r.kind.as_str() {
+            OAC => self.create_oac(r).await,
+            _ => self.create_distribution(r).await,
+        };
+        res.with_context(|| format!("creating {}", r.address))
+    }
+
+    async fn update(&self, r: &Resolved, live: &Live, changed: &[String]) -> Result<Live> {
+        let res = match r.kind.as_str() {
+            OAC => self.update_oac(r, live).await,
+            _ => self.update_distribution(r, live, changed).await,
+        };
+        res.with_context(|| format!("updating {}", r.address))
+    }
+
+    async fn delete(&self, live: &Live) -> Result<()> {
+        let res = match live.kind.as_str() {
+            OAC => self.delete_oac(&live.id).await,
+            _ => self.delete_distribution(&live.id).await,
+        };
+        res.with_context(|| format!("deleting {} ({})", live.address, live.id))
+    }
+}
+
+fn oac_mark(stack: &str, address: &str) -> String {
+    format!("{OAC_MARK} {stack} {address}")
+}
+
+fn oac_live(stack: &str, s: &OriginAccessControlSummary) -> Option<Live> {
+    let mut words = s.description().split(' ');
+    let (Some(OAC_MARK), Some(st), Some(address), None) =
+        (words.next(), words.next(), words.next(), words.next())
+    else {
+        return None;
+    };
+    if st != stack {
+        return None;
+    }
+    let mut live = Live::new(address, OAC, s.id());
+    live.props
+        .insert("name".into(), Value::Str(s.name().to_owned()));
+    live.props.insert(
+        "signing_behavior".into(),
+        Value::Str(s.signing_behavior().as_str().to_owned()),
+    );
+    Some(live)
+}
+
+fn oac_config(r: &Resolved, stack: &str) -> Result<OriginAccessControlConfig> {
+    let name = r.props.str("name").context("`name` is required")?;
+    Ok(OriginAccessControlConfig::builder()
+        .name(name)
+        .description(oac_mark(stack, &r.address))
+        .signing_protocol(OriginAccessControlSigningProtocols::Sigv4)
+        .signing_behavior(OriginAccessControlSigningBehaviors::Always)
+        .origin_access_control_origin_type(OriginAccessControlOriginTypes::S3)
+        .build()?)
+}
+
+fn stack_of(r: &Resolved) -> &str {
+    r.tags
+        .get(TAG_STACK)
+        .map(String::as_str)
+        .unwrap_or_default()
+}
+
+impl CloudFront {
+    async fn list_oacs(&self) -> Result<Vec<OriginAccessControlSummary>> {
+        let mut out = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .list_origin_access_controls()
+                .set_marker(marker.clone())
+                .send()
+                .await
+                .map_err(|e| sdk_error("ListOriginAccessControls", e))?;
+            let Some(list) = page.origin_access_control_list() else {
+                break;
+            };
+            out.extend(list.items().iter().cloned());
+            match list.next_marker() {
+                Some(m) if list.is_truncated() && !m.is_empty() => marker = Some(m.to_owned()),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
+    async fn create_oac(&self, r: &Resolved) -> Result<Live> {
+        let stack = stack_of(r);
+        // A create whose reply was lost left ours behind: names are unique, so look first.
+        if let Some(live) = self
+            .list_oacs()
+            .await?
+            .iter()
+            .filter_map(|s| oac_live(stack, s))
+            .find(|l| l.address == r.address)
+        {
+            return self.update_oac(r, &live).await;
+        }
+        let out = self
+            .client
+            .create_origin_access_control()
+            .origin_access_control_config(oac_config(r, stack)?)
+            .send()
+            .await
+            .map_err(|e| sdk_error("CreateOriginAccessControl", e))?;
+        let id = out
+            .origin_access_control()
+            .map(|o| o.id().to_owned())
+            .context("CreateOriginAccessControl returned no id")?;
+        Ok(Live::new(&r.address, OAC, id))
+    }
+
+    async fn update_oac(&self, r: &Resolved, live: &Live) -> Result<Live> {
+        let got = self
+            .client
+            .get_origin_access_control()
+            .id(&live.id)
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetOriginAccessControl", e))?;
+        self.client
+            .update_origin_access_control()
+            .id(&live.id)
+            .set_if_match(got.e_tag().map(str::to_owned))
+            .origin_access_control_config(oac_config(r, stack_of(r))?)
+            .send()
+            .await
+            .map_err(|e| sdk_error("UpdateOriginAccessControl", e))?;
+        Ok(Live::new(&r.address, OAC, &live.id))
+    }
+
+    async fn delete_oac(&self, id: &str) -> Result<()> {
+        let absent = &["NoSuchOriginAccessControl"];
+        let Some(got) = absent_if(
+            "GetOriginAccessControl",
+            self.client.get_origin_access_control().id(id).send().await,
+            absent,
+        )?
+        else {
+            return Ok(());
+        };
+        absent_if(
+            "DeleteOriginAccessControl",
+            self.client
+                .delete_origin_access_control()
+                .id(id)
+                .set_if_match(got.e_tag().map(str::to_owned))
+                .send()
+                .await,
+            absent,
+        )
+        .map(drop)
+    }
+
+    /// (address, ARN, tags) of the stack's distributions, from the tagging API in us-east-1.
+    async fn tagged(&self, stack: &str) -> Result<Vec<(String, String, crate::model::Tags)>> {
+        let mut out = Vec::new();
+        let mut pages = self
+            .tagging
+            .get_resources()
+            .tag_filters(
+                aws_sdk_resourcegroupstagging::types::TagFilter::builder()
+                    .key(TAG_STACK)
+                    .values(stack)
+                    .build(),
+            )
+            .resource_type_filters("cloudfront:distribution")
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| sdk_error("GetResources", e))?;
+            for m in page.resource_tag_mapping_list() {
+                let tags = user_tags(m.tags().iter().map(|t| (t.key(), t.value())));
+                if let (Some(addr), Some(arn)) = (tags.get(TAG_ADDRESS).cloned(), m.resource_arn())
+                {
+                    out.push((addr, arn.to_owned(), tags));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn read_distributions(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {
+        let tagged = self.tagged(cx.stack).await?;
+        let lives = try_join_all(tagged.into_iter().map(|(address, arn, tags)| async move {
+            let id = arn.rsplit('/').next().unwrap_or_default().to_owned();
+            let Some(d) = self.get(&id).await? else {
+                return Ok(None);
+            };
+            let mut live = distribution_live(&address, &d)?;
+            live.tags = tags;
+            Ok::<_, anyhow::Error>(Some(live))
+        }))
+        .await?;
+        let mut lives: Vec<Live> = lives.into_iter().flatten().collect();
+        self.fill_dropped_oac_ids(cx, &mut lives).await?;
+        for live in &mut lives {
+            // CloudFront's own certificate allows TLSv1 whatever the field says: the field does not
+            // apply then, and is read as the file gives it rather than shown as a change it cannot make.
+            if !live.props.contains_key("certificate")
+                && let Some(want) = cx
+                    .desired
+                    .iter()
+                    .find(|r| r.address == live.address)
+                    .and_then(|r| r.props.get("minimum_protocol_version"))
+            {
+                live.props
+                    .insert("minimum_protocol_version".into(), want.clone());
+            }
+        }
+        Ok(lives)
+    }
+
+    /// moto drops an origin's OAC id (AWS always returns it for an OAC origin): an origin read without
+    /// one is taken to have the OAC the file gives it, looked up by address, rather than shown as a change.
+    async fn fill_dropped_oac_ids(&self, cx: &ReadCx<'_>, lives: &mut [Live]) -> Result<()> {
+        let missing = |l: &Live| {
+            l.props.list("origins").iter().any(|o| {
+                o.as_map()
+                    .and_then(|m| m.get("origin_access_control"))
+                    .is_none_or(Value::is_null)
+            })
+        };
+        if !lives.iter().any(missing) {
+            return Ok(());
+        }
+        let oacs: BTreeMap<String, String> = self
+            .list_oacs()
+            .await?
+            .iter()
+            .filter_map(|s| oac_live(cx.stack, s))
+            .map(|l| (l.address, l.id))
+            .collect();
+        for live in lives.iter_mut() {
+            let Some(want) = cx.desired.iter().find(|r| r.address == live.address) else {
+                continue;
+            };
+            let Some(Value::List(origins)) = live.props.get_mut("origins") else {
+                continue;
+            };
+            for o in origins.iter_mut() {
+                let Value::Map(m) = o else { continue };
+                if !m.get("origin_access_control").is_none_or(Value::is_null) {
+                    continue;
+                }
+                let id = m.get("origin_id").cloned();
+                if let Some(oac) = desired_oac(want, id.as_ref(), &oacs) {
+                    m.insert("origin_access_control".into(), Value::Str(oac));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Distribution>> {
+        let out = absent_if(
+            "GetDistribution",
+            self.client.get_distribution().id(id).send().await,
+            &["NoSuchDistribution"],
+        )?;
+        Ok(out.and_then(|o| o.distribution))
+    }
+
+    /// Wait until the distribution's changes have reached every edge location.
+    async fn deployed(&self, id: &str) -> Result<Distribution> {
+        until(
+            &format!("distribution {id}"),
+            DEPLOY_TIMEOUT,
+            DEPLOY_POLL,
+            || async {
+                let d = self
+                    .get(id)
+                    .await?
+                    .ok_or_else(|| anyhow!("distribution {id} disappeared"))?;
+                Ok(if d.status() == "Deployed" {
+                    Poll::Ready(d)
+                } else {
+                    Poll::Pending(d.status().to_owned())
+                })
+            },
+        )
+        .await
+    }
+
+    async fn create_distribution(&self, r: &Resolved) -> Result<Live> {
+        // One caller reference per create: the SDK's own retries of this request send it again, and AWS
+        // answers them with the distribution the first one made. (A reference is never reused: AWS may
+        // refuse one it has seen, even for a deleted distribution.) A later apply finds it by its tags.
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default();
+        let reference = format!("zinfra-{}-{nanos}", r.address);
+        let mut config = DistributionConfig::builder()
+            .caller_reference(reference)
+            .comment(format!("{} {}", stack_of(r), r.address))
+            .enabled(true)
+            .build()?;
+        apply_props(&mut config, &r.props)?;
+        let tags = r
+            .tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect::<Result<Vec<_>, _>>()?;
+        let out = self
+            .client
+            .create_distribution_with_tags()
+            .distribution_config_with_tags(
+                DistributionConfigWithTags::builder()
+                    .distribution_config(config)
+                    .tags(Tags::builder().set_items(Some(tags)).build())
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(|e| sdk_error("CreateDistributionWithTags", e))?;
+        let d = out
+            .distribution
+            .context("CreateDistributionWithTags returned no distribution")?;
+        let d = self
+            .deployed(d.id())
+            .await
+            .with_context(|| format!("distribution {} was created", d.id()))?;
+        let mut live = distribution_live(&r.address, &d)?;
+        live.tags = r.tags.clone();
+        Ok(live)
+    }
+
+    /// GetDistributionConfig, change it, UpdateDistribution with the ETag that read returned.
+    async fn put_config(
+        &self,
+        id: &str,
+        change: impl Fn(&mut DistributionConfig) -> Result<()>,
+    ) -> Result<()> {
+        let got = self
+            .client
+            .get_distribution_config()
+            .id(id)
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetDistributionConfig", e))?;
+        let etag = got
+            .e_tag()
+            .context("GetDistributionConfig returned no ETag")?
+            .to_owned();
+        let mut config = got
+            .distribution_config
+            .context("GetDistributionConfig returned no configuration")?;
+        change(&mut config)?;
+        self.client
+            .update_distribution()
+            .id(id)
+            .if_match(etag)
+            .distribution_config(config)
+            .send()
+            .await
+            .map_err(|e| sdk_error("UpdateDistribution", e))?;
+        Ok(())
+    }
+
+    async fn update_distribution(
+        &self,
+        r: &Resolved,
+        live: &Live,
+        changed: &[String],
+    ) -> Result<Live> {
+        let id = live.id.as_str();
+        if changed.iter().any(|f| f != "tags") {
+            self.put_config(id, |c| apply_props(c, &r.props)).await?;
+        }
+        if changed.iter().any(|f| f == "tags") {
+            let arn = live
+                .outputs
+                .get("arn")
+                .context("distribution without an ARN")?;
+            self.sync_tags(arn, &live.tags, &r.tags).await?;
+        }
+        // Also picks up a distribution a timed-out apply left deploying.
+        let d = self.deployed(id).await?;
+        let mut out = distribution_live(&r.address, &d)?;
+        out.tags = r.tags.clone();
+        Ok(out)
+    }
+
+    async fn sync_tags(
+        &self,
+        arn: &str,
+        have: &crate::model::Tags,
+        want: &crate::model::Tags,
+    ) -> Result<()> {
+        let TagChanges { set, remove } = tag_changes(have, want);
+        if !set.is_empty() {
+            let tags = set
+                .into_iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect::<Result<Vec<_>, _>>()?;
+            self.client
+                .tag_resource()
+                .resource(arn)
+                .tags(Tags::builder().set_items(Some(tags)).build())
+                .send()
+                .await
+                .map_err(|e| sdk_error("TagResource", e))?;
+        }
+        if !remove.is_empty() {
+            self.client
+                .untag_resource()
+                .resource(arn)
+                .tag_keys(TagKeys::builder().set_items(Some(remove)).build())
+                .send()
+                .await
+                .map_err(|e| sdk_error("UntagResource", e))?;
+        }
+        Ok(())
+    }
+
+    async fn delete_distribution(&self, id: &str) -> Result<()> {
+        let Some(d) = self.get(id).await? else {
+            return Ok(());
+        };
+        // AWS deletes only a disabled, deployed distribution.
+        if d.distribution_config().is_none_or(|c| c.enabled()) {
+            self.put_config(id, |c| {
+                c.enabled = false;
+                Ok(())
+            })
+            .await?;
+        }
+        self.deployed(id).await?;
+        let got = absent_if(
+            "GetDistribution",
+            self.client.get_distribution().id(id).send().await,
+            &["NoSuchDistribution"],
+        )?;
+        let Some(etag) = got.as_ref().and_then(|g| g.e_tag()) else {
+            return Ok(());
+        };
+        absent_if(
+            "DeleteDistribution",
+            self.client
+                .delete_distribution()
+                .id(id)
+                .if_match(etag)
+                .send()
+                .await,
+            &["NoSuchDistribution"],
+        )
+        .map(drop)
+    }
+}
+
+/// The OAC id the file gives the origin `origin_id`: a literal id, or the id of the OAC it refers to.
+fn desired_oac(
+    want: &Resource,
+    origin_id: Option<&Value>,
+    oacs: &BTreeMap<String, String>,
+) -> Option<String> {
+    let origin = want.props.list("origins").iter().find_map(|o| {
+        let m = o.as_map()?;
+        (m.get("origin_id") == origin_id).then_some(m)
+    })?;
+    match origin.get("origin_access_control")? {
+        Value::Str(id) => Some(id.clone()),
+        Value::Ref(x) => oacs.get(&x.address).cloned(),
+        _ => None,
+    }
+}
+
+/// Write the fields zinfra manages into a distribution's configuration; the rest is kept as AWS has it.
+fn apply_props(c: &mut DistributionConfig, p: &Props) -> Result<()> {
+    let mut origins = Vec::new();
+    let mut first = None;
+    for o in p.list("origins") {
+        let m = o.as_map().context("an origin is not a table")?;
+        let s = |k: &str| m.get(k).and_then(Value::as_str);
+        let id = s("origin_id").context("origin without `origin_id`")?;
+        first.get_or_insert_with(|| id.to_owned());
+        origins.push(
+            aws_sdk_cloudfront::types::Origin::builder()
+                .id(id)
+                .domain_name(s("bucket").context("origin without `bucket`")?)
+                .origin_path(s("origin_path").unwrap_or_default())
+                // An OAC origin keeps an empty origin access identity.
+                .s3_origin_config(S3OriginConfig::builder().origin_access_identity("").build())
+                .origin_access_control_id(
+                    s("origin_access_control").context("origin without `origin_access_control`")?,
+                )
+                .build()?,
+        );
+    }
+    let target = p
+        .str("default_origin")
+        .map(str::to_owned)
+        .or(first)
+        .context("a distribution needs an origin")?;
+    c.origins = Some(
+        Origins::builder()
+            .quantity(origins.len() as i32)
+            .set_items(Some(origins))
+            .build()?,
+    );
+    let aliases = p.strs("aliases");
+    c.aliases = Some(
+        Aliases::builder()
+            .quantity(aliases.len() as i32)
+            .set_items(Some(aliases))
+            .build()?,
+    );
+    c.default_root_object = Some(p.str("default_root_object").unwrap_or_default().to_owned());
+    c.price_class = p.str("price_class").map(PriceClass::from);
+    c.enabled = p.bool_or("enabled", true);
+    // The web ACL is removed when the file gives none: AWS takes an empty id for that.
+    c.web_acl_id = Some(p.str("web_acl").unwrap_or_default().to_owned());
+    c.viewer_certificate = Some(match p.str("certificate") {
+        Some(arn) => ViewerCertificate::builder()
+            .cloud_front_default_certificate(false)
+            .acm_certificate_arn(arn)
+            .ssl_support_method(SslSupportMethod::SniOnly)
+            .minimum_protocol_version(MinimumProtocolVersion::from(
+                p.str("minimum_protocol_version").unwrap_or("TLSv1.2_2021"),
+            ))
+            .build(),
+        // CloudFront's own *.cloudfront.net certificate always allows TLSv1: ask for nothing else.
+        None => ViewerCertificate::builder()
+            .cloud_front_default_certificate(true)
+            .minimum_protocol_version(MinimumProtocolVersion::from("TLSv1"))
+            .build(),
+    });
+    let mut behavior = c.default_cache_behavior.take().map(|b| {
+        DefaultCacheBehavior::builder()
+            .set_allowed_methods(b.allowed_methods)
+            .set_function_associations(b.function_associations)
+            .set_lambda_function_associations(b.lambda_function_associations)
+            .set_response_headers_policy_id(b.response_headers_policy_id)
+            .set_origin_request_policy_id(b.origin_request_policy_id)
+    });
+    let b = behavior
+        .take()
+        .unwrap_or_else(DefaultCacheBehavior::builder)
+        .target_origin_id(target)
+        .viewer_protocol_policy(ViewerProtocolPolicy::from(
+            p.str("viewer_protocol_policy")
+                .unwrap_or("redirect-to-https"),
+        ))
+        .compress(p.bool_or("compress", true))
+        .set_cache_policy_id(p.str("cache_policy_id").map(str::to_owned))
+        .build()?;
+    c.default_cache_behavior = Some(b);
+    Ok(())
+}
+
+/// A distribution in the schema's shape.
+fn distribution_live(address: &str, d: &Distribution) -> Result<Live> {
+    let c = d
+        .distribution_config()
+        .ok_or_else(|| anyhow!("distribution {} has no configuration", d.id()))?;
+    let mut live = Live::new(address, DISTRIBUTION, d.id());
+    live.outputs.insert("arn".into(), d.arn().to_owned());
+    live.outputs
+        .insert("domain_name".into(), d.domain_name().to_owned());
+    live.outputs.insert(
+        "alias_target".into(),
+        format!("{HOSTED_ZONE_ID}/{}", d.domain_name()),
+    );
+    let p = &mut live.props;
+    let origins = c
+        .origins()
+        .map(|o| o.items())
+        .unwrap_or_default()
+        .iter()
+        .map(|o| {
+            let mut m = BTreeMap::new();
+            m.insert("origin_id".into(), Value::Str(o.id().to_owned()));
+            m.insert("bucket".into(), Value::Str(o.domain_name().to_owned()));
+            m.insert(
+                "origin_path".into(),
+                Value::Str(o.origin_path().unwrap_or_default().to_owned()),
+            );
+            // Empty when moto dropped it: filled in by `fill_dropped_oac_ids`.
+            let oac = o.origin_access_control_id().filter(|i| !i.is_empty());
+            m.insert(
+                "origin_access_control".into(),
+                oac.map_or(Value::Null, |i| Value::Str(i.to_owned())),
+            );
+            Value::Map(m)
+        })
+        .collect();
+    p.insert("origins".into(), Value::List(origins));
+    let str = |s: &str| Value::Str(s.to_owned());
+    if let Some(b) = c.default_cache_behavior() {
+        p.insert("default_origin".into(), str(b.target_origin_id()));
+        p.insert(
+            "viewer_protocol_policy".into(),
+            str(b.viewer_protocol_policy().as_str()),
+        );
+        p.insert(
+            "compress".into(),
+            Value::Bool(b.compress().unwrap_or(false)),
+        );
+        if let Some(id) = b.cache_policy_id().filter(|i| !i.is_empty()) {
+            p.insert("cache_policy_id".into(), str(id));
+        }
+    }
+    // With CloudFront's own certificate `minimum_protocol_version` does not apply (see `read_distributions`).
+    if let Some(v) = c.viewer_certificate()
+        && let Some(arn) = v.acm_certificate_arn().filter(|a| !a.is_empty())
+    {
+        p.insert("certificate".into(), str(arn));
+        if let Some(m) = v.minimum_protocol_version() {
+            p.insert("minimum_protocol_version".into(), str(m.as_str()));
+        }
+    }
+    p.insert(
+        "aliases".into(),
+        Value::List(
+            c.aliases()
+                .map(|a| a.items())
+                .unwrap_or_default()
+                .iter()
+                .map(|a| str(a))
+                .collect(),
+        ),
+    );
+    if let Some(w) = c.web_acl_id().filter(|w| !w.is_empty()) {
+        p.insert("web_acl".into(), str(w));
+    }
+    p.insert(
+        "default_root_object".into(),
+        str(c.default_root_object().unwrap_or_default()),
+    );
+    if let Some(pc) = c.price_class() {
+        p.insert("price_class".into(), str(pc.as_str()));
+    }
+    p.insert("enabled".into(), Value::Bool(c.enabled()));
+    Ok(live)
+}

@@ -1,0 +1,41 @@
+//! `cloudfront_origin_access_control`: schema and checks. AWS calls: `src/drivers/cloudfront.rs`;
+//! tests: `tests/drivers/cloudfront.rs`.
+
+use crate::schema::{Default, Field, KindDef, Ty};
+use crate::validate::ResourceCx;
+
+pub static KIND: KindDef = KindDef {
+    name: "cloudfront_origin_access_control",
+    doc: "A CloudFront origin access control for S3 origins: CloudFront signs every origin request with SigV4, so the bucket can stay private.",
+    fields: &[
+        Field::new(
+            "name",
+            Ty::Str,
+            "Name, unique in the account; `<stack>-<name>` by default.",
+        )
+        .default(Default::PhysicalName),
+        Field::new(
+            "signing_behavior",
+            Ty::Enum(&["always"]),
+            "CloudFront signs every request to the origin (the only setting zinfra allows).",
+        )
+        .default(Default::Str("always")),
+    ],
+    physical_name: Some("name"),
+    // CloudFront cannot tag origin access controls: zinfra marks its own in their description.
+    taggable: false,
+    outputs: &["id"],
+    validate,
+};
+
+fn validate(cx: &ResourceCx<'_>) {
+    if let Some(name) = cx.str("name")
+        && (name.is_empty() || name.len() > 64)
+    {
+        cx.error_at_value(
+            "name",
+            "invalid origin access control name",
+            "1 to 64 characters",
+        );
+    }
+}

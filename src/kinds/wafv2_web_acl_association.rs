@@ -1,0 +1,41 @@
+//! `wafv2_web_acl_association`: schema and checks. AWS calls: `src/drivers/wafv2.rs`; tests: `tests/drivers/wafv2.rs`.
+
+use crate::schema::{Field, KindDef, Ty};
+use crate::validate::ResourceCx;
+
+pub static KIND: KindDef = KindDef {
+    name: "wafv2_web_acl_association",
+    doc: "Puts a REGIONAL web ACL in front of a load balancer. (A CloudFront distribution takes its web ACL in its own `web_acl` field.)",
+    fields: &[
+        Field::new(
+            "web_acl",
+            Ty::Ref(&["wafv2_web_acl"], "arn"),
+            "The REGIONAL web ACL.",
+        )
+        .required()
+        .force_new(),
+        Field::new(
+            "resource_arn",
+            Ty::Ref(&["lb"], "arn"),
+            "The load balancer it protects.",
+        )
+        .required()
+        .force_new(),
+    ],
+    physical_name: None,
+    taggable: false,
+    outputs: &["id"],
+    validate,
+};
+
+fn validate(cx: &ResourceCx<'_>) {
+    if let Some(acl) = cx.referenced("web_acl")
+        && acl.props.get("scope").and_then(|v| v.as_str()) == Some("CLOUDFRONT")
+    {
+        cx.error_at_value(
+            "web_acl",
+            "a CLOUDFRONT web ACL cannot be associated with a load balancer",
+            "use a web ACL with `scope = \"REGIONAL\"`; CloudFront takes its web ACL in the distribution's `web_acl`",
+        );
+    }
+}
