@@ -126,6 +126,9 @@ pub fn schedule(plan: &Plan) -> Vec<Op> {
             Action::NoOp => &[],
             Action::Create => &[Step::Create],
             Action::Update => &[Step::Update],
+            Action::Replace if crate::kinds::creates_before_delete(&r.kind) => {
+                &[Step::Create, Step::Delete]
+            }
             Action::Replace => &[Step::Delete, Step::Create],
             Action::Delete => &[Step::Delete],
         };
@@ -147,6 +150,11 @@ pub fn schedule(plan: &Plan) -> Vec<Op> {
     let rank = kind_rank();
     let kind = |a: &str| crate::model::kind_of(a).to_owned();
     let orphan = |a: &str| plan.get(a).is_some_and(|r| r.action == Action::Delete);
+    let create_first = |a: &str| {
+        plan.get(a).is_some_and(|r| {
+            r.action == Action::Replace && crate::kinds::creates_before_delete(&r.kind)
+        })
+    };
     for op in ops.iter_mut() {
         let (addr, step) = (op.address.clone(), op.step);
         let mut after = Vec::new();
@@ -155,7 +163,7 @@ pub fn schedule(plan: &Plan) -> Vec<Op> {
                 for d in plan.deps.get(&addr).into_iter().flatten() {
                     after.extend(writes.get(d.as_str()));
                 }
-                if step == Step::Create {
+                if step == Step::Create && !create_first(&addr) {
                     after.extend(deletes.get(addr.as_str()));
                 }
             }
@@ -182,6 +190,15 @@ pub fn schedule(plan: &Plan) -> Vec<Op> {
                 // Removed resources go last: what replaces them may still use them until it is in place.
                 if orphan(&addr) && !plan.destroy {
                     after.extend(writes.values().copied());
+                }
+                // The old one goes once its successor exists and everything using it has moved.
+                if create_first(&addr) {
+                    after.extend(writes.get(addr.as_str()));
+                    for (other, &j) in &writes {
+                        if depends(other, &addr) {
+                            after.push(j);
+                        }
+                    }
                 }
             }
         }
@@ -313,7 +330,10 @@ pub async fn run(
                         let id = l.as_ref().map(|l| l.id.clone());
                         if let Some(l) = l {
                             outputs.insert(op.address.clone(), l.outputs.clone());
-                        } else {
+                        } else if !ops.iter().enumerate().any(|(k, o)| {
+                            // A successor created first keeps its outputs.
+                            o.address == op.address && o.step == Step::Create && state[k] == State::Done
+                        }) {
                             outputs.remove(&op.address);
                         }
                         progress.finished(&op.address, op.step, elapsed, id.as_deref());

@@ -476,7 +476,13 @@ fn replace_reason(
                 Some(x) if c.after.as_ref().is_some_and(Value::has_unknown) => {
                     format!("`{}` refers to {}, which is replaced", c.field, x.address)
                 }
-                _ => format!("`{}` cannot be changed in place", c.field),
+                _ => match schema::kind(&r.kind)
+                    .and_then(|k| k.field(&c.field))
+                    .and_then(|f| f.replace_note)
+                {
+                    Some(note) => format!("`{}` cannot be changed in place: {note}", c.field),
+                    None => format!("`{}` cannot be changed in place", c.field),
+                },
             }
         })
         .collect();

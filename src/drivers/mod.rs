@@ -11,6 +11,8 @@ use crate::provider::{Provider, StackInfo};
 
 pub mod dynamodb;
 pub mod ec2;
+pub mod ecr;
+pub mod ecs;
 pub mod iam;
 pub mod kms;
 pub mod s3;
@@ -83,6 +85,8 @@ impl Aws {
             ))),
             Arc::new(ssm::Ssm::new(aws_sdk_ssm::Client::new(&conf))),
             Arc::new(iam::Iam::new(aws_sdk_iam::Client::new(&conf))),
+            Arc::new(ecr::Ecr::new(aws_sdk_ecr::Client::new(&conf))),
+            Arc::new(ecs::Ecs::new(aws_sdk_ecs::Client::new(&conf))),
         ];
         Aws {
             drivers,

@@ -3,6 +3,8 @@
 mod common;
 mod dynamodb;
 mod ec2;
+mod ecr;
+mod ecs;
 mod iam;
 mod kms;
 mod s3;
