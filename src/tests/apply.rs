@@ -188,3 +188,106 @@ fn replacement_deletes_dependents_first_and_recreates_in_order() {
         "the new subnet after the new VPC"
     );
 }
+
+const SERVICE_STACK: &str = "
+    [iam_role.exec]
+    assume_role_policy = { Version = \"2012-10-17\", Statement = [] }
+
+    [vpc.main]
+    cidr_block = \"10.0.0.0/16\"
+
+    [subnet.a]
+    vpc = \"vpc.main\"
+    cidr_block = \"10.0.1.0/24\"
+    availability_zone = \"us-east-1a\"
+
+    [security_group.app]
+    vpc = \"vpc.main\"
+
+    [ecs_cluster.main]
+
+    [ecs_task_definition.app]
+    cpu = 256
+    memory = 512
+    execution_role = \"iam_role.exec\"
+    container_definitions = [{ name = \"app\", image = \"nginx:1.27\" }]
+
+    [ecs_service.app]
+    cluster = \"ecs_cluster.main\"
+    task_definition = \"ecs_task_definition.app\"
+    subnets = [\"subnet.a\"]
+    security_groups = [\"security_group.app\"]
+";
+
+#[tokio::test]
+async fn a_new_task_definition_revision_is_registered_before_the_old_one_is_deregistered() {
+    let s = Case::new(SERVICE_STACK).ok();
+    let outputs: BTreeMap<String, BTreeMap<String, String>> = s
+        .resources
+        .iter()
+        .map(|r| {
+            let id = format!("id-{}", r.address);
+            let arn = format!("arn-{}", r.address);
+            (
+                r.address.clone(),
+                [("id".into(), id), ("arn".into(), arn)].into(),
+            )
+        })
+        .collect();
+    let live: Vec<Live> = s
+        .resources
+        .iter()
+        .map(|r| {
+            let mut l = Live::new(&r.address, &r.kind, format!("id-{}", r.address));
+            l.outputs = outputs[&r.address].clone();
+            l.props = plan::resolve_props(&r.props, &outputs);
+            l.tags = plan::desired_tags(&s.info, r);
+            if r.address == "ecs_task_definition.app" {
+                // The running revision has an older image.
+                let mut c = l.props["container_definitions"].as_list()[0]
+                    .as_map()
+                    .unwrap()
+                    .clone();
+                c.insert("image".into(), Value::Str("nginx:1.26".into()));
+                l.props.insert(
+                    "container_definitions".into(),
+                    Value::List(vec![Value::Map(c)]),
+                );
+            }
+            l
+        })
+        .collect();
+    let g = Graph::new(&s).unwrap();
+    let deps = s
+        .resources
+        .iter()
+        .map(|r| (r.address.clone(), g.deps(&r.address).cloned().collect()))
+        .collect();
+    let p = plan::compute(&s.info, &s.resources, &deps, g.order(), &live, false);
+    let td = p.get("ecs_task_definition.app").unwrap();
+    assert_eq!(td.action, plan::Action::Replace);
+    assert_eq!(
+        td.reason.as_deref(),
+        Some(
+            "`container_definitions` cannot be changed in place: task definitions are immutable, so a new revision is registered, the service moves to it, and this revision is deregistered"
+        )
+    );
+    assert_eq!(
+        p.get("ecs_service.app").unwrap().action,
+        plan::Action::Update,
+        "the service moves in place"
+    );
+
+    let provider = Arc::new(Scripted::default());
+    let report = apply::run(&p, &live, provider.clone(), 4, Arc::new(Quiet)).await;
+    assert!(report.ok(), "{report:?}");
+    let calls = provider.calls.lock().unwrap().clone();
+    assert_eq!(
+        calls,
+        [
+            "create ecs_task_definition.app",
+            "update ecs_service.app",
+            "delete ecs_task_definition.app"
+        ]
+    );
+}
