@@ -150,6 +150,32 @@ pub fn schedule(plan: &Plan) -> Vec<Op> {
     let rank = kind_rank();
     let kind = |a: &str| crate::model::kind_of(a).to_owned();
     let orphan = |a: &str| plan.get(a).is_some_and(|r| r.action == Action::Delete);
+    // One order for every delete: dependents before what they depend on, and higher-ranked kinds first
+    // where no dependency decides. The kind rank only orders deletes that this order agrees with, so a
+    // reference against the kind order (an IAM policy naming an ECS service) cannot make deletes wait
+    // for each other in a circle.
+    let delete_pos: BTreeMap<&str, usize> = {
+        let mut left: Vec<&str> = deletes.keys().copied().collect();
+        left.sort_by_key(|a| deletes[a]);
+        let mut pos = BTreeMap::new();
+        while !left.is_empty() {
+            let ready = |a: &&str| !left.iter().any(|o| o != a && depends(o, a));
+            let pick = left
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| ready(a))
+                .max_by_key(|(i, a)| {
+                    (
+                        rank.get(crate::model::kind_of(a)).copied().unwrap_or(0),
+                        std::cmp::Reverse(*i),
+                    )
+                })
+                .map(|(i, _)| i)
+                .unwrap_or(0);
+            pos.insert(left.remove(pick), pos.len());
+        }
+        pos
+    };
     let create_first = |a: &str| {
         plan.get(a).is_some_and(|r| {
             r.action == Action::Replace && crate::kinds::creates_before_delete(&r.kind)
@@ -169,7 +195,8 @@ pub fn schedule(plan: &Plan) -> Vec<Op> {
             }
             Step::Delete => {
                 for (other, &j) in &deletes {
-                    if *other == addr {
+                    // A resource replaced create-first loses its old self last; nothing waits for that.
+                    if *other == addr || create_first(other) {
                         continue;
                     }
                     let wait = if depends(other, &addr) {
@@ -181,7 +208,7 @@ pub fn schedule(plan: &Plan) -> Vec<Op> {
                             rank.get(kind(other).as_str()),
                             rank.get(kind(&addr).as_str()),
                         );
-                        ro > ra
+                        ro > ra && delete_pos[*other] < delete_pos[addr.as_str()]
                     };
                     if wait {
                         after.push(j);
@@ -355,6 +382,14 @@ pub async fn run(
                 }
             }
         }
+    }
+    if !stop && state.contains(&State::Waiting) {
+        // Never expected: say so rather than stop without a reason.
+        report.failed.push((
+            "(schedule)".into(),
+            Step::Update,
+            "internal error: the remaining steps wait for each other in a circle".into(),
+        ));
     }
     for (i, s) in state.iter().enumerate() {
         if *s == State::Waiting {
