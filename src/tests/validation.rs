@@ -935,3 +935,27 @@ fn delivery_defaults_are_secure() {
     let c = containers.as_list()[0].as_map().unwrap();
     assert_eq!(c.get("essential"), Some(&Bool(true)));
 }
+
+#[test]
+fn github_actions_preview_template_is_valid_for_any_pull_request() {
+    let path = "examples/github-actions/preview.toml";
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/").to_owned() + path)
+        .unwrap();
+    // What zinfra-preview.yml's `sed` does to the template.
+    assert_eq!(text.matches("\nname = \"preview\"\n").count(), 1);
+    for name in ["preview", "preview-pr-1234"] {
+        let text = text.replace("\nname = \"preview\"\n", &format!("\nname = \"{name}\"\n"));
+        let env = |_: &str| Some("x".to_owned());
+        match crate::stack::load(path, text, &env) {
+            Ok(s) => {
+                // Physical names follow the stack name, so pull requests never collide.
+                let r = s.get("iam_role.task").unwrap();
+                assert_eq!(
+                    r.props.get("role_name"),
+                    Some(&crate::model::Value::Str(format!("{name}-task")))
+                );
+            }
+            Err(inv) => panic!("{}", inv.render(false)),
+        }
+    }
+}
