@@ -1,8 +1,7 @@
 //! ECS on Fargate: clusters, task definitions (immutable revisions) and services.
 //!
-//! The tagging API does not index ECS everywhere (moto's does not): clusters are found by listing and
-//! describing them with their tags, services inside the stack's clusters, task definitions by family
-//! (`<stack>-…` and the declared ones) and their tags.
+//! Resources are found from the tagging index, then described: the index also lists deleted clusters and
+//! services and deregistered revisions, which are skipped (only ACTIVE ones are the stack's).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -15,7 +14,7 @@ use aws_sdk_ecs::types::{
     Compatibility, ContainerDefinition, DeploymentCircuitBreaker, DeploymentConfiguration,
     KeyValuePair, LaunchType, LoadBalancer, LogConfiguration, LogDriver, NetworkConfiguration,
     NetworkMode, PortMapping, Secret, Service, ServiceField, Tag, TaskDefinition,
-    TaskDefinitionFamilyStatus, TaskDefinitionField, TaskDefinitionStatus, TransportProtocol,
+    TaskDefinitionField, TaskDefinitionStatus, TransportProtocol,
 };
 use futures::future::try_join_all;
 
@@ -51,18 +50,9 @@ impl Driver for Ecs {
         &[CLUSTER, TASK_DEFINITION, SERVICE]
     }
 
-    fn uses_tag_index(&self) -> bool {
-        false
-    }
-
     async fn read(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {
         match cx.kind {
-            CLUSTER => Ok(self
-                .stack_clusters(cx.stack)
-                .await?
-                .into_iter()
-                .map(|(address, c, tags)| cluster_live(address, &c, tags))
-                .collect()),
+            CLUSTER => self.read_clusters(cx).await,
             TASK_DEFINITION => self.read_task_definitions(cx).await,
             SERVICE => self.read_services(cx).await,
             other => Err(anyhow!("the ECS driver does not manage `{other}`")),
@@ -120,20 +110,18 @@ impl Driver for Ecs {
     }
 }
 
+/// The ARNs the tagging index lists for this kind, each once.
+fn tagged_arns(cx: &ReadCx<'_>) -> Vec<String> {
+    let arns: BTreeSet<&str> = cx.tagged.iter().map(|(_, arn)| arn.as_str()).collect();
+    arns.into_iter().map(str::to_owned).collect()
+}
+
 // --- clusters ---------------------------------------------------------------------------------------
 
 impl Ecs {
-    /// (address, cluster, tags) of each ACTIVE cluster tagged for the stack.
-    async fn stack_clusters(&self, stack: &str) -> Result<Vec<(String, Cluster, Tags)>> {
-        let arns: Vec<String> = self
-            .client
-            .list_clusters()
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| sdk_error("ListClusters", e))?;
+    /// The stack's ACTIVE clusters, from the tagging index (which also lists deleted, INACTIVE ones).
+    async fn read_clusters(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {
+        let arns: Vec<String> = tagged_arns(cx);
         let pages = try_join_all(arns.chunks(CLUSTER_BATCH).map(|batch| async move {
             self.client
                 .describe_clusters()
@@ -152,8 +140,8 @@ impl Ecs {
             .filter_map(|c| {
                 let tags = user_tags(c.tags().iter().filter_map(|t| Some((t.key()?, t.value()?))));
                 let address =
-                    owned_address(stack, tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
-                Some((address, c, tags))
+                    owned_address(cx.stack, tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+                Some(cluster_live(address, &c, tags))
             })
             .collect())
     }
@@ -251,41 +239,9 @@ fn cluster_live(address: String, c: &Cluster, tags: Tags) -> Live {
 
 impl Ecs {
     async fn read_task_definitions(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {
-        // Every family is `<stack>-<name>`: the prefix finds the declared ones and the removed ones.
-        let families: BTreeSet<String> = self
-            .client
-            .list_task_definition_families()
-            .family_prefix(format!("{}-", cx.stack))
-            .status(TaskDefinitionFamilyStatus::Active)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| sdk_error("ListTaskDefinitionFamilies", e))?
-            .into_iter()
-            .collect();
-        let arns = try_join_all(families.iter().map(|family| async move {
-            let arns: Vec<String> = self
-                .client
-                .list_task_definitions()
-                .family_prefix(family)
-                .status(TaskDefinitionStatus::Active)
-                .into_paginator()
-                .items()
-                .send()
-                .collect::<Result<Vec<_>, _>>()
-                .await
-                .map_err(|e| sdk_error("ListTaskDefinitions", e))?;
-            // The prefix also matches longer family names.
-            Ok::<_, anyhow::Error>(
-                arns.into_iter()
-                    .filter(|a| family_of(a) == Some(family.as_str()))
-                    .collect::<Vec<_>>(),
-            )
-        }))
-        .await?;
-        let described = try_join_all(arns.iter().flatten().map(|arn| async move {
+        // Deregistered (INACTIVE) revisions keep their tags and stay in the index: described, then skipped.
+        let arns = tagged_arns(cx);
+        let described = try_join_all(arns.iter().map(|arn| async move {
             let out = self
                 .client
                 .describe_task_definition()
@@ -401,11 +357,6 @@ fn absent_task_definition<E: ProvideErrorMetadata, R>(
 /// A task definition's family: `<stack>-<name>`, as physical names are made.
 pub fn family(stack: &str, name: &str) -> String {
     format!("{stack}-{}", name.replace('_', "-"))
-}
-
-/// `arn:…:task-definition/<family>:<revision>` → family.
-fn family_of(arn: &str) -> Option<&str> {
-    arn.rsplit_once('/')?.1.rsplit_once(':').map(|(f, _)| f)
 }
 
 fn container(c: &BTreeMap<String, Value>, region: &str) -> Result<ContainerDefinition> {
@@ -610,20 +561,21 @@ fn container_value(c: &ContainerDefinition, split_image: bool) -> Value {
 
 impl Ecs {
     async fn read_services(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {
-        // A service lives in one of the stack's clusters (its `cluster` references an `ecs_cluster`).
-        let clusters = self.stack_clusters(cx.stack).await?;
-        let per_cluster = try_join_all(clusters.iter().map(|(_, c, _)| async move {
-            let cluster = c.cluster_arn().unwrap_or_default();
-            let arns: Vec<String> = self
-                .client
-                .list_services()
-                .cluster(cluster)
-                .into_paginator()
-                .items()
-                .send()
-                .collect::<Result<Vec<_>, _>>()
-                .await
-                .map_err(|e| sdk_error("ListServices", e))?;
+        // DescribeServices works per cluster; a service ARN names its cluster (`service/<cluster>/<name>`).
+        let mut by_cluster: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for arn in tagged_arns(cx) {
+            let cluster = arn
+                .split_once(":service/")
+                .and_then(|(_, rest)| rest.split_once('/'))
+                .map(|(cluster, _)| cluster.to_owned())
+                .with_context(|| {
+                    format!(
+                        "service {arn} has a short ARN without its cluster: turn on the long ARN format (`aws ecs put-account-setting-default --name serviceLongArnFormat --value enabled`)"
+                    )
+                })?;
+            by_cluster.entry(cluster).or_default().push(arn);
+        }
+        let per_cluster = try_join_all(by_cluster.iter().map(|(cluster, arns)| async move {
             let pages = try_join_all(arns.chunks(SERVICE_BATCH).map(|batch| async move {
                 self.client
                     .describe_services()

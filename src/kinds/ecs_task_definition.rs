@@ -104,7 +104,7 @@ pub static KIND: KindDef = KindDef {
         .required()
         .force_new_because(NEW_REVISION),
     ],
-    // The family is always `<stack>-<name>`: that prefix is how a removed task definition is found again.
+    // The family is always `<stack>-<name>`, so two stacks or two task definitions never share one.
     physical_name: None,
     taggable: true,
     outputs: &["id", "arn"],
