@@ -10,6 +10,7 @@ use aws_sdk_ecr::types::{
     Repository, Tag,
 };
 use futures::future::try_join_all;
+use futures::{StreamExt, TryStreamExt};
 
 use super::{
     Driver, ReadCx, TagChanges, absent_if, error_code, owned_address, sdk_error, tag_changes,
@@ -19,6 +20,8 @@ use crate::model::{Live, PropsExt, Resolved, Tags, Value};
 
 const KIND: &str = "ecr_repository";
 const NOT_FOUND: &[&str] = &["RepositoryNotFoundException"];
+/// Concurrent `ListTagsForResource` calls while reading.
+const TAG_LOOKUPS: usize = 8;
 
 pub struct Ecr {
     client: aws_sdk_ecr::Client,
@@ -50,18 +53,26 @@ impl Driver for Ecr {
             .collect::<Result<Vec<_>, _>>()
             .await
             .map_err(|e| sdk_error("DescribeRepositories", e))?;
-        let owned = try_join_all(repos.iter().map(|repo| async move {
-            let Some(arn) = repo.repository_arn() else {
-                return Ok(None);
-            };
-            let Some(tags) = self.tags_of(arn).await? else {
-                return Ok(None);
-            };
-            let address =
-                owned_address(cx.stack, tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-            Ok::<_, anyhow::Error>(address.map(|a| (a, tags)))
-        }))
-        .await?;
+        // One tag lookup per repository, a few at a time: ECR's request rate limits are per account.
+        let arns: Vec<Option<String>> = repos
+            .iter()
+            .map(|r| r.repository_arn().map(str::to_owned))
+            .collect();
+        let owned: Vec<Option<(String, Tags)>> = futures::stream::iter(arns)
+            .map(|arn: Option<String>| async move {
+                let Some(arn) = arn else {
+                    return Ok(None);
+                };
+                let Some(tags) = self.tags_of(&arn).await? else {
+                    return Ok(None);
+                };
+                let address =
+                    owned_address(cx.stack, tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                Ok::<_, anyhow::Error>(address.map(|a| (a, tags)))
+            })
+            .buffered(TAG_LOOKUPS)
+            .try_collect()
+            .await?;
         let lives = repos
             .iter()
             .zip(owned)
