@@ -95,6 +95,9 @@ pub fn schedule(plan: &Plan) -> Vec<Op> {
             Action::NoOp => &[],
             Action::Create => &[Step::Create],
             Action::Update => &[Step::Update],
+            Action::Replace if crate::kinds::creates_before_delete(&r.kind) => {
+                &[Step::Create, Step::Delete]
+            }
             Action::Replace => &[Step::Delete, Step::Create],
             Action::Delete => &[Step::Delete],
         };
@@ -116,6 +119,37 @@ pub fn schedule(plan: &Plan) -> Vec<Op> {
     let rank = kind_rank();
     let kind = |a: &str| crate::model::kind_of(a).to_owned();
     let orphan = |a: &str| plan.get(a).is_some_and(|r| r.action == Action::Delete);
+    // One order for every delete: dependents before what they depend on, and higher-ranked kinds first
+    // where no dependency decides. The kind rank only orders deletes that this order agrees with, so a
+    // reference against the kind order (an IAM policy naming an ECS service) cannot make deletes wait
+    // for each other in a circle.
+    let delete_pos: BTreeMap<&str, usize> = {
+        let mut left: Vec<&str> = deletes.keys().copied().collect();
+        left.sort_by_key(|a| deletes[a]);
+        let mut pos = BTreeMap::new();
+        while !left.is_empty() {
+            let ready = |a: &&str| !left.iter().any(|o| o != a && depends(o, a));
+            let pick = left
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| ready(a))
+                .max_by_key(|(i, a)| {
+                    (
+                        rank.get(crate::model::kind_of(a)).copied().unwrap_or(0),
+                        std::cmp::Reverse(*i),
+                    )
+                })
+                .map(|(i, _)| i)
+                .unwrap_or(0);
+            pos.insert(left.remove(pick), pos.len());
+        }
+        pos
+    };
+    let create_first = |a: &str| {
+        plan.get(a).is_some_and(|r| {
+            r.action == Action::Replace && crate::kinds::creates_before_delete(&r.kind)
+        })
+    };
     for op in ops.iter_mut() {
         let (addr, step) = (op.address.clone(), op.step);
         let mut after = Vec::new();
@@ -124,13 +158,14 @@ pub fn schedule(plan: &Plan) -> Vec<Op> {
                 for d in plan.deps.get(&addr).into_iter().flatten() {
                     after.extend(writes.get(d.as_str()));
                 }
-                if step == Step::Create {
+                if step == Step::Create && !create_first(&addr) {
                     after.extend(deletes.get(addr.as_str()));
                 }
             }
             Step::Delete => {
                 for (other, &j) in &deletes {
-                    if *other == addr {
+                    // A resource replaced create-first loses its old self last; nothing waits for that.
+                    if *other == addr || create_first(other) {
                         continue;
                     }
                     let wait = if depends(other, &addr) {
@@ -142,7 +177,7 @@ pub fn schedule(plan: &Plan) -> Vec<Op> {
                             rank.get(kind(other).as_str()),
                             rank.get(kind(&addr).as_str()),
                         );
-                        ro > ra
+                        ro > ra && delete_pos[*other] < delete_pos[addr.as_str()]
                     };
                     if wait {
                         after.push(j);
@@ -151,6 +186,15 @@ pub fn schedule(plan: &Plan) -> Vec<Op> {
                 // Removed resources go last: what replaces them may still use them until it is in place.
                 if orphan(&addr) && !plan.destroy {
                     after.extend(writes.values().copied());
+                }
+                // The old one goes once its successor exists and everything using it has moved.
+                if create_first(&addr) {
+                    after.extend(writes.get(addr.as_str()));
+                    for (other, &j) in &writes {
+                        if depends(other, &addr) {
+                            after.push(j);
+                        }
+                    }
                 }
             }
         }
@@ -295,7 +339,10 @@ pub async fn run_until(
                         let id = l.as_ref().map(|l| l.id.clone());
                         if let Some(l) = l {
                             outputs.insert(op.address.clone(), l.outputs.clone());
-                        } else {
+                        } else if !ops.iter().enumerate().any(|(k, o)| {
+                            // A successor created first keeps its outputs.
+                            o.address == op.address && o.step == Step::Create && state[k] == State::Done
+                        }) {
                             outputs.remove(&op.address);
                         }
                         progress.finished(&op.address, op.step, elapsed, id.as_deref());
@@ -336,6 +383,14 @@ pub async fn run_until(
                 break;
             }
         }
+    }
+    if !stop && state.contains(&State::Waiting) {
+        // Never expected: say so rather than stop without a reason.
+        report.failed.push((
+            "(schedule)".into(),
+            Step::Update,
+            "internal error: the remaining steps wait for each other in a circle".into(),
+        ));
     }
     for (i, s) in state.iter().enumerate() {
         if *s == State::Waiting {

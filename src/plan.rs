@@ -492,27 +492,57 @@ fn replace_reason(
     forcing: &[&Change],
     actions: &BTreeMap<Address, Action>,
 ) -> String {
-    let parts: Vec<String> = forcing
-        .iter()
-        .map(|c| {
-            // A reference that is unknown because its target is replaced or created is the real cause.
-            let mut refs = Vec::new();
-            if let Some(v) = r.props.get(&c.field) {
-                crate::stack::value_refs(v, &mut refs);
-            }
-            let cause = refs.iter().find(|x| {
-                matches!(
-                    actions.get(&x.address),
-                    Some(Action::Replace | Action::Create)
-                )
-            });
-            match cause {
-                Some(x) if c.after.as_ref().is_some_and(Value::has_unknown) => {
-                    format!("`{}` refers to {}, which is replaced", c.field, x.address)
+    // Fields that cannot change in place for the same stated reason are named together.
+    let mut fixed: Vec<(Vec<String>, Option<&str>)> = Vec::new();
+    let mut parts: Vec<Option<String>> = Vec::new();
+    for c in forcing {
+        // A reference that is unknown because its target is replaced or created is the real cause.
+        let mut refs = Vec::new();
+        if let Some(v) = r.props.get(&c.field) {
+            crate::stack::value_refs(v, &mut refs);
+        }
+        let cause = refs.iter().find(|x| {
+            matches!(
+                actions.get(&x.address),
+                Some(Action::Replace | Action::Create)
+            )
+        });
+        match cause {
+            Some(x) if c.after.as_ref().is_some_and(Value::has_unknown) => parts.push(Some(
+                format!("`{}` refers to {}, which is replaced", c.field, x.address),
+            )),
+            _ => {
+                let note = schema::kind(&r.kind)
+                    .and_then(|k| k.field(&c.field))
+                    .and_then(|f| f.replace_note);
+                match fixed.iter_mut().find(|(_, n)| note.is_some() && *n == note) {
+                    Some((fields, _)) => fields.push(format!("`{}`", c.field)),
+                    None => {
+                        fixed.push((vec![format!("`{}`", c.field)], note));
+                        parts.push(None);
+                    }
                 }
-                _ => format!("`{}` cannot be changed in place", c.field),
             }
+        }
+    }
+    let mut fixed = fixed.into_iter();
+    parts
+        .into_iter()
+        .map(|p| {
+            p.unwrap_or_else(|| {
+                let (fields, note) = fixed.next().unwrap_or_default();
+                let fields = match fields.split_last() {
+                    Some((last, rest)) if !rest.is_empty() => {
+                        format!("{} and {last}", rest.join(", "))
+                    }
+                    _ => fields.join(""),
+                };
+                match note {
+                    Some(note) => format!("{fields} cannot be changed in place: {note}"),
+                    None => format!("{fields} cannot be changed in place"),
+                }
+            })
         })
-        .collect();
-    parts.join("; ")
+        .collect::<Vec<_>>()
+        .join("; ")
 }

@@ -45,6 +45,8 @@ pub struct Field {
     pub force_new: bool,
     /// Not readable from AWS: used when writing, never compared.
     pub write_only: bool,
+    /// Why a change to this force-new field replaces the resource, shown in the plan's reason.
+    pub replace_note: Option<&'static str>,
     pub doc: &'static str,
 }
 
@@ -57,6 +59,7 @@ impl Field {
             default: Default::None,
             force_new: false,
             write_only: false,
+            replace_note: None,
             doc,
         }
     }
@@ -66,6 +69,12 @@ impl Field {
     }
     pub const fn force_new(mut self) -> Field {
         self.force_new = true;
+        self
+    }
+    /// Force-new, with the reason the plan gives for the replacement.
+    pub const fn force_new_because(mut self, note: &'static str) -> Field {
+        self.force_new = true;
+        self.replace_note = Some(note);
         self
     }
     pub const fn write_only(mut self) -> Field {

@@ -311,8 +311,10 @@ fn declared(text: &str) -> BTreeMap<String, usize> {
     let mut out = BTreeMap::new();
     for line in text.lines() {
         if let Some(h) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']'))
-            && let Some((kind, _)) = h.split_once('.')
+            && let Some((kind, name)) = h.split_once('.')
             && !h.contains(' ')
+            && !h.starts_with('[')
+            && !name.contains('.')
         {
             *out.entry(kind.to_owned()).or_default() += 1;
         }

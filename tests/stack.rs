@@ -27,7 +27,9 @@ fn edit(text: &str, from: &str, to: &str) -> String {
     text.replacen(from, to, 1)
 }
 
-/// Everything the tagging API still lists for the stack, less KMS keys already scheduled for deletion.
+/// Everything the tagging API still lists for the stack, less KMS keys already scheduled for deletion
+/// and ECS resources already INACTIVE (AWS keeps deregistered task definitions and deleted clusters and
+/// services visible, with their tags, for a while).
 pub(crate) async fn tagged_leftovers(stack: &str) -> Vec<String> {
     let conf = sdk_config().await;
     let tagging = aws_sdk_resourcegroupstagging::Client::new(&conf);
@@ -59,9 +61,51 @@ pub(crate) async fn tagged_leftovers(stack: &str) -> Vec<String> {
                 continue;
             }
         }
+        if arn.contains(":ecs:") && ecs_inactive(&arn).await {
+            continue;
+        }
         left.push(arn);
     }
     left
+}
+
+async fn ecs_inactive(arn: &str) -> bool {
+    let ecs = aws_sdk_ecs::Client::new(&sdk_config().await);
+    let status = if arn.contains(":task-definition/") {
+        let td = ecs
+            .describe_task_definition()
+            .task_definition(arn)
+            .send()
+            .await
+            .unwrap();
+        td.task_definition()
+            .and_then(|t| t.status())
+            .map(|s| s.as_str().to_owned())
+    } else if arn.contains(":cluster/") {
+        let c = ecs.describe_clusters().clusters(arn).send().await.unwrap();
+        c.clusters()
+            .first()
+            .and_then(|c| c.status())
+            .map(str::to_owned)
+    } else if let Some((cluster, _)) = arn
+        .split_once(":service/")
+        .and_then(|(_, r)| r.split_once('/'))
+    {
+        let out = ecs
+            .describe_services()
+            .cluster(cluster)
+            .services(arn)
+            .send()
+            .await
+            .unwrap();
+        out.services()
+            .first()
+            .and_then(|s| s.status())
+            .map(str::to_owned)
+    } else {
+        None
+    };
+    status.as_deref() == Some("INACTIVE")
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -76,7 +120,7 @@ async fn reference_stack_life_cycle() {
     let plan = zinfra(&["plan", path(&f), "--json"], &env).expect(0).json();
     assert_eq!(
         plan["summary"],
-        serde_json::json!({"add": 40, "change": 0, "destroy": 0})
+        serde_json::json!({"add": 44, "change": 0, "destroy": 0})
     );
     let human = zinfra(&["plan", path(&f)], &env).expect(0);
     insta::assert_snapshot!("plan_reference_from_nothing", human.stdout);
@@ -84,7 +128,7 @@ async fn reference_stack_life_cycle() {
     assert!(
         applied
             .stdout
-            .contains("Apply complete! Resources: 40 added, 0 changed, 0 destroyed."),
+            .contains("Apply complete! Resources: 44 added, 0 changed, 0 destroyed."),
         "{}",
         applied.stdout
     );
@@ -242,6 +286,30 @@ async fn reference_stack_life_cycle() {
             "alias = \"lb.web\"\nevaluate_target_health = false",
             "evaluate_target_health",
         ),
+        (
+            "ecr_repository.hub",
+            "image_tag_mutability = \"IMMUTABLE\"",
+            "image_tag_mutability = \"MUTABLE\"",
+            "image_tag_mutability",
+        ),
+        (
+            "ecr_repository.hub",
+            "scan_on_push = true",
+            "scan_on_push = false",
+            "scan_on_push",
+        ),
+        (
+            "ecs_cluster.main",
+            "container_insights = \"enabled\"",
+            "container_insights = \"disabled\"",
+            "container_insights",
+        ),
+        (
+            "ecs_service.hub",
+            "desired_count = 2",
+            "desired_count = 3",
+            "desired_count",
+        ),
     ];
     let mut all_edits = text.clone();
     for (address, from, to, field) in in_place {
@@ -296,7 +364,8 @@ async fn reference_stack_life_cycle() {
         changes(&plan),
         [
             ("subnet.private_b".to_string(), "replace".to_string()),
-            ("route_table.private".to_string(), "update".to_string())
+            ("route_table.private".to_string(), "update".to_string()),
+            ("ecs_service.hub".to_string(), "update".to_string())
         ]
     );
     assert_eq!(
@@ -448,7 +517,83 @@ async fn reference_stack_life_cycle() {
         "{human}"
     );
 
-    // Apply every in-place edit and the replacement together; the next plan is empty.
+    // A new image tag registers a new task definition revision; the service moves to it in place.
+    let g3 = s.write(
+        "revision.toml",
+        &edit(&text, "tag = \"1.0.0\"", "tag = \"1.1.0\""),
+    );
+    let plan = zinfra(&["plan", path(&g3), "--json"], &env)
+        .expect(0)
+        .json();
+    assert_eq!(
+        changes(&plan),
+        [
+            ("ecs_task_definition.hub".to_string(), "replace".to_string()),
+            ("ecs_service.hub".to_string(), "update".to_string())
+        ]
+    );
+    let reason = |plan: &serde_json::Value, a: &str| {
+        plan["resource_changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["address"] == a)
+            .unwrap()["reason"]
+            .clone()
+    };
+    assert_eq!(
+        reason(&plan, "ecs_task_definition.hub"),
+        "`container_definitions` cannot be changed in place: task definitions are immutable, so a new revision is registered, the service moves to it, and this revision is deregistered"
+    );
+    // A repository's encryption cannot change: the plan replaces it and says why.
+    let g4 = s.write(
+        "encryption.toml",
+        &edit(
+            &text,
+            "encryption_type = \"AES256\"",
+            "encryption_type = \"KMS\"\nkms_key = \"kms_key.data\"",
+        ),
+    );
+    let plan = zinfra(&["plan", path(&g4), "--json"], &env)
+        .expect(0)
+        .json();
+    assert_eq!(
+        changes(&plan),
+        [
+            ("ecr_repository.hub".to_string(), "replace".to_string()),
+            ("ecs_task_definition.hub".to_string(), "replace".to_string()),
+            ("ecs_service.hub".to_string(), "update".to_string()),
+            // Its push policy names the repository's ARN, known again only after the replacement.
+            ("iam_role.deploy".to_string(), "update".to_string())
+        ]
+    );
+    assert_eq!(
+        reason(&plan, "ecr_repository.hub"),
+        "`encryption_type` and `kms_key` cannot be changed in place: ECR sets a repository's encryption only when it is created, so a new repository replaces it (its images are lost unless pushed again)"
+    );
+    assert_eq!(
+        reason(&plan, "ecs_task_definition.hub"),
+        "`container_definitions` refers to ecr_repository.hub, which is replaced"
+    );
+    let human = zinfra(&["plan", path(&g4)], &env).expect(0).stdout;
+    assert!(human.contains("  # ecr_repository.hub must be replaced\n  # (`encryption_type` and `kms_key` cannot be changed in place: ECR sets"), "{human}");
+
+    // Apply every in-place edit, the replacement and the new revision together; the next plan is empty.
+    let all_edits = edit(&all_edits, "tag = \"1.0.0\"", "tag = \"1.1.0\"");
+    let ecs = aws_sdk_ecs::Client::new(&sdk_config().await);
+    let running = |ecs: aws_sdk_ecs::Client| async move {
+        ecs.describe_services()
+            .cluster("zenoo-dev")
+            .services("zenoo-dev-hub")
+            .send()
+            .await
+            .unwrap()
+            .services()[0]
+            .task_definition()
+            .unwrap()
+            .to_owned()
+    };
+    let first_revision = running(ecs.clone()).await;
     let all_edits = edit(
         &all_edits,
         "cidr_block = \"10.10.11.0/24\"",
@@ -465,12 +610,34 @@ async fn reference_stack_life_cycle() {
     assert!(
         applied
             .stdout
-            .contains("Apply complete! Resources: 4 added, 21 changed, 4 destroyed."),
+            .contains("Apply complete! Resources: 5 added, 24 changed, 5 destroyed."),
         "{}",
         applied.stdout
     );
     zinfra(&["plan", path(&g), "--detailed-exitcode"], &env).expect(0);
     verify_live_frontend(Some(1000), "app.html").await;
+    // The service runs the new revision; the old one is deregistered.
+    let second_revision = running(ecs.clone()).await;
+    assert_ne!(first_revision, second_revision);
+    // Revision numbers count per family across the emulator's life (other tests register it too).
+    let number = |arn: &str| arn.rsplit(':').next().unwrap().parse::<u32>().unwrap();
+    assert_eq!(
+        number(&second_revision),
+        number(&first_revision) + 1,
+        "{second_revision}"
+    );
+    let old = ecs
+        .describe_task_definition()
+        .task_definition(&first_revision)
+        .send()
+        .await
+        .unwrap()
+        .task_definition
+        .unwrap();
+    assert_eq!(
+        old.status(),
+        Some(&aws_sdk_ecs::types::TaskDefinitionStatus::Inactive)
+    );
 
     // A resource removed from the file is deleted.
     let g = s.write("removed.toml", &edit(&all_edits, "[ssm_parameter.log_level]\nname = \"/zenoo/dev/hub/log-level\"\ntype = \"String\"\nvalue = \"debug\"\n", ""));
@@ -489,7 +656,7 @@ async fn reference_stack_life_cycle() {
     assert!(
         destroyed
             .stdout
-            .contains("Destroy complete! Resources: 0 added, 0 changed, 40 destroyed."),
+            .contains("Destroy complete! Resources: 0 added, 0 changed, 44 destroyed."),
         "{}",
         destroyed.stdout
     );
@@ -500,6 +667,7 @@ async fn reference_stack_life_cycle() {
         "the zone remains"
     );
     assert_eq!(frontend_leftovers("zenoo-dev").await, Vec::<String>::new());
+    assert_eq!(delivery_leftovers("zenoo-dev").await, Vec::<String>::new());
     let iam = aws_sdk_iam::Client::new(&sdk_config().await);
     for role in [
         "zenoo-dev-github-deploy",
@@ -512,7 +680,7 @@ async fn reference_stack_life_cycle() {
         );
     }
     let plan = zinfra(&["plan", path(&f), "--json"], &env).expect(0).json();
-    assert_eq!(plan["summary"]["add"], 40);
+    assert_eq!(plan["summary"]["add"], 44);
     let nothing = zinfra(&["destroy", path(&f), "--auto-approve"], &env).expect(0);
     assert!(
         nothing.stdout.starts_with("Nothing to destroy"),
@@ -767,6 +935,264 @@ async fn verify_live_properties() {
             .unwrap()
             .ends_with(":oidc-provider/token.actions.githubusercontent.com")
     );
+    verify_delivery("zenoo-dev", &trust).await;
+}
+
+/// Delivery controls: the hub's ECR repository, the ECS cluster, task definition and service, and the
+/// CI/CD roles, checked with the SDK directly.
+async fn verify_delivery(stack: &str, trust: &serde_json::Value) {
+    let conf = sdk_config().await;
+    let decode = |d: &str| -> serde_json::Value {
+        serde_json::from_str(&urlencoding::decode(d).unwrap()).unwrap()
+    };
+
+    // The deploy role: only the named repository's main branch and environment, tokens for STS.
+    let cond = &trust["Statement"][0]["Condition"]["StringEquals"];
+    assert_eq!(
+        cond["token.actions.githubusercontent.com:aud"],
+        "sts.amazonaws.com"
+    );
+    let subs = cond["token.actions.githubusercontent.com:sub"]
+        .as_array()
+        .unwrap();
+    assert!(
+        subs.iter()
+            .all(|s| s.as_str().unwrap().starts_with("repo:zenoo/hub:")),
+        "{subs:?}"
+    );
+    assert!(subs.contains(&serde_json::json!("repo:zenoo/hub:ref:refs/heads/main")));
+    assert!(
+        !subs.iter().any(|s| s.as_str().unwrap().contains('*')),
+        "no wildcard subjects: {subs:?}"
+    );
+
+    let ecr = aws_sdk_ecr::Client::new(&conf);
+    let repo = ecr
+        .describe_repositories()
+        .repository_names(format!("{stack}/hub"))
+        .send()
+        .await
+        .unwrap()
+        .repositories()[0]
+        .clone();
+    assert_eq!(
+        repo.image_tag_mutability(),
+        Some(&aws_sdk_ecr::types::ImageTagMutability::Immutable)
+    );
+    assert!(repo.image_scanning_configuration().unwrap().scan_on_push());
+    assert_eq!(
+        repo.encryption_configuration().unwrap().encryption_type(),
+        &aws_sdk_ecr::types::EncryptionType::Aes256
+    );
+    let repo_arn = repo.repository_arn().unwrap();
+
+    let iam = aws_sdk_iam::Client::new(&conf);
+    let role_arn = |name: &str| {
+        let iam = iam.clone();
+        let name = name.to_owned();
+        async move {
+            iam.get_role()
+                .role_name(name)
+                .send()
+                .await
+                .unwrap()
+                .role()
+                .unwrap()
+                .arn()
+                .to_owned()
+        }
+    };
+    let exec_arn = role_arn(&format!("{stack}-task-execution")).await;
+    let task_arn = role_arn(&format!("{stack}-hub-task")).await;
+    let policy = |name: &'static str| {
+        let iam = iam.clone();
+        let role = format!("{stack}-github-deploy");
+        async move {
+            let p = iam
+                .get_role_policy()
+                .role_name(role)
+                .policy_name(name)
+                .send()
+                .await
+                .unwrap();
+            decode(p.policy_document())
+        }
+    };
+    let push = policy("ecr-push").await;
+    assert_eq!(
+        push["Statement"][1]["Resource"], repo_arn,
+        "push to the stack's repository only"
+    );
+    let deploy = policy("ecs-deploy").await;
+    let pass = &deploy["Statement"][2];
+    assert_eq!(pass["Action"], "iam:PassRole");
+    assert_eq!(
+        pass["Resource"],
+        serde_json::json!([exec_arn, task_arn]),
+        "PassRole on exactly the two task roles"
+    );
+    assert_eq!(
+        pass["Condition"]["StringEquals"]["iam:PassedToService"],
+        "ecs-tasks.amazonaws.com"
+    );
+
+    let ecs = aws_sdk_ecs::Client::new(&conf);
+    let cluster = ecs
+        .describe_clusters()
+        .clusters(stack)
+        .include(aws_sdk_ecs::types::ClusterField::Settings)
+        .send()
+        .await
+        .unwrap()
+        .clusters()[0]
+        .clone();
+    assert_eq!(cluster.status(), Some("ACTIVE"));
+    assert!(
+        cluster
+            .settings()
+            .iter()
+            .any(|s| s.value() == Some("enabled")),
+        "Container Insights on"
+    );
+    let service = ecs
+        .describe_services()
+        .cluster(stack)
+        .services(format!("{stack}-hub"))
+        .send()
+        .await
+        .unwrap()
+        .services()[0]
+        .clone();
+    assert_eq!(
+        deploy["Statement"][1]["Resource"],
+        service.service_arn().unwrap(),
+        "UpdateService on the stack's service only"
+    );
+    assert_eq!(
+        service.launch_type(),
+        Some(&aws_sdk_ecs::types::LaunchType::Fargate)
+    );
+    let vpc = service
+        .network_configuration()
+        .unwrap()
+        .awsvpc_configuration()
+        .unwrap();
+    assert_eq!(
+        vpc.assign_public_ip(),
+        Some(&aws_sdk_ecs::types::AssignPublicIp::Disabled)
+    );
+    let ec2 = aws_sdk_ec2::Client::new(&conf);
+    let subnets = ec2
+        .describe_subnets()
+        .set_subnet_ids(Some(vpc.subnets().to_vec()))
+        .send()
+        .await
+        .unwrap();
+    assert!(!subnets.subnets().is_empty());
+    for s in subnets.subnets() {
+        assert!(
+            s.tags().iter().any(|t| t.key() == Some("zinfra:address")
+                && t.value().unwrap().starts_with("subnet.private_")),
+            "service subnets are private"
+        );
+    }
+    let breaker = service
+        .deployment_configuration()
+        .unwrap()
+        .deployment_circuit_breaker()
+        .unwrap();
+    assert!(
+        breaker.enable() && breaker.rollback(),
+        "circuit breaker with rollback"
+    );
+    let td = ecs
+        .describe_task_definition()
+        .task_definition(service.task_definition().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .task_definition
+        .unwrap();
+    assert_eq!(td.family(), Some(format!("{stack}-hub").as_str()));
+    assert_eq!(
+        td.requires_compatibilities(),
+        [aws_sdk_ecs::types::Compatibility::Fargate]
+    );
+    assert_eq!(
+        td.network_mode(),
+        Some(&aws_sdk_ecs::types::NetworkMode::Awsvpc)
+    );
+    assert_eq!(td.execution_role_arn(), Some(exec_arn.as_str()));
+    assert_eq!(td.task_role_arn(), Some(task_arn.as_str()));
+    assert_ne!(exec_arn, task_arn);
+    let c = &td.container_definitions()[0];
+    assert!(
+        c.image()
+            .unwrap()
+            .starts_with(&format!("{}:", repo.repository_uri().unwrap())),
+        "{:?}",
+        c.image()
+    );
+    let ssm = aws_sdk_ssm::Client::new(&conf);
+    let parameter = ssm
+        .get_parameter()
+        .name(format!(
+            "/zenoo/{}/hub/db-password",
+            &stack["zenoo-".len()..]
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(c.secrets()[0].name(), "DB_PASSWORD");
+    assert_eq!(
+        c.secrets()[0].value_from(),
+        parameter.parameter().unwrap().arn().unwrap(),
+        "the secret comes from the SSM parameter"
+    );
+    assert!(
+        c.environment()
+            .iter()
+            .all(|e| e.name() != Some("DB_PASSWORD"))
+    );
+}
+
+/// What is left of the stack's delivery resources, which the tagging API does not list on moto.
+async fn delivery_leftovers(stack: &str) -> Vec<String> {
+    let conf = sdk_config().await;
+    let mut left = Vec::new();
+    let ecr = aws_sdk_ecr::Client::new(&conf);
+    if ecr
+        .describe_repositories()
+        .repository_names(format!("{stack}/hub"))
+        .send()
+        .await
+        .is_ok()
+    {
+        left.push(format!("ecr repository {stack}/hub"));
+    }
+    let ecs = aws_sdk_ecs::Client::new(&conf);
+    let clusters = ecs
+        .describe_clusters()
+        .clusters(stack)
+        .send()
+        .await
+        .unwrap();
+    left.extend(
+        clusters
+            .clusters()
+            .iter()
+            .filter(|c| c.status() != Some("INACTIVE"))
+            .map(|c| format!("cluster {:?}", c.cluster_name())),
+    );
+    let tds = ecs
+        .list_task_definitions()
+        .family_prefix(format!("{stack}-hub"))
+        .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+        .send()
+        .await
+        .unwrap();
+    left.extend(tds.task_definition_arns().iter().cloned());
+    left
 }
 
 /// The frontend's controls on CloudFront, WAF and S3 directly. `alb_rate_limit`: the ALB ACL's rate
@@ -1144,11 +1570,23 @@ async fn prod_stack_applies_and_destroy_respects_deletion_protection() {
     assert!(
         applied
             .stdout
-            .contains("Apply complete! Resources: 42 added, 0 changed, 0 destroyed."),
+            .contains("Apply complete! Resources: 46 added, 0 changed, 0 destroyed."),
         "{}",
         applied.stdout
     );
     verify_front_door("prod").await;
+    let iam = aws_sdk_iam::Client::new(&sdk_config().await);
+    let role = iam
+        .get_role()
+        .role_name("zenoo-prod-github-deploy")
+        .send()
+        .await
+        .unwrap();
+    let trust: serde_json::Value = serde_json::from_str(
+        &urlencoding::decode(role.role().unwrap().assume_role_policy_document().unwrap()).unwrap(),
+    )
+    .unwrap();
+    verify_delivery("zenoo-prod", &trust).await;
     zinfra(&["plan", path(&f), "--detailed-exitcode"], &env).expect(0);
 
     // Production data is protected: destroy refuses before deleting anything, and says which setting holds it.
@@ -1183,6 +1621,7 @@ async fn prod_stack_applies_and_destroy_respects_deletion_protection() {
         "the zone remains"
     );
     assert_eq!(frontend_leftovers("zenoo-prod").await, Vec::<String>::new());
+    assert_eq!(delivery_leftovers("zenoo-prod").await, Vec::<String>::new());
 }
 
 #[tokio::test(flavor = "multi_thread")]

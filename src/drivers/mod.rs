@@ -13,6 +13,8 @@ pub mod acm;
 pub mod cloudfront;
 pub mod dynamodb;
 pub mod ec2;
+pub mod ecr;
+pub mod ecs;
 pub mod elbv2;
 pub mod iam;
 pub mod kms;
@@ -131,6 +133,8 @@ impl Aws {
                 client!(aws_sdk_cloudfront, &us_east_1),
                 client!(aws_sdk_resourcegroupstagging, &us_east_1),
             )),
+            Arc::new(ecr::Ecr::new(client!(aws_sdk_ecr, &conf))),
+            Arc::new(ecs::Ecs::new(client!(aws_sdk_ecs, &conf))),
         ];
         Aws {
             drivers,

@@ -6,6 +6,10 @@ pub mod acm_certificate;
 pub mod cloudfront_distribution;
 pub mod cloudfront_origin_access_control;
 pub mod dynamodb_table;
+pub mod ecr_repository;
+pub mod ecs_cluster;
+pub mod ecs_service;
+pub mod ecs_task_definition;
 pub mod iam_oidc_provider;
 pub mod iam_role;
 pub mod internet_gateway;
@@ -51,4 +55,14 @@ pub static ALL: &[&KindDef] = &[
     &cloudfront_origin_access_control::KIND,
     &cloudfront_distribution::KIND,
     &s3_bucket_policy::KIND,
+    &ecr_repository::KIND,
+    &ecs_cluster::KIND,
+    &ecs_task_definition::KIND,
+    &ecs_service::KIND,
 ];
+
+/// Kinds whose replacement is a new resource beside the old one (a task definition's new revision): the
+/// successor is created first, and the old one deleted once everything that used it has moved.
+pub fn creates_before_delete(kind: &str) -> bool {
+    kind == ecs_task_definition::KIND.name
+}

@@ -188,3 +188,202 @@ fn replacement_deletes_dependents_first_and_recreates_in_order() {
         "the new subnet after the new VPC"
     );
 }
+
+const SERVICE_STACK: &str = "
+    [iam_role.exec]
+    assume_role_policy = { Version = \"2012-10-17\", Statement = [] }
+
+    [vpc.main]
+    cidr_block = \"10.0.0.0/16\"
+
+    [subnet.a]
+    vpc = \"vpc.main\"
+    cidr_block = \"10.0.1.0/24\"
+    availability_zone = \"us-east-1a\"
+
+    [security_group.app]
+    vpc = \"vpc.main\"
+
+    [ecs_cluster.main]
+
+    [ecs_task_definition.app]
+    cpu = 256
+    memory = 512
+    execution_role = \"iam_role.exec\"
+    container_definitions = [{ name = \"app\", image = \"nginx:1.27\" }]
+
+    [ecs_service.app]
+    cluster = \"ecs_cluster.main\"
+    task_definition = \"ecs_task_definition.app\"
+    subnets = [\"subnet.a\"]
+    security_groups = [\"security_group.app\"]
+";
+
+#[tokio::test]
+async fn a_new_task_definition_revision_is_registered_before_the_old_one_is_deregistered() {
+    let s = Case::new(SERVICE_STACK).ok();
+    let outputs: BTreeMap<String, BTreeMap<String, String>> = s
+        .resources
+        .iter()
+        .map(|r| {
+            let id = format!("id-{}", r.address);
+            let arn = format!("arn-{}", r.address);
+            (
+                r.address.clone(),
+                [("id".into(), id), ("arn".into(), arn)].into(),
+            )
+        })
+        .collect();
+    let live: Vec<Live> = s
+        .resources
+        .iter()
+        .map(|r| {
+            let mut l = Live::new(&r.address, &r.kind, format!("id-{}", r.address));
+            l.outputs = outputs[&r.address].clone();
+            l.props = plan::resolve_props(&r.props, &outputs);
+            l.tags = plan::desired_tags(&s.info, r);
+            if r.address == "ecs_task_definition.app" {
+                // The running revision has an older image.
+                let mut c = l.props["container_definitions"].as_list()[0]
+                    .as_map()
+                    .unwrap()
+                    .clone();
+                c.insert("image".into(), Value::Str("nginx:1.26".into()));
+                l.props.insert(
+                    "container_definitions".into(),
+                    Value::List(vec![Value::Map(c)]),
+                );
+            }
+            l
+        })
+        .collect();
+    let g = Graph::new(&s).unwrap();
+    let deps = s
+        .resources
+        .iter()
+        .map(|r| (r.address.clone(), g.deps(&r.address).cloned().collect()))
+        .collect();
+    let p = plan::compute(&s.info, &s.resources, &deps, g.order(), &live, false);
+    let td = p.get("ecs_task_definition.app").unwrap();
+    assert_eq!(td.action, plan::Action::Replace);
+    assert_eq!(
+        td.reason.as_deref(),
+        Some(
+            "`container_definitions` cannot be changed in place: task definitions are immutable, so a new revision is registered, the service moves to it, and this revision is deregistered"
+        )
+    );
+    assert_eq!(
+        p.get("ecs_service.app").unwrap().action,
+        plan::Action::Update,
+        "the service moves in place"
+    );
+
+    let provider = Arc::new(Scripted::default());
+    let report = apply::run(&p, &live, provider.clone(), 4, Arc::new(Quiet)).await;
+    assert!(report.ok(), "{report:?}");
+    let calls = provider.calls.lock().unwrap().clone();
+    assert_eq!(
+        calls,
+        [
+            "create ecs_task_definition.app",
+            "update ecs_service.app",
+            "delete ecs_task_definition.app"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn destroy_follows_references_against_the_kind_order() {
+    // The deploy role's policy names the service: an IAM role that must go before an ECS service,
+    // although task definitions (after roles in kind order) use roles.
+    let text = format!(
+        "{SERVICE_STACK}
+    [iam_role.deploy]
+    assume_role_policy = {{ Version = \"2012-10-17\", Statement = [] }}
+    inline_policies.deploy = {{ Version = \"2012-10-17\", Statement = [{{ Effect = \"Allow\", Action = \"ecs:UpdateService\", Resource = \"${{ecs_service.app.arn}}\" }}] }}
+"
+    );
+    let s = Case::new(&text).ok();
+    let live: Vec<Live> = s
+        .resources
+        .iter()
+        .map(|r| {
+            let mut l = Live::new(&r.address, &r.kind, format!("id-{}", r.address));
+            l.tags = plan::desired_tags(&s.info, r);
+            l
+        })
+        .collect();
+    let g = Graph::new(&s).unwrap();
+    let deps = s
+        .resources
+        .iter()
+        .map(|r| (r.address.clone(), g.deps(&r.address).cloned().collect()))
+        .collect();
+    let p = plan::compute(&s.info, &s.resources, &deps, g.order(), &live, true);
+    let provider = Arc::new(Scripted::default());
+    let report = apply::run(&p, &live, provider.clone(), 4, Arc::new(Quiet)).await;
+    assert!(report.ok(), "{report:?}");
+    assert!(report.not_started.is_empty(), "{report:?}");
+    let calls = provider.calls.lock().unwrap().clone();
+    let pos = |c: &str| calls.iter().position(|x| x == c).unwrap();
+    assert!(pos("delete iam_role.deploy") < pos("delete ecs_service.app"));
+    assert!(pos("delete ecs_service.app") < pos("delete ecs_task_definition.app"));
+    assert!(pos("delete ecs_task_definition.app") < pos("delete iam_role.exec"));
+    assert!(pos("delete ecs_service.app") < pos("delete ecs_cluster.main"));
+    assert!(pos("delete ecs_service.app") < pos("delete subnet.a"));
+}
+
+#[tokio::test]
+async fn a_new_revision_and_a_replaced_subnet_in_one_apply() {
+    let s = Case::new(SERVICE_STACK).ok();
+    let outputs: BTreeMap<String, BTreeMap<String, String>> = s
+        .resources
+        .iter()
+        .map(|r| {
+            let id = format!("id-{}", r.address);
+            let arn = format!("arn-{}", r.address);
+            (
+                r.address.clone(),
+                [("id".into(), id), ("arn".into(), arn)].into(),
+            )
+        })
+        .collect();
+    let live: Vec<Live> = s
+        .resources
+        .iter()
+        .map(|r| {
+            let mut l = Live::new(&r.address, &r.kind, format!("id-{}", r.address));
+            l.outputs = outputs[&r.address].clone();
+            l.props = plan::resolve_props(&r.props, &outputs);
+            l.tags = plan::desired_tags(&s.info, r);
+            match r.address.as_str() {
+                "subnet.a" => {
+                    l.props
+                        .insert("cidr_block".into(), Value::Str("10.0.9.0/24".into()));
+                }
+                "ecs_task_definition.app" => {
+                    l.props.insert("cpu".into(), Value::Int(512));
+                }
+                _ => {}
+            }
+            l
+        })
+        .collect();
+    let g = Graph::new(&s).unwrap();
+    let deps = s
+        .resources
+        .iter()
+        .map(|r| (r.address.clone(), g.deps(&r.address).cloned().collect()))
+        .collect();
+    let p = plan::compute(&s.info, &s.resources, &deps, g.order(), &live, false);
+    let provider = Arc::new(Scripted::default());
+    let report = apply::run(&p, &live, provider.clone(), 4, Arc::new(Quiet)).await;
+    assert!(report.ok(), "{report:?}");
+    assert!(report.not_started.is_empty(), "{report:?}");
+    let calls = provider.calls.lock().unwrap().clone();
+    let pos = |c: &str| calls.iter().position(|x| x == c).unwrap();
+    assert!(pos("delete subnet.a") < pos("create subnet.a"));
+    assert!(pos("create subnet.a") < pos("update ecs_service.app"));
+    assert!(pos("create ecs_task_definition.app") < pos("update ecs_service.app"));
+    assert!(pos("update ecs_service.app") < pos("delete ecs_task_definition.app"));
+}

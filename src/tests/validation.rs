@@ -1267,3 +1267,344 @@ fn frontend_defaults_are_secure() {
         Some(Str("always".into()))
     );
 }
+
+/// A role ECS tasks can assume, for the task definition cases below.
+const ECS_ROLES: &str = "
+        [iam_role.exec]
+        assume_role_policy = { Version = \"2012-10-17\", Statement = [{ Effect = \"Allow\", Principal = { Service = \"ecs-tasks.amazonaws.com\" }, Action = \"sts:AssumeRole\" }] }
+
+        [iam_role.app]
+        assume_role_policy = { Version = \"2012-10-17\", Statement = [{ Effect = \"Allow\", Principal = { Service = \"ecs-tasks.amazonaws.com\" }, Action = \"sts:AssumeRole\" }] }
+";
+
+#[test]
+fn fargate_task_sizes() {
+    Case::new(&format!(
+        "{ECS_ROLES}
+        [ecs_task_definition.small]
+        cpu = 256
+        memory = 4096
+        execution_role = \"iam_role.exec\"
+        container_definitions = [{{ name = \"app\", image = \"nginx:1.27\" }}]
+
+        [ecs_task_definition.odd]
+        cpu = 300
+        memory = 1024
+        execution_role = \"iam_role.exec\"
+        container_definitions = [{{ name = \"app\", image = \"nginx:1.27\" }}]
+
+        [ecs_task_definition.big]
+        cpu = 1024
+        memory = 1536
+        execution_role = \"iam_role.exec\"
+        container_definitions = [{{ name = \"app\", image = \"nginx:1.27\" }}]
+        "
+    ))
+    .errors(
+        "
+        error: memory does not fit the Fargate CPU size
+           --> stack.toml:14:10
+           |
+        14 | memory = 4096
+           |          ^^^^ in ecs_task_definition.small
+           |
+           = help: with cpu = 256, memory is 512, 1024 or 2048
+
+        error: not a Fargate CPU size
+           --> stack.toml:19:7
+           |
+        19 | cpu = 300
+           |       ^^^ in ecs_task_definition.odd
+           |
+           = help: use 256, 512, 1024, 2048, 4096, 8192 or 16384
+
+        error: memory does not fit the Fargate CPU size
+           --> stack.toml:26:10
+           |
+        26 | memory = 1536
+           |          ^^^^ in ecs_task_definition.big
+           |
+           = help: with cpu = 1024, memory is 2048 to 8192 (2 GiB to 8 GiB) in steps of 1024
+        ",
+    );
+}
+
+#[test]
+fn fargate_network_mode_and_distinct_roles() {
+    Case::new(&format!(
+        "{ECS_ROLES}
+        [ecs_task_definition.app]
+        cpu = 512
+        memory = 1024
+        network_mode = \"bridge\"
+        execution_role = \"iam_role.exec\"
+        task_role = \"iam_role.exec\"
+        container_definitions = [{{ name = \"app\", image = \"nginx:1.27\" }}]
+        "
+    ))
+    .errors(
+        "
+        error: Fargate tasks use the `awsvpc` network mode
+           --> stack.toml:15:16
+           |
+        15 | network_mode = \"bridge\"
+           |                ^^^^^^^^ in ecs_task_definition.app
+           |
+           = help: remove `network_mode` (it defaults to \"awsvpc\")
+
+        error: the task role and the execution role must be distinct roles
+           --> stack.toml:17:13
+           |
+        17 | task_role = \"iam_role.exec\"
+           |             ^^^^^^^^^^^^^^^ in ecs_task_definition.app
+           |
+           = help: the execution role (pulling images, reading secrets) and the application's role need separate `iam_role` resources
+        ",
+    );
+}
+
+#[test]
+fn container_images() {
+    Case::new(&format!(
+        "{ECS_ROLES}
+        [ecr_repository.hub]
+
+        [ecs_task_definition.app]
+        cpu = 512
+        memory = 1024
+        execution_role = \"iam_role.exec\"
+        container_definitions = [
+          {{ name = \"both\", image = \"nginx:1.27\", repository = \"ecr_repository.hub\", tag = \"v1\" }},
+          {{ name = \"untagged\", repository = \"ecr_repository.hub\", essential = false }},
+          {{ name = \"both\", image = \"nginx:1.27\", environment = {{ TOKEN = \"x\" }}, secrets = {{ TOKEN = \"ssm_parameter.token\" }} }},
+        ]
+
+        [ssm_parameter.token]
+        name = \"/t/token\"
+        type = \"String\"
+        value = \"x\"
+        "
+    ))
+    .errors(
+        "
+        error: a container needs exactly one of `image` and `repository`
+           --> stack.toml:19:3
+           |
+        19 |   { name = \"both\", image = \"nginx:1.27\", repository = \"ecr_repository.hub\", tag = \"v1\" },
+           |   ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ in ecs_task_definition.app
+           |
+           = help: give `repository = \"ecr_repository.<name>\"` with a `tag`, or a full `image`
+
+        error: an image from a repository needs a `tag`
+           --> stack.toml:20:37
+           |
+        20 |   { name = \"untagged\", repository = \"ecr_repository.hub\", essential = false },
+           |                                     ^^^^^^^^^^^^^^^^^^^^ in ecs_task_definition.app
+           |
+           = help: add `tag = \"<image tag>\"`
+
+        error: duplicate container name
+           --> stack.toml:21:12
+           |
+        21 |   { name = \"both\", image = \"nginx:1.27\", environment = { TOKEN = \"x\" }, secrets = { TOKEN = \"ssm_parameter.token\" } },
+           |            ^^^^^^ in ecs_task_definition.app
+           |
+           = help: each container of a task definition has its own name
+
+        error: a variable is set twice
+           --> stack.toml:21:93
+           |
+        21 |   { name = \"both\", image = \"nginx:1.27\", environment = { TOKEN = \"x\" }, secrets = { TOKEN = \"ssm_parameter.token\" } },
+           |                                                                                             ^^^^^^^^^^^^^^^^^^^^^ in ecs_task_definition.app
+           |
+           = help: give each variable either in `environment` or in `secrets`
+        ",
+    );
+}
+
+#[test]
+fn services_have_no_public_ip() {
+    Case::new(&format!(
+        "{ECS_ROLES}
+        [vpc.main]
+        cidr_block = \"10.0.0.0/16\"
+
+        [subnet.public]
+        vpc = \"vpc.main\"
+        cidr_block = \"10.0.0.0/24\"
+        availability_zone = \"us-east-1a\"
+        tier = \"public\"
+
+        [security_group.app]
+        vpc = \"vpc.main\"
+
+        [ecs_cluster.main]
+
+        [ecs_task_definition.app]
+        cpu = 512
+        memory = 1024
+        execution_role = \"iam_role.exec\"
+        container_definitions = [{{ name = \"app\", image = \"nginx:1.27\" }}]
+
+        [ecs_service.app]
+        cluster = \"ecs_cluster.main\"
+        task_definition = \"ecs_task_definition.app\"
+        subnets = [\"subnet.public\"]
+        security_groups = [\"security_group.app\"]
+        assign_public_ip = true
+        "
+    ))
+    .errors(
+        "
+        error: services never get public IP addresses
+           --> stack.toml:37:20
+           |
+        37 | assign_public_ip = true
+           |                    ^^^^ in ecs_service.app
+           |
+           = help: remove `assign_public_ip`: tasks run in private subnets and take traffic from the load balancer
+
+        error: services run in private subnets
+           --> stack.toml:35:12
+           |
+        35 | subnets = [\"subnet.public\"]
+           |            ^^^^^^^^^^^^^^^ in ecs_service.app
+           |
+           = help: subnet.public is a public subnet: use a private one
+        ",
+    );
+}
+
+#[test]
+fn ecr_repository_encryption_and_name() {
+    Case::new(
+        "
+        [kms_key.k]
+
+        [ecr_repository.a]
+        repository_name = \"Hub__App\"
+        encryption_type = \"KMS\"
+
+        [ecr_repository.b]
+        kms_key = \"kms_key.k\"
+        ",
+    )
+    .errors(
+        "
+        error: invalid ECR repository name
+          --> stack.toml:9:19
+          |
+        9 | repository_name = \"Hub__App\"
+          |                   ^^^^^^^^^^ in ecr_repository.a
+          |
+          = help: 2 to 256 characters: lowercase letters, digits and `-_./`, starting with a letter or digit
+
+        error: `KMS` encryption needs a key
+           --> stack.toml:10:19
+           |
+        10 | encryption_type = \"KMS\"
+           |                   ^^^^^ in ecr_repository.a
+           |
+           = help: add `kms_key = \"kms_key.<name>\"`
+
+        error: `kms_key` is only used with `KMS` encryption
+           --> stack.toml:13:11
+           |
+        13 | kms_key = \"kms_key.k\"
+           |           ^^^^^^^^^^^ in ecr_repository.b
+           |
+           = help: remove `kms_key`, or set `encryption_type = \"KMS\"`
+        ",
+    );
+}
+
+#[test]
+fn delivery_defaults_are_secure() {
+    let s = Case::new(&format!(
+        "{ECS_ROLES}
+        [vpc.main]
+        cidr_block = \"10.0.0.0/16\"
+
+        [subnet.private]
+        vpc = \"vpc.main\"
+        cidr_block = \"10.0.0.0/24\"
+        availability_zone = \"us-east-1a\"
+
+        [security_group.app]
+        vpc = \"vpc.main\"
+
+        [ecr_repository.hub]
+
+        [ecs_cluster.main]
+
+        [ecs_task_definition.app]
+        cpu = 512
+        memory = 1024
+        execution_role = \"iam_role.exec\"
+        task_role = \"iam_role.app\"
+        container_definitions = [{{ name = \"app\", repository = \"ecr_repository.hub\", tag = \"v1\" }}]
+
+        [ecs_service.app]
+        cluster = \"ecs_cluster.main\"
+        task_definition = \"ecs_task_definition.app\"
+        subnets = [\"subnet.private\"]
+        security_groups = [\"security_group.app\"]
+        "
+    ))
+    .ok();
+    let get = |a: &str, f: &str| s.get(a).unwrap().props.get(f).cloned();
+    use crate::model::Value::*;
+    assert_eq!(
+        get("ecr_repository.hub", "image_tag_mutability"),
+        Some(Str("IMMUTABLE".into()))
+    );
+    assert_eq!(get("ecr_repository.hub", "scan_on_push"), Some(Bool(true)));
+    assert_eq!(
+        get("ecr_repository.hub", "encryption_type"),
+        Some(Str("AES256".into()))
+    );
+    assert_eq!(
+        get("ecr_repository.hub", "repository_name"),
+        Some(Str("t-hub".into()))
+    );
+    assert_eq!(
+        get("ecs_cluster.main", "container_insights"),
+        Some(Str("enabled".into()))
+    );
+    assert_eq!(
+        get("ecs_task_definition.app", "network_mode"),
+        Some(Str("awsvpc".into()))
+    );
+    assert_eq!(
+        get("ecs_service.app", "assign_public_ip"),
+        Some(Bool(false))
+    );
+    assert_eq!(get("ecs_service.app", "circuit_breaker"), Some(Bool(true)));
+    let containers = get("ecs_task_definition.app", "container_definitions").unwrap();
+    let c = containers.as_list()[0].as_map().unwrap();
+    assert_eq!(c.get("essential"), Some(&Bool(true)));
+}
+
+#[test]
+fn github_actions_preview_template_is_valid_for_any_pull_request() {
+    let path = "examples/github-actions/preview.toml";
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/").to_owned() + path)
+        .unwrap();
+    // What zinfra-preview.yml's `sed` does to the template.
+    assert_eq!(text.matches("\nname = \"preview\"\n").count(), 1);
+    for name in ["preview", "preview-pr-1234"] {
+        let text = text.replace("\nname = \"preview\"\n", &format!("\nname = \"{name}\"\n"));
+        let env = |_: &str| Some("x".to_owned());
+        match crate::stack::load(path, text, &env) {
+            Ok(s) => {
+                // Physical names follow the stack name, so pull requests never collide.
+                let r = s.get("iam_role.task").unwrap();
+                assert_eq!(
+                    r.props.get("role_name"),
+                    Some(&crate::model::Value::Str(format!("{name}-task")))
+                );
+            }
+            Err(inv) => panic!("{}", inv.render(false)),
+        }
+    }
+}

@@ -5,6 +5,8 @@ mod cloudfront;
 mod common;
 mod dynamodb;
 mod ec2;
+mod ecr;
+mod ecs;
 mod elbv2;
 mod iam;
 mod kms;

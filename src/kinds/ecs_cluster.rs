@@ -1,0 +1,44 @@
+//! `ecs_cluster`: schema and checks. AWS calls: `src/drivers/ecs.rs`; tests: `tests/drivers/ecs.rs`.
+
+use crate::schema::{Default, Field, KindDef, Ty};
+use crate::validate::ResourceCx;
+
+pub static KIND: KindDef = KindDef {
+    name: "ecs_cluster",
+    doc: "An ECS cluster for Fargate services, with Container Insights on.",
+    fields: &[
+        Field::new(
+            "cluster_name",
+            Ty::Str,
+            "Cluster name; `<stack>-<name>` by default.",
+        )
+        .default(Default::PhysicalName)
+        .force_new(),
+        Field::new(
+            "container_insights",
+            Ty::Enum(&["enabled", "enhanced", "disabled"]),
+            "CloudWatch Container Insights metrics.",
+        )
+        .default(Default::Str("enabled")),
+    ],
+    physical_name: Some("cluster_name"),
+    taggable: true,
+    outputs: &["id", "arn"],
+    validate,
+};
+
+fn validate(cx: &ResourceCx<'_>) {
+    if let Some(name) = cx.str("cluster_name")
+        && !(!name.is_empty()
+            && name.len() <= 255
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+    {
+        cx.error_at_value(
+            "cluster_name",
+            "invalid ECS cluster name",
+            "1 to 255 characters: letters, digits, `-` and `_`",
+        );
+    }
+}

@@ -1,0 +1,126 @@
+//! `ecs_service`: schema and checks. AWS calls: `src/drivers/ecs.rs`; tests: `tests/drivers/ecs.rs`.
+
+use crate::schema::{Default, Field, KindDef, Ty};
+use crate::validate::ResourceCx;
+
+static SUBNET: Ty = Ty::Ref(&["subnet"], "id");
+static SG: Ty = Ty::Ref(&["security_group"], "id");
+pub static LOAD_BALANCER: Ty = Ty::Object(&[
+    Field::new(
+        "target_group",
+        Ty::Ref(&["lb_target_group"], "arn"),
+        "The ALB target group tasks register with.",
+    )
+    .required(),
+    Field::new(
+        "container_name",
+        Ty::Str,
+        "Container receiving the traffic.",
+    )
+    .required(),
+    Field::new("container_port", Ty::Int, "Its port.").required(),
+]);
+
+pub static KIND: KindDef = KindDef {
+    name: "ecs_service",
+    doc: "A Fargate service in private subnets, without public IPs, with a deployment circuit breaker that rolls back failed deployments.",
+    fields: &[
+        Field::new(
+            "service_name",
+            Ty::Str,
+            "Service name; `<stack>-<name>` by default.",
+        )
+        .default(Default::PhysicalName)
+        .force_new(),
+        Field::new("cluster", Ty::Ref(&["ecs_cluster"], "arn"), "The cluster.")
+            .required()
+            .force_new(),
+        Field::new(
+            "task_definition",
+            Ty::Ref(&["ecs_task_definition"], "arn"),
+            "The task definition; a new revision starts a new deployment.",
+        )
+        .required(),
+        Field::new("desired_count", Ty::Int, "Tasks to keep running.").default(Default::Int(1)),
+        Field::new(
+            "subnets",
+            Ty::Set(&SUBNET),
+            "Subnets for the tasks: private ones.",
+        )
+        .required(),
+        Field::new(
+            "security_groups",
+            Ty::Set(&SG),
+            "Security groups of the tasks.",
+        )
+        .required(),
+        Field::new(
+            "assign_public_ip",
+            Ty::Bool,
+            "Always false: tasks reach the internet through NAT or VPC endpoints.",
+        )
+        .default(Default::Bool(false)),
+        Field::new(
+            "circuit_breaker",
+            Ty::Bool,
+            "Stop a failing deployment and roll back to the last working one.",
+        )
+        .default(Default::Bool(true)),
+        Field::new(
+            "load_balancers",
+            Ty::Set(&LOAD_BALANCER),
+            "Target groups the tasks register with.",
+        )
+        .default(Default::Empty),
+    ],
+    physical_name: Some("service_name"),
+    taggable: true,
+    outputs: &["id", "arn", "name"],
+    validate,
+};
+
+fn validate(cx: &ResourceCx<'_>) {
+    if let Some(name) = cx.str("service_name")
+        && !(!name.is_empty()
+            && name.len() <= 255
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+    {
+        cx.error_at_value(
+            "service_name",
+            "invalid ECS service name",
+            "1 to 255 characters: letters, digits, `-` and `_`",
+        );
+    }
+    if cx.get("assign_public_ip") == Some(&crate::model::Value::Bool(true)) {
+        cx.error_at_value(
+            "assign_public_ip",
+            "services never get public IP addresses",
+            "remove `assign_public_ip`: tasks run in private subnets and take traffic from the load balancer",
+        );
+    }
+    if let Some(n) = cx.int("desired_count")
+        && n < 0
+    {
+        cx.error_at_value("desired_count", "negative task count", "use 0 or more");
+    }
+    for (i, s) in cx
+        .get("subnets")
+        .map(|v| v.as_list())
+        .unwrap_or(&[])
+        .iter()
+        .enumerate()
+    {
+        if let crate::model::Value::Ref(r) = s
+            && let Some(subnet) = cx.stack.iter().find(|x| x.address == r.address)
+            && subnet.props.get("tier").and_then(|v| v.as_str()) == Some("public")
+        {
+            cx.error_at_value(
+                &format!("subnets[{i}]"),
+                "services run in private subnets",
+                &format!("{} is a public subnet: use a private one", r.address),
+            );
+        }
+    }
+}

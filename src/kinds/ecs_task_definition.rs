@@ -1,0 +1,281 @@
+//! `ecs_task_definition`: schema and checks. AWS calls: `src/drivers/ecs.rs`; tests: `tests/drivers/ecs.rs`.
+
+use std::collections::BTreeSet;
+
+use crate::model::Value;
+use crate::schema::{Default, Field, KindDef, Ty};
+use crate::validate::ResourceCx;
+
+/// Every field of a task definition forces a new revision.
+const NEW_REVISION: &str = "task definitions are immutable, so a new revision is registered, the service moves to it, and this revision is deregistered";
+
+static STR: Ty = Ty::Str;
+static PARAMETER: Ty = Ty::Ref(&["ssm_parameter"], "arn");
+static PORT: Ty = Ty::Object(&[
+    Field::new("container_port", Ty::Int, "Port the container listens on.").required(),
+    Field::new("protocol", Ty::Enum(&["tcp", "udp"]), "`tcp` or `udp`.")
+        .default(Default::Str("tcp")),
+]);
+const LOGS: Ty = Ty::Object(&[
+    Field::new(
+        "group",
+        Ty::Str,
+        "CloudWatch Logs group name (the group must exist).",
+    )
+    .required(),
+    Field::new(
+        "stream_prefix",
+        Ty::Str,
+        "Prefix of each task's log stream.",
+    )
+    .required(),
+]);
+pub static CONTAINER: Ty = Ty::Object(&[
+    Field::new("name", Ty::Str, "Container name.").required(),
+    Field::new("image", Ty::Str, "A full image reference, e.g. `public.ecr.aws/nginx/nginx:1.27`."),
+    Field::new(
+        "repository",
+        Ty::Ref(&["ecr_repository"], "repository_url"),
+        "An ECR repository of the stack; the image is `<repository URL>:<tag>`.",
+    ),
+    Field::new("tag", Ty::Str, "Image tag in `repository`."),
+    Field::new(
+        "essential",
+        Ty::Bool,
+        "The task stops when this container stops.",
+    )
+    .default(Default::Bool(true)),
+    Field::new("port_mappings", Ty::Set(&PORT), "Ports the container exposes.")
+        .default(Default::Empty),
+    Field::new(
+        "environment",
+        Ty::Map(&STR),
+        "Plain environment variables (never secrets).",
+    )
+    .default(Default::Empty),
+    Field::new(
+        "secrets",
+        Ty::Map(&PARAMETER),
+        "Environment variables taken from SSM parameters at start (`valueFrom` = the parameter's ARN).",
+    )
+    .default(Default::Empty),
+    Field::new("logs", LOGS, "Send output to CloudWatch Logs (`awslogs` driver)."),
+]);
+
+pub static KIND: KindDef = KindDef {
+    name: "ecs_task_definition",
+    doc: "A Fargate task definition (network mode `awsvpc`) in the family `<stack>-<name>`. Task definitions are immutable revisions: any change registers a new revision, the service moves to it, and the old revision is deregistered.",
+    fields: &[
+        Field::new(
+            "cpu",
+            Ty::Int,
+            "CPU units: 256, 512, 1024, 2048, 4096, 8192 or 16384.",
+        )
+        .required()
+        .force_new_because(NEW_REVISION),
+        Field::new(
+            "memory",
+            Ty::Int,
+            "Memory in MiB, one of the values Fargate allows for `cpu`.",
+        )
+        .required()
+        .force_new_because(NEW_REVISION),
+        Field::new("network_mode", Ty::Str, "Always `awsvpc` on Fargate.")
+            .default(Default::Str("awsvpc"))
+            .force_new_because(NEW_REVISION),
+        Field::new(
+            "execution_role",
+            Ty::Ref(&["iam_role"], "arn"),
+            "Role ECS uses to pull images, read `secrets` and write logs.",
+        )
+        .required()
+        .force_new_because(NEW_REVISION),
+        Field::new(
+            "task_role",
+            Ty::Ref(&["iam_role"], "arn"),
+            "Role the application's AWS calls use; distinct from `execution_role`.",
+        )
+        .force_new_because(NEW_REVISION),
+        Field::new(
+            "container_definitions",
+            Ty::List(&CONTAINER),
+            "The task's containers.",
+        )
+        .required()
+        .force_new_because(NEW_REVISION),
+    ],
+    // The family is always `<stack>-<name>`, so two stacks or two task definitions never share one.
+    physical_name: None,
+    taggable: true,
+    outputs: &["id", "arn"],
+    validate,
+};
+
+/// Fargate's valid task sizes: CPU units → the memory values (MiB) allowed with them.
+pub fn fargate_memory(cpu: i64) -> Option<Vec<i64>> {
+    let (from, to, step) = match cpu {
+        256 => return Some(vec![512, 1024, 2048]),
+        512 => (1024, 4096, 1024),
+        1024 => (2048, 8192, 1024),
+        2048 => (4096, 16384, 1024),
+        4096 => (8192, 30720, 1024),
+        8192 => (16384, 61440, 4096),
+        16384 => (32768, 122880, 8192),
+        _ => return None,
+    };
+    Some((from..=to).step_by(step).collect())
+}
+
+fn gib(mib: i64) -> String {
+    if mib % 1024 == 0 {
+        format!("{} GiB", mib / 1024)
+    } else {
+        format!("{mib} MiB")
+    }
+}
+
+fn validate(cx: &ResourceCx<'_>) {
+    if let Some(mode) = cx.str("network_mode")
+        && mode != "awsvpc"
+    {
+        cx.error_at_value(
+            "network_mode",
+            "Fargate tasks use the `awsvpc` network mode",
+            "remove `network_mode` (it defaults to \"awsvpc\")",
+        );
+    }
+    match (cx.int("cpu"), cx.int("memory")) {
+        (Some(cpu), _) if fargate_memory(cpu).is_none() => cx.error_at_value(
+            "cpu",
+            "not a Fargate CPU size",
+            "use 256, 512, 1024, 2048, 4096, 8192 or 16384",
+        ),
+        (Some(cpu), Some(memory)) => {
+            let allowed = fargate_memory(cpu).unwrap_or_default();
+            if !allowed.contains(&memory) {
+                let first = allowed.first().copied().unwrap_or(0);
+                let last = allowed.last().copied().unwrap_or(0);
+                let help = if cpu == 256 {
+                    "with cpu = 256, memory is 512, 1024 or 2048".to_owned()
+                } else {
+                    format!(
+                        "with cpu = {cpu}, memory is {first} to {last} ({} to {}) in steps of {}",
+                        gib(first),
+                        gib(last),
+                        allowed[1] - allowed[0]
+                    )
+                };
+                cx.error_at_value("memory", "memory does not fit the Fargate CPU size", &help);
+            }
+        }
+        _ => {}
+    }
+    if let (Some(Value::Ref(exec)), Some(Value::Ref(task))) =
+        (cx.get("execution_role"), cx.get("task_role"))
+        && exec.address == task.address
+    {
+        cx.error_at_value(
+            "task_role",
+            "the task role and the execution role must be distinct roles",
+            "the execution role (pulling images, reading secrets) and the application's role need separate `iam_role` resources",
+        );
+    }
+    let containers = cx
+        .get("container_definitions")
+        .map(Value::as_list)
+        .unwrap_or(&[]);
+    if containers.is_empty() {
+        cx.error_at_value(
+            "container_definitions",
+            "a task definition needs at least one container",
+            "add `[[ecs_task_definition.<name>.container_definitions]]` with a `name` and an image",
+        );
+    }
+    let mut names = BTreeSet::new();
+    let mut essential = false;
+    for (i, c) in containers.iter().enumerate() {
+        let Some(m) = c.as_map() else { continue };
+        let path = format!("container_definitions[{i}]");
+        let has = |f: &str| m.get(f).is_some_and(|v| !v.is_null());
+        if let Some(name) = m.get("name").and_then(Value::as_str)
+            && !names.insert(name.to_owned())
+        {
+            cx.error_at_value(
+                &format!("{path}.name"),
+                "duplicate container name",
+                "each container of a task definition has its own name",
+            );
+        }
+        essential |= m.get("essential") != Some(&Value::Bool(false));
+        match (has("image"), has("repository")) {
+            (true, true) | (false, false) => cx.error_at_value(
+                &path,
+                "a container needs exactly one of `image` and `repository`",
+                "give `repository = \"ecr_repository.<name>\"` with a `tag`, or a full `image`",
+            ),
+            (false, true) if !has("tag") => cx.error_at_value(
+                &format!("{path}.repository"),
+                "an image from a repository needs a `tag`",
+                "add `tag = \"<image tag>\"`",
+            ),
+            (true, false) if has("tag") => cx.error_at_value(
+                &format!("{path}.tag"),
+                "`tag` goes with `repository`",
+                "put the tag in `image`, or use `repository`",
+            ),
+            _ => {}
+        }
+        let env = m.get("environment").and_then(Value::as_map);
+        let secrets = m.get("secrets").and_then(Value::as_map);
+        for (field, vars) in [("environment", env), ("secrets", secrets)] {
+            for k in vars.into_iter().flat_map(|v| v.keys()) {
+                if k.is_empty()
+                    || k.starts_with(|c: char| c.is_ascii_digit())
+                    || !k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                {
+                    cx.error_at_value(
+                        &format!("{path}.{field}.{k}"),
+                        "invalid environment variable name",
+                        "letters, digits and `_`, not starting with a digit",
+                    );
+                }
+            }
+        }
+        if let (Some(env), Some(secrets)) = (env, secrets)
+            && let Some(k) = env.keys().find(|k| secrets.contains_key(*k))
+        {
+            cx.error_at_value(
+                &format!("{path}.secrets.{k}"),
+                "a variable is set twice",
+                "give each variable either in `environment` or in `secrets`",
+            );
+        }
+        for (j, p) in m
+            .get("port_mappings")
+            .map(Value::as_list)
+            .unwrap_or(&[])
+            .iter()
+            .enumerate()
+        {
+            if let Some(port) = p
+                .as_map()
+                .and_then(|p| p.get("container_port"))
+                .and_then(Value::as_int)
+                && !(1..=65535).contains(&port)
+            {
+                cx.error_at_value(
+                    &format!("{path}.port_mappings[{j}]"),
+                    "invalid container port",
+                    "ports run from 1 to 65535",
+                );
+            }
+        }
+    }
+    if !containers.is_empty() && !essential {
+        cx.error_at_value(
+            "container_definitions",
+            "a task definition needs an essential container",
+            "leave `essential` at its default (true) on the main container",
+        );
+    }
+}
