@@ -11,6 +11,7 @@ use crate::provider::{Provider, StackInfo};
 
 pub mod dynamodb;
 pub mod ec2;
+pub mod elasticache;
 pub mod iam;
 pub mod kms;
 pub mod s3;
@@ -83,6 +84,9 @@ impl Aws {
             ))),
             Arc::new(ssm::Ssm::new(aws_sdk_ssm::Client::new(&conf))),
             Arc::new(iam::Iam::new(aws_sdk_iam::Client::new(&conf))),
+            Arc::new(elasticache::ElastiCache::new(
+                aws_sdk_elasticache::Client::new(&conf),
+            )),
         ];
         Aws {
             drivers,

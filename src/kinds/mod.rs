@@ -3,6 +3,10 @@
 use crate::schema::KindDef;
 
 pub mod dynamodb_table;
+pub mod elasticache_replication_group;
+pub mod elasticache_subnet_group;
+pub mod elasticache_user;
+pub mod elasticache_user_group;
 pub mod iam_oidc_provider;
 pub mod iam_role;
 pub mod internet_gateway;
@@ -27,4 +31,8 @@ pub static ALL: &[&KindDef] = &[
     &ssm_parameter::KIND,
     &iam_role::KIND,
     &iam_oidc_provider::KIND,
+    &elasticache_subnet_group::KIND,
+    &elasticache_user::KIND,
+    &elasticache_user_group::KIND,
+    &elasticache_replication_group::KIND,
 ];

@@ -295,6 +295,11 @@ def create_replication_group(self):
     for member in group.node_groups[0]["node_group_members"]:
         cid = member["cache_cluster_id"]
         backend.cache_clusters[cid] = MemberCluster(backend, group, cid, member["preferred_availability_zone"], params)
+    # moto sizes a cluster-mode-disabled group from ReplicasPerNodeGroup only; AWS's NumCacheClusters counts the
+    # primary plus its replicas.
+    clusters = self._get_int_param("NumCacheClusters")
+    if clusters and not self._get_int_param("ReplicasPerNodeGroup"):
+        _set_replicas(backend, group, clusters - 1)
     return result
 
 
@@ -361,6 +366,13 @@ def _replica_count(self, increase):
         raise InvalidParameterCombinationException(
             "Cannot have 0 replicas while automatic failover is enabled."
         )
+    _set_replicas(backend, group, want)
+    return ActionResult({"ReplicationGroup": group})
+
+
+def _set_replicas(backend, group, want):
+    group_id = group.replication_group_id
+    node_group = group.node_groups[0]
     primary = node_group["node_group_members"][0]
     template = next(iter(_members(backend, group)), None)
     while len(node_group["node_group_members"]) - 1 < want:
@@ -390,7 +402,6 @@ def _replica_count(self, increase):
         member = node_group["node_group_members"].pop()
         group.member_clusters.remove(member["cache_cluster_id"])
         backend.cache_clusters.pop(member["cache_cluster_id"], None)
-    return ActionResult({"ReplicationGroup": group})
 
 
 def increase_replica_count(self):
