@@ -3,6 +3,7 @@
 mod common;
 mod dynamodb;
 mod ec2;
+mod elasticache;
 mod iam;
 mod kms;
 mod s3;

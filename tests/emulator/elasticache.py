@@ -5,7 +5,7 @@
   replication group cannot be deleted (InvalidUserGroupState), a deleted group is reported `deleting` once
   and then is gone. Groups carry tags and are listed by the Resource Groups Tagging API.
 - ModifyUser: AccessString, AppendAccessString, Passwords, NoPasswordRequired, AuthenticationMode.
-- DeleteCacheSubnetGroup (CacheSubnetGroupInUse while a replication group uses it).
+- DeleteCacheSubnetGroup (CacheSubnetGroupInUse while a replication group uses it), ModifyCacheSubnetGroup.
 - Replication groups: the member clusters are described by DescribeCacheClusters (security groups, subnet
   group, engine version, maintenance window); ModifyReplicationGroup applies SecurityGroupIds,
   EngineVersion, CacheNodeType, UserGroupIdsToAdd/Remove, SnapshotWindow, PreferredMaintenanceWindow and
@@ -280,6 +280,27 @@ def delete_cache_subnet_group(self):
     return EmptyResult()
 
 
+def modify_cache_subnet_group(self):
+    backend = self.elasticache_backend
+    name = self._get_param("CacheSubnetGroupName")
+    if name not in backend.cache_subnet_groups:
+        raise CacheSubnetGroupNotFound(name)
+    old = backend.cache_subnet_groups[name]
+    subnet_ids = self._get_param("SubnetIds") or old.subnet_ids
+    description = self._get_param("CacheSubnetGroupDescription") or old.cache_subnet_group_description
+    # Rebuilt from the new subnets, so VpcId and the subnets' zones are described as on create.
+    group = models.CacheSubnetGroup(
+        account_id=backend.account_id,
+        region_name=backend.region_name,
+        cache_subnet_group_name=name,
+        cache_subnet_group_description=description,
+        subnet_ids=subnet_ids,
+        tags=old.tags,
+    )
+    backend.cache_subnet_groups[name] = group
+    return ActionResult({"CacheSubnetGroup": group})
+
+
 # --- replication groups ----------------------------------------------------------------------------------
 
 _create_replication_group = Response.create_replication_group
@@ -460,6 +481,7 @@ def apply():
     Response.delete_user_group = delete_user_group
     Response.modify_user = modify_user
     Response.delete_cache_subnet_group = delete_cache_subnet_group
+    Response.modify_cache_subnet_group = modify_cache_subnet_group
     Response.create_replication_group = create_replication_group
     Response.modify_replication_group = modify_replication_group
     Response.increase_replica_count = increase_replica_count
