@@ -81,12 +81,7 @@ fn validate_output() {
 
     let root = env!("CARGO_MANIFEST_DIR");
     let dev = format!("{root}/stacks/zenoo-dev.toml");
-    let run = zinfra_at(
-        "http://127.0.0.1:9",
-        &["validate", &dev],
-        &DEV_ENV,
-    )
-    .expect(0);
+    let run = zinfra_at("http://127.0.0.1:9", &["validate", &dev], &DEV_ENV).expect(0);
     assert_eq!(
         run.stdout.replace(&dev, "stacks/zenoo-dev.toml"),
         "stacks/zenoo-dev.toml is valid: 27 resources in stack zenoo-dev (dev).\n"

@@ -12,7 +12,10 @@ static REFERENCE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const SECRET: (&str, &str) = ("ZENOO_DEV_DB_PASSWORD", "correct-horse-battery-staple");
 /// The Redis users' passwords (ElastiCache wants 16 to 128 characters).
-const REDIS_DEFAULT: (&str, &str) = ("ZENOO_DEV_REDIS_DEFAULT_PASSWORD", "default-user-is-off-0123");
+const REDIS_DEFAULT: (&str, &str) = (
+    "ZENOO_DEV_REDIS_DEFAULT_PASSWORD",
+    "default-user-is-off-0123",
+);
 const REDIS_APP: (&str, &str) = ("ZENOO_DEV_REDIS_APP_PASSWORD", "hub-redis-password-0123");
 /// Every secret the dev reference stack takes from the environment.
 const DEV_ENV: [(&str, &str); 3] = [SECRET, REDIS_DEFAULT, REDIS_APP];
@@ -229,7 +232,11 @@ async fn reference_stack_life_cycle() {
     // The secret: a new value is an in-place update that never shows the value.
     let plan = zinfra(
         &["plan", path(&f)],
-        &[("ZENOO_DEV_DB_PASSWORD", "rotated-value-1"), REDIS_DEFAULT, REDIS_APP],
+        &[
+            ("ZENOO_DEV_DB_PASSWORD", "rotated-value-1"),
+            REDIS_DEFAULT,
+            REDIS_APP,
+        ],
     )
     .expect(0);
     assert!(
@@ -239,19 +246,30 @@ async fn reference_stack_life_cycle() {
     );
     assert!(!plan.stdout.contains("rotated-value-1") && !plan.stdout.contains(SECRET.1));
     // A Redis user's password cannot be read back: its fingerprint tag shows the change, never the value.
-    let rotated = [SECRET, REDIS_DEFAULT, (REDIS_APP.0, "hub-redis-password-rotated")];
-    let plan = zinfra(&["plan", path(&f), "--json"], &rotated).expect(0).json();
+    let rotated = [
+        SECRET,
+        REDIS_DEFAULT,
+        (REDIS_APP.0, "hub-redis-password-rotated"),
+    ];
+    let plan = zinfra(&["plan", path(&f), "--json"], &rotated)
+        .expect(0)
+        .json();
     assert_eq!(
         changes(&plan),
         [("elasticache_user.app".to_string(), "update".to_string())]
     );
     let plan = zinfra(&["plan", path(&f)], &rotated).expect(0);
     assert!(
-        plan.stdout.contains("~ password = (sensitive) -> (sensitive)"),
+        plan.stdout
+            .contains("~ password = (sensitive) -> (sensitive)"),
         "{}",
         plan.stdout
     );
-    assert!(!plan.stdout.contains("hub-redis-password"), "{}", plan.stdout);
+    assert!(
+        !plan.stdout.contains("hub-redis-password"),
+        "{}",
+        plan.stdout
+    );
 
     // Fields that force replacement say why, and dependents follow.
     let g = s.write(
@@ -268,7 +286,10 @@ async fn reference_stack_life_cycle() {
         [
             ("subnet.private_b".to_string(), "replace".to_string()),
             ("route_table.private".to_string(), "update".to_string()),
-            ("elasticache_subnet_group.redis".to_string(), "update".to_string())
+            (
+                "elasticache_subnet_group.redis".to_string(),
+                "update".to_string()
+            )
         ]
     );
     assert_eq!(
@@ -304,10 +325,15 @@ async fn reference_stack_life_cycle() {
         "description = \"zenoo-dev hub cache\"\nreplication_group_id = \"zenoo-dev-cache\"",
     );
     let g3 = s.write("replace3.toml", &renamed);
-    let plan = zinfra(&["plan", path(&g3), "--json"], &env).expect(0).json();
+    let plan = zinfra(&["plan", path(&g3), "--json"], &env)
+        .expect(0)
+        .json();
     assert_eq!(
         changes(&plan),
-        [("elasticache_replication_group.redis".to_string(), "replace".to_string())]
+        [(
+            "elasticache_replication_group.redis".to_string(),
+            "replace".to_string()
+        )]
     );
     assert_eq!(
         plan["resource_changes"]
@@ -811,8 +837,14 @@ async fn prod_stack_applies_and_destroy_respects_deletion_protection() {
     let f = s.write("zenoo-prod.toml", &text);
     let env = [
         ("ZENOO_PROD_DB_PASSWORD", "prod-secret-value"),
-        ("ZENOO_PROD_REDIS_DEFAULT_PASSWORD", "prod-default-user-off-0123"),
-        ("ZENOO_PROD_REDIS_APP_PASSWORD", "prod-hub-redis-password-0123"),
+        (
+            "ZENOO_PROD_REDIS_DEFAULT_PASSWORD",
+            "prod-default-user-off-0123",
+        ),
+        (
+            "ZENOO_PROD_REDIS_APP_PASSWORD",
+            "prod-hub-redis-password-0123",
+        ),
     ];
     let applied = zinfra(&["apply", path(&f), "--auto-approve"], &env).expect(0);
     assert!(
@@ -1080,7 +1112,10 @@ async fn verify_redis(conf: &aws_config::SdkConfig) {
         .map(|s| s.subnet_identifier().unwrap().to_owned())
         .collect();
     subnets.sort();
-    assert_eq!(subnets, private, "the Redis subnet group holds exactly the private subnets");
+    assert_eq!(
+        subnets, private,
+        "the Redis subnet group holds exactly the private subnets"
+    );
 
     let sg_id = |address: &'static str| {
         let ec2 = ec2.clone();
@@ -1101,7 +1136,10 @@ async fn verify_redis(conf: &aws_config::SdkConfig) {
     let services_sg = sg_id("security_group.services").await;
     let ingress = redis_sg.ip_permissions();
     assert_eq!(ingress.len(), 1, "{ingress:?}");
-    assert_eq!((ingress[0].from_port(), ingress[0].to_port()), (Some(6379), Some(6379)));
+    assert_eq!(
+        (ingress[0].from_port(), ingress[0].to_port()),
+        (Some(6379), Some(6379))
+    );
     assert!(ingress[0].ip_ranges().is_empty(), "no CIDR may reach Redis");
     let sources: Vec<_> = ingress[0]
         .user_id_group_pairs()
@@ -1130,7 +1168,11 @@ async fn verify_redis(conf: &aws_config::SdkConfig) {
         .send()
         .await
         .unwrap();
-    assert_eq!(g.kms_key_id(), key.key_metadata().unwrap().arn(), "encrypted with the stack's CMK");
+    assert_eq!(
+        g.kms_key_id(),
+        key.key_metadata().unwrap().arn(),
+        "encrypted with the stack's CMK"
+    );
     let member = ec
         .describe_cache_clusters()
         .cache_cluster_id(&g.member_clusters()[0])
@@ -1158,12 +1200,17 @@ async fn verify_redis(conf: &aws_config::SdkConfig) {
         let u = ec.describe_users().user_id(uid).send().await.unwrap();
         let u = &u.users()[0];
         assert_eq!(
-            u.authentication().and_then(|a| a.r#type()).map(|t| t.as_str()),
+            u.authentication()
+                .and_then(|a| a.r#type())
+                .map(|t| t.as_str()),
             Some("password"),
             "{uid} authenticates with its own password"
         );
         if u.user_name() == Some("default") {
-            assert!(u.access_string().unwrap().starts_with("off"), "the default user is enabled");
+            assert!(
+                u.access_string().unwrap().starts_with("off"),
+                "the default user is enabled"
+            );
         }
         names.push(u.user_name().unwrap().to_owned());
     }

@@ -16,7 +16,10 @@ use aws_sdk_elasticache::types::{
 use futures::future::try_join_all;
 use sha2::{Digest, Sha256};
 
-use super::{Driver, ReadCx, TagChanges, absent_if, error_code, owned_address, sdk_error, tag_changes, user_tags};
+use super::{
+    Driver, ReadCx, TagChanges, absent_if, error_code, owned_address, sdk_error, tag_changes,
+    user_tags,
+};
 use crate::model::{Live, PropsExt, Resolved, Secret, Tags, Value};
 use crate::wait::{self, Poll};
 
@@ -63,7 +66,7 @@ impl Driver for ElastiCache {
             let id = arn.rsplit(':').next().unwrap_or_default();
             let live = match cx.kind {
                 SUBNET_GROUP => self.read_subnet_group(address, id).await?,
-                USER => self.read_user(cx, address, id).await?,
+                USER => self.read_user(address, id).await?,
                 USER_GROUP => self.read_user_group(address, id).await?,
                 _ => self.read_replication_group(cx, address, id).await?,
             };
@@ -166,7 +169,8 @@ impl ElastiCache {
                 .await,
             SNG_ABSENT,
         )?;
-        let Some(g) = out.and_then(|o| o.cache_subnet_groups.unwrap_or_default().into_iter().next())
+        let Some(g) =
+            out.and_then(|o| o.cache_subnet_groups.unwrap_or_default().into_iter().next())
         else {
             return Ok(None);
         };
@@ -195,7 +199,9 @@ impl ElastiCache {
             .client
             .create_cache_subnet_group()
             .cache_subnet_group_name(name)
-            .cache_subnet_group_description(r.props.str("description").unwrap_or("Managed by zinfra"))
+            .cache_subnet_group_description(
+                r.props.str("description").unwrap_or("Managed by zinfra"),
+            )
             .set_subnet_ids(Some(r.props.strs("subnets")))
             .set_tags(Some(tags_of(&r.tags)?))
             .send()
@@ -238,8 +244,7 @@ impl ElastiCache {
 // --- users -----------------------------------------------------------------------------------------------
 
 impl ElastiCache {
-    async fn read_user(&self, cx: &ReadCx<'_>, address: &str, id: &str) -> Result<Option<Live>> {
-        let _ = cx;
+    async fn read_user(&self, address: &str, id: &str) -> Result<Option<Live>> {
         let out = absent_if(
             "DescribeUsers",
             self.client.describe_users().user_id(id).send().await,
@@ -281,9 +286,17 @@ impl ElastiCache {
             .client
             .create_user()
             .user_id(id)
-            .user_name(r.props.str("user_name").context("`user_name` is required")?)
+            .user_name(
+                r.props
+                    .str("user_name")
+                    .context("`user_name` is required")?,
+            )
             .engine(r.props.str("engine").unwrap_or("redis"))
-            .access_string(r.props.str("access_string").context("`access_string` is required")?)
+            .access_string(
+                r.props
+                    .str("access_string")
+                    .context("`access_string` is required")?,
+            )
             .authentication_mode(auth_mode(r)?)
             .set_tags(Some(tags_of(&tags)?))
             .send()
@@ -298,7 +311,13 @@ impl ElastiCache {
         Ok(live)
     }
 
-    async fn update_user(&self, r: &Resolved, live: &Live, fields: &[&str], arn: &str) -> Result<()> {
+    async fn update_user(
+        &self,
+        r: &Resolved,
+        live: &Live,
+        fields: &[&str],
+        arn: &str,
+    ) -> Result<()> {
         let mut req = self.client.modify_user().user_id(&live.id);
         if fields.contains(&"access_string") {
             req = req.set_access_string(r.props.str("access_string").map(str::to_owned));
@@ -313,7 +332,10 @@ impl ElastiCache {
             .map_err(|e| redacted(sdk_error("ModifyUser", e), password))?;
         if auth {
             match password {
-                Some(p) => self.set_tags(arn, &[(PASSWORD_TAG, &fingerprint(&live.id, p))]).await?,
+                Some(p) => {
+                    self.set_tags(arn, &[(PASSWORD_TAG, &fingerprint(&live.id, p))])
+                        .await?
+                }
                 None => self.remove_tags(arn, vec![PASSWORD_TAG.to_owned()]).await?,
             }
         }
@@ -362,10 +384,12 @@ impl ElastiCache {
                 self.client.describe_users().user_id(id).send().await,
                 USER_ABSENT,
             )?;
-            Ok(match out.and_then(|o| o.users.unwrap_or_default().into_iter().next()) {
-                None => Poll::Ready(()),
-                Some(u) => Poll::Pending(u.status().unwrap_or("deleting").to_owned()),
-            })
+            Ok(
+                match out.and_then(|o| o.users.unwrap_or_default().into_iter().next()) {
+                    None => Poll::Ready(()),
+                    Some(u) => Poll::Pending(u.status().unwrap_or("deleting").to_owned()),
+                },
+            )
         })
         .await
     }
@@ -443,7 +467,11 @@ impl ElastiCache {
     async fn read_user_group(&self, address: &str, id: &str) -> Result<Option<Live>> {
         let out = absent_if(
             "DescribeUserGroups",
-            self.client.describe_user_groups().user_group_id(id).send().await,
+            self.client
+                .describe_user_groups()
+                .user_group_id(id)
+                .send()
+                .await,
             UG_ABSENT,
         )?;
         let Some(g) = out.and_then(|o| o.user_groups.unwrap_or_default().into_iter().next()) else {
@@ -534,7 +562,11 @@ impl ElastiCache {
     async fn delete_user_group(&self, id: &str) -> Result<()> {
         if absent_if(
             "DeleteUserGroup",
-            self.client.delete_user_group().user_group_id(id).send().await,
+            self.client
+                .delete_user_group()
+                .user_group_id(id)
+                .send()
+                .await,
             UG_ABSENT,
         )?
         .is_none()
@@ -544,13 +576,19 @@ impl ElastiCache {
         wait::until("user group deletion", RBAC_TIMEOUT, RBAC_POLL, || async {
             let out = absent_if(
                 "DescribeUserGroups",
-                self.client.describe_user_groups().user_group_id(id).send().await,
+                self.client
+                    .describe_user_groups()
+                    .user_group_id(id)
+                    .send()
+                    .await,
                 UG_ABSENT,
             )?;
-            Ok(match out.and_then(|o| o.user_groups.unwrap_or_default().into_iter().next()) {
-                None => Poll::Ready(()),
-                Some(g) => Poll::Pending(g.status().unwrap_or("deleting").to_owned()),
-            })
+            Ok(
+                match out.and_then(|o| o.user_groups.unwrap_or_default().into_iter().next()) {
+                    None => Poll::Ready(()),
+                    Some(g) => Poll::Pending(g.status().unwrap_or("deleting").to_owned()),
+                },
+            )
         })
         .await
     }
@@ -589,9 +627,14 @@ impl ElastiCache {
         p.insert("replication_group_id".into(), s(id));
         p.insert("description".into(), s(g.description().unwrap_or_default()));
         p.insert("engine".into(), s(g.engine().unwrap_or("redis")));
-        p.insert("node_type".into(), s(g.cache_node_type().unwrap_or_default()));
+        p.insert(
+            "node_type".into(),
+            s(g.cache_node_type().unwrap_or_default()),
+        );
         let node_group = g.node_groups().first();
-        let members = node_group.map(|n| n.node_group_members().len()).unwrap_or(0);
+        let members = node_group
+            .map(|n| n.node_group_members().len())
+            .unwrap_or(0);
         p.insert(
             "replicas".into(),
             Value::Int(members.saturating_sub(1) as i64),
@@ -623,7 +666,10 @@ impl ElastiCache {
         );
         p.insert(
             "user_group".into(),
-            g.user_group_ids().first().map(|u| s(u)).unwrap_or(Value::Null),
+            g.user_group_ids()
+                .first()
+                .map(|u| s(u))
+                .unwrap_or(Value::Null),
         );
         p.insert(
             "snapshot_retention_limit".into(),
@@ -652,7 +698,9 @@ impl ElastiCache {
                     .await,
                 &["CacheClusterNotFound", "CacheClusterNotFoundFault"],
             )?;
-            if let Some(c) = out.and_then(|o| o.cache_clusters.unwrap_or_default().into_iter().next()) {
+            if let Some(c) =
+                out.and_then(|o| o.cache_clusters.unwrap_or_default().into_iter().next())
+            {
                 let want_version = cx
                     .desired
                     .iter()
@@ -661,7 +709,10 @@ impl ElastiCache {
                     .and_then(Value::as_str);
                 p.insert(
                     "engine_version".into(),
-                    s(&engine_version(c.engine_version().unwrap_or_default(), want_version)),
+                    s(&engine_version(
+                        c.engine_version().unwrap_or_default(),
+                        want_version,
+                    )),
                 );
                 p.insert(
                     "security_groups".into(),
@@ -681,10 +732,16 @@ impl ElastiCache {
                 }
             }
         }
-        if let Some(e) = node_group.and_then(|n| n.primary_endpoint()).and_then(|e| e.address()) {
+        if let Some(e) = node_group
+            .and_then(|n| n.primary_endpoint())
+            .and_then(|e| e.address())
+        {
             live.outputs.insert("primary_endpoint".into(), e.to_owned());
         }
-        if let Some(e) = node_group.and_then(|n| n.reader_endpoint()).and_then(|e| e.address()) {
+        if let Some(e) = node_group
+            .and_then(|n| n.reader_endpoint())
+            .and_then(|e| e.address())
+        {
             live.outputs.insert("reader_endpoint".into(), e.to_owned());
         }
         Ok(Some(live))
@@ -726,7 +783,11 @@ impl ElastiCache {
             Ok(_) => {}
             // A create whose reply was lost: adopt the group only if it is this resource's.
             Err(e) if error_code(&e) == Some("ReplicationGroupAlreadyExists") => {
-                let ours = match self.describe_group(id).await?.and_then(|g| g.arn().map(str::to_owned)) {
+                let ours = match self
+                    .describe_group(id)
+                    .await?
+                    .and_then(|g| g.arn().map(str::to_owned))
+                {
                     Some(arn) => self.tags(&arn).await?.is_some_and(|t| t == r.tags),
                     None => false,
                 };
@@ -742,10 +803,16 @@ impl ElastiCache {
             live.outputs.insert("arn".into(), arn.to_owned());
         }
         let node_group = g.node_groups().first();
-        if let Some(e) = node_group.and_then(|n| n.primary_endpoint()).and_then(|e| e.address()) {
+        if let Some(e) = node_group
+            .and_then(|n| n.primary_endpoint())
+            .and_then(|e| e.address())
+        {
             live.outputs.insert("primary_endpoint".into(), e.to_owned());
         }
-        if let Some(e) = node_group.and_then(|n| n.reader_endpoint()).and_then(|e| e.address()) {
+        if let Some(e) = node_group
+            .and_then(|n| n.reader_endpoint())
+            .and_then(|e| e.address())
+        {
             live.outputs.insert("reader_endpoint".into(), e.to_owned());
         }
         live.tags = r.tags.clone();
@@ -761,14 +828,21 @@ impl ElastiCache {
                 .ok_or_else(|| anyhow!("replication group {id} disappeared"))?;
             Ok(match g.status() {
                 Some("available") => Poll::Ready(g),
-                Some("create-failed") => return Err(anyhow!("replication group {id}: create-failed")),
+                Some("create-failed") => {
+                    return Err(anyhow!("replication group {id}: create-failed"));
+                }
                 other => Poll::Pending(other.unwrap_or("unknown").to_owned()),
             })
         })
         .await
     }
 
-    async fn update_replication_group(&self, r: &Resolved, live: &Live, fields: &[&str]) -> Result<()> {
+    async fn update_replication_group(
+        &self,
+        r: &Resolved,
+        live: &Live,
+        fields: &[&str],
+    ) -> Result<()> {
         let id = live.id.as_str();
         let p = &r.props;
         // A group left `creating` or `modifying` by an earlier run takes no changes until it is available.
@@ -788,7 +862,11 @@ impl ElastiCache {
                 .map_err(|e| sdk_error("IncreaseReplicaCount", e))?;
             self.wait_group(id).await?;
         }
-        let modify: Vec<&str> = fields.iter().copied().filter(|f| *f != "replicas").collect();
+        let modify: Vec<&str> = fields
+            .iter()
+            .copied()
+            .filter(|f| *f != "replicas")
+            .collect();
         if !modify.is_empty() {
             let mut req = self
                 .client
@@ -797,21 +875,31 @@ impl ElastiCache {
                 .apply_immediately(true);
             for f in &modify {
                 req = match *f {
-                    "description" => req.set_replication_group_description(p.str("description").map(str::to_owned)),
+                    "description" => req
+                        .set_replication_group_description(p.str("description").map(str::to_owned)),
                     "node_type" => req.set_cache_node_type(p.str("node_type").map(str::to_owned)),
-                    "engine_version" => req.set_engine_version(p.str("engine_version").map(str::to_owned)),
-                    "security_groups" => req.set_security_group_ids(Some(p.strs("security_groups"))),
-                    "automatic_failover" => req.automatic_failover_enabled(p.bool_or("automatic_failover", false)),
+                    "engine_version" => {
+                        req.set_engine_version(p.str("engine_version").map(str::to_owned))
+                    }
+                    "security_groups" => {
+                        req.set_security_group_ids(Some(p.strs("security_groups")))
+                    }
+                    "automatic_failover" => {
+                        req.automatic_failover_enabled(p.bool_or("automatic_failover", false))
+                    }
                     "multi_az" => req.multi_az_enabled(p.bool_or("multi_az", false)),
                     "user_group" => {
                         let old = live.props.str("user_group").map(|u| vec![u.to_owned()]);
                         let new = p.str("user_group").map(|u| vec![u.to_owned()]);
-                        req.set_user_group_ids_to_add(new).set_user_group_ids_to_remove(old)
+                        req.set_user_group_ids_to_add(new)
+                            .set_user_group_ids_to_remove(old)
                     }
                     "snapshot_retention_limit" => req.snapshot_retention_limit(
                         p.int("snapshot_retention_limit").unwrap_or(0) as i32,
                     ),
-                    "snapshot_window" => req.set_snapshot_window(p.str("snapshot_window").map(str::to_owned)),
+                    "snapshot_window" => {
+                        req.set_snapshot_window(p.str("snapshot_window").map(str::to_owned))
+                    }
                     "maintenance_window" => req.set_preferred_maintenance_window(
                         p.str("maintenance_window").map(str::to_owned),
                     ),
@@ -857,17 +945,26 @@ impl ElastiCache {
             Ok(_) => {}
             Err(e) if error_code(&e).is_some_and(|c| RG_ABSENT.contains(&c)) => return Ok(()),
             // Already being deleted (an earlier run timed out): wait for it below.
-            Err(e) if error_code(&e) == Some("InvalidReplicationGroupState")
-                && self.describe_group(id).await?.is_some_and(|g| g.status() == Some("deleting")) => {}
+            Err(e)
+                if error_code(&e) == Some("InvalidReplicationGroupState")
+                    && self
+                        .describe_group(id)
+                        .await?
+                        .is_some_and(|g| g.status() == Some("deleting")) => {}
             Err(e) => return Err(sdk_error("DeleteReplicationGroup", e)),
         }
         // Gone before its subnet group, user group and security groups can go.
-        wait::until("replication group deletion", GROUP_TIMEOUT, GROUP_POLL, || async {
-            Ok(match self.describe_group(id).await? {
-                None => Poll::Ready(()),
-                Some(g) => Poll::Pending(g.status().unwrap_or("deleting").to_owned()),
-            })
-        })
+        wait::until(
+            "replication group deletion",
+            GROUP_TIMEOUT,
+            GROUP_POLL,
+            || async {
+                Ok(match self.describe_group(id).await? {
+                    None => Poll::Ready(()),
+                    Some(g) => Poll::Pending(g.status().unwrap_or("deleting").to_owned()),
+                })
+            },
+        )
         .await
     }
 }
@@ -875,7 +972,13 @@ impl ElastiCache {
 /// AWS reports `7.1.0` for a group created as `7.1`: read it as the file wrote it when they agree.
 fn engine_version(live: &str, want: Option<&str>) -> String {
     match want {
-        Some(w) if live.strip_prefix(w).is_some_and(|rest| rest.is_empty() || rest.starts_with('.')) => w.to_owned(),
+        Some(w)
+            if live
+                .strip_prefix(w)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('.')) =>
+        {
+            w.to_owned()
+        }
         _ => live.to_owned(),
     }
 }
@@ -887,7 +990,11 @@ impl ElastiCache {
     async fn tags(&self, arn: &str) -> Result<Option<Tags>> {
         let out = absent_if(
             "ListTagsForResource",
-            self.client.list_tags_for_resource().resource_name(arn).send().await,
+            self.client
+                .list_tags_for_resource()
+                .resource_name(arn)
+                .send()
+                .await,
             &[
                 "CacheSubnetGroupNotFoundFault",
                 "ReplicationGroupNotFoundFault",

@@ -61,8 +61,12 @@ pub static KIND: KindDef = KindDef {
         )
         .required()
         .force_new(),
-        Field::new("transit_encryption", Ty::Bool, "TLS between clients and nodes.")
-            .default(Default::Bool(true)),
+        Field::new(
+            "transit_encryption",
+            Ty::Bool,
+            "TLS between clients and nodes.",
+        )
+        .default(Default::Bool(true)),
         Field::new(
             "transit_encryption_mode",
             Ty::Enum(&["required", "preferred"]),
@@ -160,15 +164,25 @@ fn validate(cx: &ResourceCx<'_>) {
     let failover = cx.get("automatic_failover").and_then(|v| v.as_bool()) == Some(true);
     let multi_az = cx.get("multi_az").and_then(|v| v.as_bool()) == Some(true);
     if replicas > 0 && !(failover && multi_az) {
+        // Point at the setting that is off when the file says so, else at `replicas`.
+        let off = if failover {
+            "multi_az"
+        } else {
+            "automatic_failover"
+        };
         cx.error_at_value(
-            if failover { "multi_az" } else { "automatic_failover" },
+            if cx.has_field(off) { off } else { "replicas" },
             "a replication group with replicas must fail over across availability zones",
             "set `automatic_failover = true` and `multi_az = true`",
         );
     }
     if replicas == 0 && (failover || multi_az) {
         cx.error_at_value(
-            if failover { "automatic_failover" } else { "multi_az" },
+            if failover {
+                "automatic_failover"
+            } else {
+                "multi_az"
+            },
             "failover needs a replica to promote",
             "set `replicas = 1` or more, or turn `automatic_failover` and `multi_az` off",
         );

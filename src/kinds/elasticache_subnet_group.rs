@@ -17,7 +17,8 @@ pub static KIND: KindDef = KindDef {
         )
         .default(Default::PhysicalName)
         .force_new(),
-        Field::new("description", Ty::Str, "Description.").default(Default::Str("Managed by zinfra")),
+        Field::new("description", Ty::Str, "Description.")
+            .default(Default::Str("Managed by zinfra")),
         Field::new(
             "subnets",
             Ty::Set(&SUBNET),

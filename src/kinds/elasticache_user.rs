@@ -54,9 +54,7 @@ fn validate(cx: &ResourceCx<'_>) {
         let ok = !id.is_empty()
             && id.len() <= 40
             && id.starts_with(|c: char| c.is_ascii_alphabetic())
-            && id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
             && !id.ends_with('-')
             && !id.contains("--");
         if !ok {
@@ -100,7 +98,10 @@ fn validate(cx: &ResourceCx<'_>) {
         if !ok {
             cx.error_at_value(
                 "password_from_env",
-                &format!("the password in `{}` is not a valid ElastiCache password", s.env),
+                &format!(
+                    "the password in `{}` is not a valid ElastiCache password",
+                    s.env
+                ),
                 "16 to 128 printable ASCII characters without spaces, `\"`, `/` or `@`",
             );
         }

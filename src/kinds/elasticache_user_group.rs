@@ -38,9 +38,7 @@ fn validate(cx: &ResourceCx<'_>) {
         let ok = !id.is_empty()
             && id.len() <= 40
             && id.starts_with(|c: char| c.is_ascii_alphabetic())
-            && id
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
             && !id.ends_with('-')
             && !id.contains("--");
         if !ok {

@@ -44,8 +44,16 @@ fn assert_props(live: &Live, r: &Resolved) {
             sorted(got) == sorted(want),
             "{}.{k}: read {}, want {}",
             r.address,
-            if got.is_sensitive() { "(sensitive)".into() } else { format!("{got:?}") },
-            if want.is_sensitive() { "(sensitive)".into() } else { format!("{want:?}") },
+            if got.is_sensitive() {
+                "(sensitive)".into()
+            } else {
+                format!("{got:?}")
+            },
+            if want.is_sensitive() {
+                "(sensitive)".into()
+            } else {
+                format!("{want:?}")
+            },
         );
     }
 }
@@ -124,7 +132,12 @@ async fn network() -> (Vec<String>, Vec<String>) {
 
 async fn cmk() -> String {
     let kms = aws_sdk_kms::Client::new(&sdk_config().await);
-    let key = kms.create_key().description("redis test key").send().await.unwrap();
+    let key = kms
+        .create_key()
+        .description("redis test key")
+        .send()
+        .await
+        .unwrap();
     key.key_metadata().unwrap().arn().unwrap().to_owned()
 }
 
@@ -181,8 +194,10 @@ async fn elasticache_subnet_group_lifecycle() {
     let live = read_one(&aws, &*d, &r, &name).await;
 
     // Subnets, description and tags change in place.
-    r.props.insert("subnets".into(), strs(&[&subnets[0], &subnets[1]]));
-    r.props.insert("description".into(), s("both private subnets"));
+    r.props
+        .insert("subnets".into(), strs(&[&subnets[0], &subnets[1]]));
+    r.props
+        .insert("description".into(), s("both private subnets"));
     r.tags.insert("team".into(), "data".into());
     update(&*d, &r, &live, &["subnets", "description", "tags"]).await;
     let live = read_one(&aws, &*d, &r, &name).await;
@@ -216,7 +231,10 @@ async fn elasticache_users_and_user_group() {
     let ec = ec().await;
     let stack = unique("ec-rbac");
     let (default_id, app_id) = (unique("zdef"), unique("zapp"));
-    let (p1, p2) = (unique("default-pass-0123456789"), unique("app-pass-0123456789"));
+    let (p1, p2) = (
+        unique("default-pass-0123456789"),
+        unique("app-pass-0123456789"),
+    );
     let default = default_user(&stack, &default_id, &p1);
     let mut app = app_user(&stack, &app_id, &p2);
     create(&*du, &default).await;
@@ -224,15 +242,37 @@ async fn elasticache_users_and_user_group() {
     assert!(!format!("{created:?}").contains(&p2), "the secret leaks");
     let live_default = read_one(&aws, &*du, &default, &default_id).await;
     let live_app = read_one(&aws, &*du, &app, &app_id).await;
-    assert!(!format!("{live_app:?}").contains(&p2), "the secret leaks through Debug");
+    assert!(
+        !format!("{live_app:?}").contains(&p2),
+        "the secret leaks through Debug"
+    );
 
     // AWS holds a password user whose fingerprint tag matches the password; the tag is the driver's own.
-    let u = &ec.describe_users().user_id(&app_id).send().await.unwrap().users()[0].clone();
-    assert_eq!(u.authentication().unwrap().r#type().unwrap().as_str(), "password");
+    let u = &ec
+        .describe_users()
+        .user_id(&app_id)
+        .send()
+        .await
+        .unwrap()
+        .users()[0]
+        .clone();
+    assert_eq!(
+        u.authentication().unwrap().r#type().unwrap().as_str(),
+        "password"
+    );
     assert_eq!(u.authentication().unwrap().password_count(), Some(1));
     let arn = live_app.outputs["arn"].clone();
-    let tags = ec.list_tags_for_resource().resource_name(&arn).send().await.unwrap();
-    let fp = tags.tag_list().iter().find(|t| t.key() == Some(PASSWORD_TAG)).unwrap();
+    let tags = ec
+        .list_tags_for_resource()
+        .resource_name(&arn)
+        .send()
+        .await
+        .unwrap();
+    let fp = tags
+        .tag_list()
+        .iter()
+        .find(|t| t.key() == Some(PASSWORD_TAG))
+        .unwrap();
     assert!(fp.value() == Some(fingerprint(&app_id, &p2).as_str()));
     assert!(!fp.value().unwrap().contains(&p2));
     assert!(!live_app.tags.contains_key(PASSWORD_TAG));
@@ -240,14 +280,26 @@ async fn elasticache_users_and_user_group() {
     // A new password in the environment reads as a change; after the update (ModifyUser: the extension's)
     // it reads back equal.
     let p3 = unique("app-pass-rotated-0123456789");
-    app.props.insert("password".into(), secret("REDIS_APP_PASSWORD", &p3));
+    app.props
+        .insert("password".into(), secret("REDIS_APP_PASSWORD", &p3));
     let stale = read(&aws, &*du, &stack, "elasticache_user", &[desired(&app)]).await;
     let stale = stale.iter().find(|l| l.address == app.address).unwrap();
-    assert!(stale.props.get("password") != app.props.get("password"), "rotation not seen");
-    app.props.insert("access_string".into(), s("on ~app:* +@read"));
+    assert!(
+        stale.props.get("password") != app.props.get("password"),
+        "rotation not seen"
+    );
+    app.props
+        .insert("access_string".into(), s("on ~app:* +@read"));
     update(&*du, &app, &live_app, &["password", "access_string"]).await;
     let live_app = read_one(&aws, &*du, &app, &app_id).await;
-    let u = &ec.describe_users().user_id(&app_id).send().await.unwrap().users()[0].clone();
+    let u = &ec
+        .describe_users()
+        .user_id(&app_id)
+        .send()
+        .await
+        .unwrap()
+        .users()[0]
+        .clone();
     assert_eq!(u.access_string(), Some("on ~app:* +@read"));
 
     // The user group: the disabled default user and the app user.
@@ -269,22 +321,41 @@ async fn elasticache_users_and_user_group() {
         &stack,
         "elasticache_user_group",
         "bad",
-        props([("user_group_id", s(&unique("zbad"))), ("users", strs(&[&app_id]))]),
+        props([
+            ("user_group_id", s(&unique("zbad"))),
+            ("users", strs(&[&app_id])),
+        ]),
     );
     let err = format!("{:#}", dg.create(&bad).await.expect_err("no default user"));
     assert!(err.contains("DefaultUserRequired"), "{err}");
 
-    g.props.insert("users".into(), strs(&[&default_id, &app_id]));
+    g.props
+        .insert("users".into(), strs(&[&default_id, &app_id]));
     g.tags.insert("team".into(), "data".into());
     update(&*dg, &g, &live_g, &["users", "tags"]).await;
     let live_g = read_one(&aws, &*dg, &g, &group_id).await;
-    let out = ec.describe_user_groups().user_group_id(&group_id).send().await.unwrap();
+    let out = ec
+        .describe_user_groups()
+        .user_group_id(&group_id)
+        .send()
+        .await
+        .unwrap();
     let grp = &out.user_groups()[0];
     assert_eq!(grp.status(), Some("active"));
     for uid in grp.user_ids() {
-        let u = &ec.describe_users().user_id(uid).send().await.unwrap().users()[0].clone();
+        let u = &ec
+            .describe_users()
+            .user_id(uid)
+            .send()
+            .await
+            .unwrap()
+            .users()[0]
+            .clone();
         if u.user_name() == Some("default") {
-            assert!(u.access_string().unwrap().starts_with("off"), "default user enabled");
+            assert!(
+                u.access_string().unwrap().starts_with("off"),
+                "default user enabled"
+            );
         }
     }
 
@@ -310,7 +381,11 @@ async fn elasticache_replication_group_lifecycle() {
         &stack,
         "elasticache_subnet_group",
         "redis",
-        props([("name", s(&sng_name)), ("description", s("x")), ("subnets", strs(&[&subnets[0], &subnets[1]]))]),
+        props([
+            ("name", s(&sng_name)),
+            ("description", s("x")),
+            ("subnets", strs(&[&subnets[0], &subnets[1]])),
+        ]),
     );
     let sng_live = create(&*aws.driver_for("elasticache_subnet_group"), &sng).await;
     let du = aws.driver_for("elasticache_user");
@@ -322,7 +397,11 @@ async fn elasticache_replication_group_lifecycle() {
         &stack,
         "elasticache_user_group",
         "redis",
-        props([("user_group_id", s(&group_id)), ("engine", s("redis")), ("users", strs(&[&def_id]))]),
+        props([
+            ("user_group_id", s(&group_id)),
+            ("engine", s("redis")),
+            ("users", strs(&[&def_id])),
+        ]),
     );
     let grp_live = create(&*dg, &grp).await;
 
@@ -352,17 +431,29 @@ async fn elasticache_replication_group_lifecycle() {
         ]),
     );
     let created = create(&*d, &r).await;
-    assert!(created.outputs.get("primary_endpoint").is_some(), "{:?}", created.outputs);
+    assert!(
+        created.outputs.contains_key("primary_endpoint"),
+        "{:?}",
+        created.outputs
+    );
     let live = read_one(&aws, &*d, &r, &id).await;
 
     // Every control, straight from AWS.
-    let g = ec.describe_replication_groups().replication_group_id(&id).send().await.unwrap();
+    let g = ec
+        .describe_replication_groups()
+        .replication_group_id(&id)
+        .send()
+        .await
+        .unwrap();
     let g = &g.replication_groups()[0];
     assert_eq!(g.at_rest_encryption_enabled(), Some(true));
     assert_eq!(g.kms_key_id(), Some(key.as_str()));
     assert_eq!(g.transit_encryption_enabled(), Some(true));
-    assert_eq!(g.transit_encryption_mode(), Some(&TransitEncryptionMode::Required));
-    assert_eq!(g.user_group_ids(), [group_id.clone()]);
+    assert_eq!(
+        g.transit_encryption_mode(),
+        Some(&TransitEncryptionMode::Required)
+    );
+    assert_eq!(g.user_group_ids(), std::slice::from_ref(&group_id));
     let c = ec
         .describe_cache_clusters()
         .cache_cluster_id(&g.member_clusters()[0])
@@ -371,35 +462,62 @@ async fn elasticache_replication_group_lifecycle() {
         .unwrap();
     let c = &c.cache_clusters()[0];
     assert_eq!(c.cache_subnet_group_name(), Some(sng_name.as_str()));
-    let ids: Vec<_> = c.security_groups().iter().filter_map(|m| m.security_group_id()).collect();
+    let ids: Vec<_> = c
+        .security_groups()
+        .iter()
+        .filter_map(|m| m.security_group_id())
+        .collect();
     assert_eq!(ids, [sgs[0].as_str()]);
 
     // In place: node type, engine upgrade, security groups, snapshots, one replica with failover across AZs.
     r.props.insert("node_type".into(), s("cache.t4g.medium"));
     r.props.insert("engine_version".into(), s("7.2"));
     r.props.insert("security_groups".into(), strs(&[&sgs[1]]));
-    r.props.insert("snapshot_retention_limit".into(), Value::Int(7));
+    r.props
+        .insert("snapshot_retention_limit".into(), Value::Int(7));
     r.props.insert("replicas".into(), Value::Int(1));
-    r.props.insert("automatic_failover".into(), Value::Bool(true));
+    r.props
+        .insert("automatic_failover".into(), Value::Bool(true));
     r.props.insert("multi_az".into(), Value::Bool(true));
     r.tags.insert("team".into(), "data".into());
     let changed = [
-        "node_type", "engine_version", "security_groups", "snapshot_retention_limit", "replicas",
-        "automatic_failover", "multi_az", "tags",
+        "node_type",
+        "engine_version",
+        "security_groups",
+        "snapshot_retention_limit",
+        "replicas",
+        "automatic_failover",
+        "multi_az",
+        "tags",
     ];
     update(&*d, &r, &live, &changed).await;
     let live = read_one(&aws, &*d, &r, &id).await;
-    let g = ec.describe_replication_groups().replication_group_id(&id).send().await.unwrap();
+    let g = ec
+        .describe_replication_groups()
+        .replication_group_id(&id)
+        .send()
+        .await
+        .unwrap();
     let g = &g.replication_groups()[0];
     assert_eq!(g.member_clusters().len(), 2);
-    assert_eq!(g.automatic_failover(), Some(&AutomaticFailoverStatus::Enabled));
+    assert_eq!(
+        g.automatic_failover(),
+        Some(&AutomaticFailoverStatus::Enabled)
+    );
     assert_eq!(g.multi_az(), Some(&MultiAzStatus::Enabled));
 
     // Back to no replicas: failover off first, then DecreaseReplicaCount.
     r.props.insert("replicas".into(), Value::Int(0));
-    r.props.insert("automatic_failover".into(), Value::Bool(false));
+    r.props
+        .insert("automatic_failover".into(), Value::Bool(false));
     r.props.insert("multi_az".into(), Value::Bool(false));
-    update(&*d, &r, &live, &["replicas", "automatic_failover", "multi_az"]).await;
+    update(
+        &*d,
+        &r,
+        &live,
+        &["replicas", "automatic_failover", "multi_az"],
+    )
+    .await;
     let live = read_one(&aws, &*d, &r, &id).await;
 
     // A lost create reply: the same create adopts the group instead of failing or making another.
@@ -409,8 +527,12 @@ async fn elasticache_replication_group_lifecycle() {
     // Delete waits until the group is gone (the extension drops a deleted group after one `deleting`).
     d.delete(&live).await.unwrap_or_else(|e| panic!("{e:#}"));
     assert_gone(&aws, &*d, &r, &live).await;
-    dg.delete(&grp_live).await.unwrap_or_else(|e| panic!("{e:#}"));
-    du.delete(&def_live).await.unwrap_or_else(|e| panic!("{e:#}"));
+    dg.delete(&grp_live)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    du.delete(&def_live)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
     aws.driver_for("elasticache_subnet_group")
         .delete(&sng_live)
         .await
