@@ -376,34 +376,7 @@ async fn elasticache_replication_group_lifecycle() {
     let key = cmk().await;
     let stack = unique("ec-rg");
     // Its subnet group, users and user group, through their drivers.
-    let sng_name = unique("zinfra-rg-sng");
-    let sng = resolved(
-        &stack,
-        "elasticache_subnet_group",
-        "redis",
-        props([
-            ("name", s(&sng_name)),
-            ("description", s("x")),
-            ("subnets", strs(&[&subnets[0], &subnets[1]])),
-        ]),
-    );
-    let sng_live = create(&*aws.driver_for("elasticache_subnet_group"), &sng).await;
-    let du = aws.driver_for("elasticache_user");
-    let (def_id, group_id) = (unique("zrgdef"), unique("zrggrp"));
-    let def = default_user(&stack, &def_id, &unique("default-pass-0123456789"));
-    let def_live = create(&*du, &def).await;
-    let dg = aws.driver_for("elasticache_user_group");
-    let grp = resolved(
-        &stack,
-        "elasticache_user_group",
-        "redis",
-        props([
-            ("user_group_id", s(&group_id)),
-            ("engine", s("redis")),
-            ("users", strs(&[&def_id])),
-        ]),
-    );
-    let grp_live = create(&*dg, &grp).await;
+    let (sng_name, group_id, parents) = parents(&aws, &stack, &subnets).await;
 
     let id = unique("zinfra-redis");
     let mut r = resolved(
@@ -527,14 +500,97 @@ async fn elasticache_replication_group_lifecycle() {
     // Delete waits until the group is gone (the extension drops a deleted group after one `deleting`).
     d.delete(&live).await.unwrap_or_else(|e| panic!("{e:#}"));
     assert_gone(&aws, &*d, &r, &live).await;
-    dg.delete(&grp_live)
+    for l in parents.iter().rev() {
+        aws.driver_for(&l.kind)
+            .delete(l)
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}"));
+    }
+}
+
+/// A subnet group, a disabled default user and a user group holding it: (subnet group, user group, lives).
+async fn parents(aws: &Aws, stack: &str, subnets: &[String]) -> (String, String, Vec<Live>) {
+    let sng_name = unique("zinfra-rg-sng");
+    let sng = resolved(
+        stack,
+        "elasticache_subnet_group",
+        "redis",
+        props([
+            ("name", s(&sng_name)),
+            ("description", s("x")),
+            ("subnets", strs(&[&subnets[0], &subnets[1]])),
+        ]),
+    );
+    let sng_live = create(&*aws.driver_for("elasticache_subnet_group"), &sng).await;
+    let (def_id, group_id) = (unique("zrgdef"), unique("zrggrp"));
+    let def = default_user(stack, &def_id, &unique("default-pass-0123456789"));
+    let def_live = create(&*aws.driver_for("elasticache_user"), &def).await;
+    let grp = resolved(
+        stack,
+        "elasticache_user_group",
+        "redis",
+        props([
+            ("user_group_id", s(&group_id)),
+            ("engine", s("redis")),
+            ("users", strs(&[&def_id])),
+        ]),
+    );
+    let grp_live = create(&*aws.driver_for("elasticache_user_group"), &grp).await;
+    (sng_name, group_id, vec![sng_live, def_live, grp_live])
+}
+
+#[tokio::test]
+async fn elasticache_replication_group_resumes_after_a_timeout() {
+    let aws = aws().await;
+    let d = aws.driver_for("elasticache_replication_group");
+    let ec = ec().await;
+    let (subnets, sgs) = network().await;
+    let key = cmk().await;
+    let stack = unique("ec-resume");
+    let (sng_name, group_id, parents) = parents(&aws, &stack, &subnets).await;
+    let id = unique("zinfra-resume");
+    let r = resolved(
+        &stack,
+        "elasticache_replication_group",
+        "redis",
+        props([
+            ("replication_group_id", s(&id)),
+            ("engine_version", s("7.1")),
+            ("node_type", s("cache.t4g.small")),
+            ("subnet_group", s(&sng_name)),
+            ("security_groups", strs(&[&sgs[0]])),
+            ("kms_key", s(&key)),
+            ("user_group", s(&group_id)),
+        ]),
+    );
+    // The resource's `timeout` runs out while AWS still reports `creating`.
+    let op = zinfra::wait::OpCx::new(Some(std::time::Duration::from_millis(1)));
+    let err = zinfra::wait::scope(op, d.create(&r))
         .await
-        .unwrap_or_else(|e| panic!("{e:#}"));
-    du.delete(&def_live)
-        .await
-        .unwrap_or_else(|e| panic!("{e:#}"));
-    aws.driver_for("elasticache_subnet_group")
-        .delete(&sng_live)
-        .await
-        .unwrap_or_else(|e| panic!("{e:#}"));
+        .expect_err("the wait times out");
+    let err = format!("{err:#}");
+    assert!(
+        err.contains("timed out after 1ms waiting for replication group (last state: creating)"),
+        "{err}"
+    );
+    // The next run finds the group by its tags, and a create (a lost reply) adopts it: never a second one.
+    let live = read_one_live(&aws, &*d, &r, &id).await;
+    let again = create(&*d, &r).await;
+    assert_eq!(again.id, live.id);
+    let all = ec.describe_replication_groups().send().await.unwrap();
+    let ours: Vec<_> = all
+        .replication_groups()
+        .iter()
+        .filter(|g| g.replication_group_id() == Some(id.as_str()))
+        .collect();
+    assert_eq!(ours.len(), 1);
+    assert_eq!(ours[0].status(), Some("available"));
+
+    d.delete(&live).await.unwrap_or_else(|e| panic!("{e:#}"));
+    for l in parents.iter().rev() {
+        aws.driver_for(&l.kind)
+            .delete(l)
+            .await
+            .unwrap_or_else(|e| panic!("{e:#}"));
+    }
 }

@@ -9,8 +9,9 @@
 - Replication groups: the member clusters are described by DescribeCacheClusters (security groups, subnet
   group, engine version, maintenance window); ModifyReplicationGroup applies SecurityGroupIds,
   EngineVersion, CacheNodeType, UserGroupIdsToAdd/Remove, SnapshotWindow, PreferredMaintenanceWindow and
-  the transit-encryption settings; IncreaseReplicaCount / DecreaseReplicaCount; a deleted group is
-  reported `deleting` once and then is gone, with its member clusters.
+  the transit-encryption settings; IncreaseReplicaCount / DecreaseReplicaCount; a new group is reported
+  `creating` once, then `available`; a deleted group is reported `deleting` once and then is gone, with its
+  member clusters.
 """
 
 from moto.core.responses import ActionResult
@@ -313,6 +314,8 @@ def create_replication_group(self):
     backend = self.elasticache_backend
     group = backend.replication_groups[self._get_param("ReplicationGroupId")]
     params = self._get_params()
+    # AWS reports a new group `creating` for minutes; here for exactly one describe after the create.
+    group.status = "creating"
     for member in group.node_groups[0]["node_group_members"]:
         cid = member["cache_cluster_id"]
         backend.cache_clusters[cid] = MemberCluster(backend, group, cid, member["preferred_availability_zone"], params)
@@ -435,6 +438,12 @@ def decrease_replica_count(self):
 
 def describe_replication_groups(self, replication_group_id=None):
     found = _describe_replication_groups(self, replication_group_id)
+    for g in found:
+        if g.status == "creating":
+            if getattr(g, "_described_creating", False):
+                g.status = "available"
+            else:
+                g._described_creating = True
     # A deleted group is reported `deleting` once, then it is gone with its member clusters.
     for g in found:
         if g.status == "deleting":
