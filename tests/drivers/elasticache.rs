@@ -479,6 +479,55 @@ async fn elasticache_replication_group_lifecycle() {
     );
     assert_eq!(g.multi_az(), Some(&MultiAzStatus::Enabled));
 
+    // In use, the subnet group and the user group cannot be deleted (the extension refuses as AWS does).
+    let err = ec
+        .delete_cache_subnet_group()
+        .cache_subnet_group_name(&sng_name)
+        .send()
+        .await
+        .expect_err("the group uses it");
+    assert_eq!(
+        err.as_service_error().and_then(|e| e.meta().code()),
+        Some("CacheSubnetGroupInUse")
+    );
+    let err = ec
+        .delete_user_group()
+        .user_group_id(&group_id)
+        .send()
+        .await
+        .expect_err("the group uses it");
+    assert_eq!(
+        err.as_service_error().and_then(|e| e.meta().code()),
+        Some("InvalidUserGroupState")
+    );
+
+    // Another user group, in place (UserGroupIdsToRemove + UserGroupIdsToAdd).
+    let group2 = unique("zrggrp2");
+    let grp2 = resolved(
+        &stack,
+        "elasticache_user_group",
+        "redis2",
+        props([
+            ("user_group_id", s(&group2)),
+            ("engine", s("redis")),
+            ("users", live_users(&ec, &group_id).await),
+        ]),
+    );
+    let grp2_live = create(&*aws.driver_for("elasticache_user_group"), &grp2).await;
+    r.props.insert("user_group".into(), s(&group2));
+    update(&*d, &r, &live, &["user_group"]).await;
+    let live = read_one(&aws, &*d, &r, &id).await;
+    let g = ec
+        .describe_replication_groups()
+        .replication_group_id(&id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        g.replication_groups()[0].user_group_ids(),
+        std::slice::from_ref(&group2)
+    );
+
     // Back to no replicas: failover off first, then DecreaseReplicaCount.
     r.props.insert("replicas".into(), Value::Int(0));
     r.props
@@ -500,12 +549,33 @@ async fn elasticache_replication_group_lifecycle() {
     // Delete waits until the group is gone (the extension drops a deleted group after one `deleting`).
     d.delete(&live).await.unwrap_or_else(|e| panic!("{e:#}"));
     assert_gone(&aws, &*d, &r, &live).await;
+    aws.driver_for("elasticache_user_group")
+        .delete(&grp2_live)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
     for l in parents.iter().rev() {
         aws.driver_for(&l.kind)
             .delete(l)
             .await
             .unwrap_or_else(|e| panic!("{e:#}"));
     }
+}
+
+/// The user ids of a user group, as AWS lists them.
+async fn live_users(ec: &aws_sdk_elasticache::Client, group: &str) -> Value {
+    let out = ec
+        .describe_user_groups()
+        .user_group_id(group)
+        .send()
+        .await
+        .unwrap();
+    Value::List(
+        out.user_groups()[0]
+            .user_ids()
+            .iter()
+            .map(|u| s(u))
+            .collect(),
+    )
 }
 
 /// A subnet group, a disabled default user and a user group holding it: (subnet group, user group, lives).
