@@ -854,6 +854,34 @@ async fn prod_stack_applies_and_destroy_respects_deletion_protection() {
         "{}",
         applied.stdout
     );
+    // Production Redis: one replica in another AZ, promoted automatically.
+    let ec = aws_sdk_elasticache::Client::new(&sdk_config().await);
+    let g = ec
+        .describe_replication_groups()
+        .replication_group_id("zenoo-prod-redis")
+        .send()
+        .await
+        .unwrap();
+    let g = &g.replication_groups()[0];
+    assert_eq!(g.member_clusters().len(), 2, "a primary and one replica");
+    assert_eq!(
+        g.automatic_failover(),
+        Some(&aws_sdk_elasticache::types::AutomaticFailoverStatus::Enabled)
+    );
+    assert_eq!(
+        g.multi_az(),
+        Some(&aws_sdk_elasticache::types::MultiAzStatus::Enabled)
+    );
+    let azs: std::collections::BTreeSet<_> = g.node_groups()[0]
+        .node_group_members()
+        .iter()
+        .filter_map(|m| m.preferred_availability_zone())
+        .collect();
+    assert_eq!(
+        azs.len(),
+        2,
+        "primary and replica in different AZs: {azs:?}"
+    );
     zinfra(&["plan", path(&f), "--detailed-exitcode"], &env).expect(0);
 
     // Production data is protected: destroy refuses before deleting anything, and says which setting holds it.
