@@ -1,4 +1,4 @@
-//! ElastiCache for Redis: subnet groups, RBAC users and user groups, replication groups.
+//! ElastiCache for Redis: subnet groups, parameter groups, RBAC users and user groups, replication groups.
 //!
 //! Everything is found through the tagging index (`cx.tagged`) and then described by id. Replication groups
 //! take minutes on AWS: create, update and delete wait with [`crate::wait::until`]. User passwords cannot be
@@ -24,6 +24,7 @@ use crate::model::{Live, PropsExt, Resolved, Secret, Tags, Value};
 use crate::wait::{self, Poll};
 
 const SUBNET_GROUP: &str = "elasticache_subnet_group";
+const PARAMETER_GROUP: &str = "elasticache_parameter_group";
 const USER: &str = "elasticache_user";
 const USER_GROUP: &str = "elasticache_user_group";
 const REPLICATION_GROUP: &str = "elasticache_replication_group";
@@ -44,6 +45,12 @@ const RG_ABSENT: &[&str] = &["ReplicationGroupNotFoundFault"];
 const USER_ABSENT: &[&str] = &["UserNotFound", "UserNotFoundFault"];
 const UG_ABSENT: &[&str] = &["UserGroupNotFound", "UserGroupNotFoundFault"];
 const SNG_ABSENT: &[&str] = &["CacheSubnetGroupNotFoundFault"];
+const PG_ABSENT: &[&str] = &[
+    "CacheParameterGroupNotFound",
+    "CacheParameterGroupNotFoundFault",
+];
+/// ModifyCacheParameterGroup and ResetCacheParameterGroup take at most 20 parameters a call.
+const PARAMETER_BATCH: usize = 20;
 
 pub struct ElastiCache {
     client: aws_sdk_elasticache::Client,
@@ -58,7 +65,13 @@ impl ElastiCache {
 #[async_trait]
 impl Driver for ElastiCache {
     fn kinds(&self) -> &'static [&'static str] {
-        &[SUBNET_GROUP, USER, USER_GROUP, REPLICATION_GROUP]
+        &[
+            SUBNET_GROUP,
+            PARAMETER_GROUP,
+            USER,
+            USER_GROUP,
+            REPLICATION_GROUP,
+        ]
     }
 
     async fn read(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {
@@ -66,6 +79,7 @@ impl Driver for ElastiCache {
             let id = arn.rsplit(':').next().unwrap_or_default();
             let live = match cx.kind {
                 SUBNET_GROUP => self.read_subnet_group(address, id).await?,
+                PARAMETER_GROUP => self.read_parameter_group(address, id).await?,
                 USER => self.read_user(address, id).await?,
                 USER_GROUP => self.read_user_group(address, id).await?,
                 _ => self.read_replication_group(cx, address, id).await?,
@@ -105,6 +119,7 @@ impl Driver for ElastiCache {
     async fn create(&self, r: &Resolved) -> Result<Live> {
         let live = match r.kind.as_str() {
             SUBNET_GROUP => self.create_subnet_group(r).await,
+            PARAMETER_GROUP => self.create_parameter_group(r).await,
             USER => self.create_user(r).await,
             USER_GROUP => self.create_user_group(r).await,
             _ => self.create_replication_group(r).await,
@@ -127,6 +142,7 @@ impl Driver for ElastiCache {
             if !fields.is_empty() {
                 match r.kind.as_str() {
                     SUBNET_GROUP => self.update_subnet_group(r, &live.id).await?,
+                    PARAMETER_GROUP => self.update_parameters(r, live).await?,
                     USER => self.update_user(r, live, &fields, &arn).await?,
                     USER_GROUP => self.update_user_group(r, live).await?,
                     _ => self.update_replication_group(r, live, &fields).await?,
@@ -148,6 +164,7 @@ impl Driver for ElastiCache {
     async fn delete(&self, live: &Live) -> Result<()> {
         let done = match live.kind.as_str() {
             SUBNET_GROUP => self.delete_subnet_group(&live.id).await,
+            PARAMETER_GROUP => self.delete_parameter_group(&live.id).await,
             USER => self.delete_user(&live.id).await,
             USER_GROUP => self.delete_user_group(&live.id).await,
             _ => self.delete_replication_group(&live.id).await,
@@ -239,6 +256,167 @@ impl ElastiCache {
         )?;
         Ok(())
     }
+}
+
+// --- parameter groups ------------------------------------------------------------------------------------
+
+impl ElastiCache {
+    async fn read_parameter_group(&self, address: &str, name: &str) -> Result<Option<Live>> {
+        let out = absent_if(
+            "DescribeCacheParameterGroups",
+            self.client
+                .describe_cache_parameter_groups()
+                .cache_parameter_group_name(name)
+                .send()
+                .await,
+            PG_ABSENT,
+        )?;
+        let Some(g) = out.and_then(|o| {
+            o.cache_parameter_groups
+                .unwrap_or_default()
+                .into_iter()
+                .next()
+        }) else {
+            return Ok(None);
+        };
+        // Only the parameters set on the group (`Source = user`): the engine defaults are not the file's.
+        let mut parameters = std::collections::BTreeMap::new();
+        let mut marker = None;
+        loop {
+            let out = absent_if(
+                "DescribeCacheParameters",
+                self.client
+                    .describe_cache_parameters()
+                    .cache_parameter_group_name(name)
+                    .source("user")
+                    .set_marker(marker.take())
+                    .send()
+                    .await,
+                PG_ABSENT,
+            )?;
+            let Some(out) = out else { return Ok(None) };
+            for p in out.parameters() {
+                if let (Some(k), Some(v)) = (p.parameter_name(), p.parameter_value()) {
+                    parameters.insert(k.to_owned(), s(v));
+                }
+            }
+            match out.marker() {
+                Some(m) if !m.is_empty() => marker = Some(m.to_owned()),
+                _ => break,
+            }
+        }
+        let mut live = Live::new(address, PARAMETER_GROUP, name);
+        live.props.insert("name".into(), s(name));
+        live.props.insert(
+            "family".into(),
+            s(g.cache_parameter_group_family().unwrap_or_default()),
+        );
+        live.props
+            .insert("description".into(), s(g.description().unwrap_or_default()));
+        live.props
+            .insert("parameters".into(), Value::Map(parameters));
+        Ok(Some(live))
+    }
+
+    async fn create_parameter_group(&self, r: &Resolved) -> Result<Live> {
+        let name = r.props.str("name").context("`name` is required")?;
+        let out = self
+            .client
+            .create_cache_parameter_group()
+            .cache_parameter_group_name(name)
+            .cache_parameter_group_family(r.props.str("family").context("`family` is required")?)
+            .description(r.props.str("description").unwrap_or("Managed by zinfra"))
+            .set_tags(Some(tags_of(&r.tags)?))
+            .send()
+            .await
+            .map_err(|e| sdk_error("CreateCacheParameterGroup", e))?;
+        let mut live = Live::new(&r.address, PARAMETER_GROUP, name);
+        if let Some(arn) = out.cache_parameter_group().and_then(|g| g.arn()) {
+            live.outputs.insert("arn".into(), arn.to_owned());
+        }
+        self.set_parameters(name, &parameters_of(&r.props), &Default::default())
+            .await?;
+        live.tags = r.tags.clone();
+        Ok(live)
+    }
+
+    async fn update_parameters(&self, r: &Resolved, live: &Live) -> Result<()> {
+        self.set_parameters(
+            &live.id,
+            &parameters_of(&r.props),
+            &parameters_of(&live.props),
+        )
+        .await
+    }
+
+    /// Make the group's own parameters `want`: set the new and changed ones, reset the others to the default.
+    async fn set_parameters(
+        &self,
+        name: &str,
+        want: &std::collections::BTreeMap<String, String>,
+        have: &std::collections::BTreeMap<String, String>,
+    ) -> Result<()> {
+        use aws_sdk_elasticache::types::ParameterNameValue;
+        let set: Vec<ParameterNameValue> = want
+            .iter()
+            .filter(|(k, v)| have.get(*k) != Some(*v))
+            .map(|(k, v)| {
+                ParameterNameValue::builder()
+                    .parameter_name(k)
+                    .parameter_value(v)
+                    .build()
+            })
+            .collect();
+        for batch in set.chunks(PARAMETER_BATCH) {
+            self.client
+                .modify_cache_parameter_group()
+                .cache_parameter_group_name(name)
+                .set_parameter_name_values(Some(batch.to_vec()))
+                .send()
+                .await
+                .map_err(|e| sdk_error("ModifyCacheParameterGroup", e))?;
+        }
+        let reset: Vec<ParameterNameValue> = have
+            .keys()
+            .filter(|k| !want.contains_key(*k))
+            .map(|k| ParameterNameValue::builder().parameter_name(k).build())
+            .collect();
+        for batch in reset.chunks(PARAMETER_BATCH) {
+            self.client
+                .reset_cache_parameter_group()
+                .cache_parameter_group_name(name)
+                .set_parameter_name_values(Some(batch.to_vec()))
+                .send()
+                .await
+                .map_err(|e| sdk_error("ResetCacheParameterGroup", e))?;
+        }
+        Ok(())
+    }
+
+    async fn delete_parameter_group(&self, name: &str) -> Result<()> {
+        absent_if(
+            "DeleteCacheParameterGroup",
+            self.client
+                .delete_cache_parameter_group()
+                .cache_parameter_group_name(name)
+                .send()
+                .await,
+            PG_ABSENT,
+        )?;
+        Ok(())
+    }
+}
+
+fn parameters_of(props: &crate::model::Props) -> std::collections::BTreeMap<String, String> {
+    props
+        .get("parameters")
+        .and_then(Value::as_map)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 // --- users -----------------------------------------------------------------------------------------------
@@ -730,6 +908,12 @@ impl ElastiCache {
                 if let Some(w) = c.preferred_maintenance_window() {
                     p.insert("maintenance_window".into(), s(w));
                 }
+                if let Some(pg) = c
+                    .cache_parameter_group()
+                    .and_then(|g| g.cache_parameter_group_name())
+                {
+                    p.insert("parameter_group".into(), s(pg));
+                }
             }
         }
         if let Some(e) = node_group
@@ -776,6 +960,7 @@ impl ElastiCache {
             .snapshot_retention_limit(p.int("snapshot_retention_limit").unwrap_or(0) as i32)
             .set_snapshot_window(p.str("snapshot_window").map(str::to_owned))
             .set_preferred_maintenance_window(p.str("maintenance_window").map(str::to_owned))
+            .set_cache_parameter_group_name(p.str("parameter_group").map(str::to_owned))
             .set_tags(Some(tags_of(&r.tags)?))
             .send()
             .await;
@@ -900,6 +1085,9 @@ impl ElastiCache {
                     "snapshot_window" => {
                         req.set_snapshot_window(p.str("snapshot_window").map(str::to_owned))
                     }
+                    "parameter_group" => req.set_cache_parameter_group_name(
+                        p.str("parameter_group").map(str::to_owned),
+                    ),
                     "maintenance_window" => req.set_preferred_maintenance_window(
                         p.str("maintenance_window").map(str::to_owned),
                     ),
@@ -997,6 +1185,8 @@ impl ElastiCache {
                 .await,
             &[
                 "CacheSubnetGroupNotFoundFault",
+                "CacheParameterGroupNotFound",
+                "CacheParameterGroupNotFoundFault",
                 "ReplicationGroupNotFoundFault",
                 "UserNotFound",
                 "UserNotFoundFault",

@@ -92,6 +92,11 @@ pub static KIND: KindDef = KindDef {
         )
         .required(),
         Field::new(
+            "parameter_group",
+            Ty::Ref(&["elasticache_parameter_group"], "id"),
+            "Engine parameters; AWS's default group for the engine when omitted.",
+        ),
+        Field::new(
             "snapshot_retention_limit",
             Ty::Int,
             "Days of automatic snapshots (0 = none, at most 35).",
@@ -186,6 +191,23 @@ fn validate(cx: &ResourceCx<'_>) {
             "failover needs a replica to promote",
             "set `replicas = 1` or more, or turn `automatic_failover` and `multi_az` off",
         );
+    }
+    // A parameter group serves one engine family: `redis7` for 7.x, `redis6.x` for 6.x.
+    if let (Some(pg), Some(version)) = (cx.referenced("parameter_group"), cx.str("engine_version"))
+        && let Some(family) = pg.props.get("family").and_then(|v| v.as_str())
+    {
+        let major = version.split('.').next().unwrap_or_default();
+        let fits = family == format!("redis{major}") || family == format!("redis{major}.x");
+        if !fits {
+            cx.error_at_value(
+                "parameter_group",
+                &format!(
+                    "{} is for family `{family}`, not Redis {version}",
+                    pg.address
+                ),
+                "use a parameter group of the engine version's family, e.g. `redis7` for 7.x",
+            );
+        }
     }
     if let Some(days) = cx.int("snapshot_retention_limit")
         && !(0..=35).contains(&days)

@@ -3,6 +3,7 @@
 use crate::schema::KindDef;
 
 pub mod dynamodb_table;
+pub mod elasticache_parameter_group;
 pub mod elasticache_replication_group;
 pub mod elasticache_subnet_group;
 pub mod elasticache_user;
@@ -32,6 +33,7 @@ pub static ALL: &[&KindDef] = &[
     &iam_role::KIND,
     &iam_oidc_provider::KIND,
     &elasticache_subnet_group::KIND,
+    &elasticache_parameter_group::KIND,
     &elasticache_user::KIND,
     &elasticache_user_group::KIND,
     &elasticache_replication_group::KIND,

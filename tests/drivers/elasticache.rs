@@ -223,6 +223,83 @@ async fn elasticache_subnet_group_lifecycle() {
     assert_gone(&aws, &*d, &r, &live).await;
 }
 
+fn parameter_group(stack: &str, name: &str, params: &[(&str, &str)]) -> Resolved {
+    resolved(
+        stack,
+        "elasticache_parameter_group",
+        name,
+        props([
+            ("name", s(&unique("zinfra-pg"))),
+            ("family", s("redis7")),
+            ("description", s("zenoo redis parameters")),
+            (
+                "parameters",
+                Value::Map(
+                    params
+                        .iter()
+                        .map(|(k, v)| ((*k).to_owned(), s(v)))
+                        .collect(),
+                ),
+            ),
+        ]),
+    )
+}
+
+#[tokio::test]
+async fn elasticache_parameter_group_lifecycle() {
+    let aws = aws().await;
+    let d = aws.driver_for("elasticache_parameter_group");
+    let ec = ec().await;
+    let stack = unique("ec-pg");
+    let mut r = parameter_group(
+        &stack,
+        "redis",
+        &[("maxmemory-policy", "allkeys-lru"), ("timeout", "300")],
+    );
+    let name = r.props["name"].as_str().unwrap().to_owned();
+    create(&*d, &r).await;
+    let live = read_one(&aws, &*d, &r, &name).await;
+
+    // One changed, one reset to the engine default, one added; tags.
+    r.props.insert(
+        "parameters".into(),
+        Value::Map(
+            [
+                ("maxmemory-policy", "volatile-lru"),
+                ("notify-keyspace-events", "Ex"),
+            ]
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), s(v)))
+            .collect(),
+        ),
+    );
+    r.tags.insert("team".into(), "data".into());
+    update(&*d, &r, &live, &["parameters", "tags"]).await;
+    let live = read_one(&aws, &*d, &r, &name).await;
+    let out = ec
+        .describe_cache_parameters()
+        .cache_parameter_group_name(&name)
+        .source("user")
+        .send()
+        .await
+        .unwrap();
+    let got: Vec<(&str, &str)> = out
+        .parameters()
+        .iter()
+        .map(|p| (p.parameter_name().unwrap(), p.parameter_value().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("maxmemory-policy", "volatile-lru"),
+            ("notify-keyspace-events", "Ex")
+        ]
+    );
+
+    d.delete(&live).await.unwrap_or_else(|e| panic!("{e:#}"));
+    assert_gone(&aws, &*d, &r, &live).await;
+}
+
 #[tokio::test]
 async fn elasticache_users_and_user_group() {
     let aws = aws().await;
@@ -377,6 +454,12 @@ async fn elasticache_replication_group_lifecycle() {
     let stack = unique("ec-rg");
     // Its subnet group, users and user group, through their drivers.
     let (sng_name, group_id, parents) = parents(&aws, &stack, &subnets).await;
+    let dp = aws.driver_for("elasticache_parameter_group");
+    let (pg1, pg2) = (
+        parameter_group(&stack, "one", &[("maxmemory-policy", "allkeys-lru")]),
+        parameter_group(&stack, "two", &[]),
+    );
+    let (pg1_live, pg2_live) = (create(&*dp, &pg1).await, create(&*dp, &pg2).await);
 
     let id = unique("zinfra-redis");
     let mut r = resolved(
@@ -401,6 +484,7 @@ async fn elasticache_replication_group_lifecycle() {
             ("user_group", s(&group_id)),
             ("snapshot_retention_limit", Value::Int(1)),
             ("maintenance_window", s("sun:05:00-sun:06:00")),
+            ("parameter_group", s(&pg1_live.id)),
         ]),
     );
     let created = create(&*d, &r).await;
@@ -441,6 +525,11 @@ async fn elasticache_replication_group_lifecycle() {
         .filter_map(|m| m.security_group_id())
         .collect();
     assert_eq!(ids, [sgs[0].as_str()]);
+    assert_eq!(
+        c.cache_parameter_group()
+            .and_then(|g| g.cache_parameter_group_name()),
+        Some(pg1_live.id.as_str())
+    );
 
     // In place: node type, engine upgrade, security groups, snapshots, one replica with failover across AZs.
     r.props.insert("node_type".into(), s("cache.t4g.medium"));
@@ -501,7 +590,19 @@ async fn elasticache_replication_group_lifecycle() {
         Some("InvalidUserGroupState")
     );
 
-    // Another user group, in place (UserGroupIdsToRemove + UserGroupIdsToAdd).
+    let err = ec
+        .delete_cache_parameter_group()
+        .cache_parameter_group_name(&pg1_live.id)
+        .send()
+        .await
+        .expect_err("the group uses it");
+    assert_eq!(
+        err.as_service_error().and_then(|e| e.meta().code()),
+        Some("InvalidCacheParameterGroupState")
+    );
+
+    // Another user group and another parameter group, in place (UserGroupIdsToRemove + UserGroupIdsToAdd,
+    // CacheParameterGroupName).
     let group2 = unique("zrggrp2");
     let grp2 = resolved(
         &stack,
@@ -515,7 +616,8 @@ async fn elasticache_replication_group_lifecycle() {
     );
     let grp2_live = create(&*aws.driver_for("elasticache_user_group"), &grp2).await;
     r.props.insert("user_group".into(), s(&group2));
-    update(&*d, &r, &live, &["user_group"]).await;
+    r.props.insert("parameter_group".into(), s(&pg2_live.id));
+    update(&*d, &r, &live, &["user_group", "parameter_group"]).await;
     let live = read_one(&aws, &*d, &r, &id).await;
     let g = ec
         .describe_replication_groups()
@@ -553,6 +655,9 @@ async fn elasticache_replication_group_lifecycle() {
         .delete(&grp2_live)
         .await
         .unwrap_or_else(|e| panic!("{e:#}"));
+    for l in [&pg1_live, &pg2_live] {
+        dp.delete(l).await.unwrap_or_else(|e| panic!("{e:#}"));
+    }
     for l in parents.iter().rev() {
         aws.driver_for(&l.kind)
             .delete(l)

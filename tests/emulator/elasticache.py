@@ -6,8 +6,11 @@
   and then is gone. Groups carry tags and are listed by the Resource Groups Tagging API.
 - ModifyUser: AccessString, AppendAccessString, Passwords, NoPasswordRequired, AuthenticationMode.
 - DeleteCacheSubnetGroup (CacheSubnetGroupInUse while a replication group uses it), ModifyCacheSubnetGroup.
+- Cache parameter groups: Create / Describe / Modify / Reset / Delete and DescribeCacheParameters (only the
+  parameters set by the user are modelled, reported with Source `user`); the member clusters report theirs.
 - Replication groups: the member clusters are described by DescribeCacheClusters (security groups, subnet
-  group, engine version, maintenance window); ModifyReplicationGroup applies SecurityGroupIds,
+  group, engine version, maintenance window, parameter group); ModifyReplicationGroup applies SecurityGroupIds,
+  CacheParameterGroupName,
   EngineVersion, CacheNodeType, UserGroupIdsToAdd/Remove, SnapshotWindow, PreferredMaintenanceWindow and
   the transit-encryption settings; IncreaseReplicaCount / DecreaseReplicaCount; a new group is reported
   `creating` once, then `available`; a deleted group is reported `deleting` once and then is gone, with its
@@ -97,6 +100,10 @@ class MemberCluster:
             {"SecurityGroupId": sg, "Status": "active"} for sg in params.get("SecurityGroupIds") or []
         ]
         self.preferred_maintenance_window = params.get("PreferredMaintenanceWindow") or "sun:23:00-mon:01:30"
+        self.cache_parameter_group = {
+            "CacheParameterGroupName": params.get("CacheParameterGroupName") or "default.redis7",
+            "ParameterApplyStatus": "in-sync",
+        }
         self.snapshot_retention_limit = group.snapshot_retention_limit
         self.at_rest_encryption_enabled = group.at_rest_encryption_enabled
         self.transit_encryption_enabled = group.transit_encryption_enabled
@@ -302,6 +309,144 @@ def modify_cache_subnet_group(self):
     return ActionResult({"CacheSubnetGroup": group})
 
 
+# --- parameter groups ------------------------------------------------------------------------------------
+
+
+class CacheParameterGroupNotFound(ElastiCacheException):
+    code = "CacheParameterGroupNotFound"
+
+    def __init__(self, name):
+        super().__init__(f"CacheParameterGroup {name} not found.")
+
+
+class CacheParameterGroupAlreadyExists(ElastiCacheException):
+    code = "CacheParameterGroupAlreadyExists"
+
+    def __init__(self, name):
+        super().__init__(f"Parameter group {name} already exists.")
+
+
+class InvalidCacheParameterGroupState(ElastiCacheException):
+    code = "InvalidCacheParameterGroupState"
+
+    def __init__(self, name):
+        super().__init__(f"Parameter group {name} is in use by a replication group.")
+
+
+class ParameterGroup:
+    def __init__(self, backend, name, family, description):
+        self.cache_parameter_group_name = name
+        self.cache_parameter_group_family = family
+        self.description = description
+        self.is_global = False
+        # Only the parameters set by the user: the engine defaults are not modelled.
+        self.user_parameters = {}
+        self.arn = (
+            f"arn:{get_partition(backend.region_name)}:elasticache:{backend.region_name}:"
+            f"{backend.account_id}:parametergroup:{name}"
+        )
+
+
+def _parameter_groups(backend):
+    if not hasattr(backend, "parameter_groups"):
+        backend.parameter_groups = {}
+    return backend.parameter_groups
+
+
+def _parameter_group(backend, name):
+    groups = _parameter_groups(backend)
+    if name not in groups:
+        raise CacheParameterGroupNotFound(name)
+    return groups[name]
+
+
+def _name_values(params):
+    return {
+        p["ParameterName"]: p.get("ParameterValue")
+        for p in params.get("ParameterNameValues") or []
+        if p.get("ParameterName")
+    }
+
+
+def create_cache_parameter_group(self):
+    backend = self.elasticache_backend
+    params = self._get_params()
+    name = params.get("CacheParameterGroupName")
+    groups = _parameter_groups(backend)
+    if name in groups:
+        raise CacheParameterGroupAlreadyExists(name)
+    family = params.get("CacheParameterGroupFamily")
+    if not family:
+        raise InvalidParameterValueException("The parameter CacheParameterGroupFamily must be provided.")
+    group = ParameterGroup(backend, name, family, params.get("Description") or "")
+    tags = params.get("Tags") or []
+    if tags:
+        backend.tagging_service.tag_resource(group.arn, tags)
+    groups[name] = group
+    return ActionResult({"CacheParameterGroup": group})
+
+
+def describe_cache_parameter_groups(self):
+    backend = self.elasticache_backend
+    name = self._get_param("CacheParameterGroupName")
+    found = [_parameter_group(backend, name)] if name else list(_parameter_groups(backend).values())
+    return ActionResult({"CacheParameterGroups": found})
+
+
+def describe_cache_parameters(self):
+    backend = self.elasticache_backend
+    group = _parameter_group(backend, self._get_param("CacheParameterGroupName"))
+    source = self._get_param("Source")
+    # AWS lists every engine parameter, with Source `user` for the ones set on the group; only those exist here.
+    if source not in (None, "user"):
+        found = []
+    else:
+        found = [
+            {"ParameterName": k, "ParameterValue": v, "Source": "user", "IsModifiable": True}
+            for k, v in sorted(group.user_parameters.items())
+        ]
+    return ActionResult({"Parameters": found})
+
+
+def modify_cache_parameter_group(self):
+    backend = self.elasticache_backend
+    params = self._get_params()
+    group = _parameter_group(backend, params.get("CacheParameterGroupName"))
+    values = _name_values(params)
+    if not values:
+        raise InvalidParameterValueException("At least one parameter name and value must be provided.")
+    group.user_parameters.update(values)
+    return ActionResult({"CacheParameterGroupName": group.cache_parameter_group_name})
+
+
+def reset_cache_parameter_group(self):
+    backend = self.elasticache_backend
+    params = self._get_params()
+    group = _parameter_group(backend, params.get("CacheParameterGroupName"))
+    if self._get_bool_param("ResetAllParameters"):
+        group.user_parameters.clear()
+    for name in _name_values(params):
+        group.user_parameters.pop(name, None)
+    return ActionResult({"CacheParameterGroupName": group.cache_parameter_group_name})
+
+
+def delete_cache_parameter_group(self):
+    backend = self.elasticache_backend
+    name = self._get_param("CacheParameterGroupName")
+    group = _parameter_group(backend, name)
+    for rg in _live_groups(backend):
+        if any(
+            (c.cache_parameter_group or {}).get("CacheParameterGroupName") == name
+            for c in _members(backend, rg)
+        ):
+            raise InvalidCacheParameterGroupState(name)
+    _parameter_groups(backend).pop(name)
+    backend.tagging_service.delete_all_tags_for_resource(group.arn)
+    from moto.core.responses import EmptyResult
+
+    return EmptyResult()
+
+
 # --- replication groups ----------------------------------------------------------------------------------
 
 _create_replication_group = Response.create_replication_group
@@ -310,6 +455,9 @@ _modify_replication_group = Response.modify_replication_group
 
 
 def create_replication_group(self):
+    name = self._get_param("CacheParameterGroupName")
+    if name:
+        _parameter_group(self.elasticache_backend, name)
     result = _create_replication_group(self)
     backend = self.elasticache_backend
     group = backend.replication_groups[self._get_param("ReplicationGroupId")]
@@ -351,6 +499,13 @@ def modify_replication_group(self):
         group.engine_version = params["EngineVersion"]
         for c in members:
             c.engine_version = params["EngineVersion"]
+    if params.get("CacheParameterGroupName") is not None:
+        _parameter_group(backend, params["CacheParameterGroupName"])
+        for c in members:
+            c.cache_parameter_group = {
+                "CacheParameterGroupName": params["CacheParameterGroupName"],
+                "ParameterApplyStatus": "in-sync",
+            }
     if params.get("PreferredMaintenanceWindow") is not None:
         for c in members:
             c.preferred_maintenance_window = params["PreferredMaintenanceWindow"]
@@ -421,6 +576,7 @@ def _set_replicas(backend, group, want):
             cluster.cache_subnet_group_name = template.cache_subnet_group_name
             cluster.security_groups = list(template.security_groups)
             cluster.preferred_maintenance_window = template.preferred_maintenance_window
+            cluster.cache_parameter_group = dict(template.cache_parameter_group)
         backend.cache_clusters[cid] = cluster
     while len(node_group["node_group_members"]) - 1 > want:
         member = node_group["node_group_members"].pop()
@@ -465,7 +621,7 @@ _iter_tagged = Backend.iter_tagged_resources
 def init(self, region_name, account_id):
     _init(self, region_name, account_id)
     self.arn_regex = __import__("re").compile(
-        r"^arn:aws:elasticache:.*:[0-9]*:(cluster|snapshot|subnetgroup|replicationgroup|user|usergroup):.*$"
+        r"^arn:aws:elasticache:.*:[0-9]*:(cluster|snapshot|subnetgroup|replicationgroup|user|usergroup|parametergroup):.*$"
     )
 
 
@@ -474,6 +630,13 @@ def iter_tagged_resources(self):
         # Member clusters are the replication group's parts; they carry no tags of their own here.
         if not isinstance(self.cache_clusters.get(r.arn.rsplit(":", 1)[-1]), MemberCluster):
             yield r
+    for g in _parameter_groups(self).values():
+        yield models.TaggedResource(
+            arn=g.arn,
+            tags=self.tagging_service.get_tag_dict_for_resource(g.arn),
+            resource_type="elasticache:parametergroup",
+            extra={"include_untagged": True},
+        )
     for g in _groups(self).values():
         yield models.TaggedResource(
             arn=g.arn,
@@ -491,6 +654,12 @@ def apply():
     Response.modify_user = modify_user
     Response.delete_cache_subnet_group = delete_cache_subnet_group
     Response.modify_cache_subnet_group = modify_cache_subnet_group
+    Response.create_cache_parameter_group = create_cache_parameter_group
+    Response.describe_cache_parameter_groups = describe_cache_parameter_groups
+    Response.describe_cache_parameters = describe_cache_parameters
+    Response.modify_cache_parameter_group = modify_cache_parameter_group
+    Response.reset_cache_parameter_group = reset_cache_parameter_group
+    Response.delete_cache_parameter_group = delete_cache_parameter_group
     Response.create_replication_group = create_replication_group
     Response.modify_replication_group = modify_replication_group
     Response.increase_replica_count = increase_replica_count
