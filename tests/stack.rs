@@ -84,7 +84,7 @@ async fn reference_stack_life_cycle() {
     let plan = zinfra(&["plan", path(&f), "--json"], &env).expect(0).json();
     assert_eq!(
         plan["summary"],
-        serde_json::json!({"add": 27, "change": 0, "destroy": 0})
+        serde_json::json!({"add": 28, "change": 0, "destroy": 0})
     );
     let human = zinfra(&["plan", path(&f)], &env).expect(0);
     insta::assert_snapshot!("plan_reference_from_nothing", human.stdout);
@@ -92,7 +92,7 @@ async fn reference_stack_life_cycle() {
     assert!(
         applied
             .stdout
-            .contains("Apply complete! Resources: 27 added, 0 changed, 0 destroyed."),
+            .contains("Apply complete! Resources: 28 added, 0 changed, 0 destroyed."),
         "{}",
         applied.stdout
     );
@@ -189,6 +189,12 @@ async fn reference_stack_life_cycle() {
             "6938fd4d98bab03faadb97b34396831e3780aea1",
             "1c58a3a8518e8759bf075b76b750d4f2df264fcd",
             "thumbprints",
+        ),
+        (
+            "elasticache_parameter_group.redis",
+            "parameters = { maxmemory-policy = \"volatile-lru\" }",
+            "parameters = { maxmemory-policy = \"volatile-lru\", timeout = \"300\" }",
+            "parameters",
         ),
         (
             "elasticache_user.app",
@@ -361,7 +367,7 @@ async fn reference_stack_life_cycle() {
     assert!(
         applied
             .stdout
-            .contains("Apply complete! Resources: 2 added, 14 changed, 2 destroyed."),
+            .contains("Apply complete! Resources: 2 added, 15 changed, 2 destroyed."),
         "{}",
         applied.stdout
     );
@@ -384,7 +390,7 @@ async fn reference_stack_life_cycle() {
     assert!(
         destroyed
             .stdout
-            .contains("Destroy complete! Resources: 0 added, 0 changed, 27 destroyed."),
+            .contains("Destroy complete! Resources: 0 added, 0 changed, 28 destroyed."),
         "{}",
         destroyed.stdout
     );
@@ -401,7 +407,7 @@ async fn reference_stack_life_cycle() {
         );
     }
     let plan = zinfra(&["plan", path(&f), "--json"], &env).expect(0).json();
-    assert_eq!(plan["summary"]["add"], 27);
+    assert_eq!(plan["summary"]["add"], 28);
     let ec = aws_sdk_elasticache::Client::new(&sdk_config().await);
     for id in ["zenoo-dev-redis", "zenoo-dev-cache"] {
         assert!(
@@ -850,7 +856,7 @@ async fn prod_stack_applies_and_destroy_respects_deletion_protection() {
     assert!(
         applied
             .stdout
-            .contains("Apply complete! Resources: 29 added, 0 changed, 0 destroyed."),
+            .contains("Apply complete! Resources: 30 added, 0 changed, 0 destroyed."),
         "{}",
         applied.stdout
     );
@@ -1215,6 +1221,12 @@ async fn verify_redis(conf: &aws_config::SdkConfig) {
         .filter_map(|m| m.security_group_id())
         .collect();
     assert_eq!(sgs, [redis_sg.group_id().unwrap()]);
+    assert_eq!(
+        member
+            .cache_parameter_group()
+            .and_then(|g| g.cache_parameter_group_name()),
+        Some("zenoo-dev-redis")
+    );
 
     assert_eq!(g.user_group_ids(), ["zenoo-dev-redis".to_owned()]);
     let ug = ec

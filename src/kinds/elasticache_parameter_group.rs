@@ -60,9 +60,12 @@ fn validate(cx: &ResourceCx<'_>) {
         }
     }
     if let Some(family) = cx.str("family")
-        && !family
-            .strip_prefix("redis")
-            .is_some_and(|v| !v.is_empty() && v.chars().all(|c| c.is_ascii_digit() || c == '.'))
+        && !family.strip_prefix("redis").is_some_and(|v| {
+            // `redis7`, `redis6.x`, `redis5.0` …
+            v.starts_with(|c: char| c.is_ascii_digit())
+                && v.chars()
+                    .all(|c| c.is_ascii_digit() || c == '.' || c == 'x')
+        })
     {
         cx.error_at_value(
             "family",

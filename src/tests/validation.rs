@@ -887,3 +887,20 @@ fn redis_iam_user_with_password() {
         ",
     );
 }
+
+#[test]
+fn redis_parameter_group_of_another_family() {
+    redis_with(
+        "[elasticache_replication_group.redis]\n",
+        "[elasticache_parameter_group.redis]\nfamily = \"redis6.x\"\n\n[elasticache_replication_group.redis]\nparameter_group = \"elasticache_parameter_group.redis\"\n",
+    )
+    .errors("
+        error: elasticache_parameter_group.redis is for family `redis6.x`, not Redis 7.1
+           --> stack.toml:45:19
+           |
+        45 | parameter_group = \"elasticache_parameter_group.redis\"
+           |                   ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ in elasticache_replication_group.redis
+           |
+           = help: use a parameter group of the engine version's family, e.g. `redis7` for 7.x
+        ");
+}
