@@ -137,6 +137,16 @@ fn validate(cx: &ResourceCx<'_>) {
             );
         }
     }
+    if cx
+        .get("security_groups")
+        .is_some_and(|v| v.as_list().is_empty())
+    {
+        cx.error_at_value(
+            "security_groups",
+            "a replication group needs its own security group",
+            "without one AWS uses the VPC's default group; list one that admits only the clients, on 6379",
+        );
+    }
     if cx.get("at_rest_encryption").and_then(|v| v.as_bool()) == Some(false) {
         cx.error_at_value(
             "at_rest_encryption",

@@ -904,3 +904,20 @@ fn redis_parameter_group_of_another_family() {
            = help: use a parameter group of the engine version's family, e.g. `redis7` for 7.x
         ");
 }
+
+#[test]
+fn redis_without_security_group() {
+    redis_with(
+        "security_groups = [\"security_group.redis\"]",
+        "security_groups = []",
+    )
+    .errors("
+        error: a replication group needs its own security group
+           --> stack.toml:45:19
+           |
+        45 | security_groups = []
+           |                   ^^ in elasticache_replication_group.redis
+           |
+           = help: without one AWS uses the VPC's default group; list one that admits only the clients, on 6379
+        ");
+}
