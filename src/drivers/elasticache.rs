@@ -98,10 +98,10 @@ impl Driver for ElastiCache {
                 return Ok(None);
             }
             if cx.kind == USER {
-                live.props.insert(
-                    "password".into(),
-                    password_as_read(cx, &live, tags.get(PASSWORD_TAG)),
-                );
+                let password = password_as_read(cx, &live, tags.get(PASSWORD_TAG));
+                if !password.is_null() {
+                    live.props.insert("password".into(), password);
+                }
             }
             live.tags = tags
                 .into_iter()
@@ -514,7 +514,19 @@ impl ElastiCache {
                     self.set_tags(arn, &[(PASSWORD_TAG, &fingerprint(&live.id, p))])
                         .await?
                 }
-                None => self.remove_tags(arn, vec![PASSWORD_TAG.to_owned()]).await?,
+                // No password any more (IAM): drop the fingerprint; AWS answers TagNotFound when there was none.
+                None => {
+                    absent_if(
+                        "RemoveTagsFromResource",
+                        self.client
+                            .remove_tags_from_resource()
+                            .resource_name(arn)
+                            .tag_keys(PASSWORD_TAG)
+                            .send()
+                            .await,
+                        &["TagNotFound", "TagNotFoundFault"],
+                    )?;
+                }
             }
         }
         self.wait_user(&live.id).await

@@ -379,6 +379,54 @@ async fn elasticache_users_and_user_group() {
         .clone();
     assert_eq!(u.access_string(), Some("on ~app:* +@read"));
 
+    // From a password to IAM authentication (user id = user name): the fingerprint goes with the password.
+    let iam_id = unique("ziam");
+    let mut iam = resolved(
+        &stack,
+        "elasticache_user",
+        "worker",
+        props([
+            ("user_id", s(&iam_id)),
+            ("user_name", s(&iam_id)),
+            ("engine", s("redis")),
+            ("access_string", s("on ~jobs:* +@list")),
+            ("authentication", s("password")),
+            ("password", secret("REDIS_WORKER_PASSWORD", &p2)),
+        ]),
+    );
+    let iam_live = create(&*du, &iam).await;
+    iam.props.insert("authentication".into(), s("iam"));
+    iam.props.remove("password");
+    update(&*du, &iam, &iam_live, &["authentication", "password"]).await;
+    let iam_live = read_one(&aws, &*du, &iam, &iam_id).await;
+    assert_eq!(iam_live.props.get("password"), None);
+    let u = &ec
+        .describe_users()
+        .user_id(&iam_id)
+        .send()
+        .await
+        .unwrap()
+        .users()[0]
+        .clone();
+    assert_eq!(
+        u.authentication().unwrap().r#type().unwrap().as_str(),
+        "iam"
+    );
+    let tags = ec
+        .list_tags_for_resource()
+        .resource_name(&iam_live.outputs["arn"])
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        tags.tag_list()
+            .iter()
+            .all(|t| t.key() != Some(PASSWORD_TAG))
+    );
+    du.delete(&iam_live)
+        .await
+        .unwrap_or_else(|e| panic!("{e:#}"));
+
     // The user group: the disabled default user and the app user.
     let group_id = unique("zgrp");
     let mut g = resolved(
