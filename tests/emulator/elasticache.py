@@ -9,10 +9,10 @@
 - Cache parameter groups: Create / Describe / Modify / Reset / Delete and DescribeCacheParameters (only the
   parameters set by the user are modelled, reported with Source `user`); the member clusters report theirs.
 - Replication groups: the member clusters are described by DescribeCacheClusters (security groups, subnet
-  group, engine version, maintenance window, parameter group); ModifyReplicationGroup applies SecurityGroupIds,
-  CacheParameterGroupName,
-  EngineVersion, CacheNodeType, UserGroupIdsToAdd/Remove, SnapshotWindow, PreferredMaintenanceWindow and
-  the transit-encryption settings; IncreaseReplicaCount / DecreaseReplicaCount; a new group is reported
+  group, engine version, maintenance window, parameter group); ModifyReplicationGroup applies
+  SecurityGroupIds, CacheParameterGroupName, EngineVersion, CacheNodeType, UserGroupIdsToAdd/Remove,
+  SnapshotWindow, PreferredMaintenanceWindow and the transit-encryption settings; NumCacheClusters sizes a
+  new group; IncreaseReplicaCount / DecreaseReplicaCount; a new group is reported
   `creating` once, then `available`; a deleted group is reported `deleting` once and then is gone, with its
   member clusters.
 """
