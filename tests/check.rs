@@ -4,7 +4,7 @@
 use std::sync::atomic::Ordering;
 
 use crate::cli::counting_endpoint;
-use crate::stack::{REFERENCE, SECRET, reference_stack, tagged_leftovers};
+use crate::stack::{DEV_ENV, REFERENCE, reference_stack, tagged_leftovers};
 use crate::support::cli::{Scratch, path, zinfra, zinfra_at};
 use crate::support::sdk_config;
 
@@ -90,7 +90,7 @@ async fn check_live_reports_a_control_weakened_behind_zinfras_back() {
     let _turn = REFERENCE.lock().await;
     let s = Scratch::new("live-check");
     let f = s.write("zenoo-dev.toml", &reference_stack());
-    let env = [SECRET];
+    let env = DEV_ENV;
     zinfra(&["apply", path(&f), "--auto-approve"], &env).expect(0);
     // What was applied meets the baseline when read back.
     let run = zinfra(&["check", path(&f), "--live", "--format", "json"], &env).expect(0);

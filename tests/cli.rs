@@ -81,23 +81,25 @@ fn validate_output() {
 
     let root = env!("CARGO_MANIFEST_DIR");
     let dev = format!("{root}/stacks/zenoo-dev.toml");
-    let run = zinfra_at(
-        "http://127.0.0.1:9",
-        &["validate", &dev],
-        &[("ZENOO_DEV_DB_PASSWORD", "x")],
-    )
-    .expect(0);
+    let run = zinfra_at("http://127.0.0.1:9", &["validate", &dev], &DEV_ENV).expect(0);
     assert_eq!(
         run.stdout.replace(&dev, "stacks/zenoo-dev.toml"),
-        "stacks/zenoo-dev.toml is valid: 44 resources in stack zenoo-dev (dev).\n"
+        "stacks/zenoo-dev.toml is valid: 51 resources in stack zenoo-dev (dev).\n"
     );
 }
+
+/// The dev reference stack's secrets (the Redis passwords need 16 to 128 characters).
+const DEV_ENV: [(&str, &str); 3] = [
+    ("ZENOO_DEV_DB_PASSWORD", "x"),
+    ("ZENOO_DEV_REDIS_DEFAULT_PASSWORD", "x-0123456789abcdef"),
+    ("ZENOO_DEV_REDIS_APP_PASSWORD", "x-0123456789abcdef"),
+];
 
 #[test]
 fn graph_output() {
     let root = env!("CARGO_MANIFEST_DIR");
     let dev = format!("{root}/stacks/zenoo-dev.toml");
-    let env = [("ZENOO_DEV_DB_PASSWORD", "x")];
+    let env = DEV_ENV;
     let dot = zinfra_at("http://127.0.0.1:9", &["graph", &dev], &env).expect(0);
     insta::assert_snapshot!("graph_dot", dot.stdout);
     let mermaid = zinfra_at(

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::stack::{SECRET, reference_stack};
+use crate::stack::{DEV_ENV, reference_stack};
 use crate::support::cli::{Scratch, path, zinfra_at};
 use crate::support::moto::{Moto, start_private};
 use crate::support::proxy::{Faults, Proxy};
@@ -338,7 +338,7 @@ async fn converge_once(
 ) -> Outcome {
     moto.reset();
     proxy.reset_counts();
-    let env = [SECRET];
+    let env = DEV_ENV;
     proxy.set_faults(Faults::mixed(rate));
     let mut apply_runs = 0;
     loop {

@@ -11,6 +11,15 @@ use crate::support::{sdk_config, unique};
 pub(crate) static REFERENCE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 pub(crate) const SECRET: (&str, &str) = ("ZENOO_DEV_DB_PASSWORD", "correct-horse-battery-staple");
+/// The Redis users' passwords (ElastiCache wants 16 to 128 characters).
+pub(crate) const REDIS_DEFAULT: (&str, &str) = (
+    "ZENOO_DEV_REDIS_DEFAULT_PASSWORD",
+    "default-user-is-off-0123",
+);
+pub(crate) const REDIS_APP: (&str, &str) =
+    ("ZENOO_DEV_REDIS_APP_PASSWORD", "hub-redis-password-0123");
+/// Every secret the dev reference stack takes from the environment.
+pub(crate) const DEV_ENV: [(&str, &str); 3] = [SECRET, REDIS_DEFAULT, REDIS_APP];
 
 pub(crate) fn reference_stack() -> String {
     std::fs::read_to_string(concat!(
@@ -114,13 +123,13 @@ async fn reference_stack_life_cycle() {
     let s = Scratch::new("reference");
     let text = reference_stack();
     let f = s.write("zenoo-dev.toml", &text);
-    let env = [SECRET];
+    let env = DEV_ENV;
 
     // Plan from nothing, then apply.
     let plan = zinfra(&["plan", path(&f), "--json"], &env).expect(0).json();
     assert_eq!(
         plan["summary"],
-        serde_json::json!({"add": 44, "change": 0, "destroy": 0})
+        serde_json::json!({"add": 51, "change": 0, "destroy": 0})
     );
     let human = zinfra(&["plan", path(&f)], &env).expect(0);
     insta::assert_snapshot!("plan_reference_from_nothing", human.stdout);
@@ -128,12 +137,14 @@ async fn reference_stack_life_cycle() {
     assert!(
         applied
             .stdout
-            .contains("Apply complete! Resources: 44 added, 0 changed, 0 destroyed."),
+            .contains("Apply complete! Resources: 51 added, 0 changed, 0 destroyed."),
         "{}",
         applied.stdout
     );
     for out in [&applied.stdout, &applied.stderr] {
-        assert!(!out.contains(SECRET.1), "secret leaked:\n{out}");
+        for (_, secret) in DEV_ENV {
+            assert!(!out.contains(secret), "secret leaked:\n{out}");
+        }
     }
 
     verify_live_properties().await;
@@ -310,6 +321,24 @@ async fn reference_stack_life_cycle() {
             "desired_count = 3",
             "desired_count",
         ),
+        (
+            "elasticache_parameter_group.redis",
+            "parameters = { maxmemory-policy = \"volatile-lru\" }",
+            "parameters = { maxmemory-policy = \"volatile-lru\", timeout = \"300\" }",
+            "parameters",
+        ),
+        (
+            "elasticache_user.app",
+            "access_string = \"on ~hub:* +@all -@dangerous\"",
+            "access_string = \"on ~hub:* +@read +@write\"",
+            "access_string",
+        ),
+        (
+            "elasticache_replication_group.redis",
+            "node_type = \"cache.t4g.small\"",
+            "node_type = \"cache.t4g.medium\"",
+            "node_type",
+        ),
     ];
     let mut all_edits = text.clone();
     for (address, from, to, field) in in_place {
@@ -340,7 +369,11 @@ async fn reference_stack_life_cycle() {
     // The secret: a new value is an in-place update that never shows the value.
     let plan = zinfra(
         &["plan", path(&f)],
-        &[("ZENOO_DEV_DB_PASSWORD", "rotated-value-1")],
+        &[
+            ("ZENOO_DEV_DB_PASSWORD", "rotated-value-1"),
+            REDIS_DEFAULT,
+            REDIS_APP,
+        ],
     )
     .expect(0);
     assert!(
@@ -349,6 +382,31 @@ async fn reference_stack_life_cycle() {
         plan.stdout
     );
     assert!(!plan.stdout.contains("rotated-value-1") && !plan.stdout.contains(SECRET.1));
+    // A Redis user's password cannot be read back: its fingerprint tag shows the change, never the value.
+    let rotated = [
+        SECRET,
+        REDIS_DEFAULT,
+        (REDIS_APP.0, "hub-redis-password-rotated"),
+    ];
+    let plan = zinfra(&["plan", path(&f), "--json"], &rotated)
+        .expect(0)
+        .json();
+    assert_eq!(
+        changes(&plan),
+        [("elasticache_user.app".to_string(), "update".to_string())]
+    );
+    let plan = zinfra(&["plan", path(&f)], &rotated).expect(0);
+    assert!(
+        plan.stdout
+            .contains("~ password = (sensitive) -> (sensitive)"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        !plan.stdout.contains("hub-redis-password"),
+        "{}",
+        plan.stdout
+    );
 
     // Fields that force replacement say why, and dependents follow.
     let g = s.write(
@@ -365,6 +423,10 @@ async fn reference_stack_life_cycle() {
         [
             ("subnet.private_b".to_string(), "replace".to_string()),
             ("route_table.private".to_string(), "update".to_string()),
+            (
+                "elasticache_subnet_group.redis".to_string(),
+                "update".to_string()
+            ),
             ("ecs_service.hub".to_string(), "update".to_string())
         ]
     );
@@ -516,6 +578,32 @@ async fn reference_stack_life_cycle() {
         ),
         "{human}"
     );
+    // Encryption at rest, the CMK, the subnet group and the id cannot change on a live group: the plan says so.
+    let renamed = edit(
+        &text,
+        "description = \"zenoo-dev hub cache\"",
+        "description = \"zenoo-dev hub cache\"\nreplication_group_id = \"zenoo-dev-cache\"",
+    );
+    let g3 = s.write("replace3.toml", &renamed);
+    let plan = zinfra(&["plan", path(&g3), "--json"], &env)
+        .expect(0)
+        .json();
+    assert_eq!(
+        changes(&plan),
+        [(
+            "elasticache_replication_group.redis".to_string(),
+            "replace".to_string()
+        )]
+    );
+    assert_eq!(
+        plan["resource_changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["address"] == "elasticache_replication_group.redis")
+            .unwrap()["reason"],
+        "`replication_group_id` cannot be changed in place"
+    );
 
     // A new image tag registers a new task definition revision; the service moves to it in place.
     let g3 = s.write(
@@ -605,12 +693,17 @@ async fn reference_stack_life_cycle() {
         "name = \"www.dev.zenoo.example\"",
     );
     let all_edits = edit(&all_edits, scope_change.0, scope_change.1);
+    let all_edits = edit(
+        &all_edits,
+        "description = \"zenoo-dev hub cache\"",
+        "description = \"zenoo-dev hub cache\"\nreplication_group_id = \"zenoo-dev-cache\"",
+    );
     let g = s.write("all.toml", &all_edits);
     let applied = zinfra(&["apply", path(&g), "--auto-approve"], &env).expect(0);
     assert!(
         applied
             .stdout
-            .contains("Apply complete! Resources: 5 added, 24 changed, 5 destroyed."),
+            .contains("Apply complete! Resources: 6 added, 27 changed, 6 destroyed."),
         "{}",
         applied.stdout
     );
@@ -656,7 +749,7 @@ async fn reference_stack_life_cycle() {
     assert!(
         destroyed
             .stdout
-            .contains("Destroy complete! Resources: 0 added, 0 changed, 44 destroyed."),
+            .contains("Destroy complete! Resources: 0 added, 0 changed, 51 destroyed."),
         "{}",
         destroyed.stdout
     );
@@ -680,7 +773,18 @@ async fn reference_stack_life_cycle() {
         );
     }
     let plan = zinfra(&["plan", path(&f), "--json"], &env).expect(0).json();
-    assert_eq!(plan["summary"]["add"], 44);
+    assert_eq!(plan["summary"]["add"], 51);
+    let ec = aws_sdk_elasticache::Client::new(&sdk_config().await);
+    for id in ["zenoo-dev-redis", "zenoo-dev-cache"] {
+        assert!(
+            ec.describe_replication_groups()
+                .replication_group_id(id)
+                .send()
+                .await
+                .is_err(),
+            "replication group {id} remains"
+        );
+    }
     let nothing = zinfra(&["destroy", path(&f), "--auto-approve"], &env).expect(0);
     assert!(
         nothing.stdout.starts_with("Nothing to destroy"),
@@ -692,6 +796,7 @@ async fn reference_stack_life_cycle() {
 /// The seed's controls, checked with the SDK directly rather than through zinfra.
 async fn verify_live_properties() {
     let conf = sdk_config().await;
+    verify_redis(&conf).await;
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&conf)
             .force_path_style(true)
@@ -1565,12 +1670,22 @@ async fn prod_stack_applies_and_destroy_respects_deletion_protection() {
     ))
     .unwrap();
     let f = s.write("zenoo-prod.toml", &text);
-    let env = [("ZENOO_PROD_DB_PASSWORD", "prod-secret-value")];
+    let env = [
+        ("ZENOO_PROD_DB_PASSWORD", "prod-secret-value"),
+        (
+            "ZENOO_PROD_REDIS_DEFAULT_PASSWORD",
+            "prod-default-user-off-0123",
+        ),
+        (
+            "ZENOO_PROD_REDIS_APP_PASSWORD",
+            "prod-hub-redis-password-0123",
+        ),
+    ];
     let applied = zinfra(&["apply", path(&f), "--auto-approve"], &env).expect(0);
     assert!(
         applied
             .stdout
-            .contains("Apply complete! Resources: 46 added, 0 changed, 0 destroyed."),
+            .contains("Apply complete! Resources: 53 added, 0 changed, 0 destroyed."),
         "{}",
         applied.stdout
     );
@@ -1587,6 +1702,34 @@ async fn prod_stack_applies_and_destroy_respects_deletion_protection() {
     )
     .unwrap();
     verify_delivery("zenoo-prod", &trust).await;
+    // Production Redis: one replica in another AZ, promoted automatically.
+    let ec = aws_sdk_elasticache::Client::new(&sdk_config().await);
+    let g = ec
+        .describe_replication_groups()
+        .replication_group_id("zenoo-prod-redis")
+        .send()
+        .await
+        .unwrap();
+    let g = &g.replication_groups()[0];
+    assert_eq!(g.member_clusters().len(), 2, "a primary and one replica");
+    assert_eq!(
+        g.automatic_failover(),
+        Some(&aws_sdk_elasticache::types::AutomaticFailoverStatus::Enabled)
+    );
+    assert_eq!(
+        g.multi_az(),
+        Some(&aws_sdk_elasticache::types::MultiAzStatus::Enabled)
+    );
+    let azs: std::collections::BTreeSet<_> = g.node_groups()[0]
+        .node_group_members()
+        .iter()
+        .filter_map(|m| m.preferred_availability_zone())
+        .collect();
+    assert_eq!(
+        azs.len(),
+        2,
+        "primary and replica in different AZs: {azs:?}"
+    );
     zinfra(&["plan", path(&f), "--detailed-exitcode"], &env).expect(0);
 
     // Production data is protected: destroy refuses before deleting anything, and says which setting holds it.
@@ -2011,4 +2154,156 @@ async fn verify_front_door(env: &str) {
         alias.hosted_zone_id(),
         lb.canonical_hosted_zone_id().unwrap()
     );
+}
+
+/// Redis: private subnets only, reachable only from the services on 6379, TLS required, encrypted at rest
+/// with the stack's CMK, and RBAC with the default user disabled.
+async fn verify_redis(conf: &aws_config::SdkConfig) {
+    let ec2 = aws_sdk_ec2::Client::new(conf);
+    let ec = aws_sdk_elasticache::Client::new(conf);
+    let kms = aws_sdk_kms::Client::new(conf);
+    let by_address = |address: &str| {
+        Filter::builder()
+            .name("tag:zinfra:address")
+            .values(address)
+            .build()
+    };
+    let stack = Filter::builder()
+        .name("tag:zinfra:stack")
+        .values("zenoo-dev")
+        .build();
+    let mut private = Vec::new();
+    for a in ["subnet.private_a", "subnet.private_b"] {
+        let out = ec2
+            .describe_subnets()
+            .filters(stack.clone())
+            .filters(by_address(a))
+            .send()
+            .await
+            .unwrap();
+        private.push(out.subnets()[0].subnet_id().unwrap().to_owned());
+    }
+    private.sort();
+    let sng = ec
+        .describe_cache_subnet_groups()
+        .cache_subnet_group_name("zenoo-dev-redis")
+        .send()
+        .await
+        .unwrap();
+    let mut subnets: Vec<String> = sng.cache_subnet_groups()[0]
+        .subnets()
+        .iter()
+        .map(|s| s.subnet_identifier().unwrap().to_owned())
+        .collect();
+    subnets.sort();
+    assert_eq!(
+        subnets, private,
+        "the Redis subnet group holds exactly the private subnets"
+    );
+
+    let sg_id = |address: &'static str| {
+        let ec2 = ec2.clone();
+        let stack = stack.clone();
+        let f = by_address(address);
+        async move {
+            let out = ec2
+                .describe_security_groups()
+                .filters(stack)
+                .filters(f)
+                .send()
+                .await
+                .unwrap();
+            out.security_groups()[0].clone()
+        }
+    };
+    let redis_sg = sg_id("security_group.redis").await;
+    let services_sg = sg_id("security_group.services").await;
+    let ingress = redis_sg.ip_permissions();
+    assert_eq!(ingress.len(), 1, "{ingress:?}");
+    assert_eq!(
+        (ingress[0].from_port(), ingress[0].to_port()),
+        (Some(6379), Some(6379))
+    );
+    assert!(ingress[0].ip_ranges().is_empty(), "no CIDR may reach Redis");
+    let sources: Vec<_> = ingress[0]
+        .user_id_group_pairs()
+        .iter()
+        .filter_map(|p| p.group_id())
+        .collect();
+    assert_eq!(sources, [services_sg.group_id().unwrap()]);
+
+    let g = ec
+        .describe_replication_groups()
+        .replication_group_id("zenoo-dev-redis")
+        .send()
+        .await
+        .unwrap();
+    let g = &g.replication_groups()[0];
+    assert_eq!(g.status(), Some("available"));
+    assert_eq!(g.at_rest_encryption_enabled(), Some(true));
+    assert_eq!(g.transit_encryption_enabled(), Some(true));
+    assert_eq!(
+        g.transit_encryption_mode(),
+        Some(&aws_sdk_elasticache::types::TransitEncryptionMode::Required)
+    );
+    let key = kms
+        .describe_key()
+        .key_id("alias/zenoo-dev-data")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        g.kms_key_id(),
+        key.key_metadata().unwrap().arn(),
+        "encrypted with the stack's CMK"
+    );
+    let member = ec
+        .describe_cache_clusters()
+        .cache_cluster_id(&g.member_clusters()[0])
+        .send()
+        .await
+        .unwrap();
+    let member = &member.cache_clusters()[0];
+    assert_eq!(member.cache_subnet_group_name(), Some("zenoo-dev-redis"));
+    let sgs: Vec<_> = member
+        .security_groups()
+        .iter()
+        .filter_map(|m| m.security_group_id())
+        .collect();
+    assert_eq!(sgs, [redis_sg.group_id().unwrap()]);
+    assert_eq!(
+        member
+            .cache_parameter_group()
+            .and_then(|g| g.cache_parameter_group_name()),
+        Some("zenoo-dev-redis")
+    );
+
+    assert_eq!(g.user_group_ids(), ["zenoo-dev-redis".to_owned()]);
+    let ug = ec
+        .describe_user_groups()
+        .user_group_id("zenoo-dev-redis")
+        .send()
+        .await
+        .unwrap();
+    let mut names = Vec::new();
+    for uid in ug.user_groups()[0].user_ids() {
+        let u = ec.describe_users().user_id(uid).send().await.unwrap();
+        let u = &u.users()[0];
+        assert_eq!(
+            u.authentication()
+                .and_then(|a| a.r#type())
+                .map(|t| t.as_str()),
+            Some("password"),
+            "{uid} authenticates with its own password"
+        );
+        if u.user_name() == Some("default") {
+            assert!(
+                u.access_string().unwrap().starts_with("off"),
+                "the default user is enabled"
+            );
+        }
+        names.push(u.user_name().unwrap().to_owned());
+    }
+    names.sort();
+    assert_eq!(names, ["default", "hub"]);
 }

@@ -15,6 +15,7 @@ pub mod dynamodb;
 pub mod ec2;
 pub mod ecr;
 pub mod ecs;
+pub mod elasticache;
 pub mod elbv2;
 pub mod iam;
 pub mod kms;
@@ -135,6 +136,10 @@ impl Aws {
             )),
             Arc::new(ecr::Ecr::new(client!(aws_sdk_ecr, &conf))),
             Arc::new(ecs::Ecs::new(client!(aws_sdk_ecs, &conf))),
+            Arc::new(elasticache::ElastiCache::new(client!(
+                aws_sdk_elasticache,
+                &conf
+            ))),
         ];
         Aws {
             drivers,

@@ -10,6 +10,11 @@ pub mod ecr_repository;
 pub mod ecs_cluster;
 pub mod ecs_service;
 pub mod ecs_task_definition;
+pub mod elasticache_parameter_group;
+pub mod elasticache_replication_group;
+pub mod elasticache_subnet_group;
+pub mod elasticache_user;
+pub mod elasticache_user_group;
 pub mod iam_oidc_provider;
 pub mod iam_role;
 pub mod internet_gateway;
@@ -59,6 +64,11 @@ pub static ALL: &[&KindDef] = &[
     &ecs_cluster::KIND,
     &ecs_task_definition::KIND,
     &ecs_service::KIND,
+    &elasticache_subnet_group::KIND,
+    &elasticache_parameter_group::KIND,
+    &elasticache_user::KIND,
+    &elasticache_user_group::KIND,
+    &elasticache_replication_group::KIND,
 ];
 
 /// Kinds whose replacement is a new resource beside the old one (a task definition's new revision): the

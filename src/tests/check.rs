@@ -282,7 +282,7 @@ fn reference_stacks_pass_without_waivers() {
     for name in ["zenoo-dev", "zenoo-prod"] {
         let path = format!("{}/stacks/{name}.toml", env!("CARGO_MANIFEST_DIR"));
         let text = std::fs::read_to_string(&path).unwrap();
-        let env = |_: &str| Some("x".to_owned());
+        let env = |_: &str| Some("x-demo-secret-0123456789".to_owned());
         let s =
             crate::stack::load(&path, text, &env).unwrap_or_else(|e| panic!("{}", e.render(false)));
         let found: Vec<String> = check::check_stack(&s)

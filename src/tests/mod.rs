@@ -27,7 +27,12 @@ impl Case {
         }
     }
     fn env(name: &str) -> Option<String> {
-        (name == "SET_VAR").then(|| "s3cr3t-value".to_owned())
+        match name {
+            "SET_VAR" => Some("s3cr3t-value".to_owned()),
+            // Long enough for an ElastiCache user password.
+            "REDIS_PASSWORD" => Some("redis-s3cr3t-0123456789".to_owned()),
+            _ => None,
+        }
     }
     pub fn load(&self) -> Result<Stack, Box<stack::Invalid>> {
         stack::load("stack.toml", self.text.clone(), &Case::env)

@@ -470,7 +470,7 @@ fn reference_stacks_are_valid() {
         let text =
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/").to_owned() + path)
                 .unwrap();
-        let env = |_: &str| Some("x".to_owned());
+        let env = |_: &str| Some("x-demo-secret-0123456789".to_owned());
         if let Err(inv) = crate::stack::load(path, text, &env) {
             panic!("{}", inv.render(false));
         }
@@ -1607,4 +1607,307 @@ fn github_actions_preview_template_is_valid_for_any_pull_request() {
             Err(inv) => panic!("{}", inv.render(false)),
         }
     }
+}
+
+/// A valid Redis setup; each case below breaks one thing in it.
+const REDIS: &str = "
+[vpc.main]
+cidr_block = \"10.0.0.0/16\"
+
+[subnet.private_a]
+vpc = \"vpc.main\"
+cidr_block = \"10.0.1.0/24\"
+availability_zone = \"us-east-1a\"
+
+[subnet.public_a]
+vpc = \"vpc.main\"
+cidr_block = \"10.0.2.0/24\"
+availability_zone = \"us-east-1a\"
+tier = \"public\"
+
+[kms_key.k]
+
+[security_group.redis]
+vpc = \"vpc.main\"
+
+[elasticache_subnet_group.redis]
+subnets = [\"subnet.private_a\"]
+
+[elasticache_user.default]
+user_name = \"default\"
+access_string = \"off -@all\"
+password_from_env = \"REDIS_PASSWORD\"
+
+[elasticache_user.app]
+user_name = \"app\"
+access_string = \"on ~app:* +@all\"
+password_from_env = \"REDIS_PASSWORD\"
+
+[elasticache_user_group.redis]
+users = [\"elasticache_user.default\", \"elasticache_user.app\"]
+
+[elasticache_replication_group.redis]
+engine_version = \"7.1\"
+node_type = \"cache.t4g.small\"
+subnet_group = \"elasticache_subnet_group.redis\"
+security_groups = [\"security_group.redis\"]
+kms_key = \"kms_key.k\"
+user_group = \"elasticache_user_group.redis\"
+replicas = 0
+";
+
+#[track_caller]
+fn redis_with(from: &str, to: &str) -> Case {
+    assert_eq!(REDIS.matches(from).count(), 1, "`{from}` must occur once");
+    Case::new(&REDIS.replacen(from, to, 1))
+}
+
+#[test]
+fn redis_reference_shape_is_valid() {
+    let s = Case::new(REDIS).ok();
+    let rg = s
+        .resources
+        .iter()
+        .find(|r| r.kind == "elasticache_replication_group")
+        .unwrap();
+    // Omitted means secure: encrypted at rest and in transit, TLS required.
+    for (f, v) in [
+        ("at_rest_encryption", crate::model::Value::Bool(true)),
+        ("transit_encryption", crate::model::Value::Bool(true)),
+        (
+            "transit_encryption_mode",
+            crate::model::Value::Str("required".into()),
+        ),
+    ] {
+        assert_eq!(rg.props.get(f), Some(&v), "{f}");
+    }
+}
+
+#[test]
+fn redis_encryption_off() {
+    redis_with(
+        "replicas = 0\n",
+        "replicas = 0\nat_rest_encryption = false\ntransit_encryption = false\n",
+    )
+    .errors(
+        "
+        error: encryption at rest cannot be turned off
+           --> stack.toml:49:22
+           |
+        49 | at_rest_encryption = false
+           |                      ^^^^^ in elasticache_replication_group.redis
+           |
+           = help: remove the line: Redis data is encrypted at rest with `kms_key`
+
+        error: encryption in transit cannot be turned off
+           --> stack.toml:50:22
+           |
+        50 | transit_encryption = false
+           |                      ^^^^^ in elasticache_replication_group.redis
+           |
+           = help: remove the line: clients reach Redis over TLS only
+        ",
+    );
+}
+
+#[test]
+fn redis_tls_preferred() {
+    redis_with(
+        "replicas = 0\n",
+        "replicas = 0\ntransit_encryption_mode = \"preferred\"\n",
+    )
+    .errors(
+        "
+        error: `preferred` lets clients connect without TLS
+           --> stack.toml:49:27
+           |
+        49 | transit_encryption_mode = \"preferred\"
+           |                           ^^^^^^^^^^^ in elasticache_replication_group.redis
+           |
+           = help: use `required` (the default); `preferred` is only a migration step
+        ",
+    );
+}
+
+#[test]
+fn redis_user_group_without_default_user() {
+    redis_with(
+        "users = [\"elasticache_user.default\", \"elasticache_user.app\"]",
+        "users = [\"elasticache_user.app\"]",
+    )
+    .errors("
+        error: the user group has no `default` user
+           --> stack.toml:39:9
+           |
+        39 | users = [\"elasticache_user.app\"]
+           |         ^^^^^^^^^^^^^^^^^^^^^^^^ in elasticache_user_group.redis
+           |
+           = help: add a user with `user_name = \"default\"` and `access_string = \"off -@all\"`: it replaces Redis's open default user
+        ");
+}
+
+#[test]
+fn redis_default_user_enabled() {
+    redis_with("access_string = \"off -@all\"", "access_string = \"on ~* +@all\"").errors("
+        error: the default user elasticache_user.default is enabled
+           --> stack.toml:39:9
+           |
+        39 | users = [\"elasticache_user.default\", \"elasticache_user.app\"]
+           |         ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ in elasticache_user_group.redis
+           |
+           = help: give it `access_string = \"off -@all\"`: clients must log in as their own user
+        ");
+}
+
+#[test]
+fn redis_without_user_group() {
+    redis_with("user_group = \"elasticache_user_group.redis\"\n", "").errors(
+        "
+        error: missing required field `user_group` in elasticache_replication_group.redis
+           --> stack.toml:41:32
+           |
+        41 | [elasticache_replication_group.redis]
+           |                                ^^^^^ `user_group` is required here
+           |
+           = help: user_group: The RBAC user group clients authenticate against.
+        ",
+    );
+}
+
+#[test]
+fn redis_public_subnet_in_subnet_group() {
+    redis_with(
+        "subnets = [\"subnet.private_a\"]",
+        "subnets = [\"subnet.private_a\", \"subnet.public_a\"]",
+    )
+    .errors("
+        error: subnet.public_a is a public subnet
+           --> stack.toml:26:32
+           |
+        26 | subnets = [\"subnet.private_a\", \"subnet.public_a\"]
+           |                                ^^^^^^^^^^^^^^^^^ in elasticache_subnet_group.redis
+           |
+           = help: the data layer lives in private subnets only: list subnets with `tier = \"private\"`
+        ");
+}
+
+#[test]
+fn redis_replicas_without_failover() {
+    redis_with("replicas = 0\n", "replicas = 1\n").errors(
+        "
+        error: a replication group with replicas must fail over across availability zones
+           --> stack.toml:48:12
+           |
+        48 | replicas = 1
+           |            ^ in elasticache_replication_group.redis
+           |
+           = help: set `automatic_failover = true` and `multi_az = true`
+        ",
+    );
+}
+
+#[test]
+fn redis_failover_without_replicas() {
+    redis_with(
+        "replicas = 0\n",
+        "replicas = 0\nautomatic_failover = true\nmulti_az = true\n",
+    )
+    .errors(
+        "
+        error: failover needs a replica to promote
+           --> stack.toml:49:22
+           |
+        49 | automatic_failover = true
+           |                      ^^^^ in elasticache_replication_group.redis
+           |
+           = help: set `replicas = 1` or more, or turn `automatic_failover` and `multi_az` off
+        ",
+    );
+}
+
+#[test]
+fn redis_password_literal() {
+    redis_with(
+        "user_name = \"app\"\naccess_string = \"on ~app:* +@all\"\npassword_from_env = \"REDIS_PASSWORD\"",
+        "user_name = \"app\"\naccess_string = \"on ~app:* +@all\"\npassword = \"hunter2-hunter2-hunter2\"",
+    )
+    .errors("
+        error: unknown field `password` in elasticache_user.app
+           --> stack.toml:36:1
+           |
+        36 | password = \"hunter2-hunter2-hunter2\"
+           | ^^^^^^^^ unknown field
+           |
+           = help: did you mean `password_from_env`?
+        ");
+}
+
+#[test]
+fn redis_password_too_short() {
+    redis_with(
+        "user_name = \"app\"\naccess_string = \"on ~app:* +@all\"\npassword_from_env = \"REDIS_PASSWORD\"",
+        "user_name = \"app\"\naccess_string = \"on ~app:* +@all\"\npassword_from_env = \"SET_VAR\"",
+    )
+    .errors("
+        error: the password in `SET_VAR` is not a valid ElastiCache password
+           --> stack.toml:36:21
+           |
+        36 | password_from_env = \"SET_VAR\"
+           |                     ^^^^^^^^^ in elasticache_user.app
+           |
+           = help: 16 to 128 printable ASCII characters without spaces, `\"`, `/` or `@`
+        ");
+}
+
+#[test]
+fn redis_iam_user_with_password() {
+    redis_with(
+        "user_name = \"app\"\naccess_string = \"on ~app:* +@all\"\n",
+        "user_name = \"app\"\naccess_string = \"on ~app:* +@all\"\nauthentication = \"iam\"\n",
+    )
+    .errors(
+        "
+        error: an IAM-authenticated user has no password
+           --> stack.toml:37:21
+           |
+        37 | password_from_env = \"REDIS_PASSWORD\"
+           |                     ^^^^^^^^^^^^^^^^ in elasticache_user.app
+           |
+           = help: remove `password_from_env`, or use `authentication = \"password\"`
+        ",
+    );
+}
+
+#[test]
+fn redis_parameter_group_of_another_family() {
+    redis_with(
+        "[elasticache_replication_group.redis]\n",
+        "[elasticache_parameter_group.redis]\nfamily = \"redis6.x\"\n\n[elasticache_replication_group.redis]\nparameter_group = \"elasticache_parameter_group.redis\"\n",
+    )
+    .errors("
+        error: elasticache_parameter_group.redis is for family `redis6.x`, not Redis 7.1
+           --> stack.toml:45:19
+           |
+        45 | parameter_group = \"elasticache_parameter_group.redis\"
+           |                   ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ in elasticache_replication_group.redis
+           |
+           = help: use a parameter group of the engine version's family, e.g. `redis7` for 7.x
+        ");
+}
+
+#[test]
+fn redis_without_security_group() {
+    redis_with(
+        "security_groups = [\"security_group.redis\"]",
+        "security_groups = []",
+    )
+    .errors("
+        error: a replication group needs its own security group
+           --> stack.toml:45:19
+           |
+        45 | security_groups = []
+           |                   ^^ in elasticache_replication_group.redis
+           |
+           = help: without one AWS uses the VPC's default group; list one that admits only the clients, on 6379
+        ");
 }

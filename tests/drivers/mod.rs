@@ -7,6 +7,7 @@ mod dynamodb;
 mod ec2;
 mod ecr;
 mod ecs;
+mod elasticache;
 mod elbv2;
 mod iam;
 mod kms;

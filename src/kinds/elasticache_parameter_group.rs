@@ -1,0 +1,76 @@
+//! `elasticache_parameter_group`: schema and checks. AWS calls: `src/drivers/elasticache.rs`; tests: `tests/drivers/elasticache.rs`.
+
+use crate::schema::{Default, Field, KindDef, Ty};
+use crate::validate::ResourceCx;
+
+static VALUE: Ty = Ty::Str;
+
+pub static KIND: KindDef = KindDef {
+    name: "elasticache_parameter_group",
+    doc: "Redis engine parameters for a replication group. Only the parameters you declare differ from the engine's defaults: one set outside zinfra shows as drift and the next apply resets it.",
+    fields: &[
+        Field::new(
+            "name",
+            Ty::Str,
+            "Parameter group name; `<stack>-<name>` by default.",
+        )
+        .default(Default::PhysicalName)
+        .force_new(),
+        Field::new(
+            "family",
+            Ty::Str,
+            "Engine family, e.g. `redis7` for Redis 7.x.",
+        )
+        .required()
+        .force_new(),
+        Field::new(
+            "description",
+            Ty::Str,
+            "Description (AWS cannot change it).",
+        )
+        .default(Default::Str("Managed by zinfra"))
+        .force_new(),
+        Field::new(
+            "parameters",
+            Ty::Map(&VALUE),
+            "Parameter values by name, e.g. `{ maxmemory-policy = \"allkeys-lru\" }`.",
+        )
+        .default(Default::Empty),
+    ],
+    physical_name: Some("name"),
+    taggable: true,
+    outputs: &["id", "arn"],
+    validate,
+};
+
+fn validate(cx: &ResourceCx<'_>) {
+    if let Some(name) = cx.str("name") {
+        let ok = !name.is_empty()
+            && name.len() <= 255
+            && name.starts_with(|c: char| c.is_ascii_alphabetic())
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && !name.ends_with('-')
+            && !name.contains("--");
+        if !ok {
+            cx.error_at_value(
+                "name",
+                "invalid ElastiCache parameter group name",
+                "at most 255 letters, digits and single hyphens, starting with a letter",
+            );
+        }
+    }
+    if let Some(family) = cx.str("family")
+        && !family.strip_prefix("redis").is_some_and(|v| {
+            // `redis7`, `redis6.x`, `redis5.0` …
+            v.starts_with(|c: char| c.is_ascii_digit())
+                && v.chars()
+                    .all(|c| c.is_ascii_digit() || c == '.' || c == 'x')
+        })
+    {
+        cx.error_at_value(
+            "family",
+            "unknown Redis parameter group family",
+            "use the family of the engine version, e.g. `redis7` for 7.x or `redis6.x` for 6.x",
+        );
+    }
+}

@@ -1,0 +1,109 @@
+//! `elasticache_user`: schema and checks. AWS calls: `src/drivers/elasticache.rs`; tests: `tests/drivers/elasticache.rs`.
+
+use crate::model::Value;
+use crate::schema::{Default, Field, KindDef, Ty};
+use crate::validate::ResourceCx;
+
+pub static KIND: KindDef = KindDef {
+    name: "elasticache_user",
+    doc: "A Redis RBAC user: its access string, and a password from the environment (`password_from_env`) or IAM authentication. Passwords are write-only: zinfra keeps a salted, slow fingerprint in the tag `zinfra:password-fingerprint` so a changed environment value is applied, and never stores or prints the password.",
+    fields: &[
+        Field::new(
+            "user_id",
+            Ty::Str,
+            "User id, unique in the region; `<stack>-<name>` by default.",
+        )
+        .default(Default::PhysicalName)
+        .force_new(),
+        Field::new(
+            "user_name",
+            Ty::Str,
+            "The name clients log in with; `default` replaces Redis's default user in a user group.",
+        )
+        .required()
+        .force_new(),
+        Field::new("engine", Ty::Enum(&["redis"]), "Engine.")
+            .default(Default::Str("redis"))
+            .force_new(),
+        Field::new(
+            "access_string",
+            Ty::Str,
+            "Redis ACL rules, e.g. `on ~app:* +@read +@write`; `off` disables the user.",
+        )
+        .required(),
+        Field::new(
+            "authentication",
+            Ty::Enum(&["password", "iam"]),
+            "`password` (from `password_from_env`) or `iam` (IAM auth tokens; needs `user_id` = `user_name`).",
+        )
+        .default(Default::Str("password")),
+        Field::new(
+            "password_from_env",
+            Ty::SecretEnv,
+            "Environment variable holding the password (16 to 128 printable characters, no spaces, `\"`, `/` or `@`).",
+        ),
+    ],
+    physical_name: Some("user_id"),
+    taggable: true,
+    outputs: &["id", "arn"],
+    validate,
+};
+
+fn validate(cx: &ResourceCx<'_>) {
+    if let Some(id) = cx.str("user_id") {
+        let ok = !id.is_empty()
+            && id.len() <= 40
+            && id.starts_with(|c: char| c.is_ascii_alphabetic())
+            && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+            && !id.ends_with('-')
+            && !id.contains("--");
+        if !ok {
+            cx.error_at_value(
+                "user_id",
+                "invalid ElastiCache user id",
+                "at most 40 letters, digits and single hyphens, starting with a letter",
+            );
+        } else if id == "default" {
+            cx.error_at_value(
+                "user_id",
+                "the user id `default` belongs to AWS's own default user",
+                "give your `default` user another id; `user_name = \"default\"` is what replaces it",
+            );
+        }
+    }
+    let has_password = cx.has_field("password_from_env");
+    match cx.str("authentication") {
+        Some("password") if !has_password => cx.error_at_header(
+            "a password user needs `password_from_env`",
+            "set `password_from_env = \"ENV_VAR\"`, or `authentication = \"iam\"`",
+        ),
+        Some("iam") if has_password => cx.error_at_value(
+            "password_from_env",
+            "an IAM-authenticated user has no password",
+            "remove `password_from_env`, or use `authentication = \"password\"`",
+        ),
+        Some("iam") if cx.str("user_id") != cx.str("user_name") => cx.error_at_value(
+            "user_name",
+            "IAM authentication needs `user_name` equal to `user_id`",
+            "set both to the same value",
+        ),
+        _ => {}
+    }
+    if let Some(Value::Secret(s)) = cx.get("password") {
+        // Checked here so a bad value fails before any AWS call; the message never quotes it.
+        let v = &s.value;
+        let ok = (16..=128).contains(&v.chars().count())
+            && v.chars()
+                .all(|c| c.is_ascii_graphic() && !matches!(c, '"' | '/' | '@'));
+        if !ok {
+            cx.error_at_value(
+                "password_from_env",
+                &format!(
+                    "the password in `{}` is not a valid ElastiCache password",
+                    s.env
+                ),
+                "16 to 128 printable ASCII characters without spaces, `\"`, `/` or `@`",
+            );
+        }
+    }
+}
