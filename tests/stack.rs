@@ -306,7 +306,7 @@ async fn reference_stack_life_cycle() {
         (
             "ecr_repository.hub",
             "scan_on_push = true",
-            "scan_on_push = false",
+            "scan_on_push = false\nwaivers = [{ rule = \"ZS-ECR-002\", reason = \"scanning off, to test the update\" }]",
             "scan_on_push",
         ),
         (

@@ -130,21 +130,21 @@ impl<'a> View<'a> {
         self.items.iter().filter(move |i| i.kind == kind)
     }
 
-    /// The resource a reference field points at: by address in the file, by id or ARN when live.
-    pub fn target(&self, v: &Value) -> Option<&Item<'a>> {
-        match v {
-            Value::Ref(r) => self.items.iter().find(|i| i.address == r.address),
-            Value::Str(s) if self.live => self
-                .items
-                .iter()
-                .find(|i| i.outputs.is_some_and(|o| o.values().any(|x| x == s))),
-            _ => None,
-        }
+    /// The resource of `kind` a reference field points at: by address in the file, by id or ARN when
+    /// live (names repeat across kinds, e.g. a subnet group and a user group both `zenoo-dev-redis`).
+    pub fn target(&self, v: &Value, kind: &str) -> Option<&Item<'a>> {
+        self.items
+            .iter()
+            .find(|i| i.kind == kind && self.points_at(v, i))
     }
 
     /// Whether `v` points at `item`.
     pub fn points_at(&self, v: &Value, item: &Item) -> bool {
-        self.target(v).is_some_and(|t| t.address == item.address)
+        match v {
+            Value::Ref(r) => r.address == item.address,
+            Value::Str(s) if self.live => item.outputs.is_some_and(|o| o.values().any(|x| x == s)),
+            _ => false,
+        }
     }
 
     /// Resources of `kind` whose `field` (a reference or a list of them) points at `item`.

@@ -18,6 +18,15 @@ const SEED_PRIVATE: &str = "Services are located in private or public subnets de
 const SEED_FIREWALL: &str = "Firewalls, Virtual Private Clouds (VPCs) and network segmentation are used to control network traffic and isolate sensitive data.";
 const SEED_CICD: &str = "Services are deployed as containers to Elastic Container Service (ECS) by the GitHub actions with specific user roles dedicated for CI/CD processes. These roles are managed by Identity and Access Management (IAM).";
 
+const SEED_ACM: &str = "SSL certificates are managed by Certificate Manager (ACM). Algorithms used for public keys are RSA 2048 and for the signature, SHA-256 with RSA.";
+const SEED_ALB: &str = "Application Load Balancers (ALB) have the redirection rules to make sure each request goes to the relevant services. They enforce secure requests by redirecting HTTP to HTTPS protocol and they are integrated with Web Application Firewall (WAF).";
+const SEED_WAF: &str = "Web Application Firewall (WAF) rule sets that we use both for frontend and backend contain IP reputation list, rate limit, request body, size restriction and known bad inputs.";
+const SEED_CF: &str = "Requests are directed through the SSL/TLS connection and the security settings such as SSL certificate, security policies and firewall integration are managed by CloudFront.";
+const SEED_R53: &str = "Records in question are associated with the corresponding load balancers\u{2019} domain names instead of explicit static IPs.";
+const SEED_ECR: &str = "They are encrypted with AES-256 algorithm and scanned during the push action for the vulnerability findings. Most of our images are having tag immutability to avoid wrongly performed overwrites.";
+const SEED_ECS: &str = "Services are deployed as containers to Elastic Container Service (ECS) by the GitHub actions with specific user roles dedicated for CI/CD processes.";
+const SEED_REDIS: &str = "Redis clusters are managed by ElastiCache and accessible only within the same VPC. Their encryption is enabled both at rest and in transit. Authentication key is assigned for each user (redis application client) and permissions are managed by IAM.";
+
 pub static RULES: &[Rule] = &[
     Rule {
         id: "ZS-KMS-001",
@@ -129,6 +138,224 @@ pub static RULES: &[Rule] = &[
         equivalents: &["checkov CKV_AWS_358"],
         kind: "iam_role",
         check: Resource(github_trust),
+    },
+    Rule {
+        id: "ZS-ACM-001",
+        title: "Certificates use RSA 2048 keys",
+        seed: SEED_ACM,
+        severity: Error,
+        equivalents: &[],
+        kind: "acm_certificate",
+        check: Resource(acm_rsa_2048),
+    },
+    Rule {
+        id: "ZS-ALB-001",
+        title: "HTTP listeners only redirect to HTTPS",
+        seed: SEED_ALB,
+        severity: Error,
+        equivalents: &["checkov CKV_AWS_2", "Trivy AVD-AWS-0054"],
+        kind: "lb_listener",
+        check: Resource(http_only_redirects),
+    },
+    Rule {
+        id: "ZS-ALB-002",
+        title: "HTTPS listeners use a TLS 1.2+ security policy",
+        seed: SEED_ALB,
+        severity: Error,
+        equivalents: &["checkov CKV_AWS_103", "Trivy AVD-AWS-0047"],
+        kind: "lb_listener",
+        check: Resource(https_tls_policy),
+    },
+    Rule {
+        id: "ZS-ALB-003",
+        title: "Load balancers are protected by a web ACL",
+        seed: SEED_ALB,
+        severity: Error,
+        equivalents: &["checkov CKV2_AWS_28"],
+        kind: "lb",
+        check: Resource(lb_has_waf),
+    },
+    Rule {
+        id: "ZS-ALB-004",
+        title: "Load balancers drop invalid HTTP header fields",
+        seed: SEED_ALB,
+        severity: Error,
+        equivalents: &["checkov CKV_AWS_131", "Trivy AVD-AWS-0052"],
+        kind: "lb",
+        check: Resource(lb_drops_invalid_headers),
+    },
+    Rule {
+        id: "ZS-WAF-001",
+        title: "Web ACLs use the AWS IP reputation list",
+        seed: SEED_WAF,
+        severity: Error,
+        equivalents: &[],
+        kind: "wafv2_web_acl",
+        check: Resource(waf_ip_reputation),
+    },
+    Rule {
+        id: "ZS-WAF-002",
+        title: "Web ACLs rate-limit each client IP",
+        seed: SEED_WAF,
+        severity: Error,
+        equivalents: &[],
+        kind: "wafv2_web_acl",
+        check: Resource(waf_rate_limit),
+    },
+    Rule {
+        id: "ZS-WAF-003",
+        title: "Web ACLs restrict the request body size",
+        seed: SEED_WAF,
+        severity: Error,
+        equivalents: &[],
+        kind: "wafv2_web_acl",
+        check: Resource(waf_body_size),
+    },
+    Rule {
+        id: "ZS-WAF-004",
+        title: "Web ACLs block known bad inputs",
+        seed: SEED_WAF,
+        severity: Error,
+        equivalents: &["checkov CKV_AWS_192 (Log4j rule of the same group)"],
+        kind: "wafv2_web_acl",
+        check: Resource(waf_known_bad_inputs),
+    },
+    Rule {
+        id: "ZS-CF-001",
+        title: "CloudFront viewers use HTTPS only",
+        seed: SEED_CF,
+        severity: Error,
+        equivalents: &["checkov CKV_AWS_34", "Trivy AVD-AWS-0012"],
+        kind: "cloudfront_distribution",
+        check: Resource(cf_https_viewers),
+    },
+    Rule {
+        id: "ZS-CF-002",
+        title: "CloudFront serves its own certificate with TLS 1.2 or later",
+        seed: SEED_CF,
+        severity: Error,
+        equivalents: &["checkov CKV_AWS_174", "Trivy AVD-AWS-0013"],
+        kind: "cloudfront_distribution",
+        check: Resource(cf_tls),
+    },
+    Rule {
+        id: "ZS-CF-003",
+        title: "CloudFront distributions have a web ACL",
+        seed: SEED_CF,
+        severity: Error,
+        equivalents: &["checkov CKV_AWS_68", "Trivy AVD-AWS-0011"],
+        kind: "cloudfront_distribution",
+        check: Resource(cf_waf),
+    },
+    Rule {
+        id: "ZS-CF-004",
+        title: "CloudFront reaches S3 origins only through an origin access control",
+        seed: SEED_S3,
+        severity: Error,
+        equivalents: &["checkov CKV2_AWS_46"],
+        kind: "cloudfront_distribution",
+        check: Resource(cf_oac),
+    },
+    Rule {
+        id: "ZS-S3-004",
+        title: "Bucket policies grant access to nothing but a CloudFront distribution",
+        seed: SEED_S3,
+        severity: Error,
+        equivalents: &[],
+        kind: "s3_bucket_policy",
+        check: Resource(s3_policy_kind),
+    },
+    Rule {
+        id: "ZS-R53-001",
+        title: "Load-balanced and CloudFront names are alias records, not static IPs",
+        seed: SEED_R53,
+        severity: Error,
+        equivalents: &[],
+        kind: "route53_record",
+        check: Resource(r53_alias),
+    },
+    Rule {
+        id: "ZS-ECR-001",
+        title: "ECR repositories are encrypted (AES-256 or KMS)",
+        seed: SEED_ECR,
+        severity: Error,
+        equivalents: &[
+            "checkov CKV_AWS_136 and Trivy AVD-AWS-0033 demand KMS only, against the seed's AES-256",
+        ],
+        kind: "ecr_repository",
+        check: Resource(ecr_encryption),
+    },
+    Rule {
+        id: "ZS-ECR-002",
+        title: "ECR repositories scan images on push",
+        seed: SEED_ECR,
+        severity: Error,
+        equivalents: &["checkov CKV_AWS_163", "Trivy AVD-AWS-0030"],
+        kind: "ecr_repository",
+        check: Resource(ecr_scan),
+    },
+    Rule {
+        id: "ZS-ECR-003",
+        title: "ECR image tags are immutable",
+        seed: SEED_ECR,
+        severity: Warning,
+        equivalents: &["checkov CKV_AWS_51", "Trivy AVD-AWS-0031"],
+        kind: "ecr_repository",
+        check: Resource(ecr_immutable),
+    },
+    Rule {
+        id: "ZS-ECS-001",
+        title: "ECS services run in private subnets without public IPs",
+        seed: SEED_PRIVATE,
+        severity: Error,
+        equivalents: &["checkov CKV_AWS_333"],
+        kind: "ecs_service",
+        check: Resource(ecs_private),
+    },
+    Rule {
+        id: "ZS-ECS-002",
+        title: "Task definitions use a task role distinct from the execution role",
+        seed: SEED_ECS,
+        severity: Error,
+        equivalents: &[],
+        kind: "ecs_task_definition",
+        check: Resource(ecs_roles),
+    },
+    Rule {
+        id: "ZS-EC-001",
+        title: "ElastiCache runs only in private subnets",
+        seed: SEED_PRIVATE,
+        severity: Error,
+        equivalents: &[],
+        kind: "elasticache_subnet_group",
+        check: Resource(ec_private),
+    },
+    Rule {
+        id: "ZS-EC-002",
+        title: "Redis is encrypted at rest with a customer-managed key",
+        seed: SEED_REDIS,
+        severity: Error,
+        equivalents: &["checkov CKV_AWS_29, CKV_AWS_191", "Trivy AVD-AWS-0045"],
+        kind: "elasticache_replication_group",
+        check: Resource(ec_at_rest),
+    },
+    Rule {
+        id: "ZS-EC-003",
+        title: "Redis requires TLS in transit",
+        seed: SEED_REDIS,
+        severity: Error,
+        equivalents: &["checkov CKV_AWS_30", "Trivy AVD-AWS-0051"],
+        kind: "elasticache_replication_group",
+        check: Resource(ec_in_transit),
+    },
+    Rule {
+        id: "ZS-EC-004",
+        title: "Redis authenticates each user, with the default user disabled",
+        seed: SEED_REDIS,
+        severity: Error,
+        equivalents: &["checkov CKV_AWS_31 (auth token)"],
+        kind: "elasticache_replication_group",
+        check: Resource(ec_rbac),
     },
 ];
 
@@ -262,8 +489,7 @@ fn private_no_igw(v: &View, subnet: &Item) -> Option<Fail> {
             let Some(m) = route.as_map() else { continue };
             let via_igw = m
                 .values()
-                .filter_map(|x| v.target(x))
-                .any(|t| t.kind == "internet_gateway");
+                .any(|x| v.target(x, "internet_gateway").is_some());
             if via_igw {
                 return Some(Fail {
                     field: Some("tier"),
@@ -366,6 +592,259 @@ fn named_repository(sub: &str) -> bool {
     let mut parts = repo.split('/');
     matches!((parts.next(), parts.next(), parts.next()), (Some(o), Some(n), None)
         if !o.is_empty() && !n.is_empty() && !repo.contains(['*', '?']))
+}
+
+fn acm_rsa_2048(_: &View, c: &Item) -> Option<Fail> {
+    match c.str("key_algorithm") {
+        Some("RSA_2048") | None => None,
+        Some(other) => fail(
+            "key_algorithm",
+            format!("the key is `{other}`, not RSA 2048"),
+        ),
+    }
+}
+
+fn http_only_redirects(_: &View, l: &Item) -> Option<Fail> {
+    (l.str("protocol") == Some("HTTP") && l.str("default_action") != Some("redirect-https")).then(
+        || {
+            fail(
+                "default_action",
+                format!(
+                    "an HTTP listener answers with `{}` instead of redirecting to HTTPS",
+                    l.str("default_action").unwrap_or("?")
+                ),
+            )
+        },
+    )?
+}
+
+fn https_tls_policy(_: &View, l: &Item) -> Option<Fail> {
+    if l.str("protocol") != Some("HTTPS") {
+        return None;
+    }
+    let policy = l.str("ssl_policy").unwrap_or("");
+    (!crate::kinds::lb_listener::SSL_POLICIES.contains(&policy)).then(|| {
+        fail(
+            "ssl_policy",
+            format!("`{policy}` still allows TLS 1.0 or 1.1"),
+        )
+    })?
+}
+
+fn lb_has_waf(v: &View, lb: &Item) -> Option<Fail> {
+    v.referrers("wafv2_web_acl_association", "resource_arn", lb)
+        .next()
+        .is_none()
+        .then(|| Fail {
+            field: None,
+            message: "no wafv2_web_acl_association puts a web ACL in front of it".into(),
+        })
+}
+
+fn lb_drops_invalid_headers(_: &View, lb: &Item) -> Option<Fail> {
+    (lb.bool("drop_invalid_header_fields") == Some(false)).then(|| {
+        fail(
+            "drop_invalid_header_fields",
+            "invalid header fields are passed to the targets",
+        )
+    })?
+}
+
+fn off(i: &Item, field: &'static str, what: &str) -> Option<Fail> {
+    (i.bool(field) == Some(false)).then(|| fail(field, format!("{what} is off")))?
+}
+
+fn waf_ip_reputation(_: &View, a: &Item) -> Option<Fail> {
+    off(a, "ip_reputation_list", "the IP reputation list")
+}
+
+fn waf_known_bad_inputs(_: &View, a: &Item) -> Option<Fail> {
+    off(a, "known_bad_inputs", "the known bad inputs rule group")
+}
+
+fn waf_rate_limit(_: &View, a: &Item) -> Option<Fail> {
+    a.int("rate_limit")
+        .is_none()
+        .then(|| fail("rate_limit", "no rate-based rule"))?
+}
+
+fn waf_body_size(_: &View, a: &Item) -> Option<Fail> {
+    a.int("max_body_size")
+        .is_none()
+        .then(|| fail("max_body_size", "no request body size restriction"))?
+}
+
+fn cf_https_viewers(_: &View, d: &Item) -> Option<Fail> {
+    (d.str("viewer_protocol_policy") == Some("allow-all"))
+        .then(|| fail("viewer_protocol_policy", "viewers may use plain HTTP"))?
+}
+
+fn cf_tls(_: &View, d: &Item) -> Option<Fail> {
+    if d.get("certificate").is_none() {
+        return fail(
+            "certificate",
+            "CloudFront's default certificate allows TLS 1.0: give the distribution its own",
+        );
+    }
+    let v = d.str("minimum_protocol_version").unwrap_or("");
+    (!v.starts_with("TLSv1.2")).then(|| {
+        fail(
+            "minimum_protocol_version",
+            format!("viewers may use `{v}`, older than TLS 1.2"),
+        )
+    })?
+}
+
+fn cf_waf(_: &View, d: &Item) -> Option<Fail> {
+    d.get("web_acl")
+        .is_none()
+        .then(|| fail("web_acl", "no web ACL"))?
+}
+
+fn cf_oac(_: &View, d: &Item) -> Option<Fail> {
+    let bare = d
+        .list("origins")
+        .iter()
+        .filter_map(Value::as_map)
+        .filter(|o| o.get("origin_access_control").is_none_or(Value::is_null))
+        .filter_map(|o| o.get("origin_id").and_then(Value::as_str))
+        .collect::<Vec<_>>();
+    (!bare.is_empty()).then(|| {
+        fail(
+            "origins",
+            format!(
+                "origin `{}` has no origin access control",
+                bare.join("`, `")
+            ),
+        )
+    })?
+}
+
+fn s3_policy_kind(_: &View, p: &Item) -> Option<Fail> {
+    bad_statement(p.json("policy")?).map(|why| Fail {
+        field: Some("policy"),
+        message: why,
+    })
+}
+
+fn r53_alias(v: &View, r: &Item) -> Option<Fail> {
+    if !matches!(r.str("type"), Some("A" | "AAAA")) || r.get("alias").is_some() {
+        return None;
+    }
+    let name = r.str("name")?.trim_end_matches('.');
+    let served = |kind: &'static str, field: &'static str| {
+        v.of_kind(kind).any(|i| {
+            i.list(field)
+                .iter()
+                .any(|h| h.as_str().is_some_and(|h| h.trim_end_matches('.') == name))
+        })
+    };
+    (served("lb_listener_rule", "host_headers") || served("cloudfront_distribution", "aliases"))
+        .then(|| {
+            fail(
+                "records",
+                format!("`{name}` is served by a load balancer or distribution but points at static addresses"),
+            )
+        })?
+}
+
+fn ecr_encryption(_: &View, r: &Item) -> Option<Fail> {
+    match r.str("encryption_type") {
+        Some("AES256" | "KMS") | None => None,
+        Some(other) => fail("encryption_type", format!("encryption `{other}`")),
+    }
+}
+
+fn ecr_scan(_: &View, r: &Item) -> Option<Fail> {
+    off(r, "scan_on_push", "scan on push")
+}
+
+fn ecr_immutable(_: &View, r: &Item) -> Option<Fail> {
+    (r.str("image_tag_mutability") == Some("MUTABLE"))
+        .then(|| fail("image_tag_mutability", "image tags can be overwritten"))?
+}
+
+/// Subnets of `field` whose tier is not private.
+fn public_subnets<'a>(v: &'a View, i: &'a Item, field: &str) -> Vec<&'a str> {
+    i.list(field)
+        .iter()
+        .filter_map(|s| v.target(s, "subnet"))
+        .filter(|s| s.str("tier").unwrap_or("private") != "private")
+        .map(|s| s.address)
+        .collect()
+}
+
+fn ecs_private(v: &View, s: &Item) -> Option<Fail> {
+    if s.bool("assign_public_ip") == Some(true) {
+        return fail("assign_public_ip", "tasks get public IP addresses");
+    }
+    let public = public_subnets(v, s, "subnets");
+    (!public.is_empty()).then(|| {
+        fail(
+            "subnets",
+            format!("runs in public subnets: {}", public.join(", ")),
+        )
+    })?
+}
+
+fn ecs_roles(v: &View, t: &Item) -> Option<Fail> {
+    let (task, exec) = (t.get("task_role")?, t.get("execution_role")?);
+    let same = match (v.target(task, "iam_role"), v.target(exec, "iam_role")) {
+        (Some(a), Some(b)) => a.address == b.address,
+        _ => task == exec,
+    };
+    same.then(|| fail("task_role", "the task role is the execution role"))?
+}
+
+fn ec_private(v: &View, g: &Item) -> Option<Fail> {
+    let public = public_subnets(v, g, "subnets");
+    (!public.is_empty())
+        .then(|| fail("subnets", format!("public subnets: {}", public.join(", "))))?
+}
+
+fn ec_at_rest(_: &View, g: &Item) -> Option<Fail> {
+    if g.bool("at_rest_encryption") == Some(false) {
+        return fail("at_rest_encryption", "not encrypted at rest");
+    }
+    g.get("kms_key").is_none().then(|| {
+        fail(
+            "kms_key",
+            "encrypted with an AWS managed key, not a customer-managed key of the stack",
+        )
+    })?
+}
+
+fn ec_in_transit(_: &View, g: &Item) -> Option<Fail> {
+    if g.bool("transit_encryption") == Some(false) {
+        return fail("transit_encryption", "clients may connect without TLS");
+    }
+    match g.str("transit_encryption_mode") {
+        Some("preferred") => fail("transit_encryption_mode", "TLS is preferred, not required"),
+        _ => None,
+    }
+}
+
+fn ec_rbac(v: &View, g: &Item) -> Option<Fail> {
+    let Some(group) = g
+        .get("user_group")
+        .and_then(|u| v.target(u, "elasticache_user_group"))
+    else {
+        return fail("user_group", "no RBAC user group: any client can connect");
+    };
+    let default_off = group
+        .list("users")
+        .iter()
+        .filter_map(|u| v.target(u, "elasticache_user"))
+        .any(|u| {
+            u.str("user_name") == Some("default")
+                && u.str("access_string").is_some_and(|a| a.starts_with("off"))
+        });
+    (!default_off).then(|| {
+        fail(
+            "user_group",
+            format!("{} does not disable the `default` user", group.address),
+        )
+    })?
 }
 
 /// `docs/rules.md`: one row per rule.

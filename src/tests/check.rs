@@ -488,3 +488,349 @@ fn rules_doc_is_current() {
         "docs/rules.md is out of date: run `ZINFRA_UPDATE_DOCS=1 cargo test --lib rules_doc_is_current`"
     );
 }
+
+/// The dev reference stack as it would read back live: references replaced by the ids and ARNs they
+/// name, every resource with outputs `<attr>:<address>`.
+fn live_reference() -> Vec<crate::model::Live> {
+    use crate::model::{Live, Value};
+    let path = format!("{}/stacks/zenoo-dev.toml", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let env = |_: &str| Some("x-demo-secret-0123456789".to_owned());
+    let s = crate::stack::load(&path, text, &env).unwrap_or_else(|e| panic!("{}", e.render(false)));
+    fn resolve(v: &Value) -> Value {
+        match v {
+            Value::Ref(r) => Value::Str(format!("{}:{}", r.attr, r.address)),
+            Value::List(l) => Value::List(l.iter().map(resolve).collect()),
+            Value::Map(m) => Value::Map(m.iter().map(|(k, v)| (k.clone(), resolve(v))).collect()),
+            other => other.clone(),
+        }
+    }
+    s.resources
+        .iter()
+        .map(|r| {
+            let mut l = Live::new(&r.address, &r.kind, format!("id:{}", r.address));
+            for attr in [
+                "arn",
+                "alias_target",
+                "regional_domain_name",
+                "repository_url",
+                "name",
+            ] {
+                l.outputs
+                    .insert(attr.into(), format!("{attr}:{}", r.address));
+            }
+            l.props = r
+                .props
+                .iter()
+                .map(|(k, v)| (k.clone(), resolve(v)))
+                .collect();
+            l
+        })
+        .collect()
+}
+
+/// Every rule fails on live state where a control was weakened by hand, and only that rule.
+#[test]
+fn each_rule_catches_its_control_weakened_live() {
+    use crate::model::Value;
+    let base = live_reference();
+    let clean = check::evaluate(&check::View::live(&base), &Default::default(), "2026-01-01");
+    assert!(
+        clean.is_empty(),
+        "{:?}",
+        clean.iter().map(|f| f.rule.id).collect::<Vec<_>>()
+    );
+    let s = |x: &str| Value::Str(x.into());
+    let cases: Vec<(&str, &str, &str, Value)> = vec![
+        (
+            "ZS-KMS-001",
+            "kms_key.data",
+            "enable_key_rotation",
+            Value::Bool(false),
+        ),
+        (
+            "ZS-S3-001",
+            "s3_bucket.frontend",
+            "sse_algorithm",
+            Value::Null,
+        ),
+        (
+            "ZS-S3-002",
+            "s3_bucket.frontend",
+            "block_public_access",
+            Value::Bool(false),
+        ),
+        (
+            "ZS-DDB-001",
+            "dynamodb_table.hub_sessions",
+            "ttl_attribute",
+            Value::Null,
+        ),
+        (
+            "ZS-DDB-002",
+            "dynamodb_table.hub_sessions",
+            "kms_key",
+            Value::Null,
+        ),
+        (
+            "ZS-SSM-001",
+            "ssm_parameter.db_password",
+            "type",
+            s("String"),
+        ),
+        (
+            "ZS-SSM-002",
+            "ssm_parameter.db_password",
+            "kms_key",
+            Value::Null,
+        ),
+        ("ZS-NET-002", "subnet.private_a", "tier", s("private")),
+        (
+            "ZS-ACM-001",
+            "acm_certificate.alb",
+            "key_algorithm",
+            s("EC_prime256v1"),
+        ),
+        (
+            "ZS-ALB-001",
+            "lb_listener.http",
+            "default_action",
+            s("forward"),
+        ),
+        (
+            "ZS-ALB-002",
+            "lb_listener.https",
+            "ssl_policy",
+            s("ELBSecurityPolicy-2016-08"),
+        ),
+        (
+            "ZS-ALB-004",
+            "lb.web",
+            "drop_invalid_header_fields",
+            Value::Bool(false),
+        ),
+        (
+            "ZS-WAF-001",
+            "wafv2_web_acl.alb",
+            "ip_reputation_list",
+            Value::Bool(false),
+        ),
+        ("ZS-WAF-002", "wafv2_web_acl.alb", "rate_limit", Value::Null),
+        (
+            "ZS-WAF-003",
+            "wafv2_web_acl.frontend",
+            "max_body_size",
+            Value::Null,
+        ),
+        (
+            "ZS-WAF-004",
+            "wafv2_web_acl.frontend",
+            "known_bad_inputs",
+            Value::Bool(false),
+        ),
+        (
+            "ZS-CF-001",
+            "cloudfront_distribution.frontend",
+            "viewer_protocol_policy",
+            s("allow-all"),
+        ),
+        (
+            "ZS-CF-002",
+            "cloudfront_distribution.frontend",
+            "minimum_protocol_version",
+            s("TLSv1_2016"),
+        ),
+        (
+            "ZS-CF-003",
+            "cloudfront_distribution.frontend",
+            "web_acl",
+            Value::Null,
+        ),
+        (
+            "ZS-ECR-001",
+            "ecr_repository.hub",
+            "encryption_type",
+            s("NONE"),
+        ),
+        (
+            "ZS-ECR-002",
+            "ecr_repository.hub",
+            "scan_on_push",
+            Value::Bool(false),
+        ),
+        (
+            "ZS-ECR-003",
+            "ecr_repository.hub",
+            "image_tag_mutability",
+            s("MUTABLE"),
+        ),
+        (
+            "ZS-ECS-001",
+            "ecs_service.hub",
+            "assign_public_ip",
+            Value::Bool(true),
+        ),
+        (
+            "ZS-ECS-002",
+            "ecs_task_definition.hub",
+            "task_role",
+            s("arn:iam_role.task_execution"),
+        ),
+        (
+            "ZS-EC-002",
+            "elasticache_replication_group.redis",
+            "kms_key",
+            Value::Null,
+        ),
+        (
+            "ZS-EC-003",
+            "elasticache_replication_group.redis",
+            "transit_encryption_mode",
+            s("preferred"),
+        ),
+        (
+            "ZS-EC-004",
+            "elasticache_replication_group.redis",
+            "user_group",
+            Value::Null,
+        ),
+    ];
+    for (rule, address, field, value) in cases {
+        let mut live = base.clone();
+        let l = live
+            .iter_mut()
+            .find(|l| l.address == address)
+            .unwrap_or_else(|| panic!("{address}"));
+        l.props.insert(field.into(), value);
+        if rule == "ZS-NET-002" {
+            // A route to the internet gateway added by hand to the private route table.
+            let rt = live
+                .iter_mut()
+                .find(|l| l.address == "route_table.private")
+                .unwrap();
+            rt.props.insert(
+                "routes".into(),
+                Value::List(vec![Value::Map(
+                    [
+                        ("destination".to_owned(), s("0.0.0.0/0")),
+                        ("gateway".to_owned(), s("id:internet_gateway.main")),
+                    ]
+                    .into(),
+                )]),
+            );
+        }
+        let found: Vec<(String, String)> =
+            check::evaluate(&check::View::live(&live), &Default::default(), "2026-01-01")
+                .iter()
+                .map(|f| (f.rule.id.to_owned(), f.address.clone()))
+                .collect();
+        let mut want = vec![(rule.to_owned(), address.to_owned())];
+        if rule == "ZS-NET-002" {
+            // The private route table serves both private subnets.
+            want.push((rule.to_owned(), "subnet.private_b".to_owned()));
+        }
+        assert_eq!(found, want, "{rule}");
+    }
+    // Graph rules: a load balancer whose association is gone, a subnet group with a public subnet, an
+    // alias record turned into static addresses, an origin without its access control.
+    let mut live = base.clone();
+    live.retain(|l| l.kind != "wafv2_web_acl_association");
+    let found: Vec<&str> = check::evaluate(&check::View::live(&live), &Default::default(), "x")
+        .iter()
+        .map(|f| f.rule.id)
+        .collect();
+    assert_eq!(found, ["ZS-ALB-003"]);
+    let mut live = base.clone();
+    let g = live
+        .iter_mut()
+        .find(|l| l.address == "elasticache_subnet_group.redis")
+        .unwrap();
+    g.props
+        .insert("subnets".into(), Value::List(vec![s("id:subnet.public_a")]));
+    let found: Vec<&str> = check::evaluate(&check::View::live(&live), &Default::default(), "x")
+        .iter()
+        .map(|f| f.rule.id)
+        .collect();
+    assert_eq!(found, ["ZS-EC-001"]);
+    let mut live = base.clone();
+    let r = live
+        .iter_mut()
+        .find(|l| l.address == "route53_record.api")
+        .unwrap();
+    r.props.insert("alias".into(), Value::Null);
+    r.props
+        .insert("records".into(), Value::List(vec![s("203.0.113.10")]));
+    let found: Vec<&str> = check::evaluate(&check::View::live(&live), &Default::default(), "x")
+        .iter()
+        .map(|f| f.rule.id)
+        .collect();
+    assert_eq!(found, ["ZS-R53-001"]);
+    let mut live = base.clone();
+    let d = live
+        .iter_mut()
+        .find(|l| l.address == "cloudfront_distribution.frontend")
+        .unwrap();
+    let origins: Vec<Value> = d.props["origins"]
+        .as_list()
+        .iter()
+        .map(|o| {
+            let mut m = o.as_map().unwrap().clone();
+            m.remove("origin_access_control");
+            Value::Map(m)
+        })
+        .collect();
+    d.props.insert("origins".into(), Value::List(origins));
+    let found: Vec<&str> = check::evaluate(&check::View::live(&live), &Default::default(), "x")
+        .iter()
+        .map(|f| f.rule.id)
+        .collect();
+    assert_eq!(found, ["ZS-CF-004"]);
+    let mut live = base;
+    let p = live
+        .iter_mut()
+        .find(|l| l.address == "s3_bucket_policy.frontend")
+        .unwrap();
+    p.props.insert(
+        "policy".into(),
+        Value::Json(serde_json::json!({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject"}]})),
+    );
+    let found: Vec<&str> = check::evaluate(&check::View::live(&live), &Default::default(), "x")
+        .iter()
+        .map(|f| f.rule.id)
+        .collect();
+    assert_eq!(found, ["ZS-S3-004"]);
+}
+
+/// The front door and the data layer in the stack file: the offending field's line and column.
+#[test]
+fn rules_point_at_the_offending_field_in_the_file() {
+    fails(
+        "ZS-ACM-001",
+        &net("
+            [route53_zone.z]
+            name = \"example.com\"
+
+            [acm_certificate.c]
+            domain_name = \"www.example.com\"
+            zone = \"route53_zone.z\"
+            key_algorithm = \"EC_prime256v1\"
+            "),
+        "ZS-ACM-001 acm_certificate.c 29:17",
+    );
+    fails(
+        "ZS-ECR-003",
+        "
+        [ecr_repository.r]
+        image_tag_mutability = \"MUTABLE\"
+        ",
+        "ZS-ECR-003 ecr_repository.r 7:24",
+    );
+    fails(
+        "ZS-ECR-002",
+        "
+        [ecr_repository.r]
+        scan_on_push = false
+        ",
+        "ZS-ECR-002 ecr_repository.r 7:16",
+    );
+}
