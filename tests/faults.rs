@@ -736,3 +736,50 @@ async fn a_create_whose_reply_is_lost_is_not_sent_again() {
         "{counts:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_page_of_the_tag_index_can_be_asked_for_again() {
+    // Twelve tagged parameters of one stack, read two to a page.
+    let stack = crate::support::unique("pages");
+    let ssm = aws_sdk_ssm::Client::new(&crate::support::sdk_config().await);
+    for i in 0..12 {
+        ssm.put_parameter()
+            .name(format!("/{stack}/p{i}"))
+            .value("v")
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .tags(aws_sdk_ssm::types::Tag::builder().key("zinfra:stack").value(&stack).build().unwrap())
+            .send()
+            .await
+            .unwrap();
+    }
+    let tagging = aws_sdk_resourcegroupstagging::Client::new(&crate::support::sdk_config().await);
+    let filter = aws_sdk_resourcegroupstagging::types::TagFilter::builder()
+        .key("zinfra:stack")
+        .values(&stack)
+        .build();
+    let page = |token: Option<String>| {
+        tagging
+            .get_resources()
+            .tag_filters(filter.clone())
+            .resources_per_page(5)
+            .set_pagination_token(token)
+            .send()
+    };
+    let first = page(None).await.unwrap();
+    let token = first.pagination_token().map(str::to_owned);
+    assert!(token.as_deref().is_some_and(|t| !t.is_empty()));
+    // The reply to page two is "lost": ask again with the same token, and get the same page.
+    let second = page(token.clone()).await.unwrap();
+    let again = page(token).await.unwrap();
+    let arns = |o: &aws_sdk_resourcegroupstagging::operation::get_resources::GetResourcesOutput| {
+        o.resource_tag_mapping_list()
+            .iter()
+            .filter_map(|m| m.resource_arn().map(str::to_owned))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(arns(&second), arns(&again));
+    assert_eq!(arns(&second).len(), 5);
+    for i in 0..12 {
+        ssm.delete_parameter().name(format!("/{stack}/p{i}")).send().await.unwrap();
+    }
+}

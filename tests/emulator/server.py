@@ -13,7 +13,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 # Extension modules, applied in order before the server starts.
-EXTENSIONS = ["ecr_scan_on_push", "ecs_service_deployment_configuration", "elasticache"]
+EXTENSIONS = [
+    "ecr_scan_on_push",
+    "ecs_service_deployment_configuration",
+    "elasticache",
+    "tagging_pagination",
+]
 
 for name in EXTENSIONS:
     importlib.import_module(name).apply()
