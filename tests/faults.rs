@@ -747,7 +747,13 @@ async fn a_page_of_the_tag_index_can_be_asked_for_again() {
             .name(format!("/{stack}/p{i}"))
             .value("v")
             .r#type(aws_sdk_ssm::types::ParameterType::String)
-            .tags(aws_sdk_ssm::types::Tag::builder().key("zinfra:stack").value(&stack).build().unwrap())
+            .tags(
+                aws_sdk_ssm::types::Tag::builder()
+                    .key("zinfra:stack")
+                    .value(&stack)
+                    .build()
+                    .unwrap(),
+            )
             .send()
             .await
             .unwrap();
@@ -780,6 +786,10 @@ async fn a_page_of_the_tag_index_can_be_asked_for_again() {
     assert_eq!(arns(&second), arns(&again));
     assert_eq!(arns(&second).len(), 5);
     for i in 0..12 {
-        ssm.delete_parameter().name(format!("/{stack}/p{i}")).send().await.unwrap();
+        ssm.delete_parameter()
+            .name(format!("/{stack}/p{i}"))
+            .send()
+            .await
+            .unwrap();
     }
 }

@@ -3,6 +3,7 @@
 mod apply;
 mod check;
 mod diff;
+mod fuzz;
 mod graph;
 mod validation;
 
