@@ -1868,7 +1868,7 @@ async fn an_untagged_bucket_left_by_an_interrupted_create_is_taken_over_but_neve
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn secrets_stay_out_of_output_trace_logs_and_plan_files() {
+async fn secrets_stay_out_of_output_trace_logs_plan_files_json_and_summaries() {
     let s = Scratch::new("secret");
     let stack = unique("secret");
     let text = format!(
@@ -1876,12 +1876,19 @@ async fn secrets_stay_out_of_output_trace_logs_and_plan_files() {
          [ssm_parameter.p]\nname = \"/{stack}/password\"\nvalue_from_env = \"ZENOO_TEST_SECRET\"\nkms_key = \"kms_key.k\"\n"
     );
     let f = s.write("stack.toml", &text);
+    let summary = s.dir.join("summary.md");
     let trace = [("ZINFRA_LOG", "trace")];
     let first = "canary-first-8c1f";
     let second = "canary-second-77ab";
     let run = zinfra(
         &["apply", path(&f), "--auto-approve"],
-        &[("ZENOO_TEST_SECRET", first), trace[0]],
+        &[
+            ("ZENOO_TEST_SECRET", first),
+            trace[0],
+            ("RUST_LOG", "trace"),
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_STEP_SUMMARY", path(&summary)),
+        ],
     );
     let run = run.expect(0);
     assert!(run.stderr.lines().count() > 100, "trace logging is on");
@@ -1899,9 +1906,25 @@ async fn secrets_stay_out_of_output_trace_logs_and_plan_files() {
     let saved = std::fs::read_to_string(&planfile).unwrap();
     let applied = zinfra(
         &["apply", path(&planfile)],
-        &[("ZENOO_TEST_SECRET", second), trace[0]],
+        &[
+            ("ZENOO_TEST_SECRET", second),
+            trace[0],
+            ("GITHUB_STEP_SUMMARY", path(&summary)),
+        ],
     )
     .expect(0);
+    let json = zinfra(
+        &["plan", path(&f), "--json"],
+        &[("ZENOO_TEST_SECRET", first), trace[0]],
+    )
+    .expect(0);
+    assert!(json.stdout.contains("(sensitive)"), "{}", json.stdout);
+    let checked = zinfra(
+        &["check", path(&f), "--live", "--format", "sarif"],
+        &[("ZENOO_TEST_SECRET", first), trace[0]],
+    );
+    let summary_text = std::fs::read_to_string(&summary).unwrap();
+    assert!(summary_text.contains("(sensitive)"), "{summary_text}");
     for text in [
         &run.stdout,
         &run.stderr,
@@ -1910,6 +1933,11 @@ async fn secrets_stay_out_of_output_trace_logs_and_plan_files() {
         &saved,
         &applied.stdout,
         &applied.stderr,
+        &json.stdout,
+        &json.stderr,
+        &checked.stdout,
+        &checked.stderr,
+        &summary_text,
     ] {
         assert!(
             !text.contains(first) && !text.contains(second),
@@ -1926,11 +1954,21 @@ async fn secrets_stay_out_of_output_trace_logs_and_plan_files() {
         .await
         .unwrap();
     assert_eq!(p.parameter().unwrap().value(), Some(second));
-    zinfra(
+    let destroyed = zinfra(
         &["destroy", path(&f), "--auto-approve"],
-        &[("ZENOO_TEST_SECRET", second)],
+        &[
+            ("ZENOO_TEST_SECRET", second),
+            trace[0],
+            ("RUST_LOG", "trace"),
+        ],
     )
     .expect(0);
+    for text in [&destroyed.stdout, &destroyed.stderr] {
+        assert!(
+            !text.contains(first) && !text.contains(second),
+            "a secret leaked on destroy"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
