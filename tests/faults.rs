@@ -626,6 +626,8 @@ async fn an_interrupted_apply_releases_its_lock_and_the_next_one_finishes() {
             .args(["apply", path(&f), "--auto-approve", "--parallelism", "1"])
             .env("NO_COLOR", "1")
             .env_remove("GITHUB_ACTIONS")
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .env_remove("ZINFRA_STACK_NAME")
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
