@@ -3,10 +3,12 @@
 use crate::schema::KindDef;
 
 pub mod dynamodb_table;
+pub mod eip;
 pub mod iam_oidc_provider;
 pub mod iam_role;
 pub mod internet_gateway;
 pub mod kms_key;
+pub mod nat_gateway;
 pub mod route_table;
 pub mod s3_bucket;
 pub mod security_group;
@@ -20,6 +22,8 @@ pub static ALL: &[&KindDef] = &[
     &vpc::KIND,
     &subnet::KIND,
     &internet_gateway::KIND,
+    &eip::KIND,
+    &nat_gateway::KIND,
     &route_table::KIND,
     &security_group::KIND,
     &s3_bucket::KIND,

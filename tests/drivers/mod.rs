@@ -5,5 +5,6 @@ mod dynamodb;
 mod ec2;
 mod iam;
 mod kms;
+mod nat;
 mod s3;
 mod ssm;
