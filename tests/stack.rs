@@ -27,7 +27,8 @@ fn edit(text: &str, from: &str, to: &str) -> String {
     text.replacen(from, to, 1)
 }
 
-/// Everything the tagging API still lists for the stack, less KMS keys already scheduled for deletion.
+/// Everything the tagging API still lists for the stack, less KMS keys already scheduled for deletion
+/// and NAT gateways already `deleted` (AWS keeps listing those for about an hour).
 async fn tagged_leftovers(stack: &str) -> Vec<String> {
     let conf = sdk_config().await;
     let tagging = aws_sdk_resourcegroupstagging::Client::new(&conf);
@@ -43,9 +44,23 @@ async fn tagged_leftovers(stack: &str) -> Vec<String> {
         .send()
         .await
         .unwrap();
+    let ec2 = aws_sdk_ec2::Client::new(&conf);
     let mut left = Vec::new();
     for m in page.resource_tag_mapping_list() {
         let arn = m.resource_arn().unwrap().to_owned();
+        if arn.contains(":natgateway/") {
+            let n = ec2
+                .describe_nat_gateways()
+                .nat_gateway_ids(arn.rsplit('/').next().unwrap())
+                .send()
+                .await
+                .unwrap();
+            if n.nat_gateways().first().and_then(|n| n.state())
+                == Some(&aws_sdk_ec2::types::NatGatewayState::Deleted)
+            {
+                continue;
+            }
+        }
         if arn.contains(":key/") {
             let k = kms
                 .describe_key()
@@ -76,7 +91,7 @@ async fn reference_stack_life_cycle() {
     let plan = zinfra(&["plan", path(&f), "--json"], &env).expect(0).json();
     assert_eq!(
         plan["summary"],
-        serde_json::json!({"add": 21, "change": 0, "destroy": 0})
+        serde_json::json!({"add": 23, "change": 0, "destroy": 0})
     );
     let human = zinfra(&["plan", path(&f)], &env).expect(0);
     insta::assert_snapshot!("plan_reference_from_nothing", human.stdout);
@@ -84,7 +99,7 @@ async fn reference_stack_life_cycle() {
     assert!(
         applied
             .stdout
-            .contains("Apply complete! Resources: 21 added, 0 changed, 0 destroyed."),
+            .contains("Apply complete! Resources: 23 added, 0 changed, 0 destroyed."),
         "{}",
         applied.stdout
     );
@@ -136,6 +151,12 @@ async fn reference_stack_life_cycle() {
             "internet_gateway.main",
             "[internet_gateway.main]\nvpc = \"vpc.main\"",
             "[internet_gateway.main]\nvpc = \"vpc.main\"\ntags = { Name = \"zenoo-dev-igw\" }",
+            "tags",
+        ),
+        (
+            "eip.nat_a",
+            "tags = { Name = \"zenoo-dev-nat-a\" }",
+            "tags = { Name = \"zenoo-dev-nat-1\" }",
             "tags",
         ),
         (
@@ -275,7 +296,7 @@ async fn reference_stack_life_cycle() {
     assert!(
         applied
             .stdout
-            .contains("Apply complete! Resources: 1 added, 12 changed, 1 destroyed."),
+            .contains("Apply complete! Resources: 1 added, 13 changed, 1 destroyed."),
         "{}",
         applied.stdout
     );
@@ -298,11 +319,12 @@ async fn reference_stack_life_cycle() {
     assert!(
         destroyed
             .stdout
-            .contains("Destroy complete! Resources: 0 added, 0 changed, 21 destroyed."),
+            .contains("Destroy complete! Resources: 0 added, 0 changed, 23 destroyed."),
         "{}",
         destroyed.stdout
     );
     assert_eq!(tagged_leftovers("zenoo-dev").await, Vec::<String>::new());
+    assert_nat_released("zenoo-dev").await;
     let iam = aws_sdk_iam::Client::new(&sdk_config().await);
     for role in [
         "zenoo-dev-github-deploy",
@@ -315,13 +337,107 @@ async fn reference_stack_life_cycle() {
         );
     }
     let plan = zinfra(&["plan", path(&f), "--json"], &env).expect(0).json();
-    assert_eq!(plan["summary"]["add"], 21);
+    assert_eq!(plan["summary"]["add"], 23);
     let nothing = zinfra(&["destroy", path(&f), "--auto-approve"], &env).expect(0);
     assert!(
         nothing.stdout.starts_with("Nothing to destroy"),
         "{}",
         nothing.stdout
     );
+}
+
+/// After destroy: no NAT gateway of the stack is left running and its Elastic IPs are released.
+async fn assert_nat_released(stack: &str) {
+    let ec2 = aws_sdk_ec2::Client::new(&sdk_config().await);
+    let by_stack = || {
+        Filter::builder()
+            .name("tag:zinfra:stack")
+            .values(stack)
+            .build()
+    };
+    let eips = ec2
+        .describe_addresses()
+        .filters(by_stack())
+        .send()
+        .await
+        .unwrap();
+    assert!(eips.addresses().is_empty(), "addresses left: {eips:?}");
+    let nats = ec2
+        .describe_nat_gateways()
+        .filter(by_stack())
+        .send()
+        .await
+        .unwrap();
+    for n in nats.nat_gateways() {
+        let mine = n
+            .tags()
+            .iter()
+            .any(|t| t.key() == Some("zinfra:stack") && t.value() == Some(stack));
+        assert!(
+            !mine || n.state() == Some(&aws_sdk_ec2::types::NatGatewayState::Deleted),
+            "NAT gateway left: {n:?}"
+        );
+    }
+}
+
+/// Prod: one NAT gateway per AZ, each private subnet routed through the one in its own AZ.
+async fn verify_prod_nat_per_az() {
+    let ec2 = aws_sdk_ec2::Client::new(&sdk_config().await);
+    let by_stack = Filter::builder()
+        .name("tag:zinfra:stack")
+        .values("zenoo-prod")
+        .build();
+    let subnets = ec2
+        .describe_subnets()
+        .filters(by_stack.clone())
+        .send()
+        .await
+        .unwrap();
+    let az_of = |id: &str| {
+        subnets
+            .subnets()
+            .iter()
+            .find(|s| s.subnet_id() == Some(id))
+            .and_then(|s| s.availability_zone())
+            .unwrap()
+            .to_owned()
+    };
+    let rts = ec2
+        .describe_route_tables()
+        .filters(by_stack)
+        .send()
+        .await
+        .unwrap();
+    let mut azs = Vec::new();
+    for z in ["a", "b", "c"] {
+        let rt = rts
+            .route_tables()
+            .iter()
+            .find(|r| {
+                r.tags().iter().any(|t| {
+                    t.key() == Some("zinfra:address")
+                        && t.value() == Some(format!("route_table.private_{z}").as_str())
+                })
+            })
+            .unwrap();
+        let nat_id = rt
+            .routes()
+            .iter()
+            .find_map(|r| r.nat_gateway_id())
+            .expect("private route through a NAT gateway");
+        let nats = ec2
+            .describe_nat_gateways()
+            .nat_gateway_ids(nat_id)
+            .send()
+            .await
+            .unwrap();
+        let nat_az = az_of(nats.nat_gateways()[0].subnet_id().unwrap());
+        let private_az = az_of(rt.associations()[0].subnet_id().unwrap());
+        assert_eq!(nat_az, private_az, "route_table.private_{z} leaves its AZ");
+        azs.push(nat_az);
+    }
+    azs.dedup();
+    assert_eq!(azs.len(), 3, "one NAT gateway per AZ");
 }
 
 /// The seed's controls, checked with the SDK directly rather than through zinfra.
@@ -523,6 +639,49 @@ async fn verify_live_properties() {
             .count()
     };
     assert_eq!(igw_routes("route_table.public"), 1);
+    // The private subnets' way out is the NAT gateway: available, public, in a public subnet.
+    let private = rts
+        .route_tables()
+        .iter()
+        .find(|r| {
+            r.tags().iter().any(|t| {
+                t.key() == Some("zinfra:address") && t.value() == Some("route_table.private")
+            })
+        })
+        .unwrap();
+    let nat_id = private
+        .routes()
+        .iter()
+        .find(|r| r.destination_cidr_block() == Some("0.0.0.0/0"))
+        .and_then(|r| r.nat_gateway_id())
+        .expect("private default route through the NAT gateway")
+        .to_owned();
+    let nats = ec2
+        .describe_nat_gateways()
+        .nat_gateway_ids(&nat_id)
+        .send()
+        .await
+        .unwrap();
+    let nat = &nats.nat_gateways()[0];
+    assert_eq!(
+        nat.state(),
+        Some(&aws_sdk_ec2::types::NatGatewayState::Available)
+    );
+    assert_eq!(nat.connectivity_type().map(|c| c.as_str()), Some("public"));
+    let nat_subnet = ec2
+        .describe_subnets()
+        .subnet_ids(nat.subnet_id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        nat_subnet.subnets()[0]
+            .tags()
+            .iter()
+            .any(|t| t.key() == Some("zinfra:address") && t.value() == Some("subnet.public_a")),
+        "the NAT gateway sits in the public subnet"
+    );
+    assert!(nat.nat_gateway_addresses()[0].allocation_id().is_some());
     assert_eq!(
         igw_routes("route_table.private"),
         0,
@@ -742,11 +901,12 @@ async fn prod_stack_applies_and_destroy_respects_deletion_protection() {
     assert!(
         applied
             .stdout
-            .contains("Apply complete! Resources: 23 added, 0 changed, 0 destroyed."),
+            .contains("Apply complete! Resources: 31 added, 0 changed, 0 destroyed."),
         "{}",
         applied.stdout
     );
     zinfra(&["plan", path(&f), "--detailed-exitcode"], &env).expect(0);
+    verify_prod_nat_per_az().await;
 
     // Production data is protected: destroy refuses before deleting anything, and says which setting holds it.
     let refused = zinfra(&["destroy", path(&f), "--auto-approve"], &env).expect(1);
@@ -774,6 +934,7 @@ async fn prod_stack_applies_and_destroy_respects_deletion_protection() {
     zinfra(&["apply", path(&g), "--auto-approve"], &env).expect(0);
     zinfra(&["destroy", path(&g), "--auto-approve"], &env).expect(0);
     assert_eq!(tagged_leftovers("zenoo-prod").await, Vec::<String>::new());
+    assert_nat_released("zenoo-prod").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
