@@ -618,3 +618,63 @@ fn invalid_timeout() {
         ",
     );
 }
+
+#[test]
+fn route_needs_exactly_one_target() {
+    Case::new(
+        "
+        [vpc.main]
+        cidr_block = \"10.0.0.0/16\"
+
+        [internet_gateway.main]
+        vpc = \"vpc.main\"
+
+        [route_table.t]
+        vpc = \"vpc.main\"
+        routes = [{ destination = \"0.0.0.0/0\" }]
+        ",
+    )
+    .errors(
+        "
+        error: a route needs exactly one target
+           --> stack.toml:14:11
+           |
+        14 | routes = [{ destination = \"0.0.0.0/0\" }]
+           |           ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ in route_table.t
+           |
+           = help: give either `gateway` (an internet gateway) or `nat_gateway`
+        ",
+    );
+}
+
+#[test]
+fn nat_gateway_in_a_private_subnet() {
+    Case::new(
+        "
+        [vpc.main]
+        cidr_block = \"10.0.0.0/16\"
+
+        [subnet.private]
+        vpc = \"vpc.main\"
+        cidr_block = \"10.0.1.0/24\"
+        availability_zone = \"us-east-1a\"
+
+        [eip.nat]
+
+        [nat_gateway.a]
+        subnet = \"subnet.private\"
+        eip = \"eip.nat\"
+        ",
+    )
+    .errors(
+        "
+        error: NAT gateway in private subnet subnet.private
+           --> stack.toml:17:10
+           |
+        17 | subnet = \"subnet.private\"
+           |          ^^^^^^^^^^^^^^^^ in nat_gateway.a
+           |
+           = help: a public NAT gateway needs a subnet with `tier = \"public\"` (routing to an internet gateway)
+        ",
+    );
+}
