@@ -91,7 +91,7 @@ async fn reference_stack_life_cycle() {
     let plan = zinfra(&["plan", path(&f), "--json"], &env).expect(0).json();
     assert_eq!(
         plan["summary"],
-        serde_json::json!({"add": 23, "change": 0, "destroy": 0})
+        serde_json::json!({"add": 24, "change": 0, "destroy": 0})
     );
     let human = zinfra(&["plan", path(&f)], &env).expect(0);
     insta::assert_snapshot!("plan_reference_from_nothing", human.stdout);
@@ -99,7 +99,7 @@ async fn reference_stack_life_cycle() {
     assert!(
         applied
             .stdout
-            .contains("Apply complete! Resources: 23 added, 0 changed, 0 destroyed."),
+            .contains("Apply complete! Resources: 24 added, 0 changed, 0 destroyed."),
         "{}",
         applied.stdout
     );
@@ -152,6 +152,12 @@ async fn reference_stack_life_cycle() {
             "[internet_gateway.main]\nvpc = \"vpc.main\"",
             "[internet_gateway.main]\nvpc = \"vpc.main\"\ntags = { Name = \"zenoo-dev-igw\" }",
             "tags",
+        ),
+        (
+            "guardduty_detector.main",
+            "finding_publishing_frequency = \"FIFTEEN_MINUTES\"",
+            "finding_publishing_frequency = \"ONE_HOUR\"",
+            "finding_publishing_frequency",
         ),
         (
             "eip.nat_a",
@@ -296,7 +302,7 @@ async fn reference_stack_life_cycle() {
     assert!(
         applied
             .stdout
-            .contains("Apply complete! Resources: 1 added, 13 changed, 1 destroyed."),
+            .contains("Apply complete! Resources: 1 added, 14 changed, 1 destroyed."),
         "{}",
         applied.stdout
     );
@@ -319,12 +325,13 @@ async fn reference_stack_life_cycle() {
     assert!(
         destroyed
             .stdout
-            .contains("Destroy complete! Resources: 0 added, 0 changed, 23 destroyed."),
+            .contains("Destroy complete! Resources: 0 added, 0 changed, 24 destroyed."),
         "{}",
         destroyed.stdout
     );
     assert_eq!(tagged_leftovers("zenoo-dev").await, Vec::<String>::new());
     assert_nat_released("zenoo-dev").await;
+    assert_no_detector().await;
     let iam = aws_sdk_iam::Client::new(&sdk_config().await);
     for role in [
         "zenoo-dev-github-deploy",
@@ -337,13 +344,21 @@ async fn reference_stack_life_cycle() {
         );
     }
     let plan = zinfra(&["plan", path(&f), "--json"], &env).expect(0).json();
-    assert_eq!(plan["summary"]["add"], 23);
+    assert_eq!(plan["summary"]["add"], 24);
     let nothing = zinfra(&["destroy", path(&f), "--auto-approve"], &env).expect(0);
     assert!(
         nothing.stdout.starts_with("Nothing to destroy"),
         "{}",
         nothing.stdout
     );
+}
+
+/// After destroy: the stack's region has no GuardDuty detector left (only the reference stacks, which
+/// take turns, create one in us-east-1; the driver test uses its own region).
+async fn assert_no_detector() {
+    let gd = aws_sdk_guardduty::Client::new(&sdk_config().await);
+    let ids = gd.list_detectors().send().await.unwrap();
+    assert!(ids.detector_ids().is_empty(), "{ids:?}");
 }
 
 /// After destroy: no NAT gateway of the stack is left running and its Elastic IPs are released.
@@ -639,6 +654,21 @@ async fn verify_live_properties() {
             .count()
     };
     assert_eq!(igw_routes("route_table.public"), 1);
+    // Threat detection: the region's GuardDuty detector is on and publishes every 15 minutes.
+    let gd = aws_sdk_guardduty::Client::new(&conf);
+    let ids = gd.list_detectors().send().await.unwrap();
+    assert_eq!(ids.detector_ids().len(), 1);
+    let det = gd
+        .get_detector()
+        .detector_id(&ids.detector_ids()[0])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(det.status().map(|s| s.as_str()), Some("ENABLED"));
+    assert_eq!(
+        det.finding_publishing_frequency().map(|f| f.as_str()),
+        Some("FIFTEEN_MINUTES")
+    );
     // The private subnets' way out is the NAT gateway: available, public, in a public subnet.
     let private = rts
         .route_tables()
@@ -901,7 +931,7 @@ async fn prod_stack_applies_and_destroy_respects_deletion_protection() {
     assert!(
         applied
             .stdout
-            .contains("Apply complete! Resources: 31 added, 0 changed, 0 destroyed."),
+            .contains("Apply complete! Resources: 32 added, 0 changed, 0 destroyed."),
         "{}",
         applied.stdout
     );
@@ -935,6 +965,7 @@ async fn prod_stack_applies_and_destroy_respects_deletion_protection() {
     zinfra(&["destroy", path(&g), "--auto-approve"], &env).expect(0);
     assert_eq!(tagged_leftovers("zenoo-prod").await, Vec::<String>::new());
     assert_nat_released("zenoo-prod").await;
+    assert_no_detector().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

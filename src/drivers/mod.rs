@@ -11,6 +11,7 @@ use crate::provider::{Provider, StackInfo};
 
 pub mod dynamodb;
 pub mod ec2;
+pub mod guardduty;
 pub mod iam;
 pub mod kms;
 pub mod s3;
@@ -83,6 +84,10 @@ impl Aws {
             ))),
             Arc::new(ssm::Ssm::new(aws_sdk_ssm::Client::new(&conf))),
             Arc::new(iam::Iam::new(aws_sdk_iam::Client::new(&conf))),
+            Arc::new(guardduty::GuardDuty::new(
+                aws_sdk_guardduty::Client::new(&conf),
+                aws_sdk_sts::Client::new(&conf),
+            )),
         ];
         Aws {
             drivers,

@@ -4,6 +4,7 @@ use crate::schema::KindDef;
 
 pub mod dynamodb_table;
 pub mod eip;
+pub mod guardduty_detector;
 pub mod iam_oidc_provider;
 pub mod iam_role;
 pub mod internet_gateway;
@@ -31,4 +32,5 @@ pub static ALL: &[&KindDef] = &[
     &ssm_parameter::KIND,
     &iam_role::KIND,
     &iam_oidc_provider::KIND,
+    &guardduty_detector::KIND,
 ];

@@ -678,3 +678,24 @@ fn nat_gateway_in_a_private_subnet() {
         ",
     );
 }
+
+#[test]
+fn guardduty_detector_disabled() {
+    Case::new(
+        "
+        [guardduty_detector.main]
+        enable = false
+        ",
+    )
+    .errors(
+        "
+        error: GuardDuty detector disabled
+          --> stack.toml:7:10
+          |
+        7 | enable = false
+          |          ^^^^^ in guardduty_detector.main
+          |
+          = help: the security baseline requires threat detection on; remove `enable = false`
+        ",
+    );
+}

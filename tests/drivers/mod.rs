@@ -3,6 +3,7 @@
 mod common;
 mod dynamodb;
 mod ec2;
+mod guardduty;
 mod iam;
 mod kms;
 mod nat;
