@@ -91,7 +91,7 @@ async fn reference_stack_life_cycle() {
     let plan = zinfra(&["plan", path(&f), "--json"], &env).expect(0).json();
     assert_eq!(
         plan["summary"],
-        serde_json::json!({"add": 24, "change": 0, "destroy": 0})
+        serde_json::json!({"add": 25, "change": 0, "destroy": 0})
     );
     let human = zinfra(&["plan", path(&f)], &env).expect(0);
     insta::assert_snapshot!("plan_reference_from_nothing", human.stdout);
@@ -99,7 +99,7 @@ async fn reference_stack_life_cycle() {
     assert!(
         applied
             .stdout
-            .contains("Apply complete! Resources: 24 added, 0 changed, 0 destroyed."),
+            .contains("Apply complete! Resources: 25 added, 0 changed, 0 destroyed."),
         "{}",
         applied.stdout
     );
@@ -325,7 +325,7 @@ async fn reference_stack_life_cycle() {
     assert!(
         destroyed
             .stdout
-            .contains("Destroy complete! Resources: 0 added, 0 changed, 24 destroyed."),
+            .contains("Destroy complete! Resources: 0 added, 0 changed, 25 destroyed."),
         "{}",
         destroyed.stdout
     );
@@ -344,7 +344,7 @@ async fn reference_stack_life_cycle() {
         );
     }
     let plan = zinfra(&["plan", path(&f), "--json"], &env).expect(0).json();
-    assert_eq!(plan["summary"]["add"], 24);
+    assert_eq!(plan["summary"]["add"], 25);
     let nothing = zinfra(&["destroy", path(&f), "--auto-approve"], &env).expect(0);
     assert!(
         nothing.stdout.starts_with("Nothing to destroy"),
@@ -353,12 +353,18 @@ async fn reference_stack_life_cycle() {
     );
 }
 
-/// After destroy: the stack's region has no GuardDuty detector left (only the reference stacks, which
+/// After destroy: the stack's region has no GuardDuty detector and no Security Hub left (only the reference stacks, which
 /// take turns, create one in us-east-1; the driver test uses its own region).
 async fn assert_no_detector() {
-    let gd = aws_sdk_guardduty::Client::new(&sdk_config().await);
+    let conf = sdk_config().await;
+    let gd = aws_sdk_guardduty::Client::new(&conf);
     let ids = gd.list_detectors().send().await.unwrap();
     assert!(ids.detector_ids().is_empty(), "{ids:?}");
+    let sh = aws_sdk_securityhub::Client::new(&conf);
+    assert!(
+        sh.describe_hub().send().await.is_err(),
+        "Security Hub still enabled"
+    );
 }
 
 /// After destroy: no NAT gateway of the stack is left running and its Elastic IPs are released.
@@ -669,6 +675,24 @@ async fn verify_live_properties() {
         det.finding_publishing_frequency().map(|f| f.as_str()),
         Some("FIFTEEN_MINUTES")
     );
+    // Security Hub on, subscribed to exactly the Foundational Security Best Practices standard.
+    let sh = aws_sdk_securityhub::Client::new(&conf);
+    sh.describe_hub()
+        .send()
+        .await
+        .expect("Security Hub enabled");
+    let subs = sh.get_enabled_standards().send().await.unwrap();
+    let arns: Vec<_> = subs
+        .standards_subscriptions()
+        .iter()
+        .filter_map(|s| s.standards_arn())
+        .collect();
+    assert_eq!(
+        arns,
+        [
+            "arn:aws:securityhub:us-east-1::standards/aws-foundational-security-best-practices/v/1.0.0"
+        ]
+    );
     // The private subnets' way out is the NAT gateway: available, public, in a public subnet.
     let private = rts
         .route_tables()
@@ -931,7 +955,7 @@ async fn prod_stack_applies_and_destroy_respects_deletion_protection() {
     assert!(
         applied
             .stdout
-            .contains("Apply complete! Resources: 32 added, 0 changed, 0 destroyed."),
+            .contains("Apply complete! Resources: 33 added, 0 changed, 0 destroyed."),
         "{}",
         applied.stdout
     );

@@ -15,6 +15,7 @@ pub mod guardduty;
 pub mod iam;
 pub mod kms;
 pub mod s3;
+pub mod securityhub;
 pub mod ssm;
 
 /// What a driver is given to find a stack's live resources of one kind.
@@ -87,6 +88,9 @@ impl Aws {
             Arc::new(guardduty::GuardDuty::new(
                 aws_sdk_guardduty::Client::new(&conf),
                 aws_sdk_sts::Client::new(&conf),
+            )),
+            Arc::new(securityhub::SecurityHub::new(
+                aws_sdk_securityhub::Client::new(&conf),
             )),
         ];
         Aws {

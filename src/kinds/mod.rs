@@ -13,6 +13,7 @@ pub mod nat_gateway;
 pub mod route_table;
 pub mod s3_bucket;
 pub mod security_group;
+pub mod securityhub_account;
 pub mod ssm_parameter;
 pub mod subnet;
 pub mod vpc;
@@ -33,4 +34,5 @@ pub static ALL: &[&KindDef] = &[
     &iam_role::KIND,
     &iam_oidc_provider::KIND,
     &guardduty_detector::KIND,
+    &securityhub_account::KIND,
 ];

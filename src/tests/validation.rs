@@ -699,3 +699,24 @@ fn guardduty_detector_disabled() {
         ",
     );
 }
+
+#[test]
+fn securityhub_without_the_standard() {
+    Case::new(
+        "
+        [securityhub_account.main]
+        foundational_best_practices = false
+        ",
+    )
+    .errors(
+        "
+        error: Security Hub without the Foundational Security Best Practices standard
+          --> stack.toml:7:31
+          |
+        7 | foundational_best_practices = false
+          |                               ^^^^^ in securityhub_account.main
+          |
+          = help: the security baseline requires the standard; remove `foundational_best_practices = false`
+        ",
+    );
+}

@@ -8,4 +8,5 @@ mod iam;
 mod kms;
 mod nat;
 mod s3;
+mod securityhub;
 mod ssm;
