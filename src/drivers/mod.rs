@@ -13,6 +13,7 @@ pub mod dynamodb;
 pub mod ec2;
 pub mod guardduty;
 pub mod iam;
+pub mod kafka;
 pub mod kms;
 pub mod s3;
 pub mod securityhub;
@@ -89,6 +90,7 @@ impl Aws {
                 aws_sdk_guardduty::Client::new(&conf),
                 aws_sdk_sts::Client::new(&conf),
             )),
+            Arc::new(kafka::Kafka::new(aws_sdk_kafka::Client::new(&conf))),
             Arc::new(securityhub::SecurityHub::new(
                 aws_sdk_securityhub::Client::new(&conf),
             )),

@@ -9,6 +9,7 @@ pub mod iam_oidc_provider;
 pub mod iam_role;
 pub mod internet_gateway;
 pub mod kms_key;
+pub mod msk_cluster;
 pub mod nat_gateway;
 pub mod route_table;
 pub mod s3_bucket;
@@ -30,6 +31,7 @@ pub static ALL: &[&KindDef] = &[
     &security_group::KIND,
     &s3_bucket::KIND,
     &dynamodb_table::KIND,
+    &msk_cluster::KIND,
     &ssm_parameter::KIND,
     &iam_role::KIND,
     &iam_oidc_provider::KIND,

@@ -5,6 +5,7 @@ mod dynamodb;
 mod ec2;
 mod guardduty;
 mod iam;
+mod kafka;
 mod kms;
 mod nat;
 mod s3;
