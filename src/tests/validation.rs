@@ -720,3 +720,118 @@ fn securityhub_without_the_standard() {
         ",
     );
 }
+
+#[test]
+fn msk_cluster_controls() {
+    Case::new(
+        "
+        [vpc.main]
+        cidr_block = \"10.0.0.0/16\"
+
+        [subnet.a]
+        vpc = \"vpc.main\"
+        cidr_block = \"10.0.1.0/24\"
+        availability_zone = \"us-east-1a\"
+        tier = \"public\"
+
+        [subnet.b]
+        vpc = \"vpc.main\"
+        cidr_block = \"10.0.2.0/24\"
+        availability_zone = \"us-east-1b\"
+
+        [security_group.kafka]
+        vpc = \"vpc.main\"
+        description = \"kafka\"
+
+        [kms_key.k]
+
+        [msk_cluster.events]
+        kafka_version = \"3.6.0\"
+        broker_instance_type = \"kafka.m5.large\"
+        number_of_broker_nodes = 3
+        client_subnets = [\"subnet.a\", \"subnet.b\"]
+        security_groups = [\"security_group.kafka\"]
+        kms_key = \"kms_key.k\"
+        client_broker_encryption = \"TLS_PLAINTEXT\"
+        in_cluster_encryption = false
+        sasl_iam = false
+        unauthenticated = true
+        ",
+    )
+    .errors(
+        "
+        error: MSK client traffic allows plaintext (TLS_PLAINTEXT)
+           --> stack.toml:33:28
+           |
+        33 | client_broker_encryption = \"TLS_PLAINTEXT\"
+           |                            ^^^^^^^^^^^^^^^ in msk_cluster.events
+           |
+           = help: the security baseline requires TLS between clients and brokers; use \"TLS\"
+
+        error: MSK brokers talk in plaintext
+           --> stack.toml:34:25
+           |
+        34 | in_cluster_encryption = false
+           |                         ^^^^^ in msk_cluster.events
+           |
+           = help: the security baseline requires TLS inside the cluster; remove `in_cluster_encryption = false`
+
+        error: MSK cluster open to unauthenticated clients
+           --> stack.toml:36:19
+           |
+        36 | unauthenticated = true
+           |                   ^^^^ in msk_cluster.events
+           |
+           = help: clients must authenticate with IAM; remove `unauthenticated = true`
+
+        error: MSK cluster without client authentication
+           --> stack.toml:35:12
+           |
+        35 | sasl_iam = false
+           |            ^^^^^ in msk_cluster.events
+           |
+           = help: clients must authenticate with IAM (SASL/IAM); remove `sasl_iam = false`
+
+        error: 3 brokers cannot be spread evenly over 2 client subnets
+           --> stack.toml:29:26
+           |
+        29 | number_of_broker_nodes = 3
+           |                          ^ in msk_cluster.events
+           |
+           = help: MSK places the same number of brokers in each subnet; use a multiple of the subnet count
+
+        error: MSK brokers in public subnet subnet.a
+           --> stack.toml:30:19
+           |
+        30 | client_subnets = [\"subnet.a\", \"subnet.b\"]
+           |                   ^^^^^^^^^^ in msk_cluster.events
+           |
+           = help: the data layer belongs in private subnets (`tier = \"private\"`)
+        ",
+    );
+}
+
+#[test]
+fn msk_cluster_needs_a_key() {
+    Case::new(
+        "
+        [msk_cluster.events]
+        kafka_version = \"3.6.0\"
+        broker_instance_type = \"kafka.m5.large\"
+        number_of_broker_nodes = 2
+        client_subnets = []
+        security_groups = []
+        ",
+    )
+    .errors(
+        "
+        error: missing required field `kms_key` in msk_cluster.events
+          --> stack.toml:6:14
+          |
+        6 | [msk_cluster.events]
+          |              ^^^^^^ `kms_key` is required here
+          |
+          = help: kms_key: Customer-managed key of this stack for encryption at rest.
+        ",
+    );
+}
