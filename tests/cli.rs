@@ -89,7 +89,7 @@ fn validate_output() {
     .expect(0);
     assert_eq!(
         run.stdout.replace(&dev, "stacks/zenoo-dev.toml"),
-        "stacks/zenoo-dev.toml is valid: 25 resources in stack zenoo-dev (dev).\n"
+        "stacks/zenoo-dev.toml is valid: 27 resources in stack zenoo-dev (dev).\n"
     );
 }
 

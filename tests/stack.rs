@@ -91,7 +91,7 @@ async fn reference_stack_life_cycle() {
     let plan = zinfra(&["plan", path(&f), "--json"], &env).expect(0).json();
     assert_eq!(
         plan["summary"],
-        serde_json::json!({"add": 25, "change": 0, "destroy": 0})
+        serde_json::json!({"add": 27, "change": 0, "destroy": 0})
     );
     let human = zinfra(&["plan", path(&f)], &env).expect(0);
     insta::assert_snapshot!("plan_reference_from_nothing", human.stdout);
@@ -99,7 +99,7 @@ async fn reference_stack_life_cycle() {
     assert!(
         applied
             .stdout
-            .contains("Apply complete! Resources: 25 added, 0 changed, 0 destroyed."),
+            .contains("Apply complete! Resources: 27 added, 0 changed, 0 destroyed."),
         "{}",
         applied.stdout
     );
@@ -152,6 +152,12 @@ async fn reference_stack_life_cycle() {
             "[internet_gateway.main]\nvpc = \"vpc.main\"",
             "[internet_gateway.main]\nvpc = \"vpc.main\"\ntags = { Name = \"zenoo-dev-igw\" }",
             "tags",
+        ),
+        (
+            "msk_cluster.events",
+            "ebs_volume_size = 100",
+            "ebs_volume_size = 200",
+            "ebs_volume_size",
         ),
         (
             "guardduty_detector.main",
@@ -261,7 +267,9 @@ async fn reference_stack_life_cycle() {
         changes(&plan),
         [
             ("subnet.private_b".to_string(), "replace".to_string()),
-            ("route_table.private".to_string(), "update".to_string())
+            ("route_table.private".to_string(), "update".to_string()),
+            // Its brokers live in the subnet: client subnets are not changed in place.
+            ("msk_cluster.events".to_string(), "replace".to_string())
         ]
     );
     assert_eq!(
@@ -275,6 +283,31 @@ async fn reference_stack_life_cycle() {
     );
     let human = zinfra(&["plan", path(&g)], &env).expect(0).stdout;
     assert!(human.contains("  # subnet.private_b must be replaced\n  # (`cidr_block` cannot be changed in place)\n-/+ subnet.private_b"), "{human}");
+    // MSK: the Kafka version is not changed in place; the plan says so.
+    let g3 = s.write(
+        "replace3.toml",
+        &edit(
+            &text,
+            "kafka_version = \"3.6.0\"",
+            "kafka_version = \"3.7.x\"",
+        ),
+    );
+    let plan = zinfra(&["plan", path(&g3), "--json"], &env)
+        .expect(0)
+        .json();
+    assert_eq!(
+        changes(&plan),
+        [("msk_cluster.events".to_string(), "replace".to_string())]
+    );
+    assert_eq!(
+        plan["resource_changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["address"] == "msk_cluster.events")
+            .unwrap()["reason"],
+        "`kafka_version` cannot be changed in place"
+    );
     let g2 = s.write(
         "replace2.toml",
         &edit(
@@ -302,7 +335,7 @@ async fn reference_stack_life_cycle() {
     assert!(
         applied
             .stdout
-            .contains("Apply complete! Resources: 1 added, 14 changed, 1 destroyed."),
+            .contains("Apply complete! Resources: 2 added, 14 changed, 2 destroyed."),
         "{}",
         applied.stdout
     );
@@ -325,7 +358,7 @@ async fn reference_stack_life_cycle() {
     assert!(
         destroyed
             .stdout
-            .contains("Destroy complete! Resources: 0 added, 0 changed, 25 destroyed."),
+            .contains("Destroy complete! Resources: 0 added, 0 changed, 27 destroyed."),
         "{}",
         destroyed.stdout
     );
@@ -344,7 +377,7 @@ async fn reference_stack_life_cycle() {
         );
     }
     let plan = zinfra(&["plan", path(&f), "--json"], &env).expect(0).json();
-    assert_eq!(plan["summary"]["add"], 25);
+    assert_eq!(plan["summary"]["add"], 27);
     let nothing = zinfra(&["destroy", path(&f), "--auto-approve"], &env).expect(0);
     assert!(
         nothing.stdout.starts_with("Nothing to destroy"),
@@ -660,6 +693,108 @@ async fn verify_live_properties() {
             .count()
     };
     assert_eq!(igw_routes("route_table.public"), 1);
+    // MSK: brokers only in the private subnets, behind a group that admits only the services' group on
+    // 9098; TLS between clients and brokers and inside the cluster; the stack's CMK; IAM auth only.
+    let msk = aws_sdk_kafka::Client::new(&conf);
+    let clusters = msk
+        .list_clusters()
+        .cluster_name_filter("zenoo-dev-events")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(clusters.cluster_info_list().len(), 1);
+    let c = msk
+        .describe_cluster()
+        .cluster_arn(clusters.cluster_info_list()[0].cluster_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let c = c.cluster_info().unwrap();
+    assert_eq!(c.state().map(|s| s.as_str()), Some("ACTIVE"));
+    let nodes = c.broker_node_group_info().unwrap();
+    let broker_subnets = ec2
+        .describe_subnets()
+        .set_subnet_ids(Some(nodes.client_subnets().to_vec()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(broker_subnets.subnets().len(), 2);
+    for sn in broker_subnets.subnets() {
+        assert!(
+            sn.tags()
+                .iter()
+                .any(|t| t.key() == Some("zinfra:tier") && t.value() == Some("private")),
+            "MSK broker in a non-private subnet {:?}",
+            sn.subnet_id()
+        );
+    }
+    let kafka_sg = ec2
+        .describe_security_groups()
+        .set_group_ids(Some(nodes.security_groups().to_vec()))
+        .send()
+        .await
+        .unwrap();
+    let services_sg = ec2
+        .describe_security_groups()
+        .filters(
+            Filter::builder()
+                .name("group-name")
+                .values("zenoo-dev-services")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .security_groups()[0]
+        .group_id()
+        .unwrap()
+        .to_owned();
+    let perms = kafka_sg.security_groups()[0].ip_permissions();
+    assert_eq!(perms.len(), 1, "{perms:?}");
+    assert_eq!(
+        (perms[0].from_port(), perms[0].to_port()),
+        (Some(9098), Some(9098))
+    );
+    assert!(perms[0].ip_ranges().is_empty() && perms[0].ipv6_ranges().is_empty());
+    assert_eq!(
+        perms[0]
+            .user_id_group_pairs()
+            .iter()
+            .map(|p| p.group_id().unwrap())
+            .collect::<Vec<_>>(),
+        [services_sg.as_str()]
+    );
+    let enc = c.encryption_info().unwrap();
+    let transit = enc.encryption_in_transit().unwrap();
+    assert_eq!(transit.client_broker().map(|c| c.as_str()), Some("TLS"));
+    assert_eq!(transit.in_cluster(), Some(true));
+    let kms = aws_sdk_kms::Client::new(&conf);
+    let key = kms
+        .describe_key()
+        .key_id("alias/zenoo-dev-data")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        enc.encryption_at_rest().unwrap().data_volume_kms_key_id(),
+        key.key_metadata().map(|m| m.arn().unwrap()),
+        "MSK not encrypted with the stack's CMK"
+    );
+    let auth = c.client_authentication().unwrap();
+    assert_eq!(auth.sasl().unwrap().iam().unwrap().enabled(), Some(true));
+    assert_eq!(auth.unauthenticated().unwrap().enabled(), Some(false));
+    let boot = msk
+        .get_bootstrap_brokers()
+        .cluster_arn(c.cluster_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        boot.bootstrap_broker_string_sasl_iam()
+            .unwrap()
+            .contains(":9098")
+    );
+
     // Threat detection: the region's GuardDuty detector is on and publishes every 15 minutes.
     let gd = aws_sdk_guardduty::Client::new(&conf);
     let ids = gd.list_detectors().send().await.unwrap();
@@ -955,7 +1090,7 @@ async fn prod_stack_applies_and_destroy_respects_deletion_protection() {
     assert!(
         applied
             .stdout
-            .contains("Apply complete! Resources: 33 added, 0 changed, 0 destroyed."),
+            .contains("Apply complete! Resources: 35 added, 0 changed, 0 destroyed."),
         "{}",
         applied.stdout
     );
