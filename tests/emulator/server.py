@@ -13,7 +13,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 # Extension modules, applied in order before the server starts.
-EXTENSIONS = ["securityhub", "msk"]
+EXTENSIONS = ["securityhub", "msk", "tagging"]
 
 for name in EXTENSIONS:
     importlib.import_module(name).apply()
