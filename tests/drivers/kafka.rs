@@ -110,7 +110,7 @@ async fn msk_cluster_lifecycle_in_place_changes_and_resume_after_timeout() {
     )
     .await;
     let key_arn = key.outputs["arn"].clone();
-    let mut subnets = vec![a.id.clone(), b.id.clone()];
+    let mut subnets = [a.id.clone(), b.id.clone()];
     subnets.sort();
     let cluster_props = |name: &str| {
         props([
@@ -167,7 +167,7 @@ async fn msk_cluster_lifecycle_in_place_changes_and_resume_after_timeout() {
     assert_eq!(auth.unauthenticated().unwrap().enabled(), Some(false));
     assert_eq!(
         c.broker_node_group_info().unwrap().security_groups(),
-        [sg.id.clone()]
+        std::slice::from_ref(&sg.id)
     );
     let version = c.current_version().unwrap().to_owned();
 
