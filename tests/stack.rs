@@ -386,7 +386,8 @@ async fn reference_stack_life_cycle() {
     );
 }
 
-/// After destroy: the stack's region has no GuardDuty detector and no Security Hub left (only the reference stacks, which
+/// After destroy: the stack's region has no GuardDuty detector, no Security Hub, no reference MSK
+/// cluster and no published bootstrap string left (only the reference stacks, which
 /// take turns, create one in us-east-1; the driver test uses its own region).
 async fn assert_no_detector() {
     let conf = sdk_config().await;
@@ -398,6 +399,24 @@ async fn assert_no_detector() {
         sh.describe_hub().send().await.is_err(),
         "Security Hub still enabled"
     );
+    // No reference-stack MSK cluster, and no bootstrap-broker parameter published by one.
+    let msk = aws_sdk_kafka::Client::new(&conf);
+    let left = msk.list_clusters().send().await.unwrap();
+    assert!(
+        !left
+            .cluster_info_list()
+            .iter()
+            .any(|c| c.cluster_name().is_some_and(|n| n.starts_with("zenoo-"))),
+        "MSK clusters left: {left:?}"
+    );
+    let ssm = aws_sdk_ssm::Client::new(&conf);
+    for env in ["dev", "prod"] {
+        let name = format!("/zenoo/{env}/kafka/bootstrap-brokers");
+        assert!(
+            ssm.get_parameter().name(&name).send().await.is_err(),
+            "{name} left"
+        );
+    }
 }
 
 /// After destroy: no NAT gateway of the stack is left running and its Elastic IPs are released.
@@ -793,6 +812,17 @@ async fn verify_live_properties() {
         boot.bootstrap_broker_string_sasl_iam()
             .unwrap()
             .contains(":9098")
+    );
+    let ssm = aws_sdk_ssm::Client::new(&conf);
+    let published = ssm
+        .get_parameter()
+        .name("/zenoo/dev/kafka/bootstrap-brokers")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        published.parameter().and_then(|p| p.value()),
+        boot.bootstrap_broker_string_sasl_iam()
     );
 
     // Threat detection: the region's GuardDuty detector is on and publishes every 15 minutes.

@@ -5,7 +5,9 @@
 //! (`crate::wait::until`, default 60 minutes or the resource's `timeout`); a read that finds a cluster still
 //! `CREATING`/`UPDATING` (an apply that timed out) waits for it too, so a re-run picks it up instead of
 //! creating a second one. The bootstrap broker string for SASL/IAM is the output
-//! `bootstrap_brokers_sasl_iam`, which other resources (an `ssm_parameter` value) can reference.
+//! `bootstrap_brokers_sasl_iam`; with `publish_bootstrap_brokers_to` the driver also writes it to that SSM
+//! parameter (string fields cannot reference outputs, so the cluster publishes it itself). The parameter's
+//! name is kept in the cluster tag `zinfra:bootstrap-parameter`, so read and delete find it.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -27,15 +29,60 @@ use crate::model::{Live, PropsExt, Resolved, Value};
 use crate::wait::Poll;
 
 const TIMEOUT: Duration = Duration::from_secs(3600);
+/// Where the bootstrap string is published; kept out of `Live.tags` so it never shows as tag drift.
+const TAG_PUBLISH: &str = "zinfra:bootstrap-parameter";
 const POLL: Duration = Duration::from_secs(30);
 
 pub struct Kafka {
     client: aws_sdk_kafka::Client,
+    ssm: aws_sdk_ssm::Client,
 }
 
 impl Kafka {
-    pub fn new(client: aws_sdk_kafka::Client) -> Kafka {
-        Kafka { client }
+    pub fn new(client: aws_sdk_kafka::Client, ssm: aws_sdk_ssm::Client) -> Kafka {
+        Kafka { client, ssm }
+    }
+
+    /// Writes the bootstrap string to `name` (overwriting) and records the name on the cluster.
+    async fn publish(&self, arn: &str, name: &str, brokers: &str) -> Result<()> {
+        self.ssm
+            .put_parameter()
+            .name(name)
+            .value(brokers)
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .overwrite(true)
+            .send()
+            .await
+            .map_err(|e| sdk_error("PutParameter", e))
+            .with_context(|| format!("publishing the bootstrap brokers to {name}"))?;
+        self.client
+            .tag_resource()
+            .resource_arn(arn)
+            .tags(TAG_PUBLISH, name)
+            .send()
+            .await
+            .map_err(|e| sdk_error("TagResource", e))?;
+        Ok(())
+    }
+
+    async fn unpublish(&self, name: &str) -> Result<()> {
+        let res = self.ssm.delete_parameter().name(name).send().await;
+        absent_if("DeleteParameter", res, &["ParameterNotFound"])?;
+        Ok(())
+    }
+
+    /// The published parameter's name, when it still holds the cluster's current bootstrap string.
+    async fn published(&self, c: &ClusterInfo, brokers: Option<&str>) -> Result<Value> {
+        let Some(name) = c.tags().and_then(|t| t.get(TAG_PUBLISH)) else {
+            return Ok(Value::Null);
+        };
+        let res = self.ssm.get_parameter().name(name).send().await;
+        let value = absent_if("GetParameter", res, &["ParameterNotFound"])?
+            .and_then(|o| o.parameter().and_then(|p| p.value().map(str::to_owned)));
+        Ok(match (value, brokers) {
+            (Some(v), Some(b)) if v == b => Value::Str(name.clone()),
+            _ => Value::Null,
+        })
     }
 
     async fn describe(&self, arn: &str) -> Result<Option<ClusterInfo>> {
@@ -81,10 +128,13 @@ impl Kafka {
         let arn = c.cluster_arn().unwrap_or_default();
         let mut live = Live::new(address, "msk_cluster", arn);
         live.outputs.insert("arn".into(), arn.to_owned());
-        if let Some(b) = self.bootstrap(arn).await? {
+        let brokers = self.bootstrap(arn).await?;
+        let published = self.published(c, brokers.as_deref()).await?;
+        if let Some(b) = brokers {
             live.outputs.insert("bootstrap_brokers_sasl_iam".into(), b);
         }
         let p = &mut live.props;
+        p.insert("publish_bootstrap_brokers_to".into(), published);
         let s = |v: Option<&str>| v.map_or(Value::Null, |v| Value::Str(v.to_owned()));
         let strs = |v: &[String]| Value::List(v.iter().cloned().map(Value::Str).collect());
         p.insert("name".into(), s(c.cluster_name()));
@@ -171,6 +221,7 @@ impl Kafka {
             c.tags()
                 .into_iter()
                 .flatten()
+                .filter(|(k, _)| k.as_str() != TAG_PUBLISH)
                 .map(|(k, v)| (k.as_str(), v.as_str())),
         );
         Ok(live)
@@ -312,6 +363,14 @@ impl Driver for Kafka {
             .wait_active(arn)
             .await
             .with_context(|| format!("creating {}", r.address))?;
+        if let Some(name) = p.str("publish_bootstrap_brokers_to") {
+            let brokers = self
+                .bootstrap(arn)
+                .await?
+                .context("GetBootstrapBrokers returned no SASL/IAM string")?;
+            self.publish(arn, name, &brokers).await?;
+        }
+        let info = self.describe(arn).await?.unwrap_or(info);
         self.live(&r.address, &info).await
     }
 
@@ -321,7 +380,10 @@ impl Driver for Kafka {
         if let Some(field) = changed.iter().find(|f| {
             !matches!(
                 f.as_str(),
-                "tags" | "number_of_broker_nodes" | "ebs_volume_size"
+                "tags"
+                    | "number_of_broker_nodes"
+                    | "ebs_volume_size"
+                    | "publish_bootstrap_brokers_to"
             )
         }) {
             bail!("{}: `{field}` cannot be changed in place", r.address);
@@ -382,6 +444,36 @@ impl Driver for Kafka {
             }
         }
         let info = self.wait_active(arn).await?;
+        let new = r.props.str("publish_bootstrap_brokers_to");
+        if has("publish_bootstrap_brokers_to") {
+            let old = live.props.str("publish_bootstrap_brokers_to");
+            if let Some(old) = old.filter(|o| Some(*o) != new) {
+                self.unpublish(old).await?;
+            }
+        }
+        // New brokers change the bootstrap string: publish it again.
+        if has("publish_bootstrap_brokers_to") || has("number_of_broker_nodes") {
+            match new {
+                Some(name) => {
+                    let brokers = self
+                        .bootstrap(arn)
+                        .await?
+                        .context("GetBootstrapBrokers returned no SASL/IAM string")?;
+                    self.publish(arn, name, &brokers).await?;
+                }
+                None if has("publish_bootstrap_brokers_to") => {
+                    self.client
+                        .untag_resource()
+                        .resource_arn(arn)
+                        .tag_keys(TAG_PUBLISH)
+                        .send()
+                        .await
+                        .map_err(|e| sdk_error("UntagResource", e))?;
+                }
+                None => {}
+            }
+        }
+        let info = self.describe(arn).await?.unwrap_or(info);
         let mut out = self.live(&r.address, &info).await?;
         out.tags = r.tags.clone();
         Ok(out)
@@ -393,6 +485,11 @@ impl Driver for Kafka {
         let Some(c) = self.describe(arn).await? else {
             return Ok(());
         };
+        if let Some(name) = c.tags().and_then(|t| t.get(TAG_PUBLISH)) {
+            self.unpublish(name)
+                .await
+                .with_context(|| format!("deleting {}", live.address))?;
+        }
         if c.state() != Some(&ClusterState::Deleting) {
             let res = self.client.delete_cluster().cluster_arn(arn).send().await;
             absent_if("DeleteCluster", res, &["NotFoundException"])

@@ -90,7 +90,10 @@ impl Aws {
                 aws_sdk_guardduty::Client::new(&conf),
                 aws_sdk_sts::Client::new(&conf),
             )),
-            Arc::new(kafka::Kafka::new(aws_sdk_kafka::Client::new(&conf))),
+            Arc::new(kafka::Kafka::new(
+                aws_sdk_kafka::Client::new(&conf),
+                aws_sdk_ssm::Client::new(&conf),
+            )),
             Arc::new(securityhub::SecurityHub::new(
                 aws_sdk_securityhub::Client::new(&conf),
             )),

@@ -87,6 +87,12 @@ pub static KIND: KindDef = KindDef {
         .default(Default::Bool(false))
         .force_new(),
         Field::new(
+            "publish_bootstrap_brokers_to",
+            Ty::Str,
+            "SSM parameter name (type String: the string is not secret) that receives the SASL/IAM \
+             bootstrap broker string once the cluster is ACTIVE. Changed in place.",
+        ),
+        Field::new(
             "enhanced_monitoring",
             Ty::Enum(&[
                 "DEFAULT",

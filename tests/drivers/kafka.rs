@@ -130,6 +130,9 @@ async fn msk_cluster_lifecycle_in_place_changes_and_resume_after_timeout() {
         ])
     };
     let mut r = resolved(&stack, "msk_cluster", "events", cluster_props(&stack));
+    let param = format!("/{stack}/kafka/bootstrap");
+    r.props
+        .insert("publish_bootstrap_brokers_to".into(), s(&param));
     let created = d.create(&r).await.unwrap();
     assert!(
         created.id.starts_with("arn:aws:kafka:us-east-1:"),
@@ -141,6 +144,13 @@ async fn msk_cluster_lifecycle_in_place_changes_and_resume_after_timeout() {
         boot.split(',').count() == 2 && boot.split(',').all(|h| h.ends_with(":9098")),
         "{boot}"
     );
+
+    // Published to SSM as a plain String (the broker list is not secret).
+    let ssm = aws_sdk_ssm::Client::new(&sdk_config().await);
+    let got = ssm.get_parameter().name(&param).send().await.unwrap();
+    let got = got.parameter().unwrap();
+    assert_eq!(got.value(), Some(boot.as_str()));
+    assert_eq!(got.r#type().map(|t| t.as_str()), Some("String"));
 
     let live = read_all(&aws, &r).await;
     assert_eq!(live.len(), 1);
@@ -199,6 +209,17 @@ async fn msk_cluster_lifecycle_in_place_changes_and_resume_after_timeout() {
         after.cluster_info().unwrap().current_version(),
         Some(version.as_str())
     );
+    // Publishing elsewhere moves the parameter in place.
+    let param2 = format!("/{stack}/kafka/bootstrap-2");
+    r.props
+        .insert("publish_bootstrap_brokers_to".into(), s(&param2));
+    d.update(&r, &live[0], &["publish_bootstrap_brokers_to".into()])
+        .await
+        .unwrap();
+    let live = read_all(&aws, &r).await;
+    assert_eq!((&live[0].props, &live[0].tags), (&r.props, &r.tags));
+    assert!(ssm.get_parameter().name(&param).send().await.is_err());
+    assert!(ssm.get_parameter().name(&param2).send().await.is_ok());
     // A stale current version is refused, as AWS does.
     let stale = msk
         .update_broker_count()
@@ -266,6 +287,10 @@ async fn msk_cluster_lifecycle_in_place_changes_and_resume_after_timeout() {
         d.delete(l).await.unwrap();
     }
     assert!(read_all(&aws, &r).await.is_empty());
+    assert!(
+        ssm.get_parameter().name(&param2).send().await.is_err(),
+        "the published parameter outlived its cluster"
+    );
     d.delete(&live[0]).await.expect("deleting again is a no-op");
     for l in [&sg, &a, &b, &vpc, &key] {
         aws.driver_for(&l.kind).delete(l).await.unwrap();
