@@ -84,7 +84,7 @@ fn validate_output() {
     let run = zinfra_at("http://127.0.0.1:9", &["validate", &dev], &DEV_ENV).expect(0);
     assert_eq!(
         run.stdout.replace(&dev, "stacks/zenoo-dev.toml"),
-        "stacks/zenoo-dev.toml is valid: 51 resources in stack zenoo-dev (dev).\n"
+        "stacks/zenoo-dev.toml is valid: 57 resources in stack zenoo-dev (dev).\n"
     );
 }
 

@@ -38,7 +38,8 @@ fn edit(text: &str, from: &str, to: &str) -> String {
 
 /// Everything the tagging API still lists for the stack, less KMS keys already scheduled for deletion
 /// and ECS resources already INACTIVE (AWS keeps deregistered task definitions and deleted clusters and
-/// services visible, with their tags, for a while).
+/// services visible, with their tags, for a while),
+/// and NAT gateways already `deleted` (AWS keeps listing those for about an hour).
 pub(crate) async fn tagged_leftovers(stack: &str) -> Vec<String> {
     let conf = sdk_config().await;
     let tagging = aws_sdk_resourcegroupstagging::Client::new(&conf);
@@ -54,9 +55,23 @@ pub(crate) async fn tagged_leftovers(stack: &str) -> Vec<String> {
         .send()
         .await
         .unwrap();
+    let ec2 = aws_sdk_ec2::Client::new(&conf);
     let mut left = Vec::new();
     for m in page.resource_tag_mapping_list() {
         let arn = m.resource_arn().unwrap().to_owned();
+        if arn.contains(":natgateway/") {
+            let n = ec2
+                .describe_nat_gateways()
+                .nat_gateway_ids(arn.rsplit('/').next().unwrap())
+                .send()
+                .await
+                .unwrap();
+            if n.nat_gateways().first().and_then(|n| n.state())
+                == Some(&aws_sdk_ec2::types::NatGatewayState::Deleted)
+            {
+                continue;
+            }
+        }
         if arn.contains(":key/") {
             let k = kms
                 .describe_key()
@@ -129,7 +144,7 @@ async fn reference_stack_life_cycle() {
     let plan = zinfra(&["plan", path(&f), "--json"], &env).expect(0).json();
     assert_eq!(
         plan["summary"],
-        serde_json::json!({"add": 51, "change": 0, "destroy": 0})
+        serde_json::json!({"add": 57, "change": 0, "destroy": 0})
     );
     let human = zinfra(&["plan", path(&f)], &env).expect(0);
     insta::assert_snapshot!("plan_reference_from_nothing", human.stdout);
@@ -137,7 +152,7 @@ async fn reference_stack_life_cycle() {
     assert!(
         applied
             .stdout
-            .contains("Apply complete! Resources: 51 added, 0 changed, 0 destroyed."),
+            .contains("Apply complete! Resources: 57 added, 0 changed, 0 destroyed."),
         "{}",
         applied.stdout
     );
@@ -193,6 +208,24 @@ async fn reference_stack_life_cycle() {
             "internet_gateway.main",
             "[internet_gateway.main]\nvpc = \"vpc.main\"",
             "[internet_gateway.main]\nvpc = \"vpc.main\"\ntags = { Name = \"zenoo-dev-igw\" }",
+            "tags",
+        ),
+        (
+            "msk_cluster.events",
+            "ebs_volume_size = 100",
+            "ebs_volume_size = 200",
+            "ebs_volume_size",
+        ),
+        (
+            "guardduty_detector.main",
+            "finding_publishing_frequency = \"FIFTEEN_MINUTES\"",
+            "finding_publishing_frequency = \"ONE_HOUR\"",
+            "finding_publishing_frequency",
+        ),
+        (
+            "eip.nat_a",
+            "tags = { Name = \"zenoo-dev-nat-a\" }",
+            "tags = { Name = \"zenoo-dev-nat-1\" }",
             "tags",
         ),
         (
@@ -418,16 +451,20 @@ async fn reference_stack_life_cycle() {
         ),
     );
     let plan = zinfra(&["plan", path(&g), "--json"], &env).expect(0).json();
+    // Dependents follow in graph order; the order among independent ones is the graph's business.
+    let mut got = changes(&plan);
+    got[1..].sort();
     assert_eq!(
-        changes(&plan),
+        got,
         [
             ("subnet.private_b".to_string(), "replace".to_string()),
-            ("route_table.private".to_string(), "update".to_string()),
+            ("ecs_service.hub".to_string(), "update".to_string()),
             (
                 "elasticache_subnet_group.redis".to_string(),
                 "update".to_string()
             ),
-            ("ecs_service.hub".to_string(), "update".to_string())
+            ("msk_cluster.events".to_string(), "replace".to_string()),
+            ("route_table.private".to_string(), "update".to_string()),
         ]
     );
     assert_eq!(
@@ -441,6 +478,31 @@ async fn reference_stack_life_cycle() {
     );
     let human = zinfra(&["plan", path(&g)], &env).expect(0).stdout;
     assert!(human.contains("  # subnet.private_b must be replaced\n  # (`cidr_block` cannot be changed in place)\n-/+ subnet.private_b"), "{human}");
+    // MSK: the Kafka version is not changed in place; the plan says so.
+    let g3 = s.write(
+        "replace3.toml",
+        &edit(
+            &text,
+            "kafka_version = \"3.6.0\"",
+            "kafka_version = \"3.7.x\"",
+        ),
+    );
+    let plan = zinfra(&["plan", path(&g3), "--json"], &env)
+        .expect(0)
+        .json();
+    assert_eq!(
+        changes(&plan),
+        [("msk_cluster.events".to_string(), "replace".to_string())]
+    );
+    assert_eq!(
+        plan["resource_changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["address"] == "msk_cluster.events")
+            .unwrap()["reason"],
+        "`kafka_version` cannot be changed in place"
+    );
     let g2 = s.write(
         "replace2.toml",
         &edit(
@@ -703,7 +765,7 @@ async fn reference_stack_life_cycle() {
     assert!(
         applied
             .stdout
-            .contains("Apply complete! Resources: 6 added, 27 changed, 6 destroyed."),
+            .contains("Apply complete! Resources: 7 added, 29 changed, 7 destroyed."),
         "{}",
         applied.stdout
     );
@@ -749,7 +811,7 @@ async fn reference_stack_life_cycle() {
     assert!(
         destroyed
             .stdout
-            .contains("Destroy complete! Resources: 0 added, 0 changed, 51 destroyed."),
+            .contains("Destroy complete! Resources: 0 added, 0 changed, 57 destroyed."),
         "{}",
         destroyed.stdout
     );
@@ -761,6 +823,8 @@ async fn reference_stack_life_cycle() {
     );
     assert_eq!(frontend_leftovers("zenoo-dev").await, Vec::<String>::new());
     assert_eq!(delivery_leftovers("zenoo-dev").await, Vec::<String>::new());
+    assert_nat_released("zenoo-dev").await;
+    assert_no_detector().await;
     let iam = aws_sdk_iam::Client::new(&sdk_config().await);
     for role in [
         "zenoo-dev-github-deploy",
@@ -773,7 +837,7 @@ async fn reference_stack_life_cycle() {
         );
     }
     let plan = zinfra(&["plan", path(&f), "--json"], &env).expect(0).json();
-    assert_eq!(plan["summary"]["add"], 51);
+    assert_eq!(plan["summary"]["add"], 57);
     let ec = aws_sdk_elasticache::Client::new(&sdk_config().await);
     for id in ["zenoo-dev-redis", "zenoo-dev-cache"] {
         assert!(
@@ -791,6 +855,133 @@ async fn reference_stack_life_cycle() {
         "{}",
         nothing.stdout
     );
+}
+
+/// After destroy: the stack's region has no GuardDuty detector, no Security Hub, no reference MSK
+/// cluster and no published bootstrap string left (only the reference stacks, which
+/// take turns, create one in us-east-1; the driver test uses its own region).
+async fn assert_no_detector() {
+    let conf = sdk_config().await;
+    let gd = aws_sdk_guardduty::Client::new(&conf);
+    let ids = gd.list_detectors().send().await.unwrap();
+    assert!(ids.detector_ids().is_empty(), "{ids:?}");
+    let sh = aws_sdk_securityhub::Client::new(&conf);
+    assert!(
+        sh.describe_hub().send().await.is_err(),
+        "Security Hub still enabled"
+    );
+    // No reference-stack MSK cluster, and no bootstrap-broker parameter published by one.
+    let msk = aws_sdk_kafka::Client::new(&conf);
+    let left = msk.list_clusters().send().await.unwrap();
+    assert!(
+        !left
+            .cluster_info_list()
+            .iter()
+            .any(|c| c.cluster_name().is_some_and(|n| n.starts_with("zenoo-"))),
+        "MSK clusters left: {left:?}"
+    );
+    let ssm = aws_sdk_ssm::Client::new(&conf);
+    for env in ["dev", "prod"] {
+        let name = format!("/zenoo/{env}/kafka/bootstrap-brokers");
+        assert!(
+            ssm.get_parameter().name(&name).send().await.is_err(),
+            "{name} left"
+        );
+    }
+}
+
+/// After destroy: no NAT gateway of the stack is left running and its Elastic IPs are released.
+async fn assert_nat_released(stack: &str) {
+    let ec2 = aws_sdk_ec2::Client::new(&sdk_config().await);
+    let by_stack = || {
+        Filter::builder()
+            .name("tag:zinfra:stack")
+            .values(stack)
+            .build()
+    };
+    let eips = ec2
+        .describe_addresses()
+        .filters(by_stack())
+        .send()
+        .await
+        .unwrap();
+    assert!(eips.addresses().is_empty(), "addresses left: {eips:?}");
+    let nats = ec2
+        .describe_nat_gateways()
+        .filter(by_stack())
+        .send()
+        .await
+        .unwrap();
+    for n in nats.nat_gateways() {
+        let mine = n
+            .tags()
+            .iter()
+            .any(|t| t.key() == Some("zinfra:stack") && t.value() == Some(stack));
+        assert!(
+            !mine || n.state() == Some(&aws_sdk_ec2::types::NatGatewayState::Deleted),
+            "NAT gateway left: {n:?}"
+        );
+    }
+}
+
+/// Prod: one NAT gateway per AZ, each private subnet routed through the one in its own AZ.
+async fn verify_prod_nat_per_az() {
+    let ec2 = aws_sdk_ec2::Client::new(&sdk_config().await);
+    let by_stack = Filter::builder()
+        .name("tag:zinfra:stack")
+        .values("zenoo-prod")
+        .build();
+    let subnets = ec2
+        .describe_subnets()
+        .filters(by_stack.clone())
+        .send()
+        .await
+        .unwrap();
+    let az_of = |id: &str| {
+        subnets
+            .subnets()
+            .iter()
+            .find(|s| s.subnet_id() == Some(id))
+            .and_then(|s| s.availability_zone())
+            .unwrap()
+            .to_owned()
+    };
+    let rts = ec2
+        .describe_route_tables()
+        .filters(by_stack)
+        .send()
+        .await
+        .unwrap();
+    let mut azs = Vec::new();
+    for z in ["a", "b", "c"] {
+        let rt = rts
+            .route_tables()
+            .iter()
+            .find(|r| {
+                r.tags().iter().any(|t| {
+                    t.key() == Some("zinfra:address")
+                        && t.value() == Some(format!("route_table.private_{z}").as_str())
+                })
+            })
+            .unwrap();
+        let nat_id = rt
+            .routes()
+            .iter()
+            .find_map(|r| r.nat_gateway_id())
+            .expect("private route through a NAT gateway");
+        let nats = ec2
+            .describe_nat_gateways()
+            .nat_gateway_ids(nat_id)
+            .send()
+            .await
+            .unwrap();
+        let nat_az = az_of(nats.nat_gateways()[0].subnet_id().unwrap());
+        let private_az = az_of(rt.associations()[0].subnet_id().unwrap());
+        assert_eq!(nat_az, private_az, "route_table.private_{z} leaves its AZ");
+        azs.push(nat_az);
+    }
+    azs.dedup();
+    assert_eq!(azs.len(), 3, "one NAT gateway per AZ");
 }
 
 /// The seed's controls, checked with the SDK directly rather than through zinfra.
@@ -993,6 +1184,195 @@ async fn verify_live_properties() {
             .count()
     };
     assert_eq!(igw_routes("route_table.public"), 1);
+    // MSK: brokers only in the private subnets, behind a group that admits only the services' group on
+    // 9098; TLS between clients and brokers and inside the cluster; the stack's CMK; IAM auth only.
+    let msk = aws_sdk_kafka::Client::new(&conf);
+    let clusters = msk
+        .list_clusters()
+        .cluster_name_filter("zenoo-dev-events")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(clusters.cluster_info_list().len(), 1);
+    let c = msk
+        .describe_cluster()
+        .cluster_arn(clusters.cluster_info_list()[0].cluster_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let c = c.cluster_info().unwrap();
+    assert_eq!(c.state().map(|s| s.as_str()), Some("ACTIVE"));
+    let nodes = c.broker_node_group_info().unwrap();
+    let broker_subnets = ec2
+        .describe_subnets()
+        .set_subnet_ids(Some(nodes.client_subnets().to_vec()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(broker_subnets.subnets().len(), 2);
+    for sn in broker_subnets.subnets() {
+        assert!(
+            sn.tags()
+                .iter()
+                .any(|t| t.key() == Some("zinfra:tier") && t.value() == Some("private")),
+            "MSK broker in a non-private subnet {:?}",
+            sn.subnet_id()
+        );
+    }
+    let kafka_sg = ec2
+        .describe_security_groups()
+        .set_group_ids(Some(nodes.security_groups().to_vec()))
+        .send()
+        .await
+        .unwrap();
+    let services_sg = ec2
+        .describe_security_groups()
+        .filters(
+            Filter::builder()
+                .name("group-name")
+                .values("zenoo-dev-services")
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap()
+        .security_groups()[0]
+        .group_id()
+        .unwrap()
+        .to_owned();
+    let perms = kafka_sg.security_groups()[0].ip_permissions();
+    assert_eq!(perms.len(), 1, "{perms:?}");
+    assert_eq!(
+        (perms[0].from_port(), perms[0].to_port()),
+        (Some(9098), Some(9098))
+    );
+    assert!(perms[0].ip_ranges().is_empty() && perms[0].ipv6_ranges().is_empty());
+    assert_eq!(
+        perms[0]
+            .user_id_group_pairs()
+            .iter()
+            .map(|p| p.group_id().unwrap())
+            .collect::<Vec<_>>(),
+        [services_sg.as_str()]
+    );
+    let enc = c.encryption_info().unwrap();
+    let transit = enc.encryption_in_transit().unwrap();
+    assert_eq!(transit.client_broker().map(|c| c.as_str()), Some("TLS"));
+    assert_eq!(transit.in_cluster(), Some(true));
+    let kms = aws_sdk_kms::Client::new(&conf);
+    let key = kms
+        .describe_key()
+        .key_id("alias/zenoo-dev-data")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        enc.encryption_at_rest().unwrap().data_volume_kms_key_id(),
+        key.key_metadata().map(|m| m.arn().unwrap()),
+        "MSK not encrypted with the stack's CMK"
+    );
+    let auth = c.client_authentication().unwrap();
+    assert_eq!(auth.sasl().unwrap().iam().unwrap().enabled(), Some(true));
+    assert_eq!(auth.unauthenticated().unwrap().enabled(), Some(false));
+    let boot = msk
+        .get_bootstrap_brokers()
+        .cluster_arn(c.cluster_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        boot.bootstrap_broker_string_sasl_iam()
+            .unwrap()
+            .contains(":9098")
+    );
+    let ssm = aws_sdk_ssm::Client::new(&conf);
+    let published = ssm
+        .get_parameter()
+        .name("/zenoo/dev/kafka/bootstrap-brokers")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        published.parameter().and_then(|p| p.value()),
+        boot.bootstrap_broker_string_sasl_iam()
+    );
+
+    // Threat detection: the region's GuardDuty detector is on and publishes every 15 minutes.
+    let gd = aws_sdk_guardduty::Client::new(&conf);
+    let ids = gd.list_detectors().send().await.unwrap();
+    assert_eq!(ids.detector_ids().len(), 1);
+    let det = gd
+        .get_detector()
+        .detector_id(&ids.detector_ids()[0])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(det.status().map(|s| s.as_str()), Some("ENABLED"));
+    assert_eq!(
+        det.finding_publishing_frequency().map(|f| f.as_str()),
+        Some("FIFTEEN_MINUTES")
+    );
+    // Security Hub on, subscribed to exactly the Foundational Security Best Practices standard.
+    let sh = aws_sdk_securityhub::Client::new(&conf);
+    sh.describe_hub()
+        .send()
+        .await
+        .expect("Security Hub enabled");
+    let subs = sh.get_enabled_standards().send().await.unwrap();
+    let arns: Vec<_> = subs
+        .standards_subscriptions()
+        .iter()
+        .filter_map(|s| s.standards_arn())
+        .collect();
+    assert_eq!(
+        arns,
+        [
+            "arn:aws:securityhub:us-east-1::standards/aws-foundational-security-best-practices/v/1.0.0"
+        ]
+    );
+    // The private subnets' way out is the NAT gateway: available, public, in a public subnet.
+    let private = rts
+        .route_tables()
+        .iter()
+        .find(|r| {
+            r.tags().iter().any(|t| {
+                t.key() == Some("zinfra:address") && t.value() == Some("route_table.private")
+            })
+        })
+        .unwrap();
+    let nat_id = private
+        .routes()
+        .iter()
+        .find(|r| r.destination_cidr_block() == Some("0.0.0.0/0"))
+        .and_then(|r| r.nat_gateway_id())
+        .expect("private default route through the NAT gateway")
+        .to_owned();
+    let nats = ec2
+        .describe_nat_gateways()
+        .nat_gateway_ids(&nat_id)
+        .send()
+        .await
+        .unwrap();
+    let nat = &nats.nat_gateways()[0];
+    assert_eq!(
+        nat.state(),
+        Some(&aws_sdk_ec2::types::NatGatewayState::Available)
+    );
+    assert_eq!(nat.connectivity_type().map(|c| c.as_str()), Some("public"));
+    let nat_subnet = ec2
+        .describe_subnets()
+        .subnet_ids(nat.subnet_id().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        nat_subnet.subnets()[0]
+            .tags()
+            .iter()
+            .any(|t| t.key() == Some("zinfra:address") && t.value() == Some("subnet.public_a")),
+        "the NAT gateway sits in the public subnet"
+    );
+    assert!(nat.nat_gateway_addresses()[0].allocation_id().is_some());
     assert_eq!(
         igw_routes("route_table.private"),
         0,
@@ -1685,7 +2065,7 @@ async fn prod_stack_applies_and_destroy_respects_deletion_protection() {
     assert!(
         applied
             .stdout
-            .contains("Apply complete! Resources: 53 added, 0 changed, 0 destroyed."),
+            .contains("Apply complete! Resources: 65 added, 0 changed, 0 destroyed."),
         "{}",
         applied.stdout
     );
@@ -1731,6 +2111,7 @@ async fn prod_stack_applies_and_destroy_respects_deletion_protection() {
         "primary and replica in different AZs: {azs:?}"
     );
     zinfra(&["plan", path(&f), "--detailed-exitcode"], &env).expect(0);
+    verify_prod_nat_per_az().await;
 
     // Production data is protected: destroy refuses before deleting anything, and says which setting holds it.
     let refused = zinfra(&["destroy", path(&f), "--auto-approve"], &env).expect(1);
@@ -1765,6 +2146,8 @@ async fn prod_stack_applies_and_destroy_respects_deletion_protection() {
     );
     assert_eq!(frontend_leftovers("zenoo-prod").await, Vec::<String>::new());
     assert_eq!(delivery_leftovers("zenoo-prod").await, Vec::<String>::new());
+    assert_nat_released("zenoo-prod").await;
+    assert_no_detector().await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

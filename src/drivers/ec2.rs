@@ -1,4 +1,5 @@
-//! EC2 networking: VPCs, subnets, internet gateways, route tables and security groups.
+//! EC2 networking: VPCs, subnets, internet gateways, Elastic IPs, NAT gateways, route tables and
+//! security groups.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -8,9 +9,9 @@ use anyhow::{Context, Result, anyhow, bail};
 use async_trait::async_trait;
 use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::types::{
-    AttachmentStatus, AttributeBooleanValue, Filter, IpPermission, IpRange, Ipv6Range,
-    ResourceType, RouteTableAssociationStateCode, SecurityGroup, Tag, TagSpecification,
-    UserIdGroupPair, VpcAttributeName, VpcState,
+    AttachmentStatus, AttributeBooleanValue, ConnectivityType, DomainType, Filter, IpPermission,
+    IpRange, Ipv6Range, NatGatewayState, ResourceType, RouteTableAssociationStateCode,
+    SecurityGroup, Tag, TagSpecification, UserIdGroupPair, VpcAttributeName, VpcState,
 };
 use futures::future::try_join_all;
 
@@ -19,11 +20,14 @@ use super::{
     user_tags,
 };
 use crate::model::{Live, Props, PropsExt, Resolved, TAG_STACK, Tags, Value};
+use crate::wait::Poll;
 
 const KINDS: &[&str] = &[
     "vpc",
     "subnet",
     "internet_gateway",
+    "eip",
+    "nat_gateway",
     "route_table",
     "security_group",
 ];
@@ -61,6 +65,8 @@ impl Driver for Ec2 {
             "vpc" => self.read_vpcs(cx.stack).await,
             "subnet" => self.read_subnets(cx.stack).await,
             "internet_gateway" => self.read_igws(cx.stack).await,
+            "eip" => self.read_eips(cx.stack).await,
+            "nat_gateway" => self.read_nats(cx.stack).await,
             "route_table" => self.read_route_tables(cx.stack).await,
             "security_group" => self.read_security_groups(cx.stack).await,
             other => bail!("the ec2 driver does not manage `{other}`"),
@@ -72,6 +78,8 @@ impl Driver for Ec2 {
             "vpc" => self.create_vpc(r).await,
             "subnet" => self.create_subnet(r).await,
             "internet_gateway" => self.create_igw(r).await,
+            "eip" => self.create_eip(r).await,
+            "nat_gateway" => self.create_nat(r).await,
             "route_table" => self.create_route_table(r).await,
             "security_group" => self.create_security_group(r).await,
             other => bail!("the ec2 driver does not manage `{other}`"),
@@ -158,6 +166,8 @@ impl Driver for Ec2 {
                 .await
             }
             "internet_gateway" => self.delete_igw(id).await,
+            "eip" => self.release_eip(id).await,
+            "nat_gateway" => self.delete_nat(id).await,
             "route_table" => self.delete_route_table(id).await,
             "security_group" => {
                 delete_retrying(|| async move {
@@ -593,11 +603,229 @@ fn attached_vpcs(attachments: &[aws_sdk_ec2::types::InternetGatewayAttachment]) 
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Elastic IP and NAT gateway
+
+/// NAT gateways take a minute or two to become available and about as long to delete.
+const NAT_TIMEOUT: Duration = Duration::from_secs(600);
+const NAT_POLL: Duration = Duration::from_secs(15);
+
+impl Ec2 {
+    async fn read_eips(&self, stack: &str) -> Result<Vec<Live>> {
+        let out = self
+            .client
+            .describe_addresses()
+            .filters(stack_filter(stack))
+            .send()
+            .await
+            .map_err(|e| sdk_error("DescribeAddresses", e))?;
+        let mut lives = Vec::new();
+        for a in out.addresses() {
+            let (Some(address), Some(id)) =
+                (owned_address(stack, tag_iter(a.tags())), a.allocation_id())
+            else {
+                continue;
+            };
+            let mut live = Live::new(&address, "eip", id);
+            if let Some(ip) = a.public_ip() {
+                live.outputs.insert("public_ip".into(), ip.to_owned());
+            }
+            live.tags = tags_of(a.tags(), &[]);
+            lives.push(live);
+        }
+        Ok(lives)
+    }
+
+    async fn create_eip(&self, r: &Resolved) -> Result<Live> {
+        let out = self
+            .client
+            .allocate_address()
+            .domain(DomainType::Vpc)
+            .tag_specifications(tag_spec(ResourceType::ElasticIp, &r.tags))
+            .send()
+            .await
+            .map_err(|e| sdk_error("AllocateAddress", e))?;
+        let id = out
+            .allocation_id()
+            .context("AllocateAddress returned no allocation id")?;
+        let mut live = Live::new(&r.address, &r.kind, id);
+        if let Some(ip) = out.public_ip() {
+            live.outputs.insert("public_ip".into(), ip.to_owned());
+        }
+        Ok(live)
+    }
+
+    /// AWS refuses to release an address still associated (a NAT gateway being deleted): retried.
+    async fn release_eip(&self, id: &str) -> Result<()> {
+        let c = &self.client;
+        let done = retry(
+            |code| code == "InvalidIPAddress.InUse" || is_dependency(code),
+            DEPENDENCY_WAIT,
+            || async move {
+                c.release_address()
+                    .allocation_id(id)
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(|e| failure("ReleaseAddress", e))
+            },
+        )
+        .await;
+        match done {
+            Err(f) if !is_not_found(f.code.as_deref()) => Err(f.error),
+            _ => Ok(()),
+        }
+    }
+
+    async fn read_nats(&self, stack: &str) -> Result<Vec<Live>> {
+        let nats: Vec<_> = self
+            .client
+            .describe_nat_gateways()
+            .filter(stack_filter(stack))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| sdk_error("DescribeNatGateways", e))?;
+        let owned: Vec<_> = nats
+            .iter()
+            .filter(|n| {
+                // Deleted gateways stay listed for about an hour; they are gone for zinfra.
+                !matches!(
+                    n.state(),
+                    Some(NatGatewayState::Deleted | NatGatewayState::Deleting)
+                )
+            })
+            .filter_map(|n| Some((owned_address(stack, tag_iter(n.tags()))?, n)))
+            .collect();
+        // A gateway still `pending` (an apply that timed out, or another one running) is waited for
+        // here, so the plan sees it usable and never creates a second one.
+        try_join_all(owned.into_iter().map(|(address, n)| async move {
+            let id = n.nat_gateway_id().unwrap_or_default();
+            if n.state() == Some(&NatGatewayState::Pending) {
+                self.wait_nat_available(id).await?;
+            }
+            let mut live = Live::new(&address, "nat_gateway", id);
+            let eip = n
+                .nat_gateway_addresses()
+                .iter()
+                .find_map(|a| a.allocation_id());
+            live.props.insert("subnet".into(), opt_str(n.subnet_id()));
+            live.props.insert("eip".into(), opt_str(eip));
+            live.tags = tags_of(n.tags(), &[]);
+            Ok::<_, anyhow::Error>(live)
+        }))
+        .await
+    }
+
+    async fn create_nat(&self, r: &Resolved) -> Result<Live> {
+        let subnet = r.props.str("subnet").context("subnet is required")?;
+        let eip = r.props.str("eip").context("eip is required")?;
+        // No client token: one derived from the request would, after the gateway is deleted outside
+        // zinfra, hand back the deleted one. A re-run finds a created gateway by its tags instead.
+        let out = self
+            .client
+            .create_nat_gateway()
+            .subnet_id(subnet)
+            .allocation_id(eip)
+            .connectivity_type(ConnectivityType::Public)
+            .tag_specifications(tag_spec(ResourceType::Natgateway, &r.tags))
+            .send()
+            .await
+            .map_err(|e| sdk_error("CreateNatGateway", e))?;
+        let id = out
+            .nat_gateway()
+            .and_then(|n| n.nat_gateway_id())
+            .context("CreateNatGateway returned no id")?;
+        self.wait_nat_available(id).await?;
+        Ok(Live::new(&r.address, &r.kind, id))
+    }
+
+    async fn describe_nat(&self, id: &str) -> Result<Option<aws_sdk_ec2::types::NatGateway>> {
+        match self
+            .client
+            .describe_nat_gateways()
+            .nat_gateway_ids(id)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.nat_gateways().first().cloned()),
+            Err(e) if is_nat_not_found(error_code(&e)) => Ok(None),
+            Err(e) => Err(sdk_error("DescribeNatGateways", e)),
+        }
+    }
+
+    async fn wait_nat_available(&self, id: &str) -> Result<()> {
+        crate::wait::until("NAT gateway", NAT_TIMEOUT, NAT_POLL, || async {
+            let n = self
+                .describe_nat(id)
+                .await?
+                .with_context(|| format!("NAT gateway {id} disappeared"))?;
+            Ok(match n.state() {
+                Some(NatGatewayState::Available) => Poll::Ready(()),
+                Some(NatGatewayState::Pending) | None => Poll::Pending("pending".into()),
+                Some(other) => bail!(
+                    "NAT gateway {id} is {} instead of available: {}",
+                    other.as_str(),
+                    n.failure_message()
+                        .or(n.failure_code())
+                        .unwrap_or("no reason given")
+                ),
+            })
+        })
+        .await
+    }
+
+    /// Deleting takes a while; the address stays associated until the gateway is `deleted`.
+    async fn delete_nat(&self, id: &str) -> Result<()> {
+        let Some(n) = self.describe_nat(id).await? else {
+            return Ok(());
+        };
+        match n.state() {
+            Some(NatGatewayState::Deleted) => return Ok(()),
+            Some(NatGatewayState::Deleting) => {}
+            _ => match self
+                .client
+                .delete_nat_gateway()
+                .nat_gateway_id(id)
+                .send()
+                .await
+            {
+                Err(e) if !is_nat_not_found(error_code(&e)) => {
+                    return Err(sdk_error("DeleteNatGateway", e));
+                }
+                _ => {}
+            },
+        }
+        crate::wait::until("NAT gateway deletion", NAT_TIMEOUT, NAT_POLL, || async {
+            Ok(
+                match self
+                    .describe_nat(id)
+                    .await?
+                    .as_ref()
+                    .and_then(|n| n.state())
+                {
+                    None | Some(NatGatewayState::Deleted) => Poll::Ready(()),
+                    Some(other) => Poll::Pending(other.as_str().to_owned()),
+                },
+            )
+        })
+        .await
+    }
+}
+
+fn is_nat_not_found(code: Option<&str>) -> bool {
+    code == Some("NatGatewayNotFound") || is_not_found(code)
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Route table
 
-/// What zinfra manages in a route table: routes to internet gateways by destination, and subnet associations.
+/// What zinfra manages in a route table: routes to internet or NAT gateways by destination, and subnet
+/// associations.
 #[derive(Default)]
 struct TableState {
+    /// Destination → target id (`igw-…` or `nat-…`).
     routes: BTreeMap<String, String>,
     /// Subnet id → association id.
     subnets: BTreeMap<String, String>,
@@ -606,8 +834,12 @@ struct TableState {
 fn table_state(t: &aws_sdk_ec2::types::RouteTable) -> TableState {
     let mut s = TableState::default();
     for r in t.routes() {
-        // The VPC's `local` route and routes to other targets (NAT, peering …) are not zinfra's.
-        let Some(gw) = r.gateway_id().filter(|g| g.starts_with("igw-")) else {
+        // The VPC's `local` route and routes to other targets (peering, endpoints …) are not zinfra's.
+        let Some(gw) = r
+            .gateway_id()
+            .filter(|g| g.starts_with("igw-"))
+            .or(r.nat_gateway_id())
+        else {
             continue;
         };
         if let Some(dest) = r
@@ -650,6 +882,19 @@ fn destination(dest: &str) -> (Option<String>, Option<String>) {
     }
 }
 
+fn is_nat(target: &str) -> bool {
+    target.starts_with("nat-")
+}
+
+/// The route field a target id belongs in.
+fn route_target_field(target: &str) -> &'static str {
+    if is_nat(target) {
+        "nat_gateway"
+    } else {
+        "gateway"
+    }
+}
+
 fn desired_routes(props: &Props) -> Result<BTreeMap<String, String>> {
     props
         .list("routes")
@@ -662,8 +907,9 @@ fn desired_routes(props: &Props) -> Result<BTreeMap<String, String>> {
                 .context("a route needs `destination`")?;
             let gw = m
                 .get("gateway")
+                .or(m.get("nat_gateway"))
                 .and_then(Value::as_str)
-                .context("a route needs `gateway`")?;
+                .context("a route needs `gateway` or `nat_gateway`")?;
             Ok((dest.to_owned(), gw.to_owned()))
         })
         .collect()
@@ -698,7 +944,7 @@ impl Ec2 {
                 .map(|(d, g)| {
                     Value::Map(BTreeMap::from([
                         ("destination".into(), Value::Str(d)),
-                        ("gateway".into(), Value::Str(g)),
+                        (route_target_field(&g).into(), Value::Str(g)),
                     ]))
                 })
                 .collect();
@@ -801,7 +1047,12 @@ impl Ec2 {
                     Some(old) if old == gw => {}
                     Some(_) => {
                         let (v4, v6) = destination(dest);
-                        let req = c.replace_route().route_table_id(id).gateway_id(gw);
+                        let req = c.replace_route().route_table_id(id);
+                        let req = if is_nat(gw) {
+                            req.nat_gateway_id(gw)
+                        } else {
+                            req.gateway_id(gw)
+                        };
                         req.set_destination_cidr_block(v4)
                             .set_destination_ipv6_cidr_block(v6)
                             .send()
@@ -811,7 +1062,12 @@ impl Ec2 {
                     }
                     None => {
                         let (v4, v6) = destination(dest);
-                        let req = c.create_route().route_table_id(id).gateway_id(gw);
+                        let req = c.create_route().route_table_id(id);
+                        let req = if is_nat(gw) {
+                            req.nat_gateway_id(gw)
+                        } else {
+                            req.gateway_id(gw)
+                        };
                         let req = req
                             .set_destination_cidr_block(v4)
                             .set_destination_ipv6_cidr_block(v6);

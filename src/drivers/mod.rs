@@ -17,13 +17,16 @@ pub mod ecr;
 pub mod ecs;
 pub mod elasticache;
 pub mod elbv2;
+pub mod guardduty;
 pub mod iam;
+pub mod kafka;
 pub mod kms;
 pub mod lock;
 pub mod retry;
 pub mod route53;
 pub mod s3;
 pub mod s3_bucket_policy;
+pub mod securityhub;
 pub mod ssm;
 pub mod wafv2;
 
@@ -108,6 +111,7 @@ impl Aws {
         );
         let dynamodb = client!(aws_sdk_dynamodb, &conf);
         let route53 = client!(aws_sdk_route53, &conf);
+        let ssm = client!(aws_sdk_ssm, &conf);
         let tagging = client!(aws_sdk_resourcegroupstagging, &conf);
         // CloudFront and its certificates and web ACLs live in us-east-1 whatever the stack's region.
         let us_east_1 = in_region(&conf, "us-east-1");
@@ -117,7 +121,7 @@ impl Aws {
             Arc::new(s3::S3::new(s3.clone())),
             Arc::new(s3_bucket_policy::S3BucketPolicy::new(s3, tagging.clone())),
             Arc::new(dynamodb::DynamoDb::new(dynamodb.clone())),
-            Arc::new(ssm::Ssm::new(client!(aws_sdk_ssm, &conf))),
+            Arc::new(ssm::Ssm::new(ssm.clone())),
             Arc::new(iam::Iam::new(client!(aws_sdk_iam, &conf))),
             Arc::new(route53::Route53::new(route53.clone())),
             Arc::new(acm::Acm::new(&conf, &endpoint.region, route53)),
@@ -138,6 +142,18 @@ impl Aws {
             Arc::new(ecs::Ecs::new(client!(aws_sdk_ecs, &conf))),
             Arc::new(elasticache::ElastiCache::new(client!(
                 aws_sdk_elasticache,
+                &conf
+            ))),
+            Arc::new(guardduty::GuardDuty::new(
+                client!(aws_sdk_guardduty, &conf),
+                client!(aws_sdk_sts, &conf),
+            )),
+            Arc::new(kafka::Kafka::new(
+                client!(aws_sdk_kafka, &conf),
+                ssm.clone(),
+            )),
+            Arc::new(securityhub::SecurityHub::new(client!(
+                aws_sdk_securityhub,
                 &conf
             ))),
         ];

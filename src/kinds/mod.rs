@@ -10,11 +10,13 @@ pub mod ecr_repository;
 pub mod ecs_cluster;
 pub mod ecs_service;
 pub mod ecs_task_definition;
+pub mod eip;
 pub mod elasticache_parameter_group;
 pub mod elasticache_replication_group;
 pub mod elasticache_subnet_group;
 pub mod elasticache_user;
 pub mod elasticache_user_group;
+pub mod guardduty_detector;
 pub mod iam_oidc_provider;
 pub mod iam_role;
 pub mod internet_gateway;
@@ -23,12 +25,15 @@ pub mod lb;
 pub mod lb_listener;
 pub mod lb_listener_rule;
 pub mod lb_target_group;
+pub mod msk_cluster;
+pub mod nat_gateway;
 pub mod route53_record;
 pub mod route53_zone;
 pub mod route_table;
 pub mod s3_bucket;
 pub mod s3_bucket_policy;
 pub mod security_group;
+pub mod securityhub_account;
 pub mod ssm_parameter;
 pub mod subnet;
 pub mod vpc;
@@ -41,10 +46,13 @@ pub static ALL: &[&KindDef] = &[
     &vpc::KIND,
     &subnet::KIND,
     &internet_gateway::KIND,
+    &eip::KIND,
+    &nat_gateway::KIND,
     &route_table::KIND,
     &security_group::KIND,
     &s3_bucket::KIND,
     &dynamodb_table::KIND,
+    &msk_cluster::KIND,
     &ssm_parameter::KIND,
     &iam_role::KIND,
     &iam_oidc_provider::KIND,
@@ -69,6 +77,8 @@ pub static ALL: &[&KindDef] = &[
     &elasticache_user::KIND,
     &elasticache_user_group::KIND,
     &elasticache_replication_group::KIND,
+    &guardduty_detector::KIND,
+    &securityhub_account::KIND,
 ];
 
 /// Kinds whose replacement is a new resource beside the old one (a task definition's new revision): the

@@ -1,6 +1,7 @@
 //! `route_table`: schema and checks. AWS calls: `src/drivers/ec2.rs`; tests: `tests/drivers/ec2.rs`.
 
-use crate::schema::{Default, Field, KindDef, Ty, no_validation};
+use crate::schema::{Default, Field, KindDef, Ty};
+use crate::validate::ResourceCx;
 
 static ROUTE: Ty = Ty::Object(&[
     Field::new(
@@ -12,9 +13,13 @@ static ROUTE: Ty = Ty::Object(&[
     Field::new(
         "gateway",
         Ty::Ref(&["internet_gateway"], "id"),
-        "Target internet gateway.",
-    )
-    .required(),
+        "Target internet gateway (public subnets).",
+    ),
+    Field::new(
+        "nat_gateway",
+        Ty::Ref(&["nat_gateway"], "id"),
+        "Target NAT gateway (private subnets' way out).",
+    ),
 ]);
 static SUBNET_REF: Ty = Ty::Ref(&["subnet"], "id");
 
@@ -37,5 +42,21 @@ pub static KIND: KindDef = KindDef {
     physical_name: None,
     taggable: true,
     outputs: &["id", "arn"],
-    validate: no_validation,
+    validate,
 };
+
+/// Each route goes to exactly one target.
+fn validate(cx: &ResourceCx<'_>) {
+    let routes = cx.get("routes").map(|v| v.as_list()).unwrap_or(&[]);
+    for (i, route) in routes.iter().enumerate() {
+        let Some(m) = route.as_map() else { continue };
+        let set = |f: &str| m.get(f).is_some_and(|v| !v.is_null());
+        if set("gateway") == set("nat_gateway") {
+            cx.error_at_value(
+                &format!("routes[{i}]"),
+                "a route needs exactly one target",
+                "give either `gateway` (an internet gateway) or `nat_gateway`",
+            );
+        }
+    }
+}

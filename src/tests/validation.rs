@@ -1911,3 +1911,220 @@ fn redis_without_security_group() {
            = help: without one AWS uses the VPC's default group; list one that admits only the clients, on 6379
         ");
 }
+
+#[test]
+fn route_needs_exactly_one_target() {
+    Case::new(
+        "
+        [vpc.main]
+        cidr_block = \"10.0.0.0/16\"
+
+        [internet_gateway.main]
+        vpc = \"vpc.main\"
+
+        [route_table.t]
+        vpc = \"vpc.main\"
+        routes = [{ destination = \"0.0.0.0/0\" }]
+        ",
+    )
+    .errors(
+        "
+        error: a route needs exactly one target
+           --> stack.toml:14:11
+           |
+        14 | routes = [{ destination = \"0.0.0.0/0\" }]
+           |           ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ in route_table.t
+           |
+           = help: give either `gateway` (an internet gateway) or `nat_gateway`
+        ",
+    );
+}
+
+#[test]
+fn nat_gateway_in_a_private_subnet() {
+    Case::new(
+        "
+        [vpc.main]
+        cidr_block = \"10.0.0.0/16\"
+
+        [subnet.private]
+        vpc = \"vpc.main\"
+        cidr_block = \"10.0.1.0/24\"
+        availability_zone = \"us-east-1a\"
+
+        [eip.nat]
+
+        [nat_gateway.a]
+        subnet = \"subnet.private\"
+        eip = \"eip.nat\"
+        ",
+    )
+    .errors(
+        "
+        error: NAT gateway in private subnet subnet.private
+           --> stack.toml:17:10
+           |
+        17 | subnet = \"subnet.private\"
+           |          ^^^^^^^^^^^^^^^^ in nat_gateway.a
+           |
+           = help: a public NAT gateway needs a subnet with `tier = \"public\"` (routing to an internet gateway)
+        ",
+    );
+}
+
+#[test]
+fn guardduty_detector_disabled() {
+    Case::new(
+        "
+        [guardduty_detector.main]
+        enable = false
+        ",
+    )
+    .errors(
+        "
+        error: GuardDuty detector disabled
+          --> stack.toml:7:10
+          |
+        7 | enable = false
+          |          ^^^^^ in guardduty_detector.main
+          |
+          = help: the security baseline requires threat detection on; remove `enable = false`
+        ",
+    );
+}
+
+#[test]
+fn securityhub_without_the_standard() {
+    Case::new(
+        "
+        [securityhub_account.main]
+        foundational_best_practices = false
+        ",
+    )
+    .errors(
+        "
+        error: Security Hub without the Foundational Security Best Practices standard
+          --> stack.toml:7:31
+          |
+        7 | foundational_best_practices = false
+          |                               ^^^^^ in securityhub_account.main
+          |
+          = help: the security baseline requires the standard; remove `foundational_best_practices = false`
+        ",
+    );
+}
+
+#[test]
+fn msk_cluster_controls() {
+    Case::new(
+        "
+        [vpc.main]
+        cidr_block = \"10.0.0.0/16\"
+
+        [subnet.a]
+        vpc = \"vpc.main\"
+        cidr_block = \"10.0.1.0/24\"
+        availability_zone = \"us-east-1a\"
+        tier = \"public\"
+
+        [subnet.b]
+        vpc = \"vpc.main\"
+        cidr_block = \"10.0.2.0/24\"
+        availability_zone = \"us-east-1b\"
+
+        [security_group.kafka]
+        vpc = \"vpc.main\"
+        description = \"kafka\"
+
+        [kms_key.k]
+
+        [msk_cluster.events]
+        kafka_version = \"3.6.0\"
+        broker_instance_type = \"kafka.m5.large\"
+        number_of_broker_nodes = 3
+        client_subnets = [\"subnet.a\", \"subnet.b\"]
+        security_groups = [\"security_group.kafka\"]
+        kms_key = \"kms_key.k\"
+        client_broker_encryption = \"TLS_PLAINTEXT\"
+        in_cluster_encryption = false
+        sasl_iam = false
+        unauthenticated = true
+        ",
+    )
+    .errors(
+        "
+        error: MSK client traffic allows plaintext (TLS_PLAINTEXT)
+           --> stack.toml:33:28
+           |
+        33 | client_broker_encryption = \"TLS_PLAINTEXT\"
+           |                            ^^^^^^^^^^^^^^^ in msk_cluster.events
+           |
+           = help: the security baseline requires TLS between clients and brokers; use \"TLS\"
+
+        error: MSK brokers talk in plaintext
+           --> stack.toml:34:25
+           |
+        34 | in_cluster_encryption = false
+           |                         ^^^^^ in msk_cluster.events
+           |
+           = help: the security baseline requires TLS inside the cluster; remove `in_cluster_encryption = false`
+
+        error: MSK cluster open to unauthenticated clients
+           --> stack.toml:36:19
+           |
+        36 | unauthenticated = true
+           |                   ^^^^ in msk_cluster.events
+           |
+           = help: clients must authenticate with IAM; remove `unauthenticated = true`
+
+        error: MSK cluster without client authentication
+           --> stack.toml:35:12
+           |
+        35 | sasl_iam = false
+           |            ^^^^^ in msk_cluster.events
+           |
+           = help: clients must authenticate with IAM (SASL/IAM); remove `sasl_iam = false`
+
+        error: 3 brokers cannot be spread evenly over 2 client subnets
+           --> stack.toml:29:26
+           |
+        29 | number_of_broker_nodes = 3
+           |                          ^ in msk_cluster.events
+           |
+           = help: MSK places the same number of brokers in each subnet; use a multiple of the subnet count
+
+        error: MSK brokers in public subnet subnet.a
+           --> stack.toml:30:19
+           |
+        30 | client_subnets = [\"subnet.a\", \"subnet.b\"]
+           |                   ^^^^^^^^^^ in msk_cluster.events
+           |
+           = help: the data layer belongs in private subnets (`tier = \"private\"`)
+        ",
+    );
+}
+
+#[test]
+fn msk_cluster_needs_a_key() {
+    Case::new(
+        "
+        [msk_cluster.events]
+        kafka_version = \"3.6.0\"
+        broker_instance_type = \"kafka.m5.large\"
+        number_of_broker_nodes = 2
+        client_subnets = []
+        security_groups = []
+        ",
+    )
+    .errors(
+        "
+        error: missing required field `kms_key` in msk_cluster.events
+          --> stack.toml:6:14
+          |
+        6 | [msk_cluster.events]
+          |              ^^^^^^ `kms_key` is required here
+          |
+          = help: kms_key: Customer-managed key of this stack for encryption at rest.
+        ",
+    );
+}

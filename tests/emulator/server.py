@@ -17,6 +17,9 @@ EXTENSIONS = [
     "ecr_scan_on_push",
     "ecs_service_deployment_configuration",
     "elasticache",
+    "msk",
+    "securityhub",
+    "tagging",
     "tagging_pagination",
 ]
 

@@ -1,0 +1,249 @@
+//! GuardDuty: the region's threat-detection detector.
+//!
+//! A region holds at most one detector per account. zinfra finds its own by the ownership tags that
+//! `GetDetector` reports. A detector that zinfra did not create is never adopted: create fails naming it,
+//! because taking it over would let `destroy` delete detection that someone else set up and relies on.
+
+use std::collections::HashMap;
+
+use anyhow::{Context, Result, bail};
+use async_trait::async_trait;
+use aws_sdk_guardduty::types::{DetectorStatus, FindingPublishingFrequency};
+use futures::future::try_join_all;
+use tokio::sync::OnceCell;
+
+use super::{
+    Driver, ReadCx, TagChanges, absent_if, owned_address, sdk_error, tag_changes, tag_pairs,
+    user_tags,
+};
+use crate::model::{Live, PropsExt, Resolved, Value};
+
+pub struct GuardDuty {
+    client: aws_sdk_guardduty::Client,
+    sts: aws_sdk_sts::Client,
+    account: OnceCell<String>,
+}
+
+impl GuardDuty {
+    pub fn new(client: aws_sdk_guardduty::Client, sts: aws_sdk_sts::Client) -> GuardDuty {
+        GuardDuty {
+            client,
+            sts,
+            account: OnceCell::new(),
+        }
+    }
+
+    /// Every detector of the region with what `GetDetector` reports (status, frequency, tags).
+    async fn detectors(
+        &self,
+    ) -> Result<
+        Vec<(
+            String,
+            aws_sdk_guardduty::operation::get_detector::GetDetectorOutput,
+        )>,
+    > {
+        let ids: Vec<String> = self
+            .client
+            .list_detectors()
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| sdk_error("ListDetectors", e))?;
+        let got = try_join_all(ids.into_iter().map(|id| async move {
+            let res = self.client.get_detector().detector_id(&id).send().await;
+            Ok::<_, anyhow::Error>(
+                absent_if("GetDetector", res, &["BadRequestException"])?.map(|d| (id, d)),
+            )
+        }))
+        .await?;
+        Ok(got.into_iter().flatten().collect())
+    }
+
+    async fn account(&self) -> Result<&str> {
+        self.account
+            .get_or_try_init(|| async {
+                let who = self
+                    .sts
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("GetCallerIdentity", e))?;
+                who.account()
+                    .map(str::to_owned)
+                    .context("GetCallerIdentity returned no account")
+            })
+            .await
+            .map(String::as_str)
+    }
+
+    fn region(&self) -> String {
+        self.client
+            .config()
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_default()
+    }
+
+    async fn arn(&self, id: &str) -> Result<String> {
+        let region = self.region();
+        let partition = if region.starts_with("cn-") {
+            "aws-cn"
+        } else if region.starts_with("us-gov-") {
+            "aws-us-gov"
+        } else {
+            "aws"
+        };
+        Ok(format!(
+            "arn:{partition}:guardduty:{region}:{}:detector/{id}",
+            self.account().await?
+        ))
+    }
+}
+
+fn frequency(r: &Resolved) -> Option<FindingPublishingFrequency> {
+    r.props
+        .str("finding_publishing_frequency")
+        .map(FindingPublishingFrequency::from)
+}
+
+fn tags_of(d: &aws_sdk_guardduty::operation::get_detector::GetDetectorOutput) -> Vec<(&str, &str)> {
+    d.tags()
+        .map(|t| t.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect())
+        .unwrap_or_default()
+}
+
+#[async_trait]
+impl Driver for GuardDuty {
+    fn kinds(&self) -> &'static [&'static str] {
+        &["guardduty_detector"]
+    }
+
+    /// Detectors are listed and read (one per region), not found through the tagging API.
+    fn uses_tag_index(&self) -> bool {
+        false
+    }
+
+    async fn read(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {
+        let mut out = Vec::new();
+        for (id, d) in self.detectors().await? {
+            let Some(address) = owned_address(cx.stack, tags_of(&d)) else {
+                continue;
+            };
+            let mut live = Live::new(&address, "guardduty_detector", &id);
+            live.props.insert(
+                "enable".into(),
+                Value::Bool(d.status() == Some(&DetectorStatus::Enabled)),
+            );
+            live.props.insert(
+                "finding_publishing_frequency".into(),
+                d.finding_publishing_frequency()
+                    .map_or(Value::Null, |f| Value::Str(f.as_str().to_owned())),
+            );
+            live.tags = user_tags(tags_of(&d));
+            live.outputs.insert("arn".into(), self.arn(&id).await?);
+            out.push(live);
+        }
+        Ok(out)
+    }
+
+    async fn create(&self, r: &Resolved) -> Result<Live> {
+        // One detector per account and region: refuse to stand beside, or take over, someone else's.
+        if let Some((id, d)) = self.detectors().await?.into_iter().next() {
+            let owner = tags_of(&d)
+                .into_iter()
+                .find(|(k, _)| *k == crate::model::TAG_STACK)
+                .map(|(_, v)| format!("zinfra stack `{v}`"))
+                .unwrap_or_else(|| "outside zinfra".to_owned());
+            bail!(
+                "creating {}: this account already has GuardDuty detector {id} in {} (created {owner}); \
+                 GuardDuty allows one per region, and zinfra does not take over detectors it did not create",
+                r.address,
+                self.region()
+            );
+        }
+        let tags: HashMap<String, String> = tag_pairs(&r.tags)
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let out = self
+            .client
+            .create_detector()
+            .enable(
+                r.props
+                    .get("enable")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(true),
+            )
+            .set_finding_publishing_frequency(frequency(r))
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| sdk_error("CreateDetector", e))
+            .with_context(|| format!("creating {}", r.address))?;
+        let id = out
+            .detector_id()
+            .context("CreateDetector returned no detector id")?;
+        let mut live = Live::new(&r.address, &r.kind, id);
+        live.outputs.insert("arn".into(), self.arn(id).await?);
+        Ok(live)
+    }
+
+    async fn update(&self, r: &Resolved, live: &Live, changed: &[String]) -> Result<Live> {
+        let has = |f: &str| changed.iter().any(|c| c == f);
+        if has("enable") || has("finding_publishing_frequency") {
+            self.client
+                .update_detector()
+                .detector_id(&live.id)
+                .set_enable(r.props.get("enable").and_then(Value::as_bool))
+                .set_finding_publishing_frequency(frequency(r))
+                .send()
+                .await
+                .map_err(|e| sdk_error("UpdateDetector", e))
+                .with_context(|| format!("updating {}", r.address))?;
+        }
+        if has("tags") {
+            let arn = self.arn(&live.id).await?;
+            let TagChanges { set, remove } = tag_changes(&live.tags, &r.tags);
+            if !set.is_empty() {
+                let set: HashMap<String, String> = set
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect();
+                self.client
+                    .tag_resource()
+                    .resource_arn(&arn)
+                    .set_tags(Some(set))
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("TagResource", e))?;
+            }
+            if !remove.is_empty() {
+                self.client
+                    .untag_resource()
+                    .resource_arn(&arn)
+                    .set_tag_keys(Some(remove))
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("UntagResource", e))?;
+            }
+        }
+        let mut out = Live::new(&r.address, &r.kind, &live.id);
+        out.outputs = live.outputs.clone();
+        out.tags = r.tags.clone();
+        Ok(out)
+    }
+
+    /// Deletes only the detector zinfra created (the one read found by its tags).
+    async fn delete(&self, live: &Live) -> Result<()> {
+        let res = self
+            .client
+            .delete_detector()
+            .detector_id(&live.id)
+            .send()
+            .await;
+        absent_if("DeleteDetector", res, &["BadRequestException"])
+            .with_context(|| format!("deleting {} ({})", live.address, live.id))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,172 @@
+//! `msk_cluster`: schema and checks. AWS calls: `src/drivers/kafka.rs`; tests: `tests/drivers/kafka.rs`.
+
+use crate::model::Value;
+use crate::schema::{Default, Field, KindDef, Ty};
+use crate::validate::ResourceCx;
+
+static SUBNET_REF: Ty = Ty::Ref(&["subnet"], "id");
+static SG_REF: Ty = Ty::Ref(&["security_group"], "id");
+
+pub static KIND: KindDef = KindDef {
+    name: "msk_cluster",
+    doc: "An Amazon MSK (Kafka) cluster in private subnets: TLS everywhere, encrypted at rest with the \
+          stack's customer-managed key, clients authenticated by IAM (SASL/IAM) only.",
+    fields: &[
+        Field::new("name", Ty::Str, "Cluster name, unique in the region.")
+            .default(Default::PhysicalName)
+            .force_new(),
+        Field::new("kafka_version", Ty::Str, "Apache Kafka version, e.g. `3.6.0`.")
+            .required()
+            .force_new(),
+        Field::new(
+            "broker_instance_type",
+            Ty::Str,
+            "Broker instance type, e.g. `kafka.m5.large`.",
+        )
+        .required()
+        .force_new(),
+        Field::new(
+            "number_of_broker_nodes",
+            Ty::Int,
+            "Brokers in all; a multiple of the number of client subnets. Changed in place (UpdateBrokerCount; AWS only adds brokers).",
+        )
+        .required(),
+        Field::new(
+            "client_subnets",
+            Ty::Set(&SUBNET_REF),
+            "Private subnets, one per AZ (2 or 3).",
+        )
+        .required()
+        .force_new(),
+        Field::new(
+            "security_groups",
+            Ty::Set(&SG_REF),
+            "Security groups of the brokers' network interfaces; admit only named security groups.",
+        )
+        .required()
+        .force_new(),
+        Field::new(
+            "ebs_volume_size",
+            Ty::Int,
+            "Storage per broker in GiB. Changed in place (UpdateBrokerStorage; AWS only grows it).",
+        )
+        .default(Default::Int(100)),
+        Field::new(
+            "kms_key",
+            Ty::Ref(&["kms_key"], "arn"),
+            "Customer-managed key of this stack for encryption at rest.",
+        )
+        .required()
+        .force_new(),
+        Field::new(
+            "client_broker_encryption",
+            Ty::Enum(&["TLS", "TLS_PLAINTEXT", "PLAINTEXT"]),
+            "Encryption between clients and brokers. Only `TLS` passes validation.",
+        )
+        .default(Default::Str("TLS"))
+        .force_new(),
+        Field::new(
+            "in_cluster_encryption",
+            Ty::Bool,
+            "TLS between brokers. Must stay on.",
+        )
+        .default(Default::Bool(true))
+        .force_new(),
+        Field::new(
+            "sasl_iam",
+            Ty::Bool,
+            "Client authentication by IAM (SASL/IAM, port 9098). Must stay on.",
+        )
+        .default(Default::Bool(true))
+        .force_new(),
+        Field::new(
+            "unauthenticated",
+            Ty::Bool,
+            "Unauthenticated client access. Must stay off.",
+        )
+        .default(Default::Bool(false))
+        .force_new(),
+        Field::new(
+            "publish_bootstrap_brokers_to",
+            Ty::Str,
+            "SSM parameter name (type String: the string is not secret) that receives the SASL/IAM \
+             bootstrap broker string once the cluster is ACTIVE. Changed in place.",
+        ),
+        Field::new(
+            "enhanced_monitoring",
+            Ty::Enum(&[
+                "DEFAULT",
+                "PER_BROKER",
+                "PER_TOPIC_PER_BROKER",
+                "PER_TOPIC_PER_PARTITION",
+            ]),
+            "CloudWatch metrics level.",
+        )
+        .default(Default::Str("DEFAULT"))
+        .force_new(),
+    ],
+    physical_name: Some("name"),
+    taggable: true,
+    outputs: &["id", "arn", "bootstrap_brokers_sasl_iam"],
+    validate,
+};
+
+/// The baseline's controls: private subnets, TLS everywhere, IAM authentication only, brokers spread
+/// evenly over the subnets.
+fn validate(cx: &ResourceCx<'_>) {
+    if let Some(mode) = cx.str("client_broker_encryption").filter(|m| *m != "TLS") {
+        cx.error_at_value(
+            "client_broker_encryption",
+            &format!("MSK client traffic allows plaintext ({mode})"),
+            "the security baseline requires TLS between clients and brokers; use \"TLS\"",
+        );
+    }
+    if cx.get("in_cluster_encryption") == Some(&Value::Bool(false)) {
+        cx.error_at_value(
+            "in_cluster_encryption",
+            "MSK brokers talk in plaintext",
+            "the security baseline requires TLS inside the cluster; remove `in_cluster_encryption = false`",
+        );
+    }
+    if cx.get("unauthenticated") == Some(&Value::Bool(true)) {
+        cx.error_at_value(
+            "unauthenticated",
+            "MSK cluster open to unauthenticated clients",
+            "clients must authenticate with IAM; remove `unauthenticated = true`",
+        );
+    }
+    if cx.get("sasl_iam") == Some(&Value::Bool(false)) {
+        cx.error_at_value(
+            "sasl_iam",
+            "MSK cluster without client authentication",
+            "clients must authenticate with IAM (SASL/IAM); remove `sasl_iam = false`",
+        );
+    }
+    let subnets = cx.get("client_subnets").map(|v| v.as_list()).unwrap_or(&[]);
+    if let Some(n) = cx.int("number_of_broker_nodes")
+        && !subnets.is_empty()
+        && n % subnets.len() as i64 != 0
+    {
+        cx.error_at_value(
+            "number_of_broker_nodes",
+            &format!(
+                "{n} brokers cannot be spread evenly over {} client subnets",
+                subnets.len()
+            ),
+            "MSK places the same number of brokers in each subnet; use a multiple of the subnet count",
+        );
+    }
+    for (i, s) in subnets.iter().enumerate() {
+        let Value::Ref(r) = s else { continue };
+        let Some(subnet) = cx.stack.iter().find(|x| x.address == r.address) else {
+            continue;
+        };
+        if subnet.props.get("tier") == Some(&Value::Str("public".into())) {
+            cx.error_at_value(
+                &format!("client_subnets[{i}]"),
+                &format!("MSK brokers in public subnet {}", subnet.address),
+                "the data layer belongs in private subnets (`tier = \"private\"`)",
+            );
+        }
+    }
+}

@@ -1,0 +1,46 @@
+//! `nat_gateway`: schema and checks. AWS calls: `src/drivers/ec2.rs`; tests: `tests/drivers/ec2.rs`.
+
+use crate::model::Value;
+use crate::schema::{Field, KindDef, Ty};
+use crate::validate::ResourceCx;
+
+pub static KIND: KindDef = KindDef {
+    name: "nat_gateway",
+    doc: "A public NAT gateway: outbound internet access for private subnets. Apply waits until it is \
+          `available`; destroy waits until it is `deleted` so its address can be released.",
+    fields: &[
+        Field::new(
+            "subnet",
+            Ty::Ref(&["subnet"], "id"),
+            "A public subnet (one that routes to an internet gateway), in the AZ it serves.",
+        )
+        .required()
+        .force_new(),
+        Field::new(
+            "eip",
+            Ty::Ref(&["eip"], "id"),
+            "The Elastic IP address it sends traffic from.",
+        )
+        .required()
+        .force_new(),
+    ],
+    physical_name: None,
+    taggable: true,
+    // AWS reports no owner for a NAT gateway, so zinfra cannot build its ARN from a read.
+    outputs: &["id"],
+    validate,
+};
+
+/// A public NAT gateway only works from a subnet that routes to the internet.
+fn validate(cx: &ResourceCx<'_>) {
+    let Some(subnet) = cx.referenced("subnet") else {
+        return;
+    };
+    if subnet.props.get("tier") == Some(&Value::Str("private".into())) {
+        cx.error_at_value(
+            "subnet",
+            &format!("NAT gateway in private subnet {}", subnet.address),
+            "a public NAT gateway needs a subnet with `tier = \"public\"` (routing to an internet gateway)",
+        );
+    }
+}

@@ -1,0 +1,31 @@
+//! `securityhub_account`: schema and checks. AWS calls: `src/drivers/securityhub.rs`; tests: `tests/drivers/securityhub.rs`.
+
+use crate::model::Value;
+use crate::schema::{Default, Field, KindDef, Ty};
+use crate::validate::ResourceCx;
+
+pub static KIND: KindDef = KindDef {
+    name: "securityhub_account",
+    doc: "AWS Security Hub enabled for the stack's region, subscribed to the AWS Foundational Security \
+          Best Practices standard (and no default standards zinfra did not ask for).",
+    fields: &[Field::new(
+        "foundational_best_practices",
+        Ty::Bool,
+        "Subscribe to the AWS Foundational Security Best Practices standard (v1.0.0). Required by the baseline.",
+    )
+    .default(Default::Bool(true))],
+    physical_name: None,
+    taggable: true,
+    outputs: &["id", "arn"],
+    validate,
+};
+
+fn validate(cx: &ResourceCx<'_>) {
+    if cx.get("foundational_best_practices") == Some(&Value::Bool(false)) {
+        cx.error_at_value(
+            "foundational_best_practices",
+            "Security Hub without the Foundational Security Best Practices standard",
+            "the security baseline requires the standard; remove `foundational_best_practices = false`",
+        );
+    }
+}
