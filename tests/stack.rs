@@ -1888,6 +1888,7 @@ const SMALL: &str = "[stack]
 name = \"STACK\"
 environment = \"test\"
 region = \"us-east-1\"
+waivers = [{ rule = \"ZS-IDS-001\", reason = \"a test network\" }, { rule = \"ZS-IDS-002\", reason = \"a test network\" }]
 
 [vpc.main]
 cidr_block = \"10.0.0.0/16\"

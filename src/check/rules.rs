@@ -1,7 +1,7 @@
 //! One rule per control of the seed (../shared/seed/infrastructure-security.txt). Each entry names the
 //! sentence it enforces; `docs/rules.md` is generated from this table (see `rules_doc`).
 
-use super::Check::Resource;
+use super::Check::{Resource, Stack};
 use super::Severity::{Error, Warning};
 use super::{Fail, Item, Rule, View, fail};
 use crate::model::Value;
@@ -26,6 +26,8 @@ const SEED_R53: &str = "Records in question are associated with the correspondin
 const SEED_ECR: &str = "They are encrypted with AES-256 algorithm and scanned during the push action for the vulnerability findings. Most of our images are having tag immutability to avoid wrongly performed overwrites.";
 const SEED_ECS: &str = "Services are deployed as containers to Elastic Container Service (ECS) by the GitHub actions with specific user roles dedicated for CI/CD processes.";
 const SEED_REDIS: &str = "Redis clusters are managed by ElastiCache and accessible only within the same VPC. Their encryption is enabled both at rest and in transit. Authentication key is assigned for each user (redis application client) and permissions are managed by IAM.";
+const SEED_MSK: &str = "Kafka clusters are managed by MSK and accessible only within the same VPC. Client services are authenticated through IAM (role-based authentication). Data in transit is encrypted between clients and brokers, also within the cluster via transport layer security (TLS). Data at rest is encrypted with a customer-managed key (CMK) provisioned by our infra code using Key Management Service (KMS).";
+const SEED_IDS: &str = "Zenoo employs IDS/IPS systems, including AWS Security Hub, GuardDuty, and WAF, to monitor, alert, and respond to unauthorised access or suspicious activity in real-time.";
 
 pub static RULES: &[Rule] = &[
     Rule {
@@ -356,6 +358,60 @@ pub static RULES: &[Rule] = &[
         equivalents: &["checkov CKV_AWS_31 (auth token)"],
         kind: "elasticache_replication_group",
         check: Resource(ec_rbac),
+    },
+    Rule {
+        id: "ZS-MSK-001",
+        title: "MSK brokers run only in private subnets",
+        seed: SEED_MSK,
+        severity: Error,
+        equivalents: &[],
+        kind: "msk_cluster",
+        check: Resource(msk_private),
+    },
+    Rule {
+        id: "ZS-MSK-002",
+        title: "MSK encrypts traffic with TLS between clients and brokers and inside the cluster",
+        seed: SEED_MSK,
+        severity: Error,
+        equivalents: &["checkov CKV_AWS_81", "Trivy AVD-AWS-0073"],
+        kind: "msk_cluster",
+        check: Resource(msk_tls),
+    },
+    Rule {
+        id: "ZS-MSK-003",
+        title: "MSK is encrypted at rest with a customer-managed key of the stack",
+        seed: SEED_MSK,
+        severity: Error,
+        equivalents: &["checkov CKV_AWS_81", "Trivy AVD-AWS-0179"],
+        kind: "msk_cluster",
+        check: Resource(msk_cmk),
+    },
+    Rule {
+        id: "ZS-MSK-004",
+        title: "MSK clients authenticate with IAM and unauthenticated access is off",
+        seed: SEED_MSK,
+        severity: Error,
+        equivalents: &["checkov CKV_AWS_291"],
+        kind: "msk_cluster",
+        check: Resource(msk_iam),
+    },
+    Rule {
+        id: "ZS-IDS-001",
+        title: "GuardDuty is on in the stack's region",
+        seed: SEED_IDS,
+        severity: Error,
+        equivalents: &["checkov CKV2_AWS_3"],
+        kind: "stack",
+        check: Stack(guardduty_on),
+    },
+    Rule {
+        id: "ZS-IDS-002",
+        title: "Security Hub is on with the Foundational Security Best Practices standard",
+        seed: SEED_IDS,
+        severity: Error,
+        equivalents: &[],
+        kind: "stack",
+        check: Stack(securityhub_on),
     },
 ];
 
@@ -845,6 +901,74 @@ fn ec_rbac(v: &View, g: &Item) -> Option<Fail> {
             format!("{} does not disable the `default` user", group.address),
         )
     })?
+}
+
+fn msk_private(v: &View, c: &Item) -> Option<Fail> {
+    let public = public_subnets(v, c, "client_subnets");
+    (!public.is_empty()).then(|| {
+        fail(
+            "client_subnets",
+            format!("brokers in public subnets: {}", public.join(", ")),
+        )
+    })?
+}
+
+fn msk_tls(_: &View, c: &Item) -> Option<Fail> {
+    match c.str("client_broker_encryption") {
+        Some("TLS") | None => {}
+        Some(other) => {
+            return fail(
+                "client_broker_encryption",
+                format!("clients may connect with `{other}`"),
+            );
+        }
+    }
+    off(c, "in_cluster_encryption", "encryption between brokers")
+}
+
+fn msk_cmk(v: &View, c: &Item) -> Option<Fail> {
+    match c.get("kms_key") {
+        None => fail("kms_key", "encrypted at rest with an AWS managed key"),
+        Some(k) if v.live || v.target(k, "kms_key").is_some() => {
+            // Live, the key must be one of the stack's own keys.
+            (v.live && v.target(k, "kms_key").is_none())
+                .then(|| fail("kms_key", "the key at rest is not a key of this stack"))?
+        }
+        Some(_) => None,
+    }
+}
+
+fn msk_iam(_: &View, c: &Item) -> Option<Fail> {
+    if c.bool("unauthenticated") == Some(true) {
+        return fail("unauthenticated", "unauthenticated clients are allowed");
+    }
+    off(c, "sasl_iam", "IAM client authentication")
+}
+
+/// Stack-level rules apply to a full environment: a stack with a VPC of its own.
+fn environment(v: &View) -> bool {
+    v.of_kind("vpc").next().is_some()
+}
+
+fn guardduty_on(v: &View) -> Option<Fail> {
+    let on = v
+        .of_kind("guardduty_detector")
+        .any(|d| d.bool("enable") != Some(false));
+    (environment(v) && !on).then(|| Fail {
+        field: None,
+        message: "no enabled guardduty_detector in the stack".into(),
+    })
+}
+
+fn securityhub_on(v: &View) -> Option<Fail> {
+    let on = v
+        .of_kind("securityhub_account")
+        .any(|h| h.bool("foundational_best_practices") != Some(false));
+    (environment(v) && !on).then(|| Fail {
+        field: None,
+        message: "no securityhub_account with the Foundational Security Best Practices standard"
+            .into(),
+    })
 }
 
 /// `docs/rules.md`: one row per rule.

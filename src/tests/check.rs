@@ -694,6 +694,42 @@ fn each_rule_catches_its_control_weakened_live() {
             "user_group",
             Value::Null,
         ),
+        (
+            "ZS-MSK-001",
+            "msk_cluster.events",
+            "client_subnets",
+            Value::List(vec![s("id:subnet.public_a")]),
+        ),
+        (
+            "ZS-MSK-002",
+            "msk_cluster.events",
+            "client_broker_encryption",
+            s("TLS_PLAINTEXT"),
+        ),
+        (
+            "ZS-MSK-003",
+            "msk_cluster.events",
+            "kms_key",
+            s("arn:aws:kms:us-east-1:123456789012:key/not-ours"),
+        ),
+        (
+            "ZS-MSK-004",
+            "msk_cluster.events",
+            "sasl_iam",
+            Value::Bool(false),
+        ),
+        (
+            "ZS-IDS-001",
+            "guardduty_detector.main",
+            "enable",
+            Value::Bool(false),
+        ),
+        (
+            "ZS-IDS-002",
+            "securityhub_account.main",
+            "foundational_best_practices",
+            Value::Bool(false),
+        ),
     ];
     for (rule, address, field, value) in cases {
         let mut live = base.clone();
@@ -724,7 +760,12 @@ fn each_rule_catches_its_control_weakened_live() {
                 .iter()
                 .map(|f| (f.rule.id.to_owned(), f.address.clone()))
                 .collect();
-        let mut want = vec![(rule.to_owned(), address.to_owned())];
+        let at = if rule.starts_with("ZS-IDS") {
+            "stack"
+        } else {
+            address
+        };
+        let mut want = vec![(rule.to_owned(), at.to_owned())];
         if rule == "ZS-NET-002" {
             // The private route table serves both private subnets.
             want.push((rule.to_owned(), "subnet.private_b".to_owned()));
@@ -833,4 +874,20 @@ fn rules_point_at_the_offending_field_in_the_file() {
         ",
         "ZS-ECR-002 ecr_repository.r 7:16",
     );
+}
+
+#[test]
+fn an_environment_has_threat_detection() {
+    fails("ZS-IDS-001", NET, "ZS-IDS-001 stack 1:2");
+    fails("ZS-IDS-002", NET, "ZS-IDS-002 stack 1:2");
+    passes(
+        "ZS-IDS",
+        &net("
+            [guardduty_detector.main]
+
+            [securityhub_account.main]
+            "),
+    );
+    // A stack without a VPC of its own (a few parameters, a table) is not an environment.
+    passes("ZS-IDS", "[kms_key.k]\n");
 }
