@@ -43,8 +43,10 @@ impl Kafka {
         Kafka { client, ssm }
     }
 
-    /// Writes the bootstrap string to `name` (overwriting) and records the name on the cluster.
-    async fn publish(&self, arn: &str, name: &str, brokers: &str) -> Result<()> {
+    /// Writes the bootstrap string to `name` (overwriting) and records the name on the cluster. The
+    /// parameter carries the stack's tag and `zinfra:parent` (the cluster's address), not `zinfra:address`:
+    /// it belongs to the cluster, which finds it through its own tag.
+    async fn publish(&self, r: &Resolved, arn: &str, name: &str, brokers: &str) -> Result<()> {
         self.ssm
             .put_parameter()
             .name(name)
@@ -55,6 +57,31 @@ impl Kafka {
             .await
             .map_err(|e| sdk_error("PutParameter", e))
             .with_context(|| format!("publishing the bootstrap brokers to {name}"))?;
+        // PutParameter cannot tag while it overwrites.
+        let mut tags = Vec::new();
+        if let Some(stack) = r.tags.get(crate::model::TAG_STACK) {
+            tags.push(
+                aws_sdk_ssm::types::Tag::builder()
+                    .key(crate::model::TAG_STACK)
+                    .value(stack)
+                    .build()?,
+            );
+        }
+        tags.push(
+            aws_sdk_ssm::types::Tag::builder()
+                .key("zinfra:parent")
+                .value(&r.address)
+                .build()?,
+        );
+        self.ssm
+            .add_tags_to_resource()
+            .resource_type(aws_sdk_ssm::types::ResourceTypeForTagging::Parameter)
+            .resource_id(name)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| sdk_error("AddTagsToResource", e))
+            .with_context(|| format!("tagging {name}"))?;
         self.client
             .tag_resource()
             .resource_arn(arn)
@@ -368,7 +395,7 @@ impl Driver for Kafka {
                 .bootstrap(arn)
                 .await?
                 .context("GetBootstrapBrokers returned no SASL/IAM string")?;
-            self.publish(arn, name, &brokers).await?;
+            self.publish(r, arn, name, &brokers).await?;
         }
         let info = self.describe(arn).await?.unwrap_or(info);
         self.live(&r.address, &info).await
@@ -459,7 +486,7 @@ impl Driver for Kafka {
                         .bootstrap(arn)
                         .await?
                         .context("GetBootstrapBrokers returned no SASL/IAM string")?;
-                    self.publish(arn, name, &brokers).await?;
+                    self.publish(r, arn, name, &brokers).await?;
                 }
                 None if has("publish_bootstrap_brokers_to") => {
                     self.client
