@@ -266,7 +266,6 @@ async fn inventory(endpoint: &str, stack: &str) -> (BTreeMap<&'static str, usize
     let ssm = aws_sdk_ssm::Client::new(&conf);
     for p in ssm.describe_parameters().send().await.unwrap().parameters() {
         let name = p.name().unwrap_or("");
-        *count.entry("ssm_parameter").or_default() += 1;
         let tags = ssm
             .list_tags_for_resource()
             .resource_type(aws_sdk_ssm::types::ResourceTypeForTagging::Parameter)
@@ -274,6 +273,11 @@ async fn inventory(endpoint: &str, stack: &str) -> (BTreeMap<&'static str, usize
             .send()
             .await
             .unwrap();
+        // A parameter another resource writes (MSK's bootstrap brokers) is that resource's, not a
+        // declared `ssm_parameter`.
+        if !tags.tag_list().iter().any(|t| t.key() == "zinfra:parent") {
+            *count.entry("ssm_parameter").or_default() += 1;
+        }
         if !owned(
             tags.tag_list()
                 .iter()
