@@ -99,6 +99,9 @@ pub struct KindDef {
     pub outputs: &'static [&'static str],
     /// Checks that need only this resource (names, ranges); cross-resource checks live in `validate`.
     pub validate: fn(&crate::validate::ResourceCx<'_>),
+    /// A replacement creates the new resource before deleting the old one (immutable revisions that
+    /// dependents move to, such as ECS task definitions).
+    pub create_before_delete: bool,
 }
 
 impl KindDef {

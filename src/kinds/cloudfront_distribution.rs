@@ -114,6 +114,7 @@ pub static KIND: KindDef = KindDef {
     taggable: true,
     outputs: &["id", "arn", "domain_name", "alias_target"],
     validate,
+    create_before_delete: false,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

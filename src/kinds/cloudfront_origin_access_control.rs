@@ -26,6 +26,7 @@ pub static KIND: KindDef = KindDef {
     taggable: false,
     outputs: &["id"],
     validate,
+    create_before_delete: false,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

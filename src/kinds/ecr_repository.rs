@@ -64,6 +64,7 @@ pub static KIND: KindDef = KindDef {
     taggable: true,
     outputs: &["id", "arn", "repository_url"],
     validate,
+    create_before_delete: false,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

@@ -109,6 +109,7 @@ pub static KIND: KindDef = KindDef {
     taggable: true,
     outputs: &["id", "arn"],
     validate,
+    create_before_delete: true,
 };
 
 /// Fargate's valid task sizes: CPU units → the memory values (MiB) allowed with them.

@@ -11,4 +11,5 @@ pub static KIND: KindDef = KindDef {
     // AWS reports no owner for an address, so zinfra cannot build its ARN from a read.
     outputs: &["id", "public_ip"],
     validate: no_validation,
+    create_before_delete: false,
 };

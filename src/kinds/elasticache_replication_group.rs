@@ -117,6 +117,7 @@ pub static KIND: KindDef = KindDef {
     taggable: true,
     outputs: &["id", "arn", "primary_endpoint", "reader_endpoint"],
     validate,
+    create_before_delete: false,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

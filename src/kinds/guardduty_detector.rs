@@ -25,6 +25,7 @@ pub static KIND: KindDef = KindDef {
     taggable: true,
     outputs: &["id", "arn"],
     validate,
+    create_before_delete: false,
 };
 
 /// Intrusion detection is a baseline control: a disabled detector is a finding, not a setting.

@@ -36,6 +36,7 @@ pub static KIND: KindDef = KindDef {
     taggable: true,
     outputs: &["id", "arn"],
     validate,
+    create_before_delete: false,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

@@ -60,6 +60,7 @@ pub static KIND: KindDef = KindDef {
     taggable: true,
     outputs: &["id", "arn", "dns_name", "zone_id", "alias_target"],
     validate,
+    create_before_delete: false,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

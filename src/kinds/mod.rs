@@ -84,5 +84,5 @@ pub static ALL: &[&KindDef] = &[
 /// Kinds whose replacement is a new resource beside the old one (a task definition's new revision): the
 /// successor is created first, and the old one deleted once everything that used it has moved.
 pub fn creates_before_delete(kind: &str) -> bool {
-    kind == ecs_task_definition::KIND.name
+    crate::schema::kind(kind).is_some_and(|k| k.create_before_delete)
 }

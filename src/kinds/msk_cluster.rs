@@ -109,6 +109,7 @@ pub static KIND: KindDef = KindDef {
     taggable: true,
     outputs: &["id", "arn", "bootstrap_brokers_sasl_iam"],
     validate,
+    create_before_delete: false,
 };
 
 /// The baseline's controls: private subnets, TLS everywhere, IAM authentication only, brokers spread

@@ -29,6 +29,7 @@ pub static KIND: KindDef = KindDef {
     // AWS reports no owner for a NAT gateway, so zinfra cannot build its ARN from a read.
     outputs: &["id"],
     validate,
+    create_before_delete: false,
 };
 
 /// A public NAT gateway only works from a subnet that routes to the internet.

@@ -59,6 +59,7 @@ pub static KIND: KindDef = KindDef {
     taggable: false,
     outputs: &["id", "fqdn"],
     validate,
+    create_before_delete: false,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

@@ -20,6 +20,7 @@ pub static KIND: KindDef = KindDef {
     taggable: true,
     outputs: &["id", "arn", "zone_id", "name_servers"],
     validate,
+    create_before_delete: false,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

@@ -43,6 +43,7 @@ pub static KIND: KindDef = KindDef {
     taggable: true,
     outputs: &["id", "arn"],
     validate,
+    create_before_delete: false,
 };
 
 /// Each route goes to exactly one target.

@@ -33,6 +33,7 @@ pub static KIND: KindDef = KindDef {
     taggable: true,
     outputs: &["id", "arn"],
     validate,
+    create_before_delete: false,
 };
 
 fn net(cx_value: Option<&str>) -> Option<ipnet::Ipv4Net> {

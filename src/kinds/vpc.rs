@@ -26,4 +26,5 @@ pub static KIND: KindDef = KindDef {
     taggable: true,
     outputs: &["id", "arn"],
     validate: no_validation,
+    create_before_delete: false,
 };
