@@ -413,7 +413,7 @@ const SETTLE: Duration = Duration::from_secs(30);
 
 /// Run one step; when it fails, look at what AWS actually did before giving up or trying again:
 /// a create whose reply was lost is adopted (and converged), never made twice.
-async fn carry_out(p: &dyn Provider, stack: &StackInfo, task: Task) -> Result<Option<Live>> {
+async fn carry_out(p: &dyn Provider, stack: &StackInfo, mut task: Task) -> Result<Option<Live>> {
     let t0 = Instant::now();
     let mut pause = Duration::from_millis(300);
     let mut tries = 0;
@@ -438,7 +438,8 @@ async fn carry_out(p: &dyn Provider, stack: &StackInfo, task: Task) -> Result<Op
                 Err(e) => (e, want, r),
             },
         };
-        let retry = not_yet(&err) || (outcome_unknown(&err) && tries < 4);
+        let retry =
+            (not_yet(&err) || (outcome_unknown(&err) && tries < 4)) && t0.elapsed() < SETTLE;
         // The change may have happened anyway (a lost reply, a failure after the resource was made).
         // If AWS cannot be read either, nothing is retried blindly.
         let found = match p
@@ -448,28 +449,33 @@ async fn carry_out(p: &dyn Provider, stack: &StackInfo, task: Task) -> Result<Op
             Ok(all) => all.into_iter().find(|l| l.address == r.address),
             Err(_) => return Err(err),
         };
-        if let Some(live) = found {
-            let tags = desired_tags(stack, want);
-            let changes = crate::plan::diff(want, &r.props, &tags, &live);
-            if changes.is_empty() {
-                return Ok(Some(live));
+        let Some(live) = found else {
+            if retry {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(5));
+                continue;
             }
-            if changes.iter().any(|c| c.forces_replacement)
-                || !(retry || matches!(task, Task::Create(..)))
-            {
-                return Err(err);
-            }
-            let fields: Vec<String> = changes.into_iter().map(|c| c.field).collect();
-            match p.update(r, &live, &fields).await {
-                Ok(l) => return Ok(Some(l)),
-                Err(e) if (not_yet(&e) || outcome_unknown(&e)) && t0.elapsed() < SETTLE => {}
-                Err(e) => return Err(e),
-            }
-        } else if !retry || t0.elapsed() >= SETTLE {
+            return Err(err);
+        };
+        let tags = desired_tags(stack, want);
+        let changes = crate::plan::diff(want, &r.props, &tags, &live);
+        if changes.is_empty() {
+            return Ok(Some(live));
+        }
+        // A create that got this far made the resource: finishing it is an update, whatever the error.
+        let created = matches!(task, Task::Create(..));
+        if changes.iter().any(|c| c.forces_replacement)
+            || !(retry || (created && t0.elapsed() < SETTLE))
+        {
             return Err(err);
         }
-        tokio::time::sleep(pause).await;
-        pause = (pause * 2).min(Duration::from_secs(5));
+        let fields: Vec<String> = changes.into_iter().map(|c| c.field).collect();
+        // From here on the resource exists: every further try converges it, none creates another.
+        task = Task::Update(r.clone(), live, fields, want.clone());
+        if !created {
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(5));
+        }
     }
 }
 

@@ -41,6 +41,22 @@ pub fn not_yet(e: &anyhow::Error) -> bool {
     e.chain().any(|c| c.is::<NotYet>())
 }
 
+/// `err` with every occurrence of `secret` replaced, keeping what the engine needs to know about it
+/// (outcome unknown, not yet): a redacted error is retried exactly like the original.
+pub fn redact(err: anyhow::Error, secret: &str) -> anyhow::Error {
+    if secret.is_empty() {
+        return err;
+    }
+    let text = format!("{err:#}").replace(secret, "<redacted>");
+    if outcome_unknown(&err) {
+        OutcomeUnknown(text).into()
+    } else if not_yet(&err) {
+        NotYet(text).into()
+    } else {
+        anyhow::anyhow!(text)
+    }
+}
+
 #[async_trait]
 pub trait Provider: Send + Sync {
     /// Every live resource that belongs to the stack.

@@ -307,7 +307,426 @@ async fn inventory(endpoint: &str, stack: &str) -> (BTreeMap<&'static str, usize
     }
     let oidc = iam.list_open_id_connect_providers().send().await.unwrap();
     *count.entry("iam_oidc_provider").or_default() += oidc.open_id_connect_provider_list().len();
-    (count, untagged)
+    let mut inv = Inventory {
+        stack,
+        count,
+        untagged,
+    };
+    inventory_services(&conf, &mut inv).await;
+    (inv.count, inv.untagged)
+}
+
+struct Inventory<'a> {
+    stack: &'a str,
+    count: BTreeMap<&'static str, usize>,
+    untagged: Vec<String>,
+}
+
+impl Inventory<'_> {
+    /// One resource that is found from its parent (AWS cannot tag it).
+    fn count(&mut self, kind: &'static str, _id: &str) {
+        *self.count.entry(kind).or_default() += 1;
+    }
+
+    /// One resource, which must carry the stack's tag.
+    fn note(&mut self, kind: &'static str, id: &str, tags: Vec<(String, String)>) {
+        self.count(kind, id);
+        if !tags
+            .iter()
+            .any(|(k, v)| k == "zinfra:stack" && v == self.stack)
+        {
+            self.untagged.push(format!("{kind} {id}"));
+        }
+    }
+}
+
+/// The kinds beyond the core: every service the reference stack uses, listed directly (not through the
+/// tagging index, whose gaps are what a duplicate would hide in).
+async fn inventory_services(conf: &aws_config::SdkConfig, inv: &mut Inventory<'_>) {
+    let pairs = |it: Vec<(Option<&str>, Option<&str>)>| -> Vec<(String, String)> {
+        it.into_iter()
+            .map(|(k, v)| (k.unwrap_or("").to_owned(), v.unwrap_or("").to_owned()))
+            .collect()
+    };
+    let ec2 = aws_sdk_ec2::Client::new(conf);
+    for a in ec2.describe_addresses().send().await.unwrap().addresses() {
+        let tags = pairs(a.tags().iter().map(|t| (t.key(), t.value())).collect());
+        inv.note("eip", a.allocation_id().unwrap_or(""), tags);
+    }
+    let nats = ec2.describe_nat_gateways().send().await.unwrap();
+    for n in nats.nat_gateways().iter().filter(|n| {
+        !matches!(
+            n.state(),
+            Some(aws_sdk_ec2::types::NatGatewayState::Deleted)
+                | Some(aws_sdk_ec2::types::NatGatewayState::Deleting)
+        )
+    }) {
+        let tags = pairs(n.tags().iter().map(|t| (t.key(), t.value())).collect());
+        inv.note("nat_gateway", n.nat_gateway_id().unwrap_or(""), tags);
+    }
+
+    let elb = aws_sdk_elasticloadbalancingv2::Client::new(conf);
+    let elb_tags = |arn: String| {
+        let elb = elb.clone();
+        async move {
+            let out = elb
+                .describe_tags()
+                .resource_arns(&arn)
+                .send()
+                .await
+                .unwrap();
+            out.tag_descriptions()
+                .iter()
+                .flat_map(|d| d.tags())
+                .map(|t| {
+                    (
+                        t.key().unwrap_or("").to_owned(),
+                        t.value().unwrap_or("").to_owned(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let lbs = elb.describe_load_balancers().send().await.unwrap();
+    for lb in lbs.load_balancers() {
+        let arn = lb.load_balancer_arn().unwrap_or("").to_owned();
+        inv.note("lb", &arn, elb_tags(arn.clone()).await);
+        let listeners = elb
+            .describe_listeners()
+            .load_balancer_arn(&arn)
+            .send()
+            .await
+            .unwrap();
+        for l in listeners.listeners() {
+            let larn = l.listener_arn().unwrap_or("").to_owned();
+            inv.note("lb_listener", &larn, elb_tags(larn.clone()).await);
+            let rules = elb
+                .describe_rules()
+                .listener_arn(&larn)
+                .send()
+                .await
+                .unwrap();
+            for r in rules
+                .rules()
+                .iter()
+                .filter(|r| r.is_default() != Some(true))
+            {
+                // Rules are found from their listener.
+                inv.count("lb_listener_rule", r.rule_arn().unwrap_or(""));
+            }
+        }
+    }
+    for tg in elb
+        .describe_target_groups()
+        .send()
+        .await
+        .unwrap()
+        .target_groups()
+    {
+        let arn = tg.target_group_arn().unwrap_or("").to_owned();
+        inv.note("lb_target_group", &arn, elb_tags(arn.clone()).await);
+    }
+
+    let ecr = aws_sdk_ecr::Client::new(conf);
+    for r in ecr
+        .describe_repositories()
+        .send()
+        .await
+        .unwrap()
+        .repositories()
+    {
+        let arn = r.repository_arn().unwrap_or("");
+        let out = ecr
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .unwrap();
+        let tags = pairs(
+            out.tags()
+                .iter()
+                .map(|t| (Some(t.key()), Some(t.value())))
+                .collect(),
+        );
+        inv.note("ecr_repository", arn, tags);
+    }
+
+    let ecs = aws_sdk_ecs::Client::new(conf);
+    let clusters = ecs.list_clusters().send().await.unwrap();
+    let described = ecs
+        .describe_clusters()
+        .set_clusters(Some(clusters.cluster_arns().to_vec()))
+        .include(aws_sdk_ecs::types::ClusterField::Tags)
+        .send()
+        .await
+        .unwrap();
+    for c in described
+        .clusters()
+        .iter()
+        .filter(|c| c.status() == Some("ACTIVE"))
+    {
+        let arn = c.cluster_arn().unwrap_or("");
+        let tags = pairs(c.tags().iter().map(|t| (t.key(), t.value())).collect());
+        inv.note("ecs_cluster", arn, tags);
+        let services = ecs.list_services().cluster(arn).send().await.unwrap();
+        if services.service_arns().is_empty() {
+            continue;
+        }
+        let described = ecs
+            .describe_services()
+            .cluster(arn)
+            .set_services(Some(services.service_arns().to_vec()))
+            .include(aws_sdk_ecs::types::ServiceField::Tags)
+            .send()
+            .await
+            .unwrap();
+        for s in described
+            .services()
+            .iter()
+            .filter(|s| s.status() == Some("ACTIVE"))
+        {
+            let tags = pairs(s.tags().iter().map(|t| (t.key(), t.value())).collect());
+            inv.note("ecs_service", s.service_arn().unwrap_or(""), tags);
+        }
+    }
+    let tds = ecs
+        .list_task_definitions()
+        .status(aws_sdk_ecs::types::TaskDefinitionStatus::Active)
+        .send()
+        .await
+        .unwrap();
+    for arn in tds.task_definition_arns() {
+        let out = ecs
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .unwrap();
+        let tags = pairs(out.tags().iter().map(|t| (t.key(), t.value())).collect());
+        inv.note("ecs_task_definition", arn, tags);
+    }
+
+    let acm = aws_sdk_acm::Client::new(conf);
+    for c in acm
+        .list_certificates()
+        .send()
+        .await
+        .unwrap()
+        .certificate_summary_list()
+    {
+        let arn = c.certificate_arn().unwrap_or("");
+        let out = acm
+            .list_tags_for_certificate()
+            .certificate_arn(arn)
+            .send()
+            .await
+            .unwrap();
+        let tags = pairs(
+            out.tags()
+                .iter()
+                .map(|t| (Some(t.key()), t.value()))
+                .collect(),
+        );
+        inv.note("acm_certificate", arn, tags);
+    }
+
+    let r53 = aws_sdk_route53::Client::new(conf);
+    for z in r53.list_hosted_zones().send().await.unwrap().hosted_zones() {
+        let id = z.id().trim_start_matches("/hostedzone/");
+        let out = r53
+            .list_tags_for_resource()
+            .resource_type(aws_sdk_route53::types::TagResourceType::Hostedzone)
+            .resource_id(id)
+            .send()
+            .await
+            .unwrap();
+        let tags = pairs(
+            out.resource_tag_set()
+                .map(|s| s.tags())
+                .unwrap_or_default()
+                .iter()
+                .map(|t| (t.key(), t.value()))
+                .collect(),
+        );
+        inv.note("route53_zone", id, tags);
+        let records = r53
+            .list_resource_record_sets()
+            .hosted_zone_id(id)
+            .send()
+            .await
+            .unwrap();
+        // SOA and NS come with the zone; `_…` CNAMEs are certificate validation records.
+        for r in records.resource_record_sets().iter().filter(|r| {
+            !matches!(
+                r.r#type(),
+                aws_sdk_route53::types::RrType::Soa | aws_sdk_route53::types::RrType::Ns
+            ) && !r.name().starts_with('_')
+        }) {
+            inv.count("route53_record", r.name());
+        }
+    }
+
+    let waf = aws_sdk_wafv2::Client::new(conf);
+    for scope in [
+        aws_sdk_wafv2::types::Scope::Regional,
+        aws_sdk_wafv2::types::Scope::Cloudfront,
+    ] {
+        let acls = waf.list_web_acls().scope(scope).send().await.unwrap();
+        for a in acls.web_acls() {
+            let arn = a.arn().unwrap_or("");
+            let out = waf
+                .list_tags_for_resource()
+                .resource_arn(arn)
+                .send()
+                .await
+                .unwrap();
+            let tags = pairs(
+                out.tag_info_for_resource()
+                    .map(|i| i.tag_list())
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|t| (Some(t.key()), Some(t.value())))
+                    .collect(),
+            );
+            inv.note("wafv2_web_acl", arn, tags);
+        }
+    }
+
+    let cf = aws_sdk_cloudfront::Client::new(conf);
+    let oacs = cf.list_origin_access_controls().send().await.unwrap();
+    for o in oacs
+        .origin_access_control_list()
+        .map(|l| l.items())
+        .unwrap_or_default()
+    {
+        // AWS cannot tag an origin access control: its name is the stack's.
+        inv.count("cloudfront_origin_access_control", o.id());
+    }
+    let dists = cf.list_distributions().send().await.unwrap();
+    for d in dists
+        .distribution_list()
+        .map(|l| l.items())
+        .unwrap_or_default()
+    {
+        let out = cf
+            .list_tags_for_resource()
+            .resource(d.arn())
+            .send()
+            .await
+            .unwrap();
+        let tags = pairs(
+            out.tags()
+                .map(|t| t.items())
+                .unwrap_or_default()
+                .iter()
+                .map(|t| (Some(t.key()), t.value()))
+                .collect(),
+        );
+        inv.note("cloudfront_distribution", d.id(), tags);
+    }
+
+    let kafka = aws_sdk_kafka::Client::new(conf);
+    for c in kafka
+        .list_clusters()
+        .send()
+        .await
+        .unwrap()
+        .cluster_info_list()
+    {
+        let arn = c.cluster_arn().unwrap_or("");
+        let out = kafka
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .unwrap();
+        let tags = out
+            .tags()
+            .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        inv.note("msk_cluster", arn, tags);
+    }
+
+    let ec = aws_sdk_elasticache::Client::new(conf);
+    let ec_tags = |arn: String| {
+        let ec = ec.clone();
+        async move {
+            let out = ec
+                .list_tags_for_resource()
+                .resource_name(&arn)
+                .send()
+                .await
+                .unwrap();
+            out.tag_list()
+                .iter()
+                .map(|t| {
+                    (
+                        t.key().unwrap_or("").to_owned(),
+                        t.value().unwrap_or("").to_owned(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let groups = ec.describe_replication_groups().send().await.unwrap();
+    for g in groups.replication_groups() {
+        let arn = g.arn().unwrap_or("").to_owned();
+        inv.note(
+            "elasticache_replication_group",
+            &arn,
+            ec_tags(arn.clone()).await,
+        );
+    }
+    for u in ec.describe_users().send().await.unwrap().users() {
+        // ElastiCache's own `default` user is there before anything is made.
+        if u.user_id() == Some("default") {
+            continue;
+        }
+        let arn = u.arn().unwrap_or("").to_owned();
+        inv.note("elasticache_user", &arn, ec_tags(arn.clone()).await);
+    }
+    for g in ec
+        .describe_user_groups()
+        .send()
+        .await
+        .unwrap()
+        .user_groups()
+    {
+        let arn = g.arn().unwrap_or("").to_owned();
+        inv.note("elasticache_user_group", &arn, ec_tags(arn.clone()).await);
+    }
+    let subnet_groups = ec.describe_cache_subnet_groups().send().await.unwrap();
+    for g in subnet_groups
+        .cache_subnet_groups()
+        .iter()
+        .filter(|g| g.cache_subnet_group_name() != Some("default"))
+    {
+        let arn = g.arn().unwrap_or("").to_owned();
+        inv.note("elasticache_subnet_group", &arn, ec_tags(arn.clone()).await);
+    }
+    let param_groups = ec.describe_cache_parameter_groups().send().await.unwrap();
+    for g in param_groups.cache_parameter_groups().iter().filter(|g| {
+        !g.cache_parameter_group_name()
+            .unwrap_or("")
+            .starts_with("default.")
+    }) {
+        let arn = g.arn().unwrap_or("").to_owned();
+        inv.note(
+            "elasticache_parameter_group",
+            &arn,
+            ec_tags(arn.clone()).await,
+        );
+    }
+
+    let gd = aws_sdk_guardduty::Client::new(conf);
+    for id in gd.list_detectors().send().await.unwrap().detector_ids() {
+        let d = gd.get_detector().detector_id(id).send().await.unwrap();
+        let tags = d
+            .tags()
+            .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        inv.note("guardduty_detector", id, tags);
+    }
 }
 
 /// Declared resources per kind in a stack file.
@@ -327,6 +746,8 @@ fn declared(text: &str) -> BTreeMap<String, usize> {
 }
 
 struct Outcome {
+    /// Why the applies that did not finish stopped.
+    failures: Vec<String>,
     apply_runs: usize,
     destroy_runs: usize,
     requests: u64,
@@ -346,6 +767,7 @@ async fn converge_once(
     proxy.set_faults(Faults::mixed(rate));
     let mut apply_runs = 0;
     let mut applies = String::new();
+    let mut failures = Vec::new();
     loop {
         apply_runs += 1;
         let run = zinfra_at(&proxy.endpoint, &["apply", path(f), "--auto-approve"], &env);
@@ -353,6 +775,13 @@ async fn converge_once(
         if run.code == 0 {
             break;
         }
+        failures.extend(
+            run.stderr
+                .lines()
+                .chain(run.stdout.lines())
+                .filter(|l| l.contains(" failed: ") || l.starts_with("error:"))
+                .map(|l| l.chars().take(200).collect::<String>()),
+        );
         assert!(
             apply_runs < 6,
             "no convergence after 5 applies:\n{}\n{}",
@@ -377,6 +806,18 @@ async fn converge_once(
     let want = declared(text);
     for (kind, n) in &have {
         assert_eq!(Some(n), want.get(*kind), "{kind}: {have:?} vs {want:?}");
+    }
+    // Attachments and account settings have no listing of their own; everything else must be seen.
+    const UNLISTED: [&str; 3] = [
+        "s3_bucket_policy",
+        "wafv2_web_acl_association",
+        "securityhub_account",
+    ];
+    for kind in want.keys().filter(|k| !UNLISTED.contains(&k.as_str())) {
+        assert!(
+            have.contains_key(kind.as_str()),
+            "the inventory does not list {kind}: {have:?}"
+        );
     }
     proxy.set_faults(Faults::mixed(rate));
     let mut destroy_runs = 0;
@@ -408,6 +849,7 @@ async fn converge_once(
         "left after destroy: {left:?}; not tagged for the stack: {untagged:?}\n{log}"
     );
     Outcome {
+        failures,
         apply_runs,
         destroy_runs,
         requests,
@@ -432,10 +874,15 @@ async fn the_reference_stack_converges_through_faults() {
     let t0 = Instant::now();
     let mut reruns = BTreeMap::new();
     let mut requests = Vec::new();
+    let mut failures = Vec::new();
     for _ in 0..rounds {
         let o = converge_once(&moto, &proxy, 0.2, &f, &text).await;
         *reruns.entry((o.apply_runs, o.destroy_runs)).or_insert(0) += 1;
         requests.push(o.requests);
+        failures.extend(o.failures);
+    }
+    for f in &failures {
+        eprintln!("an apply stopped at: {f}");
     }
     eprintln!(
         "fault rate 20%: {rounds}/{rounds} rounds converged in {:.0?}; (apply runs, destroy runs) -> rounds: {reruns:?}; apply requests per round: {requests:?}; injected in the last round: {:?}",

@@ -646,8 +646,8 @@ pub fn fingerprint(user_id: &str, password: &str) -> String {
 /// An error with the secret blanked out, should AWS ever quote it.
 fn redacted(err: anyhow::Error, secret: Option<&str>) -> anyhow::Error {
     match secret {
-        Some(s) if !s.is_empty() => anyhow!(format!("{err:#}").replace(s, "<redacted>")),
-        _ => err,
+        Some(s) => crate::provider::redact(err, s),
+        None => err,
     }
 }
 

@@ -85,30 +85,17 @@ impl Locks {
 
     /// Create the lock table unless it exists, and wait until it is usable.
     async fn ensure_table(&self) -> Result<()> {
-        let created = self
-            .client
-            .create_table()
-            .table_name(&self.table)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("stack")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()?,
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("stack")
-                    .key_type(KeyType::Hash)
-                    .build()?,
-            )
-            .billing_mode(BillingMode::PayPerRequest)
-            .tags(Tag::builder().key("zinfra:role").value("locks").build()?)
-            .send()
-            .await;
-        match created {
-            Ok(_) => {}
-            Err(e) if error_code(&e) == Some("ResourceInUseException") => {}
-            Err(e) => return Err(sdk_error("CreateTable", e)).context("creating the lock table"),
+        // The SDK never re-sends a create; a table name is unique, so trying again is safe: a lost
+        // reply's table answers ResourceInUseException.
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self.create_table().await {
+                Err(e) if crate::provider::outcome_unknown(&e) && tries < 5 => {
+                    tokio::time::sleep(Duration::from_millis(200 * tries)).await;
+                }
+                other => break other?,
+            }
         }
         crate::wait::until(
             "lock table",
@@ -130,6 +117,34 @@ impl Locks {
             },
         )
         .await
+    }
+
+    async fn create_table(&self) -> Result<()> {
+        let created = self
+            .client
+            .create_table()
+            .table_name(&self.table)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name("stack")
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()?,
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name("stack")
+                    .key_type(KeyType::Hash)
+                    .build()?,
+            )
+            .billing_mode(BillingMode::PayPerRequest)
+            .tags(Tag::builder().key("zinfra:role").value("locks").build()?)
+            .send()
+            .await;
+        match created {
+            Ok(_) => Ok(()),
+            Err(e) if error_code(&e) == Some("ResourceInUseException") => Ok(()),
+            Err(e) => Err(sdk_error("CreateTable", e)).context("creating the lock table"),
+        }
     }
 
     /// Take the stack's lock, waiting up to `wait` for another holder to let go.

@@ -291,8 +291,8 @@ impl Ssm {
             Err(e) => {
                 let err = sdk_error("PutParameter", e);
                 // Validation messages may quote the value; never let a secret through.
-                Err(if secret && !value.is_empty() {
-                    anyhow!(err.to_string().replace(value, "<redacted>"))
+                Err(if secret {
+                    crate::provider::redact(err, value)
                 } else {
                     err
                 })

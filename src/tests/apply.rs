@@ -387,3 +387,84 @@ async fn a_new_revision_and_a_replaced_subnet_in_one_apply() {
     assert!(pos("create ecs_task_definition.app") < pos("update ecs_service.app"));
     assert!(pos("update ecs_service.app") < pos("delete ecs_task_definition.app"));
 }
+
+/// AWS as seen through a faulty network: the route table's create is made but its reply is lost, and
+/// the first update that would finish it fails the same way.
+#[derive(Default)]
+struct LostReplies {
+    calls: Mutex<Vec<String>>,
+    made: Mutex<Vec<Live>>,
+}
+
+#[async_trait]
+impl Provider for LostReplies {
+    async fn read(&self, _: &StackInfo, _: &[Resource]) -> Result<Vec<Live>> {
+        Ok(self.made.lock().unwrap().clone())
+    }
+    async fn create(&self, r: &Resolved) -> Result<Live> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(format!("create {}", r.address));
+        let mut l = Live::new(&r.address, &r.kind, format!("id-of-{}", r.address));
+        l.props = r.props.clone();
+        l.tags = r.tags.clone();
+        if r.address == "route_table.rt" {
+            // Made without its associations, and the reply never arrives.
+            l.props.remove("subnets");
+            self.made.lock().unwrap().push(l);
+            return Err(crate::provider::OutcomeUnknown("connection closed".into()).into());
+        }
+        self.made.lock().unwrap().push(l.clone());
+        Ok(l)
+    }
+    async fn update(&self, r: &Resolved, live: &Live, _: &[String]) -> Result<Live> {
+        let mut calls = self.calls.lock().unwrap();
+        calls.push(format!("update {}", r.address));
+        if calls.iter().filter(|c| c.starts_with("update")).count() == 1 {
+            return Err(crate::provider::OutcomeUnknown("reply lost".into()).into());
+        }
+        let mut l = live.clone();
+        l.props = r.props.clone();
+        let mut made = self.made.lock().unwrap();
+        made.retain(|m| m.address != r.address);
+        made.push(l.clone());
+        Ok(l)
+    }
+    async fn delete(&self, live: &Live) -> Result<()> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push(format!("delete {}", live.address));
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_create_whose_reply_was_lost_is_finished_by_updates_never_made_twice() {
+    let p = plan_for(&[]);
+    let provider = Arc::new(LostReplies::default());
+    let report = apply::run(&p, &[], provider.clone(), 4, Arc::new(Quiet)).await;
+    assert!(report.ok(), "{report:?}");
+    let calls = provider.calls.lock().unwrap().clone();
+    let rt: Vec<&str> = calls
+        .iter()
+        .filter(|c| c.ends_with("route_table.rt"))
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        rt,
+        [
+            "create route_table.rt",
+            "update route_table.rt",
+            "update route_table.rt"
+        ]
+    );
+    let made = provider.made.lock().unwrap();
+    assert_eq!(
+        made.iter()
+            .filter(|l| l.address == "route_table.rt")
+            .count(),
+        1
+    );
+}
