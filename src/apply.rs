@@ -438,8 +438,9 @@ async fn carry_out(p: &dyn Provider, stack: &StackInfo, mut task: Task) -> Resul
                 Err(e) => (e, want, r),
             },
         };
+        // As many tries as the SDK gives a read: each one is sent only after a read found nothing.
         let retry =
-            (not_yet(&err) || (outcome_unknown(&err) && tries < 4)) && t0.elapsed() < SETTLE;
+            (not_yet(&err) || (outcome_unknown(&err) && tries < 8)) && t0.elapsed() < SETTLE;
         // The change may have happened anyway (a lost reply, a failure after the resource was made).
         // If AWS cannot be read either, nothing is retried blindly.
         let found = match p

@@ -85,13 +85,16 @@ impl Locks {
 
     /// Create the lock table unless it exists, and wait until it is usable.
     async fn ensure_table(&self) -> Result<()> {
-        // The SDK never re-sends a create; a table name is unique, so trying again is safe: a lost
-        // reply's table answers ResourceInUseException.
+        // The SDK never re-sends a create (nor a throttled one); a table name is unique, so trying
+        // again is safe: a lost reply's table answers ResourceInUseException.
         let mut tries = 0;
         loop {
             tries += 1;
             match self.create_table().await {
-                Err(e) if crate::provider::outcome_unknown(&e) && tries < 5 => {
+                Err(e)
+                    if (crate::provider::outcome_unknown(&e) || crate::provider::not_yet(&e))
+                        && tries < 8 =>
+                {
                     tokio::time::sleep(Duration::from_millis(200 * tries)).await;
                 }
                 other => break other?,
