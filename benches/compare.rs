@@ -244,16 +244,15 @@ fn main() {
         .as_ref()
         .map(|(tf, _)| tf.version.clone())
         .unwrap_or_default();
-    let report = report(
-        &results,
-        &serial,
+    let meta = Meta {
         rounds,
-        zinfra_resources,
-        tf_resources,
-        &tf_version,
+        zr: zinfra_resources,
+        tr: tf_resources,
+        tf_version,
         startup,
         startup_runs,
-    );
+    };
+    let report = report(&results, &serial, &meta);
     let md = write_report("compare.md", &report);
     let png = out_dir().join("compare.png");
     if let Err(e) = chart(&results, &png) {
@@ -271,16 +270,27 @@ fn per_resource(requests: u64, resources: usize) -> String {
     }
 }
 
-fn report(
-    results: &Results,
-    serial: &Serial,
+/// What the report says besides the measurements.
+struct Meta {
     rounds: usize,
+    /// Resources: zinfra's stack, Terraform's state.
     zr: usize,
     tr: usize,
-    tf_version: &str,
+    tf_version: String,
+    /// `zinfra validate`, median seconds, and of how many runs.
     startup: f64,
     startup_runs: usize,
-) -> String {
+}
+
+fn report(results: &Results, serial: &Serial, meta: &Meta) -> String {
+    let Meta {
+        rounds,
+        zr,
+        tr,
+        ref tf_version,
+        startup,
+        startup_runs,
+    } = *meta;
     let empty = Cell::default();
     let cell = |t: usize, p: usize| results.get(&(t, p)).unwrap_or(&empty);
     let have_tf = results.contains_key(&(1, 0));
@@ -463,6 +473,9 @@ fn report(
     md
 }
 
+/// One panel's figure of a (tool, phase).
+type Metric = fn(&Cell) -> f64;
+
 /// Three panels (wall time, requests, peak RSS), zinfra and Terraform side by side per phase, on log
 /// scales (the two differ by orders of magnitude).
 fn chart(results: &Results, path: &Path) -> Result<(), Box<dyn std::error::Error>> {
@@ -484,16 +497,10 @@ fn chart(results: &Results, path: &Path) -> Result<(), Box<dyn std::error::Error
         )?;
     }
     let panels = body.split_evenly((1, 3));
-    let metrics: [(&str, Box<dyn Fn(&Cell) -> f64>); 3] = [
-        ("wall time, s (log)", Box::new(|c: &Cell| c.wall())),
-        (
-            "API requests (log)",
-            Box::new(|c: &Cell| c.requests() as f64),
-        ),
-        (
-            "peak RSS, MB (log)",
-            Box::new(|c: &Cell| c.rss() as f64 / 1e6),
-        ),
+    let metrics: [(&str, Metric); 3] = [
+        ("wall time, s (log)", |c| c.wall()),
+        ("API requests (log)", |c| c.requests() as f64),
+        ("peak RSS, MB (log)", |c| c.rss() as f64 / 1e6),
     ];
     let colors = [RGBColor(0x1f, 0x77, 0xb4), RGBColor(0xd6, 0x27, 0x28)];
     for (panel, (name, f)) in panels.iter().zip(metrics.iter()) {
