@@ -521,7 +521,9 @@ pub fn context_lines() -> Vec<String> {
             "- emulator: moto {} with tests/emulator's extensions, on loopback behind the counting proxy (tests/support/proxy.rs)",
             moto::MOTO_VERSION
         ),
-        format!("- machine: {cores} cores, load average {load} at the start; {when}"),
+        format!(
+            "- machine: {cores} cores, load average {load} when the report was written; {when}"
+        ),
     ]
 }
 
