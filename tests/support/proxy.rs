@@ -44,6 +44,11 @@ struct Shared {
     counts: Mutex<BTreeMap<(String, String), u64>>,
     /// Fault kind → how many were injected.
     injected: Mutex<BTreeMap<&'static str, u64>>,
+    /// How long each forwarded request took the emulator (connect, request, whole reply).
+    upstream: Mutex<Vec<Duration>>,
+    /// Forward one request at a time, so each round trip is the emulator's unloaded latency (benches/).
+    serial: std::sync::atomic::AtomicBool,
+    gate: Mutex<()>,
     rng: AtomicU64,
 }
 
@@ -95,9 +100,22 @@ impl Proxy {
         self.shared.injected.lock().unwrap().clone()
     }
 
+    /// The emulator's own time per forwarded request since the start or the last reset (benches/).
+    #[allow(dead_code)]
+    pub fn upstream_latencies(&self) -> Vec<Duration> {
+        self.shared.upstream.lock().unwrap().clone()
+    }
+
+    /// One request at a time to the emulator (the others wait in the proxy, untimed), or not.
+    #[allow(dead_code)]
+    pub fn set_serial(&self, on: bool) {
+        self.shared.serial.store(on, Ordering::SeqCst);
+    }
+
     pub fn reset_counts(&self) {
         self.shared.counts.lock().unwrap().clear();
         self.shared.injected.lock().unwrap().clear();
+        self.shared.upstream.lock().unwrap().clear();
     }
 }
 
@@ -255,7 +273,14 @@ fn serve(client: TcpStream, upstream: &str, s: &Shared) -> std::io::Result<()> {
         s.inject("drop");
         return client.shutdown(Shutdown::Both);
     }
+    let turn = s
+        .serial
+        .load(Ordering::SeqCst)
+        .then(|| s.gate.lock().unwrap());
+    let started = std::time::Instant::now();
     let reply = forward(&req, upstream)?;
+    s.upstream.lock().unwrap().push(started.elapsed());
+    drop(turn);
     edge += f.lose_response;
     if roll < edge {
         s.inject("lose_response");
