@@ -276,12 +276,11 @@ impl Aws {
             Arc::new(wafv2::Wafv2::new(
                 client!(aws_sdk_wafv2, &conf),
                 client!(aws_sdk_wafv2, &us_east_1),
-                tagging.clone(),
             )),
-            Arc::new(cloudfront::CloudFront::new(
-                client!(aws_sdk_cloudfront, &us_east_1),
-                client!(aws_sdk_resourcegroupstagging, &us_east_1),
-            )),
+            Arc::new(cloudfront::CloudFront::new(client!(
+                aws_sdk_cloudfront,
+                &us_east_1
+            ))),
             Arc::new(ecr::Ecr::new(client!(aws_sdk_ecr, &conf))),
             Arc::new(ecs::Ecs::new(client!(aws_sdk_ecs, &conf))),
             Arc::new(elasticache::ElastiCache::new(client!(
