@@ -76,6 +76,11 @@ impl TagIndex {
             .collect()
     }
 
+    /// (ARN, tags) of everything the index lists, addressed or not.
+    pub fn all(&self) -> impl Iterator<Item = (&str, &Tags)> {
+        self.tags.iter().map(|(a, t)| (a.as_str(), t))
+    }
+
     /// The tags AWS holds for `arn` (without `aws:` keys), when the index lists it.
     pub fn tags(&self, arn: &str) -> Option<&Tags> {
         self.tags.get(arn)
@@ -175,10 +180,14 @@ async fn tag_index(client: &TaggingClient, stack: &str) -> Result<TagIndex> {
         let page = page.map_err(|e| sdk_error("GetResources", e))?;
         for m in page.resource_tag_mapping_list() {
             let tags = user_tags(m.tags().iter().map(|t| (t.key(), t.value())));
-            if let (Some(addr), Some(arn)) = (tags.get(TAG_ADDRESS), m.resource_arn()) {
+            let Some(arn) = m.resource_arn() else {
+                continue;
+            };
+            // Resources a stack resource writes for it (zinfra:parent) carry no address of their own.
+            if let Some(addr) = tags.get(TAG_ADDRESS) {
                 out.entries.push((addr.clone(), arn.to_owned()));
-                out.tags.insert(arn.to_owned(), tags);
             }
+            out.tags.insert(arn.to_owned(), tags);
         }
     }
     Ok(out)
