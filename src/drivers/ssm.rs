@@ -201,6 +201,8 @@ impl Ssm {
             .client
             .describe_parameters()
             .parameter_filters(filter)
+            // The most AWS allows a page (the default is 10).
+            .max_results(50)
             .into_paginator()
             .send()
             .collect::<Result<Vec<_>, _>>()
