@@ -19,10 +19,7 @@ use aws_sdk_route53::types::{
 use futures::future::try_join_all;
 
 use super::route53::{StackZone, record_name, stack_zones_once, zone_records_once};
-use super::{
-    Driver, ReadCx, TagChanges, absent_if, error_code, sdk_error, tag_changes,
-    user_tags,
-};
+use super::{Driver, ReadCx, TagChanges, absent_if, error_code, sdk_error, tag_changes, user_tags};
 use crate::model::{Live, PropsExt, Resolved, Tags, Value};
 use crate::wait::{self, Poll};
 

@@ -227,9 +227,7 @@ impl CloudFront {
         &self,
         cx: &ReadCx<'_>,
     ) -> Result<std::sync::Arc<Vec<OriginAccessControlSummary>>> {
-        cx.run
-            .once("cloudfront:oacs", || self.list_oacs())
-            .await
+        cx.run.once("cloudfront:oacs", || self.list_oacs()).await
     }
 
     async fn read_distributions(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {

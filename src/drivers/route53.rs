@@ -229,8 +229,7 @@ impl Driver for Route53 {
                     .collect(),
             ),
             _ => {
-                let per_zone =
-                    try_join_all(zones.iter().map(|z| self.read_records(cx, z))).await?;
+                let per_zone = try_join_all(zones.iter().map(|z| self.read_records(cx, z))).await?;
                 Ok(per_zone.into_iter().flatten().collect())
             }
         }
