@@ -11,18 +11,15 @@ use anyhow::{Context, Result, anyhow, bail};
 use async_trait::async_trait;
 use aws_sdk_acm::Client;
 use aws_sdk_acm::types::{
-    CertificateDetail, CertificateStatus, Filters, KeyAlgorithm, Tag, ValidationMethod,
+    CertificateDetail, CertificateStatus, KeyAlgorithm, Tag, ValidationMethod,
 };
 use aws_sdk_route53::types::{
     Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
 };
 use futures::future::try_join_all;
 
-use super::route53::{StackZone, record_name, stack_zones, zone_records};
-use super::{
-    Driver, ReadCx, TagChanges, absent_if, error_code, owned_address, sdk_error, tag_changes,
-    user_tags,
-};
+use super::route53::{StackZone, record_name, stack_zones_once, zone_records_once};
+use super::{Driver, ReadCx, TagChanges, absent_if, error_code, sdk_error, tag_changes, user_tags};
 use crate::model::{Live, PropsExt, Resolved, Tags, Value};
 use crate::wait::{self, Poll};
 
@@ -108,17 +105,29 @@ impl Driver for Acm {
             .iter()
             .map(|(a, arn)| (a.clone(), arn.clone()))
             .collect();
+        // Certificates for CloudFront live in us-east-1: the stack's tag index there lists them.
+        let (index, global) = futures::try_join!(cx.index(), cx.global_index())?;
         if self.region != CLOUDFRONT_REGION {
-            arns.extend(self.list_stack(CLOUDFRONT_REGION, cx.stack).await?);
+            arns.extend(global.of_kind(KIND));
         }
         if arns.is_empty() {
             return Ok(vec![]);
         }
-        let certs = try_join_all(arns.iter().map(|(_, arn)| self.describe(arn))).await?;
-        // The stack's zones and their records, once, to see which zone holds each certificate's records.
-        let zones = stack_zones(&self.route53, cx.stack).await?;
-        let records =
-            try_join_all(zones.iter().map(|z| zone_records(&self.route53, &z.id))).await?;
+        let certs = try_join_all(arns.iter().map(|(_, arn)| {
+            // Tags come with the index entry: no ListTagsForCertificate.
+            let indexed = index.tags(arn).or_else(|| global.tags(arn));
+            self.describe(arn, indexed)
+        }))
+        .await?;
+        // The stack's zones and their records, once per run, to see which zone holds each
+        // certificate's records.
+        let zones = stack_zones_once(&self.route53, cx).await?;
+        let records = try_join_all(
+            zones
+                .iter()
+                .map(|z| zone_records_once(&self.route53, cx, &z.id)),
+        )
+        .await?;
         let cnames: Vec<(&StackZone, Vec<ValidationRecord>)> = zones
             .iter()
             .zip(records)
@@ -249,52 +258,12 @@ impl Driver for Acm {
 }
 
 impl Acm {
-    /// (address, ARN) of the certificates in `region` tagged for `stack`.
-    async fn list_stack(&self, region: &str, stack: &str) -> Result<Vec<(String, String)>> {
-        let client = self.client(region)?;
-        // Without `includes`, ListCertificates leaves out every key type but RSA_1024 and RSA_2048.
-        let all_keys = Filters::builder()
-            .set_key_types(Some(
-                [
-                    "RSA_2048",
-                    "RSA_3072",
-                    "RSA_4096",
-                    "EC_prime256v1",
-                    "EC_secp384r1",
-                    "EC_secp521r1",
-                ]
-                .into_iter()
-                .map(KeyAlgorithm::from)
-                .collect(),
-            ))
-            .build();
-        let pages = client
-            .list_certificates()
-            .includes(all_keys)
-            .into_paginator()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| sdk_error("ListCertificates", e))?;
-        let arns: Vec<String> = pages
-            .iter()
-            .flat_map(|p| p.certificate_summary_list())
-            .filter_map(|c| c.certificate_arn().map(str::to_owned))
-            .collect();
-        let tags = try_join_all(arns.iter().map(|arn| tags_of(client, arn))).await?;
-        Ok(arns
-            .into_iter()
-            .zip(tags)
-            .filter_map(|(arn, tags)| {
-                let address =
-                    owned_address(stack, tags?.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
-                Some((address, arn))
-            })
-            .collect())
-    }
-
-    /// The certificate and its tags, or `None` when it is gone.
-    async fn describe(&self, arn: &str) -> Result<Option<(CertificateDetail, Tags)>> {
+    /// The certificate and its tags (`indexed` when the tag index has them), or `None` when it is gone.
+    async fn describe(
+        &self,
+        arn: &str,
+        indexed: Option<&Tags>,
+    ) -> Result<Option<(CertificateDetail, Tags)>> {
         let (_, client) = self.client_for(arn)?;
         let cert = absent_if(
             "DescribeCertificate",
@@ -308,8 +277,12 @@ impl Acm {
         let Some(cert) = cert.and_then(|c| c.certificate) else {
             return Ok(None);
         };
-        let Some(tags) = tags_of(client, arn).await? else {
-            return Ok(None);
+        let tags = match indexed {
+            Some(t) => t.clone(),
+            None => match tags_of(client, arn).await? {
+                Some(t) => t,
+                None => return Ok(None),
+            },
         };
         Ok(Some((cert, tags)))
     }

@@ -17,9 +17,9 @@ use aws_sdk_cloudfront::types::{
 };
 use futures::future::try_join_all;
 
-use super::{Driver, ReadCx, TagChanges, absent_if, sdk_error, tag_changes, user_tags};
+use super::{Driver, ReadCx, TagChanges, absent_if, sdk_error, tag_changes};
 use crate::kinds::cloudfront_distribution::HOSTED_ZONE_ID;
-use crate::model::{Live, Props, PropsExt, Resolved, Resource, TAG_ADDRESS, TAG_STACK, Value};
+use crate::model::{Live, Props, PropsExt, Resolved, Resource, TAG_STACK, Value};
 use crate::wait::{Poll, until};
 
 const OAC: &str = "cloudfront_origin_access_control";
@@ -32,13 +32,11 @@ const DEPLOY_POLL: Duration = Duration::from_secs(30);
 
 pub struct CloudFront {
     client: Client,
-    /// Tagging API in us-east-1, where it lists distributions.
-    tagging: aws_sdk_resourcegroupstagging::Client,
 }
 
 impl CloudFront {
-    pub fn new(client: Client, tagging: aws_sdk_resourcegroupstagging::Client) -> CloudFront {
-        CloudFront { client, tagging }
+    pub fn new(client: Client) -> CloudFront {
+        CloudFront { client }
     }
 }
 
@@ -56,7 +54,7 @@ impl Driver for CloudFront {
     async fn read(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {
         match cx.kind {
             OAC => Ok(self
-                .list_oacs()
+                .stack_oacs(cx)
                 .await?
                 .iter()
                 .filter_map(|s| oac_live(cx.stack, s))
@@ -224,44 +222,29 @@ impl CloudFront {
         .map(drop)
     }
 
-    /// (address, ARN, tags) of the stack's distributions, from the tagging API in us-east-1.
-    async fn tagged(&self, stack: &str) -> Result<Vec<(String, String, crate::model::Tags)>> {
-        let mut out = Vec::new();
-        let mut pages = self
-            .tagging
-            .get_resources()
-            .tag_filters(
-                aws_sdk_resourcegroupstagging::types::TagFilter::builder()
-                    .key(TAG_STACK)
-                    .values(stack)
-                    .build(),
-            )
-            .resource_type_filters("cloudfront:distribution")
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| sdk_error("GetResources", e))?;
-            for m in page.resource_tag_mapping_list() {
-                let tags = user_tags(m.tags().iter().map(|t| (t.key(), t.value())));
-                if let (Some(addr), Some(arn)) = (tags.get(TAG_ADDRESS).cloned(), m.resource_arn())
-                {
-                    out.push((addr, arn.to_owned(), tags));
-                }
-            }
-        }
-        Ok(out)
+    /// The account's origin access controls, listed once per run (both kinds need them).
+    async fn stack_oacs(
+        &self,
+        cx: &ReadCx<'_>,
+    ) -> Result<std::sync::Arc<Vec<OriginAccessControlSummary>>> {
+        cx.run.once("cloudfront:oacs", || self.list_oacs()).await
     }
 
     async fn read_distributions(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {
-        let tagged = self.tagged(cx.stack).await?;
-        let lives = try_join_all(tagged.into_iter().map(|(address, arn, tags)| async move {
-            let id = arn.rsplit('/').next().unwrap_or_default().to_owned();
-            let Some(d) = self.get(&id).await? else {
-                return Ok(None);
-            };
-            let mut live = distribution_live(&address, &d)?;
-            live.tags = tags;
-            Ok::<_, anyhow::Error>(Some(live))
+        // Distributions and their tags, from the stack's tag index in us-east-1.
+        let index = cx.global_index().await?;
+        let tagged = index.of_kind(DISTRIBUTION);
+        let lives = try_join_all(tagged.into_iter().map(|(address, arn)| {
+            let index = &index;
+            async move {
+                let id = arn.rsplit('/').next().unwrap_or_default().to_owned();
+                let Some(d) = self.get(&id).await? else {
+                    return Ok(None);
+                };
+                let mut live = distribution_live(&address, &d)?;
+                live.tags = index.tags(&arn).cloned().unwrap_or_default();
+                Ok::<_, anyhow::Error>(Some(live))
+            }
         }))
         .await?;
         let mut lives: Vec<Live> = lives.into_iter().flatten().collect();
@@ -297,7 +280,7 @@ impl CloudFront {
             return Ok(());
         }
         let oacs: BTreeMap<String, String> = self
-            .list_oacs()
+            .stack_oacs(cx)
             .await?
             .iter()
             .filter_map(|s| oac_live(cx.stack, s))

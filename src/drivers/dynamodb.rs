@@ -38,11 +38,13 @@ impl Driver for DynamoDb {
         &[KIND]
     }
 
-    /// Tables come from the tagging API (`cx.tagged`); per table, concurrently: DescribeTable, then
-    /// DescribeTimeToLive, DescribeContinuousBackups and ListTagsOfResource together.
+    /// Tables come from the tagging API (`cx.tagged`) with their tags; per table, concurrently:
+    /// DescribeTable, then DescribeTimeToLive and DescribeContinuousBackups together.
     async fn read(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {
+        let index = cx.index().await?;
+        let index = &index;
         let tables = cx.tagged.iter().map(|(address, arn)| async move {
-            self.read_table(address, arn)
+            self.read_table(address, arn, index.tags(arn))
                 .await
                 .with_context(|| format!("reading {address} ({arn})"))
         });
@@ -69,7 +71,12 @@ impl Driver for DynamoDb {
 }
 
 impl DynamoDb {
-    async fn read_table(&self, address: &str, arn: &str) -> Result<Option<Live>> {
+    async fn read_table(
+        &self,
+        address: &str,
+        arn: &str,
+        indexed_tags: Option<&Tags>,
+    ) -> Result<Option<Live>> {
         let name = arn.split_once(":table/").map(|(_, n)| n).unwrap_or(arn);
         let res = self.client.describe_table().table_name(name).send().await;
         let Some(table) = absent_if("DescribeTable", res, &[NOT_FOUND])?.and_then(|o| o.table)
@@ -99,7 +106,13 @@ impl DynamoDb {
                 .await;
             absent_if("DescribeContinuousBackups", res, &[NOT_FOUND])
         };
-        let (ttl, backups, tags) = futures::try_join!(ttl, backups, self.tags(arn))?;
+        let tags = async {
+            match indexed_tags {
+                Some(t) => Ok(Some(t.clone())),
+                None => self.tags(arn).await,
+            }
+        };
+        let (ttl, backups, tags) = futures::try_join!(ttl, backups, tags)?;
         let (Some(ttl), Some(backups), Some(tags)) = (ttl, backups, tags) else {
             return Ok(None);
         };

@@ -58,13 +58,20 @@ impl Driver for Ecr {
             .iter()
             .map(|r| r.repository_arn().map(str::to_owned))
             .collect();
+        // Where the tagging API lists repositories (AWS does, moto does not) their tags come with it.
+        let index = cx.index().await?;
+        let index = &index;
         let owned: Vec<Option<(String, Tags)>> = futures::stream::iter(arns)
             .map(|arn: Option<String>| async move {
                 let Some(arn) = arn else {
                     return Ok(None);
                 };
-                let Some(tags) = self.tags_of(&arn).await? else {
-                    return Ok(None);
+                let tags = match index.tags(&arn) {
+                    Some(t) => t.clone(),
+                    None => match self.tags_of(&arn).await? {
+                        Some(t) => t,
+                        None => return Ok(None),
+                    },
                 };
                 let address =
                     owned_address(cx.stack, tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));

@@ -1,17 +1,18 @@
 //! ElastiCache for Redis: subnet groups, parameter groups, RBAC users and user groups, replication groups.
 //!
-//! Everything is found through the tagging index (`cx.tagged`) and then described by id. Replication groups
+//! Everything is found through the tagging index (`cx.tagged`), with its tags, and then described by id. Replication groups
 //! take minutes on AWS: create, update and delete wait with [`crate::wait::until`]. User passwords cannot be
 //! read back, so a salted, slow fingerprint of the last password written is kept in a tag; the password itself
 //! is never logged, put in an error, or stored.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
 use async_trait::async_trait;
 use aws_sdk_elasticache::types::{
     AuthenticationMode, AutomaticFailoverStatus, InputAuthenticationType, MultiAzStatus,
-    ReplicationGroup, Tag, TransitEncryptionMode,
+    ReplicationGroup, Tag, TransitEncryptionMode, User,
 };
 use futures::future::try_join_all;
 use sha2::{Digest, Sha256};
@@ -75,21 +76,34 @@ impl Driver for ElastiCache {
     }
 
     async fn read(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {
+        let index = cx.index().await?;
+        // Several users: one DescribeUsers for all of them rather than one each.
+        let users = if cx.kind == USER && cx.tagged.len() > 1 {
+            Some(self.all_users().await?)
+        } else {
+            None
+        };
+        let (index, users) = (&index, &users);
         let reads = cx.tagged.iter().map(|(address, arn)| async move {
             let id = arn.rsplit(':').next().unwrap_or_default();
             let live = match cx.kind {
                 SUBNET_GROUP => self.read_subnet_group(address, id).await?,
                 PARAMETER_GROUP => self.read_parameter_group(address, id).await?,
-                USER => self.read_user(address, id).await?,
+                USER => self.read_user(address, id, users.as_ref()).await?,
                 USER_GROUP => self.read_user_group(address, id).await?,
                 _ => self.read_replication_group(cx, address, id).await?,
             };
             let Some(mut live) = live else {
                 return Ok::<_, anyhow::Error>(None);
             };
-            // The index may be stale: trust only the resource's own tags.
-            let Some(tags) = self.tags(arn).await? else {
-                return Ok(None);
+            // Tags come with the index entry (AWS and moto list every kind here); the resource's
+            // own tags only when the index has none for it.
+            let tags = match index.tags(arn) {
+                Some(t) => t.clone(),
+                None => match self.tags(arn).await? {
+                    Some(t) => t,
+                    None => return Ok(None),
+                },
             };
             if owned_address(cx.stack, tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
                 .as_deref()
@@ -422,13 +436,40 @@ fn parameters_of(props: &crate::model::Props) -> std::collections::BTreeMap<Stri
 // --- users -----------------------------------------------------------------------------------------------
 
 impl ElastiCache {
-    async fn read_user(&self, address: &str, id: &str) -> Result<Option<Live>> {
-        let out = absent_if(
-            "DescribeUsers",
-            self.client.describe_users().user_id(id).send().await,
-            USER_ABSENT,
-        )?;
-        let Some(u) = out.and_then(|o| o.users.unwrap_or_default().into_iter().next()) else {
+    /// Every user of the account by id: DescribeUsers, paginated.
+    async fn all_users(&self) -> Result<BTreeMap<String, User>> {
+        let pages = self
+            .client
+            .describe_users()
+            .into_paginator()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| sdk_error("DescribeUsers", e))?;
+        Ok(pages
+            .into_iter()
+            .flat_map(|p| p.users.unwrap_or_default())
+            .filter_map(|u| Some((u.user_id()?.to_owned(), u)))
+            .collect())
+    }
+
+    /// The user, from `all` when the account's users were listed, else DescribeUsers for it alone.
+    async fn read_user(
+        &self,
+        address: &str,
+        id: &str,
+        all: Option<&BTreeMap<String, User>>,
+    ) -> Result<Option<Live>> {
+        let u = match all {
+            Some(all) => all.get(id).cloned(),
+            None => absent_if(
+                "DescribeUsers",
+                self.client.describe_users().user_id(id).send().await,
+                USER_ABSENT,
+            )?
+            .and_then(|o| o.users.unwrap_or_default().into_iter().next()),
+        };
+        let Some(u) = u else {
             return Ok(None);
         };
         if u.status() == Some("deleting") {

@@ -1,10 +1,12 @@
 //! Application Load Balancers: load balancers, target groups, listeners and listener rules.
 //!
-//! Load balancers and target groups come from the tag index. Listeners and rules are tagged too, but the
-//! tagging API does not list them everywhere, so they are found from their parents: the stack's load
-//! balancers (DescribeLoadBalancers + DescribeTags), their listeners, the listeners' rules.
+//! Load balancers and target groups come from the tag index, with their tags. Listeners and rules are
+//! tagged too, but the tagging API does not list them everywhere, so they are found from their parents
+//! (the stack's load balancers in the index, their listeners, the listeners' rules), once per run for
+//! both kinds, and their tags read in batches of 20 ARNs.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
@@ -57,7 +59,7 @@ impl Driver for Elbv2 {
                 let arns: Vec<String> = cx.tagged.iter().map(|(_, a)| a.clone()).collect();
                 let lbs = self.describe_lbs(Some(arns)).await?;
                 let tags = self
-                    .tags(lbs.iter().filter_map(|l| l.load_balancer_arn()))
+                    .tags_for(cx, lbs.iter().filter_map(|l| l.load_balancer_arn()))
                     .await?;
                 let owned: Vec<(String, &LoadBalancer)> = lbs
                     .iter()
@@ -75,7 +77,7 @@ impl Driver for Elbv2 {
                 let arns: Vec<String> = cx.tagged.iter().map(|(_, a)| a.clone()).collect();
                 let tgs = self.describe_tgs(arns).await?;
                 let tags = self
-                    .tags(tgs.iter().filter_map(|t| t.target_group_arn()))
+                    .tags_for(cx, tgs.iter().filter_map(|t| t.target_group_arn()))
                     .await?;
                 let owned: Vec<(String, &TargetGroup)> = tgs
                     .iter()
@@ -90,42 +92,28 @@ impl Driver for Elbv2 {
                 )
             }
             LISTENER => {
-                let listeners = self.stack_listeners(cx.stack).await?;
-                let tags = self
-                    .tags(listeners.iter().filter_map(|l| l.listener_arn()))
-                    .await?;
-                Ok(listeners
+                let c = self.stack_children(cx).await?;
+                Ok(c.listeners
                     .iter()
                     .filter_map(|l| {
                         Some(read_listener(
-                            owner(cx.stack, &tags, l.listener_arn()?)?,
+                            owner(cx.stack, &c.tags, l.listener_arn()?)?,
                             l,
-                            &tags,
+                            &c.tags,
                         ))
                     })
                     .collect())
             }
             _ => {
-                let listeners = self.stack_listeners(cx.stack).await?;
-                let rules = try_join_all(
-                    listeners
-                        .iter()
-                        .filter_map(|l| l.listener_arn())
-                        .map(|arn| self.describe_rules(arn)),
-                )
-                .await?;
-                let rules: Vec<(String, Rule)> = rules.into_iter().flatten().collect();
-                let tags = self
-                    .tags(rules.iter().filter_map(|(_, r)| r.rule_arn()))
-                    .await?;
-                Ok(rules
+                let c = self.stack_children(cx).await?;
+                Ok(c.rules
                     .iter()
                     .filter_map(|(listener, r)| {
                         Some(read_rule(
-                            owner(cx.stack, &tags, r.rule_arn()?)?,
+                            owner(cx.stack, &c.tags, r.rule_arn()?)?,
                             listener,
                             r,
-                            &tags,
+                            &c.tags,
                         ))
                     })
                     .collect())
@@ -281,6 +269,13 @@ impl Driver for Elbv2 {
     }
 }
 
+/// The stack's listeners and listener rules, with the tags of each.
+struct Children {
+    listeners: Vec<Listener>,
+    rules: Vec<(String, Rule)>,
+    tags: BTreeMap<String, Tags>,
+}
+
 /// The address `arn`'s tags claim for `stack`.
 fn owner(stack: &str, tags: &BTreeMap<String, Tags>, arn: &str) -> Option<String> {
     owned_address(
@@ -433,18 +428,73 @@ impl Elbv2 {
         Ok(outs.into_iter().flatten().collect())
     }
 
-    /// Listeners of the stack's load balancers.
-    async fn stack_listeners(&self, stack: &str) -> Result<Vec<Listener>> {
-        let lbs = self.describe_lbs(None).await?;
-        let tags = self
-            .tags(lbs.iter().filter_map(|l| l.load_balancer_arn()))
-            .await?;
-        let mine: Vec<&str> = lbs
-            .iter()
-            .filter_map(|l| l.load_balancer_arn())
-            .filter(|a| owner(stack, &tags, a).is_some())
-            .collect();
-        let per_lb = try_join_all(mine.into_iter().map(|lb| async move {
+    /// ARN → tags: from the stack's tag index where it lists the resource (AWS and moto list load
+    /// balancers and target groups), else 20 ARNs per DescribeTags.
+    async fn tags_for<'a>(
+        &self,
+        cx: &ReadCx<'_>,
+        arns: impl Iterator<Item = &'a str>,
+    ) -> Result<BTreeMap<String, Tags>> {
+        let index = cx.index().await?;
+        let mut out = BTreeMap::new();
+        let mut rest = Vec::new();
+        for arn in arns {
+            match index.tags(arn) {
+                Some(t) => {
+                    out.insert(arn.to_owned(), t.clone());
+                }
+                None => rest.push(arn),
+            }
+        }
+        out.extend(self.tags(rest.into_iter()).await?);
+        Ok(out)
+    }
+
+    /// Listeners and rules of the stack's load balancers with their tags, read once per run for both
+    /// kinds: DescribeListeners per load balancer, DescribeRules per listener, and their tags in
+    /// batches of 20.
+    async fn stack_children(&self, cx: &ReadCx<'_>) -> Result<Arc<Children>> {
+        cx.run
+            .once("elbv2:children", || async {
+                let mut lbs: Vec<String> = cx
+                    .index()
+                    .await?
+                    .of_kind(LB)
+                    .into_iter()
+                    .map(|(_, arn)| arn)
+                    .collect();
+                lbs.sort();
+                lbs.dedup();
+                let listeners = self.listeners_of(&lbs).await?;
+                let rules = try_join_all(
+                    listeners
+                        .iter()
+                        .filter_map(|l| l.listener_arn())
+                        .map(|arn| self.describe_rules(arn)),
+                )
+                .await?;
+                let rules: Vec<(String, Rule)> = rules.into_iter().flatten().collect();
+                let tags = self
+                    .tags_for(
+                        cx,
+                        listeners
+                            .iter()
+                            .filter_map(|l| l.listener_arn())
+                            .chain(rules.iter().filter_map(|(_, r)| r.rule_arn())),
+                    )
+                    .await?;
+                Ok(Children {
+                    listeners,
+                    rules,
+                    tags,
+                })
+            })
+            .await
+    }
+
+    /// Listeners of the given load balancers; ones gone meanwhile have none.
+    async fn listeners_of(&self, lbs: &[String]) -> Result<Vec<Listener>> {
+        let per_lb = try_join_all(lbs.iter().map(|lb| async move {
             match self
                 .client
                 .describe_listeners()

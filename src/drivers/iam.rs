@@ -1,13 +1,15 @@
 //! IAM roles and OpenID Connect providers.
 //!
 //! IAM is global and the Resource Groups Tagging API does not cover it, so `read` lists the account's roles
-//! (or providers) and looks at each one's tags to find the stack's resources, orphans included.
+//! (or providers) and looks at each one's tags to find the stack's resources, orphans included. Roles
+//! come from two account-wide listings (ListRoles and GetAccountAuthorizationDetails), not from calls
+//! per role.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{Context, Result, anyhow, bail};
 use async_trait::async_trait;
-use aws_sdk_iam::types::{Role, Tag};
+use aws_sdk_iam::types::{EntityType, Role, RoleDetail, Tag};
 use futures::future::try_join_all;
 use futures::{StreamExt, TryStreamExt, stream};
 
@@ -83,150 +85,51 @@ impl Driver for Iam {
 // iam_role
 
 impl Iam {
-    /// ListRoles, then one tag lookup per role: GetRole for the names the stack declares (it returns the tags
-    /// along with the role), ListRoleTags for every other role, which may be an orphan of the stack.
+    /// Two account-wide listings, each one paginated call however many roles there are:
+    /// GetAccountAuthorizationDetails (Filter=Role) gives every role's tags, trust policy, inline
+    /// policies and attached managed policies; ListRoles adds the description and maximum session
+    /// duration it leaves out. Roles tagged for the stack are the stack's, orphans included.
     async fn read_roles(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {
-        let declared: BTreeSet<&str> = cx
-            .desired
-            .iter()
-            .filter_map(|r| r.props.str("role_name"))
-            .collect();
-        let roles = self
-            .client
-            .list_roles()
-            .into_paginator()
-            .page_size(1000)
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(|e| sdk_error("ListRoles", e))?;
-        let declared = &declared;
-        let lives: Vec<Option<Live>> = stream::iter(roles)
-            .map(|role| async move {
-                let name = role.role_name().to_owned();
-                let role = if declared.contains(name.as_str()) {
-                    let res = self.client.get_role().role_name(&name).send().await;
-                    absent_if("GetRole", res, &["NoSuchEntity"])?.and_then(|out| out.role)
-                } else {
-                    let tags = self
-                        .client
-                        .list_role_tags()
-                        .role_name(&name)
-                        .into_paginator()
-                        .items()
-                        .send();
-                    absent_if("ListRoleTags", tags.try_collect().await, &["NoSuchEntity"])?.map(
-                        |tags| {
-                            let mut role = role;
-                            role.tags = Some(tags);
-                            role
-                        },
-                    )
-                };
-                let Some(role) = role else { return Ok(None) };
-                let tags = live_tags(role.tags());
-                let Some(address) = owned_address(cx.stack, tag_pairs(&tags)) else {
-                    return Ok(None);
-                };
-                self.read_role(address, role, tags)
-                    .await
-                    .with_context(|| format!("reading role {name}"))
-            })
-            .buffer_unordered(CONCURRENCY)
-            .try_collect()
-            .await?;
-        Ok(lives.into_iter().flatten().collect())
-    }
-
-    /// The role's policies (the rest comes from ListRoles/GetRole); `None` when it vanished meanwhile.
-    async fn read_role(&self, address: String, role: Role, tags: Tags) -> Result<Option<Live>> {
-        let name = role.role_name();
-        let managed = async {
-            let attached = self
-                .client
-                .list_attached_role_policies()
-                .role_name(name)
+        let listed = async {
+            self.client
+                .list_roles()
                 .into_paginator()
+                .page_size(1000)
                 .items()
-                .send();
-            absent_if(
-                "ListAttachedRolePolicies",
-                attached.try_collect().await,
-                &["NoSuchEntity"],
-            )
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| sdk_error("ListRoles", e))
         };
-        let inline = async {
-            let names = self
-                .client
-                .list_role_policies()
-                .role_name(name)
+        let details = async {
+            self.client
+                .get_account_authorization_details()
+                .filter(EntityType::Role)
                 .into_paginator()
-                .items()
-                .send();
-            let Some(names) = absent_if(
-                "ListRolePolicies",
-                names.try_collect().await,
-                &["NoSuchEntity"],
-            )?
-            else {
-                return Ok(None);
+                .page_size(1000)
+                .send()
+                .try_collect()
+                .await
+                .map_err(|e| sdk_error("GetAccountAuthorizationDetails", e))
+        };
+        let (listed, pages): (Vec<Role>, Vec<_>) = futures::try_join!(listed, details)?;
+        let listed: BTreeMap<&str, &Role> = listed.iter().map(|r| (r.role_name(), r)).collect();
+        let mut out = Vec::new();
+        for d in pages.iter().flat_map(|p| p.role_detail_list()) {
+            let tags = live_tags(d.tags());
+            let Some(address) = owned_address(cx.stack, tag_pairs(&tags)) else {
+                continue;
             };
-            let docs = try_join_all(names.into_iter().map(|policy| async move {
-                let res = self
-                    .client
-                    .get_role_policy()
-                    .role_name(name)
-                    .policy_name(&policy)
-                    .send()
-                    .await;
-                let Some(out) = absent_if("GetRolePolicy", res, &["NoSuchEntity"])? else {
-                    return Ok(None);
-                };
-                let doc = parse_doc(out.policy_document())
-                    .with_context(|| format!("inline policy `{policy}`"))?;
-                Ok::<_, anyhow::Error>(Some((policy, Value::Json(doc))))
-            }))
-            .await?;
-            Ok(Some(docs.into_iter().flatten().collect::<BTreeMap<_, _>>()))
-        };
-        let (managed, inline) = futures::try_join!(managed, inline)?;
-        let (Some(managed), Some(inline)) = (managed, inline) else {
-            return Ok(None);
-        };
-        let trust = role
-            .assume_role_policy_document()
-            .ok_or_else(|| anyhow!("role {name} has no trust policy"))?;
-        let mut props = Props::new();
-        props.insert("role_name".into(), Value::Str(name.to_owned()));
-        props.insert("path".into(), Value::Str(role.path().to_owned()));
-        props.insert(
-            "description".into(),
-            Value::Str(role.description().unwrap_or_default().to_owned()),
-        );
-        props.insert(
-            "assume_role_policy".into(),
-            Value::Json(parse_doc(trust).context("trust policy")?),
-        );
-        props.insert(
-            "managed_policy_arns".into(),
-            Value::List(
-                managed
-                    .iter()
-                    .filter_map(|p| p.policy_arn())
-                    .map(|a| Value::Str(a.to_owned()))
-                    .collect(),
-            ),
-        );
-        props.insert("inline_policies".into(), Value::Map(inline));
-        props.insert(
-            "max_session_duration".into(),
-            Value::Int(role.max_session_duration().unwrap_or(3600).into()),
-        );
-        let mut live = role_live(&address, name, role.arn());
-        live.props = props;
-        live.tags = tags;
-        Ok(Some(live))
+            let name = d.role_name().unwrap_or_default();
+            // Created or deleted between the two listings: read again next time.
+            let Some(role) = listed.get(name) else {
+                continue;
+            };
+            let live = role_from(address, role, d, tags)
+                .with_context(|| format!("reading role {name}"))?;
+            out.push(live);
+        }
+        Ok(out)
     }
 
     async fn create_role(&self, r: &Resolved) -> Result<Live> {
@@ -521,6 +424,57 @@ fn role_live(address: &str, name: &str, arn: &str) -> Live {
     live.outputs.insert("arn".into(), arn.to_owned());
     live.outputs.insert("name".into(), name.to_owned());
     live
+}
+
+/// A role as the stack file describes it, from its ListRoles entry and its authorization details.
+fn role_from(address: String, role: &Role, d: &RoleDetail, tags: Tags) -> Result<Live> {
+    let name = role.role_name();
+    let trust = d
+        .assume_role_policy_document()
+        .unwrap_or(role.assume_role_policy_document().unwrap_or_default());
+    if trust.is_empty() {
+        bail!("role {name} has no trust policy");
+    }
+    let inline = d
+        .role_policy_list()
+        .iter()
+        .map(|p| {
+            let policy = p.policy_name().unwrap_or_default().to_owned();
+            let doc = parse_doc(p.policy_document().unwrap_or_default())
+                .with_context(|| format!("inline policy `{policy}`"))?;
+            Ok((policy, Value::Json(doc)))
+        })
+        .collect::<Result<BTreeMap<_, _>>>()?;
+    let mut props = Props::new();
+    props.insert("role_name".into(), Value::Str(name.to_owned()));
+    props.insert("path".into(), Value::Str(role.path().to_owned()));
+    props.insert(
+        "description".into(),
+        Value::Str(role.description().unwrap_or_default().to_owned()),
+    );
+    props.insert(
+        "assume_role_policy".into(),
+        Value::Json(parse_doc(trust).context("trust policy")?),
+    );
+    props.insert(
+        "managed_policy_arns".into(),
+        Value::List(
+            d.attached_managed_policies()
+                .iter()
+                .filter_map(|p| p.policy_arn())
+                .map(|a| Value::Str(a.to_owned()))
+                .collect(),
+        ),
+    );
+    props.insert("inline_policies".into(), Value::Map(inline));
+    props.insert(
+        "max_session_duration".into(),
+        Value::Int(role.max_session_duration().unwrap_or(3600).into()),
+    );
+    let mut live = role_live(&address, name, role.arn());
+    live.props = props;
+    live.tags = tags;
+    Ok(live)
 }
 
 // ---------------------------------------------------------------------------------------------------------------

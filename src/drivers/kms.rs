@@ -40,13 +40,15 @@ impl Driver for Kms {
             .iter()
             .map(|r| (r.address.as_str(), &r.props))
             .collect();
+        let index = cx.index().await?;
         // The policy is read only where the file manages it: an unmanaged policy is never compared.
         let keys = try_join_all(cx.tagged.iter().map(|(address, arn)| {
             let wants_policy = desired
                 .get(address.as_str())
                 .and_then(|p| p.get("policy"))
                 .is_some_and(|v| !v.is_null());
-            self.read_key(address, arn, wants_policy)
+            // Tags come with the index entry the key was found by.
+            self.read_key(address, arn, wants_policy, index.tags(arn).cloned())
         }));
         let (keys, aliases) = futures::try_join!(keys, self.aliases())?;
         Ok(keys
@@ -123,7 +125,13 @@ impl Driver for Kms {
 
 impl Kms {
     /// One key, or `None` when it is gone or on its way out (PendingDeletion and the like).
-    async fn read_key(&self, address: &str, arn: &str, wants_policy: bool) -> Result<Option<Live>> {
+    async fn read_key(
+        &self,
+        address: &str,
+        arn: &str,
+        wants_policy: bool,
+        indexed_tags: Option<Tags>,
+    ) -> Result<Option<Live>> {
         let described = match self.client.describe_key().key_id(arn).send().await {
             Ok(out) => out,
             Err(e) if error_code(&e) == Some("NotFoundException") => return Ok(None),
@@ -169,7 +177,11 @@ impl Kms {
                 .map_err(|e| sdk_error("GetKeyRotationStatus", e))
         };
         let tags = async {
-            self.client
+            if let Some(t) = indexed_tags {
+                return Ok(t);
+            }
+            let tags = self
+                .client
                 .list_resource_tags()
                 .key_id(id)
                 .into_paginator()
@@ -177,7 +189,8 @@ impl Kms {
                 .send()
                 .collect::<Result<Vec<_>, _>>()
                 .await
-                .map_err(|e| sdk_error("ListResourceTags", e))
+                .map_err(|e| sdk_error("ListResourceTags", e))?;
+            Ok(user_tags(tags.iter().map(|t| (t.tag_key(), t.tag_value()))))
         };
         let (policy, rotation, tags) = futures::try_join!(policy, rotation, tags)
             .with_context(|| format!("{address} ({id})"))?;
@@ -194,7 +207,7 @@ impl Kms {
         if let Some(policy) = policy {
             live.props.insert("policy".into(), Value::Json(policy));
         }
-        live.tags = user_tags(tags.iter().map(|t| (t.tag_key(), t.tag_value())));
+        live.tags = tags;
         Ok(Some(live))
     }
 

@@ -1,6 +1,7 @@
 //! AWS drivers: one module per service behind the small [`Driver`] trait.
 //! The engine talks to [`Aws`] through [`crate::provider::Provider`] and never sees SDK types.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow};
@@ -40,6 +41,156 @@ pub struct ReadCx<'a> {
     /// An address may come more than once (a key pending deletion beside its successor, a lost-reply
     /// duplicate, a stale index entry): drivers read each and drop the ones that are gone.
     pub tagged: Vec<(Address, String)>,
+    /// What every kind's read in this run shares: the tag indexes and lists several kinds need.
+    pub run: &'a ReadRun,
+}
+
+impl ReadCx<'_> {
+    /// The stack's tag index in its own region (the listing `tagged` comes from).
+    pub async fn index(&self) -> Result<Arc<TagIndex>> {
+        self.run.index().await
+    }
+
+    /// The stack's tag index in us-east-1, where CloudFront and what it uses live.
+    pub async fn global_index(&self) -> Result<Arc<TagIndex>> {
+        self.run.global_index().await
+    }
+}
+
+/// Everything tagged for one stack in one region, from the Resource Groups Tagging API (GetResources
+/// filtered by the stack tag, 100 resources a page): ARN → address and tags. A driver of a service the
+/// API covers needs no tag read of its own: a resource's tags come with it here.
+#[derive(Debug, Default)]
+pub struct TagIndex {
+    entries: Vec<(Address, String)>,
+    tags: HashMap<String, Tags>,
+}
+
+impl TagIndex {
+    /// (address, ARN) of the stack's resources of `kind`, in the order AWS listed them.
+    pub fn of_kind(&self, kind: &str) -> Vec<(Address, String)> {
+        self.entries
+            .iter()
+            .filter(|(a, _)| kind_of(a) == kind)
+            .cloned()
+            .collect()
+    }
+
+    /// (ARN, tags) of everything the index lists, addressed or not.
+    pub fn all(&self) -> impl Iterator<Item = (&str, &Tags)> {
+        self.tags.iter().map(|(a, t)| (a.as_str(), t))
+    }
+
+    /// The tags AWS holds for `arn` (without `aws:` keys), when the index lists it.
+    pub fn tags(&self, arn: &str) -> Option<&Tags> {
+        self.tags.get(arn)
+    }
+}
+
+type IndexFuture = futures::future::Shared<
+    futures::future::BoxFuture<'static, std::result::Result<Arc<TagIndex>, Arc<String>>>,
+>;
+
+type Memo = Arc<dyn std::any::Any + Send + Sync>;
+
+/// The state one read of a stack (a plan, or apply's look after a failed change) shares between the
+/// kinds it reads concurrently: each region's tag index, fetched at most once and only when a driver
+/// asks for it, and lists several kinds need (hosted zones, listeners, ...) via [`ReadRun::once`].
+pub struct ReadRun {
+    regional: IndexFuture,
+    global: IndexFuture,
+    memo: std::sync::Mutex<HashMap<String, Arc<tokio::sync::OnceCell<Memo>>>>,
+}
+
+impl ReadRun {
+    fn new(stack: &str, regional: &TaggingClient, global: Option<&TaggingClient>) -> ReadRun {
+        let regional_index = index_future(regional.clone(), stack.to_owned());
+        let global = match global {
+            Some(g) => index_future(g.clone(), stack.to_owned()),
+            None => regional_index.clone(),
+        };
+        ReadRun {
+            regional: regional_index,
+            global,
+            memo: Default::default(),
+        }
+    }
+
+    pub async fn index(&self) -> Result<Arc<TagIndex>> {
+        self.regional.clone().await.map_err(|e| anyhow!("{e}"))
+    }
+
+    pub async fn global_index(&self) -> Result<Arc<TagIndex>> {
+        self.global.clone().await.map_err(|e| anyhow!("{e}"))
+    }
+
+    /// `fetch`'s result, computed once per run for `key` however many kinds ask, concurrently or not.
+    /// Keys are "service:what"; one key always holds one type. A failed fetch is tried again by the
+    /// next caller.
+    pub async fn once<T, F, Fut>(&self, key: impl Into<String>, fetch: F) -> Result<Arc<T>>
+    where
+        T: Send + Sync + 'static,
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let key = key.into();
+        let cell = self
+            .memo
+            .lock()
+            .expect("read cache lock")
+            .entry(key.clone())
+            .or_default()
+            .clone();
+        let v = cell
+            .get_or_try_init(|| async { fetch().await.map(|v| Arc::new(v) as Memo) })
+            .await?;
+        v.clone()
+            .downcast::<T>()
+            .map_err(|_| anyhow!("read cache `{key}` holds another type"))
+    }
+}
+
+type TaggingClient = aws_sdk_resourcegroupstagging::Client;
+
+fn index_future(client: TaggingClient, stack: String) -> IndexFuture {
+    futures::FutureExt::shared(Box::pin(async move {
+        tag_index(&client, &stack)
+            .await
+            .map(Arc::new)
+            .map_err(|e| Arc::new(format!("{e:#}")))
+    }))
+}
+
+/// Everything tagged for the stack in the client's region: one paginated call.
+async fn tag_index(client: &TaggingClient, stack: &str) -> Result<TagIndex> {
+    let mut out = TagIndex::default();
+    let mut pages = client
+        .get_resources()
+        .tag_filters(
+            aws_sdk_resourcegroupstagging::types::TagFilter::builder()
+                .key(TAG_STACK)
+                .values(stack)
+                .build(),
+        )
+        // The most AWS allows (the default is 50); AWS recommends it over TagsPerPage.
+        .resources_per_page(100)
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| sdk_error("GetResources", e))?;
+        for m in page.resource_tag_mapping_list() {
+            let tags = user_tags(m.tags().iter().map(|t| (t.key(), t.value())));
+            let Some(arn) = m.resource_arn() else {
+                continue;
+            };
+            // Resources a stack resource writes for it (zinfra:parent) carry no address of their own.
+            if let Some(addr) = tags.get(TAG_ADDRESS) {
+                out.entries.push((addr.clone(), arn.to_owned()));
+            }
+            out.tags.insert(arn.to_owned(), tags);
+        }
+    }
+    Ok(out)
 }
 
 #[async_trait]
@@ -82,6 +233,8 @@ pub struct Endpoint {
 pub struct Aws {
     drivers: Vec<Arc<dyn Driver>>,
     tagging: aws_sdk_resourcegroupstagging::Client,
+    /// The tagging API in us-east-1, when the stack's region is another one.
+    tagging_global: Option<aws_sdk_resourcegroupstagging::Client>,
     locks: lock::Locks,
 }
 
@@ -119,7 +272,7 @@ impl Aws {
             Arc::new(kms::Kms::new(client!(aws_sdk_kms, &conf))),
             Arc::new(ec2::Ec2::new(client!(aws_sdk_ec2, &conf))),
             Arc::new(s3::S3::new(s3.clone())),
-            Arc::new(s3_bucket_policy::S3BucketPolicy::new(s3, tagging.clone())),
+            Arc::new(s3_bucket_policy::S3BucketPolicy::new(s3)),
             Arc::new(dynamodb::DynamoDb::new(dynamodb.clone())),
             Arc::new(ssm::Ssm::new(ssm.clone())),
             Arc::new(iam::Iam::new(client!(aws_sdk_iam, &conf))),
@@ -132,12 +285,11 @@ impl Aws {
             Arc::new(wafv2::Wafv2::new(
                 client!(aws_sdk_wafv2, &conf),
                 client!(aws_sdk_wafv2, &us_east_1),
-                tagging.clone(),
             )),
-            Arc::new(cloudfront::CloudFront::new(
-                client!(aws_sdk_cloudfront, &us_east_1),
-                client!(aws_sdk_resourcegroupstagging, &us_east_1),
-            )),
+            Arc::new(cloudfront::CloudFront::new(client!(
+                aws_sdk_cloudfront,
+                &us_east_1
+            ))),
             Arc::new(ecr::Ecr::new(client!(aws_sdk_ecr, &conf))),
             Arc::new(ecs::Ecs::new(client!(aws_sdk_ecs, &conf))),
             Arc::new(elasticache::ElastiCache::new(client!(
@@ -157,9 +309,12 @@ impl Aws {
                 &conf
             ))),
         ];
+        let tagging_global = (endpoint.region != "us-east-1")
+            .then(|| client!(aws_sdk_resourcegroupstagging, &us_east_1));
         Aws {
             drivers,
             tagging,
+            tagging_global,
             locks: lock::Locks::new(dynamodb),
         }
     }
@@ -176,34 +331,33 @@ impl Aws {
             .ok_or_else(|| anyhow!("no driver for kind `{kind}`"))
     }
 
-    /// (address, ARN) of everything tagged for the stack in this region: one paginated call.
-    async fn tagged(&self, stack: &str) -> Result<Vec<(Address, String)>> {
-        let mut out = Vec::new();
-        let mut pages = self
-            .tagging
-            .get_resources()
-            .tag_filters(
-                aws_sdk_resourcegroupstagging::types::TagFilter::builder()
-                    .key(TAG_STACK)
-                    .values(stack)
-                    .build(),
-            )
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| sdk_error("GetResources", e))?;
-            for m in page.resource_tag_mapping_list() {
-                let addr = m
-                    .tags()
-                    .iter()
-                    .find(|t| t.key() == TAG_ADDRESS)
-                    .map(|t| t.value().to_owned());
-                if let (Some(addr), Some(arn)) = (addr, m.resource_arn()) {
-                    out.push((addr, arn.to_owned()));
-                }
-            }
-        }
-        Ok(out)
+    /// A fresh read state for `stack`: nothing is fetched until a driver asks.
+    pub fn read_run(&self, stack: &str) -> ReadRun {
+        ReadRun::new(stack, &self.tagging, self.tagging_global.as_ref())
+    }
+
+    async fn read_with(
+        &self,
+        run: &ReadRun,
+        stack: &StackInfo,
+        kind: &str,
+        desired: &[Resource],
+    ) -> Result<Vec<Live>> {
+        let d = self.driver(kind)?;
+        // Drivers that find resources their own way start without waiting for the index.
+        let tagged = if d.uses_tag_index() {
+            run.index().await?.of_kind(kind)
+        } else {
+            Vec::new()
+        };
+        let cx = ReadCx {
+            stack: &stack.name,
+            kind,
+            desired: desired.iter().filter(|r| r.kind == kind).collect(),
+            tagged,
+            run,
+        };
+        d.read(&cx).await
     }
 }
 
@@ -215,51 +369,17 @@ impl Provider for Aws {
         kind: &str,
         desired: &[Resource],
     ) -> Result<Vec<Live>> {
-        let d = self.driver(kind)?;
-        let tagged = if d.uses_tag_index() {
-            self.tagged(&stack.name)
-                .await?
-                .into_iter()
-                .filter(|(a, _)| kind_of(a) == kind)
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let cx = ReadCx {
-            stack: &stack.name,
-            kind,
-            desired: desired.iter().filter(|r| r.kind == kind).collect(),
-            tagged,
-        };
-        d.read(&cx).await
+        let run = self.read_run(&stack.name);
+        self.read_with(&run, stack, kind, desired).await
     }
 
     async fn read(&self, stack: &StackInfo, desired: &[Resource]) -> Result<Vec<Live>> {
-        // One tagging-API call, shared by the drivers that need it; the others do not wait for it.
-        let index = futures::FutureExt::shared(Box::pin(async {
-            self.tagged(&stack.name)
-                .await
-                .map_err(|e| Arc::new(format!("{e:#}")))
-        }));
+        // One run for every kind: one tag index per region, shared lists fetched once.
+        let run = self.read_run(&stack.name);
         let reads = crate::kinds::ALL.iter().map(|k| {
-            let index = index.clone();
+            let run = &run;
             async move {
-                let d = self.driver(k.name)?;
-                let tagged = if d.uses_tag_index() {
-                    let all = index.await.map_err(|e| anyhow!("{e}"))?;
-                    all.into_iter()
-                        .filter(|(a, _)| kind_of(a) == k.name)
-                        .collect()
-                } else {
-                    Vec::new()
-                };
-                let cx = ReadCx {
-                    stack: &stack.name,
-                    kind: k.name,
-                    desired: desired.iter().filter(|r| r.kind == k.name).collect(),
-                    tagged,
-                };
-                d.read(&cx)
+                self.read_with(run, stack, k.name, desired)
                     .await
                     .with_context(|| format!("reading {} resources", k.name))
             }
@@ -452,7 +572,8 @@ impl Aws {
     }
 
     pub async fn tagged_for_tests(&self, stack: &str) -> Result<Vec<(Address, String)>> {
-        self.tagged(stack).await
+        let idx = self.read_run(stack).index().await?;
+        Ok(idx.entries.clone())
     }
 }
 

@@ -5,9 +5,11 @@
 //! no tags: a record is found from its zone, and it belongs to the stack when the zone (the stack's own)
 //! holds a marker tag `zinfra:record:<name>` = `<TYPE> <record name>` for it. The marker makes records
 //! removed from the file (orphans) findable without writing anything into public DNS. Marker tags are
-//! zinfra's bookkeeping and never count as the zone's own tags.
+//! zinfra's bookkeeping and never count as the zone's own tags. Zones and each zone's records are read
+//! once per run, shared by zones, records and certificates.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow, bail};
 use async_trait::async_trait;
@@ -112,6 +114,26 @@ pub async fn stack_zones(client: &Client, stack: &str) -> Result<Vec<StackZone>>
         .collect())
 }
 
+/// The stack's zones, listed once per run for every kind that needs them (zones, records, certificates).
+pub async fn stack_zones_once(client: &Client, cx: &ReadCx<'_>) -> Result<Arc<Vec<StackZone>>> {
+    cx.run
+        .once("route53:zones", || stack_zones(client, cx.stack))
+        .await
+}
+
+/// A zone's record sets, read once per run for every kind that needs them (records, certificates).
+pub async fn zone_records_once(
+    client: &Client,
+    cx: &ReadCx<'_>,
+    zone_id: &str,
+) -> Result<Arc<Vec<ResourceRecordSet>>> {
+    cx.run
+        .once(format!("route53:records:{zone_id}"), || {
+            zone_records(client, zone_id)
+        })
+        .await
+}
+
 /// Every record set of a zone (ListResourceRecordSets, following its own pagination).
 pub async fn zone_records(client: &Client, zone_id: &str) -> Result<Vec<ResourceRecordSet>> {
     let mut out = Vec::new();
@@ -197,7 +219,7 @@ impl Driver for Route53 {
     }
 
     async fn read(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {
-        let zones = stack_zones(&self.client, cx.stack).await?;
+        let zones = stack_zones_once(&self.client, cx).await?;
         match cx.kind {
             ZONE => Ok(
                 try_join_all(zones.iter().map(|z| self.read_zone(cx.stack, z)))
@@ -207,7 +229,7 @@ impl Driver for Route53 {
                     .collect(),
             ),
             _ => {
-                let per_zone = try_join_all(zones.iter().map(|z| self.read_records(z))).await?;
+                let per_zone = try_join_all(zones.iter().map(|z| self.read_records(cx, z))).await?;
                 Ok(per_zone.into_iter().flatten().collect())
             }
         }
@@ -264,7 +286,7 @@ impl Route53 {
         Ok(Some(live))
     }
 
-    async fn read_records(&self, z: &StackZone) -> Result<Vec<Live>> {
+    async fn read_records(&self, cx: &ReadCx<'_>, z: &StackZone) -> Result<Vec<Live>> {
         // (type, name) -> address, from the zone's marker tags.
         let owned: BTreeMap<(String, String), String> = z
             .tags
@@ -278,7 +300,7 @@ impl Route53 {
             return Ok(vec![]);
         }
         let mut out = Vec::new();
-        for set in zone_records(&self.client, &z.id).await? {
+        for set in zone_records_once(&self.client, cx, &z.id).await?.iter() {
             let name = record_name(set.name());
             let ty = set.r#type().as_str().to_owned();
             let Some(address) = owned.get(&(ty.clone(), name.clone())) else {

@@ -67,13 +67,27 @@ impl Driver for S3 {
     }
 
     async fn read(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {
-        let all = try_join_all(cx.tagged.iter().map(|(address, arn)| async move {
-            // arn:aws:s3:::name
-            let name = arn.rsplit(':').next().unwrap_or_default();
-            match self.read_bucket(address, name, arn).await {
-                Ok(live) => Ok(Some(live)),
-                Err(e) if e.is::<Gone>() => Ok(None),
-                Err(e) => Err(e.context(format!("{address} (bucket {name})"))),
+        // Tags come from the index `cx.tagged` is taken from: no GetBucketTagging per bucket.
+        let index = cx.index().await?;
+        let all = try_join_all(cx.tagged.iter().map(|(address, arn)| {
+            let index = &index;
+            async move {
+                // arn:aws:s3:::name
+                let name = arn.rsplit(':').next().unwrap_or_default();
+                // The policy is read only where the file manages it (an omitted `policy` is AWS's
+                // business, and an s3_bucket_policy resource reads it through the same shared read).
+                let wants_policy = cx.desired.iter().any(|r| {
+                    &r.address == address
+                        && r.props.get("policy").is_some_and(|v| *v != Value::Null)
+                });
+                match self
+                    .read_bucket(cx, address, name, arn, index.tags(arn), wants_policy)
+                    .await
+                {
+                    Ok(live) => Ok(Some(live)),
+                    Err(e) if e.is::<Gone>() => Ok(None),
+                    Err(e) => Err(e.context(format!("{address} (bucket {name})"))),
+                }
             }
         }))
         .await?;
@@ -135,6 +149,33 @@ impl Driver for S3 {
     }
 }
 
+/// A bucket's policy as GetBucketPolicy reports it.
+pub enum BucketPolicy {
+    Text(String),
+    None,
+    /// The bucket itself is gone.
+    Gone,
+}
+
+/// The bucket's policy, read once per run however many kinds ask (s3_bucket and s3_bucket_policy).
+pub async fn bucket_policy(
+    c: &aws_sdk_s3::Client,
+    run: &super::ReadRun,
+    name: &str,
+) -> Result<std::sync::Arc<BucketPolicy>> {
+    run.once(format!("s3:policy:{name}"), || async {
+        match c.get_bucket_policy().bucket(name).send().await {
+            Ok(o) => Ok(o
+                .policy()
+                .map_or(BucketPolicy::None, |p| BucketPolicy::Text(p.to_owned()))),
+            Err(e) if error_code(&e) == Some("NoSuchBucketPolicy") => Ok(BucketPolicy::None),
+            Err(e) if error_code(&e) == Some("NoSuchBucket") => Ok(BucketPolicy::Gone),
+            Err(e) => Err(sdk_error("GetBucketPolicy", e)),
+        }
+    })
+    .await
+}
+
 impl S3 {
     fn region(&self) -> String {
         self.client
@@ -144,7 +185,15 @@ impl S3 {
             .unwrap_or_else(|| "us-east-1".into())
     }
 
-    async fn read_bucket(&self, address: &str, name: &str, arn: &str) -> Result<Live> {
+    async fn read_bucket(
+        &self,
+        cx: &ReadCx<'_>,
+        address: &str,
+        name: &str,
+        arn: &str,
+        indexed_tags: Option<&Tags>,
+        wants_policy: bool,
+    ) -> Result<Live> {
         let c = &self.client;
         let encryption = async {
             let out = absent_or(
@@ -199,6 +248,9 @@ impl S3 {
             Ok::<_, anyhow::Error>(status.as_deref() == Some("Enabled"))
         };
         let tags = async {
+            if let Some(t) = indexed_tags {
+                return Ok(t.clone());
+            }
             let out = absent_or(
                 c.get_bucket_tagging().bucket(name).send().await,
                 "GetBucketTagging",
@@ -210,17 +262,16 @@ impl S3 {
             )
         };
         let policy = async {
-            let out = absent_or(
-                c.get_bucket_policy().bucket(name).send().await,
-                "GetBucketPolicy",
-                &["NoSuchBucketPolicy"],
-            )?;
-            out.and_then(|o| o.policy().map(str::to_owned))
-                .map(|p| {
-                    serde_json::from_str::<serde_json::Value>(&p)
-                        .context("the bucket policy AWS returned is not JSON")
-                })
-                .transpose()
+            if !wants_policy {
+                return Ok(None);
+            }
+            match bucket_policy(c, cx.run, name).await?.as_ref() {
+                BucketPolicy::Gone => Err(Gone.into()),
+                BucketPolicy::None => Ok(None),
+                BucketPolicy::Text(p) => serde_json::from_str::<serde_json::Value>(p)
+                    .context("the bucket policy AWS returned is not JSON")
+                    .map(Some),
+            }
         };
         let (encryption, public_access, versioning, tags, policy) =
             futures::try_join!(encryption, public_access, versioning, tags, policy)?;

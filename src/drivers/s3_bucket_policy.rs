@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use async_trait::async_trait;
 use futures::future::try_join_all;
 
-use super::{Driver, ReadCx, absent_if, sdk_error};
+use super::{Driver, ReadCx, TagIndex, absent_if, sdk_error};
 use crate::model::{Live, PropsExt, Resolved, TAG_STACK, Value};
 
 const KIND: &str = "s3_bucket_policy";
@@ -13,15 +13,11 @@ const MARK: &str = "zinfra";
 
 pub struct S3BucketPolicy {
     client: aws_sdk_s3::Client,
-    tagging: aws_sdk_resourcegroupstagging::Client,
 }
 
 impl S3BucketPolicy {
-    pub fn new(
-        client: aws_sdk_s3::Client,
-        tagging: aws_sdk_resourcegroupstagging::Client,
-    ) -> S3BucketPolicy {
-        S3BucketPolicy { client, tagging }
+    pub fn new(client: aws_sdk_s3::Client) -> S3BucketPolicy {
+        S3BucketPolicy { client }
     }
 }
 
@@ -41,15 +37,12 @@ impl Driver for S3BucketPolicy {
     }
 
     async fn read(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {
-        let buckets = self.stack_buckets(cx.stack).await?;
+        let buckets = stack_buckets(&*cx.index().await?);
         let lives = try_join_all(buckets.iter().map(|name| async move {
-            let out = absent_if(
-                "GetBucketPolicy",
-                self.client.get_bucket_policy().bucket(name).send().await,
-                &["NoSuchBucketPolicy", "NoSuchBucket"],
-            )
-            .with_context(|| format!("bucket {name}"))?;
-            let Some(text) = out.as_ref().and_then(|o| o.policy()) else {
+            let policy = super::s3::bucket_policy(&self.client, cx.run, name)
+                .await
+                .with_context(|| format!("bucket {name}"))?;
+            let super::s3::BucketPolicy::Text(text) = policy.as_ref() else {
                 return Ok(None);
             };
             let mut doc: serde_json::Value = serde_json::from_str(text)
@@ -107,41 +100,24 @@ impl Driver for S3BucketPolicy {
     }
 }
 
-impl S3BucketPolicy {
-    /// Names of the buckets tagged for the stack.
-    async fn stack_buckets(&self, stack: &str) -> Result<Vec<String>> {
-        let mut out = Vec::new();
-        let mut pages = self
-            .tagging
-            .get_resources()
-            .tag_filters(
-                aws_sdk_resourcegroupstagging::types::TagFilter::builder()
-                    .key(TAG_STACK)
-                    .values(stack)
-                    .build(),
-            )
-            .resource_type_filters("s3")
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| sdk_error("GetResources", e))?;
-            for m in page.resource_tag_mapping_list() {
-                // arn:aws:s3:::name (objects and access points have a `/` or another resource type)
-                if let Some(name) = m
-                    .resource_arn()
-                    .and_then(|a| a.split_once(":s3:::"))
-                    .map(|(_, n)| n)
-                    .filter(|n| !n.contains('/'))
-                {
-                    out.push(name.to_owned());
-                }
-            }
-        }
-        out.sort();
-        out.dedup();
-        Ok(out)
-    }
+/// Names of the buckets tagged for the stack, from the stack's tag index.
+fn stack_buckets(index: &TagIndex) -> Vec<String> {
+    let mut out: Vec<String> = index
+        .of_kind("s3_bucket")
+        .into_iter()
+        // arn:aws:s3:::name (objects and access points have a `/` or another resource type)
+        .filter_map(|(_, arn)| {
+            arn.split_once(":s3:::")
+                .map(|(_, n)| n.to_owned())
+                .filter(|n| !n.contains('/'))
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
 
+impl S3BucketPolicy {
     async fn put(&self, r: &Resolved) -> Result<Live> {
         let bucket = r.props.str("bucket").context("`bucket` is required")?;
         let mut doc = r

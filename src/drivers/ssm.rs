@@ -47,7 +47,33 @@ impl Driver for Ssm {
         }
         let names: Vec<&str> = metas.iter().filter_map(ParameterMetadata::name).collect();
         let values = try_join_all(names.chunks(GET_BATCH).map(|batch| self.get_values(batch)));
-        let tags = try_join_all(names.iter().map(|name| self.tags_of(name)));
+        // Tags come with the index entry of the parameter's ARN; only where two names share an ARN
+        // (`/a` and `a`) or the index lacks it is ListTagsForResource asked.
+        let index = cx.index().await?;
+        let arn_of = |name: &str| format!("parameter/{}", name.trim_start_matches('/'));
+        let mut per_arn: BTreeMap<String, usize> = BTreeMap::new();
+        for name in &names {
+            *per_arn.entry(arn_of(name)).or_default() += 1;
+        }
+        let indexed: BTreeMap<String, &Tags> = index
+            .all()
+            .filter(|(arn, _)| arn.contains(":ssm:"))
+            .filter_map(|(arn, tags)| {
+                let tail = arn.split_once(":parameter/")?.1;
+                Some((format!("parameter/{tail}"), tags))
+            })
+            .collect();
+        let tags = try_join_all(names.iter().map(|name| {
+            let arn = arn_of(name);
+            let unique = per_arn.get(&arn) == Some(&1);
+            let found = indexed.get(&arn).filter(|_| unique).map(|t| (*t).clone());
+            async move {
+                match found {
+                    Some(t) => Ok(Some(t)),
+                    None => self.tags_of(name).await,
+                }
+            }
+        }));
         let (values, tags) = futures::try_join!(values, tags)?;
         let values: BTreeMap<String, Parameter> = values
             .into_iter()
@@ -175,6 +201,8 @@ impl Ssm {
             .client
             .describe_parameters()
             .parameter_filters(filter)
+            // The most AWS allows a page (the default is 10).
+            .max_results(50)
             .into_paginator()
             .send()
             .collect::<Result<Vec<_>, _>>()

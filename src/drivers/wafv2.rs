@@ -35,21 +35,11 @@ pub struct Wafv2 {
     regional: Client,
     /// us-east-1: CLOUDFRONT web ACLs live there whatever the stack's region.
     global: Client,
-    /// Tagging API of the stack's region, to find the load balancers associations name.
-    tagging: aws_sdk_resourcegroupstagging::Client,
 }
 
 impl Wafv2 {
-    pub fn new(
-        regional: Client,
-        global: Client,
-        tagging: aws_sdk_resourcegroupstagging::Client,
-    ) -> Wafv2 {
-        Wafv2 {
-            regional,
-            global,
-            tagging,
-        }
+    pub fn new(regional: Client, global: Client) -> Wafv2 {
+        Wafv2 { regional, global }
     }
 
     fn client(&self, scope: &Scope) -> &Client {
@@ -95,7 +85,7 @@ impl Driver for Wafv2 {
 
     async fn read(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {
         match cx.kind {
-            ACL => self.read_acls(cx.stack).await,
+            ACL => self.read_acls(cx).await,
             _ => self.read_associations(cx).await,
         }
     }
@@ -141,17 +131,32 @@ impl Driver for Wafv2 {
 }
 
 impl Wafv2 {
-    async fn read_acls(&self, stack: &str) -> Result<Vec<Live>> {
-        let (regional, global) =
-            futures::try_join!(self.list(&Scope::Regional), self.list(&Scope::Cloudfront))?;
+    async fn read_acls(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {
+        let stack = cx.stack;
+        let (regional, global, regional_index, global_index) = futures::try_join!(
+            self.list(&Scope::Regional),
+            self.list(&Scope::Cloudfront),
+            cx.index(),
+            cx.global_index()
+        )?;
+        let (regional_index, global_index) = (&regional_index, &global_index);
         let all = regional
             .into_iter()
             .map(|a| (Scope::Regional, a))
             .chain(global.into_iter().map(|a| (Scope::Cloudfront, a)));
         let lives = try_join_all(all.map(|(scope, (name, id, arn))| async move {
             let client = self.client(&scope);
-            let Some(tags) = self.tags_of(client, &arn).await? else {
-                return Ok(None);
+            // Where the tagging API lists web ACLs (AWS does, moto does not) their tags come with it.
+            let indexed = match scope {
+                Scope::Cloudfront => global_index.tags(&arn),
+                _ => regional_index.tags(&arn),
+            };
+            let tags = match indexed {
+                Some(t) => t.clone(),
+                None => match self.tags_of(client, &arn).await? {
+                    Some(t) => t,
+                    None => return Ok(None),
+                },
             };
             let Some(address) =
                 owned_address(stack, tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -421,8 +426,9 @@ impl Wafv2 {
             .desired
             .iter()
             .any(|r| matches!(r.props.get("resource_arn"), Some(Value::Ref(_))));
-        let index = if needs_index {
-            self.stack_arns(cx.stack).await?
+        // address → ARN of the stack's load balancers, from the stack's tag index.
+        let index: BTreeMap<String, String> = if needs_index {
+            cx.index().await?.of_kind("lb").into_iter().collect()
         } else {
             BTreeMap::new()
         };
@@ -459,33 +465,6 @@ impl Wafv2 {
         }))
         .await?;
         Ok(lives.into_iter().flatten().collect())
-    }
-
-    /// address → ARN of the stack's load balancers, from one tagging-API call.
-    async fn stack_arns(&self, stack: &str) -> Result<BTreeMap<String, String>> {
-        let mut out = BTreeMap::new();
-        let mut pages = self
-            .tagging
-            .get_resources()
-            .tag_filters(
-                aws_sdk_resourcegroupstagging::types::TagFilter::builder()
-                    .key(TAG_STACK)
-                    .values(stack)
-                    .build(),
-            )
-            .resource_type_filters("elasticloadbalancing:loadbalancer")
-            .into_paginator()
-            .send();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| sdk_error("GetResources", e))?;
-            for m in page.resource_tag_mapping_list() {
-                let addr = m.tags().iter().find(|t| t.key() == TAG_ADDRESS);
-                if let (Some(a), Some(arn)) = (addr, m.resource_arn()) {
-                    out.insert(a.value().to_owned(), arn.to_owned());
-                }
-            }
-        }
-        Ok(out)
     }
 
     async fn associate(&self, r: &Resolved) -> Result<Live> {

@@ -54,18 +54,14 @@ pub async fn read(
     kind: &str,
     desired: &[Resource],
 ) -> Vec<Live> {
-    let tagged = aws
-        .tagged_for_tests(stack)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|(a, _)| a.starts_with(&format!("{kind}.")))
-        .collect();
+    let run = aws.read_run(stack);
+    let tagged = run.index().await.unwrap().of_kind(kind);
     let cx = ReadCx {
         stack,
         kind,
         desired: desired.iter().collect(),
         tagged,
+        run: &run,
     };
     driver.read(&cx).await.unwrap()
 }

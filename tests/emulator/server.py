@@ -19,6 +19,7 @@ EXTENSIONS = [
     "elasticache",
     "msk",
     "securityhub",
+    "ssm_describe_parameters",
     "tagging",
     "tagging_pagination",
 ]
