@@ -8,4 +8,5 @@ mod corpus;
 mod drivers;
 mod faults;
 mod github;
+mod pacing;
 mod stack;

@@ -86,6 +86,7 @@ pub struct Aws {
     drivers: Vec<Arc<dyn Driver>>,
     tagging: aws_sdk_resourcegroupstagging::Client,
     locks: lock::Locks,
+    limiter: Arc<ratelimit::Limiter>,
 }
 
 impl Aws {
@@ -111,7 +112,7 @@ impl Aws {
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new(endpoint.region.clone()))
             .retry_config(retry)
-            .http_client(ratelimit::Paced::new(https_client(), limiter));
+            .http_client(ratelimit::Paced::new(https_client(), limiter.clone()));
         if let Some(url) = &endpoint.url {
             loader = loader.endpoint_url(url);
         }
@@ -177,7 +178,13 @@ impl Aws {
             drivers,
             tagging,
             locks: lock::Locks::new(dynamodb),
+            limiter,
         }
+    }
+
+    /// The per-API rate limits every call of this connection goes through.
+    pub fn rate_limits(&self) -> &ratelimit::Limiter {
+        &self.limiter
     }
 
     /// The per-stack locks of `apply` and `destroy`.

@@ -327,6 +327,12 @@ impl Limiter {
         Some(b.clone())
     }
 
+    /// Throttling answers seen, over every bucket.
+    pub fn throttles(&self) -> u64 {
+        let all = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        all.values().map(|b| b.throttles()).sum()
+    }
+
 }
 
 /// The API a request belongs to, handed from the interceptor to the HTTP layer.
