@@ -72,7 +72,14 @@ async fn plan(aws: &Aws, text: &str, destroy: bool) -> (Plan, Vec<zinfra::model:
 async fn run(aws: &Arc<Aws>, text: &str, destroy: bool, cap: usize) -> (Duration, Duration) {
     let (p, live) = plan(aws, text, destroy).await;
     let t0 = Instant::now();
-    let report = apply::run(&p, &live, aws.clone() as Arc<dyn Provider>, cap, Arc::new(Quiet)).await;
+    let report = apply::run(
+        &p,
+        &live,
+        aws.clone() as Arc<dyn Provider>,
+        cap,
+        Arc::new(Quiet),
+    )
+    .await;
     let wall = t0.elapsed();
     assert!(report.ok(), "{report:?}");
     let longest = report.done.iter().map(|d| d.2).max().unwrap_or_default();
@@ -92,7 +99,11 @@ async fn independent_resources_apply_at_once_and_a_chain_takes_its_length() {
         11,
     );
     // Generous limits: this test is about scheduling; the next one about the limits.
-    let aws = connect(&proxy.endpoint, Config::parse(Some("ssm=200"), None).unwrap()).await;
+    let aws = connect(
+        &proxy.endpoint,
+        Config::parse(Some("ssm=200"), None).unwrap(),
+    )
+    .await;
     let n = 12;
 
     // Twelve independent parameters: no cap by default, so the apply takes about as long as the
@@ -130,7 +141,10 @@ async fn the_rate_limit_bounds_requests_per_api_and_slows_down_on_throttling() {
     let proxy = Proxy::start(&moto.endpoint, Faults::default(), 12);
     // Parameter Store writes at 4 per second; reads stay fast.
     let limits = Config::parse(Some("ssm:write=4"), None).unwrap();
-    let (rate, burst) = (limits.rate("ssm", false).per_second, limits.rate("ssm", false).burst);
+    let (rate, burst) = (
+        limits.rate("ssm", false).per_second,
+        limits.rate("ssm", false).burst,
+    );
     assert_eq!(rate, 4.0);
     let aws = connect(&proxy.endpoint, limits).await;
     let n = 16;

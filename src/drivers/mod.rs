@@ -112,7 +112,7 @@ impl Aws {
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new(endpoint.region.clone()))
             .retry_config(retry)
-            .http_client(ratelimit::Paced::new(https_client(), limiter.clone()));
+            .http_client(ratelimit::Paced::shared(https_client(), limiter.clone()));
         if let Some(url) = &endpoint.url {
             loader = loader.endpoint_url(url);
         }

@@ -141,7 +141,9 @@ impl Config {
                 .parse::<f64>()
                 .ok()
                 .filter(|r| r.is_finite() && *r > 0.0)
-                .ok_or_else(|| format!("{what}: `{s}` is not a positive number of requests per second"))
+                .ok_or_else(|| {
+                    format!("{what}: `{s}` is not a positive number of requests per second")
+                })
         };
         match rps.map(str::trim) {
             None | Some("") => {}
@@ -332,7 +334,6 @@ impl Limiter {
         let all = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         all.values().map(|b| b.throttles()).sum()
     }
-
 }
 
 /// The API a request belongs to, handed from the interceptor to the HTTP layer.
@@ -407,7 +408,7 @@ pub struct Paced {
 }
 
 impl Paced {
-    pub fn new(inner: SharedHttpClient, limiter: Arc<Limiter>) -> SharedHttpClient {
+    pub fn shared(inner: SharedHttpClient, limiter: Arc<Limiter>) -> SharedHttpClient {
         SharedHttpClient::new(Paced { inner, limiter })
     }
 }
@@ -613,13 +614,29 @@ mod tests {
     fn apis_are_keyed_by_service_region_and_class() {
         let l = Limiter::new(Config::default());
         let a = l.bucket("ec2", "eu-west-1", true).unwrap();
-        assert!(Arc::ptr_eq(&a, &l.bucket("ec2", "eu-west-1", true).unwrap()));
-        assert!(!Arc::ptr_eq(&a, &l.bucket("ec2", "eu-west-1", false).unwrap()));
-        assert!(!Arc::ptr_eq(&a, &l.bucket("ec2", "us-east-1", true).unwrap()));
+        assert!(Arc::ptr_eq(
+            &a,
+            &l.bucket("ec2", "eu-west-1", true).unwrap()
+        ));
+        assert!(!Arc::ptr_eq(
+            &a,
+            &l.bucket("ec2", "eu-west-1", false).unwrap()
+        ));
+        assert!(!Arc::ptr_eq(
+            &a,
+            &l.bucket("ec2", "us-east-1", true).unwrap()
+        ));
         // Route 53's quota is per account: one bucket whatever the client's region.
         let r = l.bucket("route53", "eu-west-1", false).unwrap();
-        assert!(Arc::ptr_eq(&r, &l.bucket("route53", "us-east-1", false).unwrap()));
-        assert!(Limiter::new(Config::off()).bucket("ec2", "x", true).is_none());
+        assert!(Arc::ptr_eq(
+            &r,
+            &l.bucket("route53", "us-east-1", false).unwrap()
+        ));
+        assert!(
+            Limiter::new(Config::off())
+                .bucket("ec2", "x", true)
+                .is_none()
+        );
         assert_eq!(service_key("Route 53"), "route53");
         assert_eq!(
             service_key("Elastic Load Balancing v2"),
@@ -639,7 +656,11 @@ mod tests {
         assert!(throttling(400, None, json));
         assert!(throttling(400, Some("ThrottlingException:http://x"), b""));
         assert!(throttling(429, None, b""));
-        assert!(throttling(503, None, b"<Error><Code>SlowDown</Code></Error>"));
+        assert!(throttling(
+            503,
+            None,
+            b"<Error><Code>SlowDown</Code></Error>"
+        ));
         let other = br#"{"__type":"ResourceNotFoundException","message":"no such table"}"#;
         assert!(!throttling(400, None, other));
         assert!(!throttling(500, None, b"<Code>InternalError</Code>"));
