@@ -69,16 +69,17 @@ const DEFAULTS: &[(&str, Rate, Rate)] = &[
     // Security Hub: 10 TPS (burst 30) for most APIs.
     ("securityhub", Rate::new(10.0, 30.0), Rate::new(10.0, 30.0)),
     // Not published per API: IAM, CloudFront, ELB, ECS, ECR, ElastiCache, MSK, GuardDuty, S3's
-    // bucket configuration, DynamoDB's control plane. Conservative.
-    ("iam", Rate::new(10.0, 10.0), Rate::new(5.0, 5.0)),
-    ("cloudfront", Rate::new(5.0, 5.0), Rate::new(2.0, 5.0)),
+    // bucket configuration, DynamoDB's control plane. Conservative sustained rates, with bursts that
+    // let a stack of about a hundred resources be read without waiting.
+    ("iam", Rate::new(10.0, 20.0), Rate::new(5.0, 10.0)),
+    ("cloudfront", Rate::new(5.0, 10.0), Rate::new(2.0, 5.0)),
     ("s3", Rate::new(50.0, 50.0), Rate::new(20.0, 20.0)),
     ("dynamodb", Rate::new(20.0, 20.0), Rate::new(10.0, 10.0)),
     ("sts", Rate::new(20.0, 20.0), Rate::new(20.0, 20.0)),
 ];
 
 /// Services without a documented or listed rate.
-const FALLBACK: (Rate, Rate) = (Rate::new(10.0, 10.0), Rate::new(5.0, 5.0));
+const FALLBACK: (Rate, Rate) = (Rate::new(10.0, 20.0), Rate::new(5.0, 10.0));
 
 /// Services whose quotas are per account, not per region.
 const GLOBAL: &[&str] = &["iam", "route53", "cloudfront"];
