@@ -1,4 +1,6 @@
-//! Client-side request-rate limits, one token bucket per AWS API: (service, region, read or write).
+//! Client-side request-rate limits, one token bucket per AWS API, shaped like AWS's own quotas: per
+//! service, region and read or write (EC2's documented buckets), per operation where AWS sets a quota
+//! per action (WAF, ACM, KMS, SSM, Security Hub, ECS, ECR), or one per account (Route 53).
 //! AWS throttles per account and region with token buckets of its own (EC2 documents 20 describe
 //! and 5 mutating requests per second, Route 53 5 per second per account, ...), so zinfra paces every
 //! SDK call — first attempts and the SDK's retries alike — to stay under them instead of capping how
@@ -51,38 +53,130 @@ impl Rate {
     }
 }
 
-/// Default (read, write) rates per service, from AWS's documented quotas where it documents them,
-/// conservative otherwise. Keys are SDK service names, lower case, without spaces.
-const DEFAULTS: &[(&str, Rate, Rate)] = &[
+/// What one bucket covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// All reads of the service share one bucket, all writes another (EC2's documented categories).
+    Class,
+    /// Each operation has its own bucket at its class's rate (AWS quotas "per action" or "per API").
+    Operation,
+    /// One bucket for every call of the service (Route 53: five requests per second per account).
+    Account,
+}
+
+/// Default scope and (read, write) rates per service, from AWS's documented quotas where it documents
+/// them, conservative otherwise. Keys are SDK service names, lower case, without spaces.
+const DEFAULTS: &[(&str, Scope, Rate, Rate)] = &[
     // EC2 API request throttling: non-mutating 20/s (bucket 100), mutating 5/s (bucket 50).
-    ("ec2", Rate::new(20.0, 100.0), Rate::new(5.0, 50.0)),
-    // Route 53: five requests per second per account, for every API.
-    ("route53", Rate::new(5.0, 5.0), Rate::new(5.0, 5.0)),
-    // AWS WAF: Get/List 5 per second, Create/Put/Update 1 per second, per account.
-    ("wafv2", Rate::new(5.0, 5.0), Rate::new(1.0, 2.0)),
+    (
+        "ec2",
+        Scope::Class,
+        Rate::new(20.0, 100.0),
+        Rate::new(5.0, 50.0),
+    ),
+    // Route 53: five requests per second per account, whatever the API.
+    (
+        "route53",
+        Scope::Account,
+        Rate::new(5.0, 5.0),
+        Rate::new(5.0, 5.0),
+    ),
+    // AWS WAF: calls to any individual Get or List action 5 per second, Create/Put/Update 1.
+    (
+        "wafv2",
+        Scope::Operation,
+        Rate::new(5.0, 5.0),
+        Rate::new(1.0, 2.0),
+    ),
     // Parameter Store: 40 TPS for gets (default throughput), 3 TPS for PutParameter.
-    ("ssm", Rate::new(40.0, 40.0), Rate::new(3.0, 5.0)),
-    // ACM: 10/s for Describe/Get/List, 5/s for RequestCertificate and tagging.
-    ("acm", Rate::new(10.0, 10.0), Rate::new(5.0, 5.0)),
-    // KMS: control-plane calls such as CreateKey, CreateAlias, EnableKeyRotation 5/s; reads higher.
-    ("kms", Rate::new(20.0, 20.0), Rate::new(5.0, 5.0)),
-    // Security Hub: 10 TPS (burst 30) for most APIs.
-    ("securityhub", Rate::new(10.0, 30.0), Rate::new(10.0, 30.0)),
-    // Not published per API: IAM, CloudFront, ELB, ECS, ECR, ElastiCache, MSK, GuardDuty, S3's
-    // bucket configuration, DynamoDB's control plane. Conservative sustained rates, with bursts that
-    // let a stack of about a hundred resources be read without waiting.
-    ("iam", Rate::new(10.0, 20.0), Rate::new(5.0, 10.0)),
-    ("cloudfront", Rate::new(5.0, 10.0), Rate::new(2.0, 5.0)),
-    ("s3", Rate::new(50.0, 50.0), Rate::new(20.0, 20.0)),
-    ("dynamodb", Rate::new(20.0, 20.0), Rate::new(10.0, 10.0)),
-    ("sts", Rate::new(20.0, 20.0), Rate::new(20.0, 20.0)),
+    (
+        "ssm",
+        Scope::Operation,
+        Rate::new(40.0, 40.0),
+        Rate::new(3.0, 5.0),
+    ),
+    // ACM, per API: 10/s for Describe/Get/List, 5/s for RequestCertificate and tagging.
+    (
+        "acm",
+        Scope::Operation,
+        Rate::new(10.0, 10.0),
+        Rate::new(5.0, 5.0),
+    ),
+    // KMS, per API: control-plane calls such as CreateKey, CreateAlias, EnableKeyRotation 5/s.
+    (
+        "kms",
+        Scope::Operation,
+        Rate::new(20.0, 20.0),
+        Rate::new(5.0, 5.0),
+    ),
+    // Security Hub: 10 TPS (burst 30) for most APIs, each API its own.
+    (
+        "securityhub",
+        Scope::Operation,
+        Rate::new(10.0, 30.0),
+        Rate::new(10.0, 30.0),
+    ),
+    // ECS and ECR throttle each API action separately; their rates are conservative here.
+    (
+        "ecs",
+        Scope::Operation,
+        Rate::new(10.0, 20.0),
+        Rate::new(5.0, 10.0),
+    ),
+    (
+        "ecr",
+        Scope::Operation,
+        Rate::new(10.0, 20.0),
+        Rate::new(5.0, 10.0),
+    ),
+    // Not published: IAM, CloudFront, ELB, ElastiCache, MSK, GuardDuty, S3's bucket configuration,
+    // DynamoDB's control plane. Conservative sustained rates, with bursts that let a stack of about a
+    // hundred resources be read without waiting.
+    (
+        "iam",
+        Scope::Class,
+        Rate::new(10.0, 20.0),
+        Rate::new(5.0, 10.0),
+    ),
+    (
+        "cloudfront",
+        Scope::Class,
+        Rate::new(5.0, 10.0),
+        Rate::new(2.0, 5.0),
+    ),
+    (
+        "s3",
+        Scope::Class,
+        Rate::new(50.0, 50.0),
+        Rate::new(20.0, 20.0),
+    ),
+    (
+        "dynamodb",
+        Scope::Class,
+        Rate::new(20.0, 20.0),
+        Rate::new(10.0, 10.0),
+    ),
+    (
+        "sts",
+        Scope::Class,
+        Rate::new(20.0, 20.0),
+        Rate::new(20.0, 20.0),
+    ),
 ];
 
 /// Services without a documented or listed rate.
-const FALLBACK: (Rate, Rate) = (Rate::new(10.0, 20.0), Rate::new(5.0, 10.0));
+const FALLBACK: (Scope, Rate, Rate) = (Scope::Class, Rate::new(10.0, 20.0), Rate::new(5.0, 10.0));
 
 /// Services whose quotas are per account, not per region.
 const GLOBAL: &[&str] = &["iam", "route53", "cloudfront"];
+
+/// A service's scope.
+pub fn scope(service: &str) -> Scope {
+    DEFAULTS
+        .iter()
+        .find(|(s, ..)| *s == service)
+        .map_or(FALLBACK.0, |(_, scope, ..)| *scope)
+}
 
 /// Read-only operations, by name prefix; everything else counts as a write.
 pub fn is_read(op: &str) -> bool {
@@ -180,8 +274,7 @@ impl Config {
         let (r, w) = DEFAULTS
             .iter()
             .find(|(s, ..)| *s == service)
-            .map(|(_, r, w)| (*r, *w))
-            .unwrap_or(FALLBACK);
+            .map_or((FALLBACK.1, FALLBACK.2), |(_, _, r, w)| (*r, *w));
         let mut rate = if read { r } else { w };
         // A specific override wins over `*`; a class-specific one over one for both classes.
         let score = |(s, class, _): &&(String, Option<bool>, f64)| {
@@ -302,7 +395,8 @@ impl Bucket {
 #[derive(Debug, Default)]
 pub struct Limiter {
     config: Config,
-    buckets: Mutex<HashMap<(String, String, bool), Arc<Bucket>>>,
+    /// (service, region or "" for global services, read?, operation or "") → bucket.
+    buckets: Mutex<HashMap<(String, String, bool, String), Arc<Bucket>>>,
 }
 
 impl Limiter {
@@ -313,8 +407,8 @@ impl Limiter {
         })
     }
 
-    /// The bucket of (service, region, read?); `None` when limits are off.
-    pub fn bucket(&self, service: &str, region: &str, read: bool) -> Option<Arc<Bucket>> {
+    /// The bucket an operation of `service` in `region` waits for; `None` when limits are off.
+    pub fn bucket(&self, service: &str, region: &str, op: &str) -> Option<Arc<Bucket>> {
         if !self.config.enabled {
             return None;
         }
@@ -323,9 +417,16 @@ impl Limiter {
         } else {
             region
         };
+        let read = is_read(op);
+        let (read, op) = match scope(service) {
+            Scope::Class => (read, ""),
+            Scope::Operation => (read, op),
+            // One bucket, at the (equal) write rate.
+            Scope::Account => (false, ""),
+        };
         let mut all = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         let b = all
-            .entry((service.to_owned(), region.to_owned(), read))
+            .entry((service.to_owned(), region.to_owned(), read, op.to_owned()))
             .or_insert_with(|| Arc::new(Bucket::new(self.config.rate(service, read))));
         Some(b.clone())
     }
@@ -342,7 +443,7 @@ impl Limiter {
 struct Api {
     service: String,
     region: String,
-    read: bool,
+    op: String,
 }
 
 /// Labels each attempt of each call with its API, for [`Paced`]: the interceptor knows the
@@ -369,7 +470,7 @@ impl Intercept for RateLimit {
                     .load::<aws_config::Region>()
                     .map(|r| r.to_string())
                     .unwrap_or_default(),
-                read: is_read(m.name()),
+                op: m.name().to_owned(),
             };
             ctx.request_mut().add_extension(api);
         }
@@ -447,15 +548,25 @@ struct PacedConnector {
 
 impl HttpConnector for PacedConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
-        let bucket = request
-            .extension::<Api>()
-            .and_then(|a| self.limiter.bucket(&a.service, &a.region, a.read));
+        let api = request.extension::<Api>().cloned();
+        let bucket = api
+            .as_ref()
+            .and_then(|a| self.limiter.bucket(&a.service, &a.region, &a.op));
         let inner = self.inner.clone();
         HttpConnectorFuture::new(async move {
-            let Some(bucket) = bucket else {
+            let (Some(bucket), Some(api)) = (bucket, api) else {
                 return inner.call(request).await;
             };
-            bucket.acquire().await;
+            let wait = bucket.reserve();
+            if !wait.is_zero() {
+                tracing::debug!(
+                    "rate limit: {} {} waits {wait:?} ({}/s)",
+                    api.service,
+                    api.op,
+                    bucket.rate()
+                );
+                tokio::time::sleep(wait).await;
+            }
             let resp = inner.call(request).await?;
             let status = resp.status().as_u16();
             if status < 400 {
@@ -598,7 +709,7 @@ mod tests {
         assert_eq!(c.rate("ec2", true), Rate::new(20.0, 100.0));
         assert_eq!(c.rate("ec2", false), Rate::new(5.0, 50.0));
         assert_eq!(c.rate("route53", false).per_second, 5.0);
-        assert_eq!(c.rate("kafka", true), FALLBACK.0);
+        assert_eq!(c.rate("kafka", true), FALLBACK.1);
         let c = Config::parse(Some("ec2=40, ec2:write=10,*=7"), Some("30")).unwrap();
         assert_eq!(c.rate("ec2", true).per_second, 30.0, "capped");
         assert_eq!(c.rate("ec2", false).per_second, 10.0);
@@ -612,30 +723,45 @@ mod tests {
     }
 
     #[test]
-    fn apis_are_keyed_by_service_region_and_class() {
+    fn buckets_follow_the_shape_of_aws_quotas() {
         let l = Limiter::new(Config::default());
-        let a = l.bucket("ec2", "eu-west-1", true).unwrap();
-        assert!(Arc::ptr_eq(
-            &a,
-            &l.bucket("ec2", "eu-west-1", true).unwrap()
+        let same = |a: (&str, &str, &str), b: (&str, &str, &str)| {
+            Arc::ptr_eq(
+                &l.bucket(a.0, a.1, a.2).unwrap(),
+                &l.bucket(b.0, b.1, b.2).unwrap(),
+            )
+        };
+        let (eu, us) = ("eu-west-1", "us-east-1");
+        // EC2: every describe call of a region shares one bucket, every mutating call another.
+        assert!(same(
+            ("ec2", eu, "DescribeVpcs"),
+            ("ec2", eu, "DescribeSubnets")
         ));
-        assert!(!Arc::ptr_eq(
-            &a,
-            &l.bucket("ec2", "eu-west-1", false).unwrap()
+        assert!(same(("ec2", eu, "CreateVpc"), ("ec2", eu, "DeleteSubnet")));
+        assert!(!same(("ec2", eu, "DescribeVpcs"), ("ec2", eu, "CreateVpc")));
+        assert!(!same(
+            ("ec2", eu, "DescribeVpcs"),
+            ("ec2", us, "DescribeVpcs")
         ));
-        assert!(!Arc::ptr_eq(
-            &a,
-            &l.bucket("ec2", "us-east-1", true).unwrap()
+        // WAF: each action has its own quota.
+        assert!(!same(
+            ("wafv2", eu, "DeleteWebACL"),
+            ("wafv2", eu, "DisassociateWebACL")
         ));
-        // Route 53's quota is per account: one bucket whatever the client's region.
-        let r = l.bucket("route53", "eu-west-1", false).unwrap();
-        assert!(Arc::ptr_eq(
-            &r,
-            &l.bucket("route53", "us-east-1", false).unwrap()
+        assert!(same(
+            ("wafv2", eu, "DeleteWebACL"),
+            ("wafv2", eu, "DeleteWebACL")
         ));
+        assert_eq!(l.bucket("wafv2", eu, "CreateWebACL").unwrap().rate(), 1.0);
+        // Route 53: five requests per second per account, reads and writes, any region.
+        assert!(same(
+            ("route53", eu, "ListHostedZones"),
+            ("route53", us, "ChangeResourceRecordSets")
+        ));
+        assert_eq!(l.bucket("route53", us, "GetChange").unwrap().rate(), 5.0);
         assert!(
             Limiter::new(Config::off())
-                .bucket("ec2", "x", true)
+                .bucket("ec2", "x", "DescribeVpcs")
                 .is_none()
         );
         assert_eq!(service_key("Route 53"), "route53");
