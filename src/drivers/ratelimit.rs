@@ -391,12 +391,14 @@ impl Bucket {
     }
 }
 
+/// (service, region or "" for global services, read?, operation or "" unless per operation).
+type BucketKey = (String, String, bool, String);
+
 /// Every bucket of one connection to AWS.
 #[derive(Debug, Default)]
 pub struct Limiter {
     config: Config,
-    /// (service, region or "" for global services, read?, operation or "") → bucket.
-    buckets: Mutex<HashMap<(String, String, bool, String), Arc<Bucket>>>,
+    buckets: Mutex<HashMap<BucketKey, Arc<Bucket>>>,
 }
 
 impl Limiter {
