@@ -68,101 +68,48 @@ pub enum Scope {
 /// them, conservative otherwise. Keys are SDK service names, lower case, without spaces.
 const DEFAULTS: &[(&str, Scope, Rate, Rate)] = &[
     // EC2 API request throttling: non-mutating 20/s (bucket 100), mutating 5/s (bucket 50).
-    (
-        "ec2",
-        Scope::Class,
-        Rate::new(20.0, 100.0),
-        Rate::new(5.0, 50.0),
-    ),
+    def("ec2", Scope::Class, (20.0, 100.0), (5.0, 50.0)),
     // Route 53: five requests per second per account, whatever the API.
-    (
-        "route53",
-        Scope::Account,
-        Rate::new(5.0, 5.0),
-        Rate::new(5.0, 5.0),
-    ),
+    def("route53", Scope::Account, (5.0, 5.0), (5.0, 5.0)),
     // AWS WAF: calls to any individual Get or List action 5 per second, Create/Put/Update 1.
-    (
-        "wafv2",
-        Scope::Operation,
-        Rate::new(5.0, 5.0),
-        Rate::new(1.0, 2.0),
-    ),
+    def("wafv2", Scope::Operation, (5.0, 5.0), (1.0, 2.0)),
     // Parameter Store: 40 TPS for gets (default throughput), 3 TPS for PutParameter.
-    (
-        "ssm",
-        Scope::Operation,
-        Rate::new(40.0, 40.0),
-        Rate::new(3.0, 5.0),
-    ),
+    def("ssm", Scope::Operation, (40.0, 40.0), (3.0, 5.0)),
     // ACM, per API: 10/s for Describe/Get/List, 5/s for RequestCertificate and tagging.
-    (
-        "acm",
-        Scope::Operation,
-        Rate::new(10.0, 10.0),
-        Rate::new(5.0, 5.0),
-    ),
-    // KMS, per API: control-plane calls such as CreateKey, CreateAlias, EnableKeyRotation 5/s.
-    (
-        "kms",
-        Scope::Operation,
-        Rate::new(20.0, 20.0),
-        Rate::new(5.0, 5.0),
-    ),
+    def("acm", Scope::Operation, (10.0, 10.0), (5.0, 5.0)),
+    // KMS, per API: DescribeKey 2,000/s, Get* 1,000/s, List* 100/s; control-plane calls such as
+    // CreateKey, CreateAlias, EnableKeyRotation 5/s.
+    def("kms", Scope::Operation, (100.0, 100.0), (5.0, 5.0)),
     // Security Hub: 10 TPS (burst 30) for most APIs, each API its own.
-    (
-        "securityhub",
-        Scope::Operation,
-        Rate::new(10.0, 30.0),
-        Rate::new(10.0, 30.0),
-    ),
-    // ECS and ECR throttle each API action separately; their rates are conservative here.
-    (
-        "ecs",
-        Scope::Operation,
-        Rate::new(10.0, 20.0),
-        Rate::new(5.0, 10.0),
-    ),
-    (
-        "ecr",
-        Scope::Operation,
-        Rate::new(10.0, 20.0),
-        Rate::new(5.0, 10.0),
-    ),
+    def("securityhub", Scope::Operation, (10.0, 30.0), (10.0, 30.0)),
+    // ECS and ECR throttle each API action separately (token buckets of their own); conservative
+    // rates here.
+    def("ecs", Scope::Operation, (20.0, 50.0), (5.0, 10.0)),
+    def("ecr", Scope::Operation, (20.0, 50.0), (5.0, 10.0)),
     // Not published: IAM, CloudFront, ELB, ElastiCache, MSK, GuardDuty, S3's bucket configuration,
     // DynamoDB's control plane. Conservative sustained rates, with bursts that let a stack of about a
     // hundred resources be read without waiting.
-    (
-        "iam",
-        Scope::Class,
-        Rate::new(10.0, 20.0),
-        Rate::new(5.0, 10.0),
-    ),
-    (
-        "cloudfront",
-        Scope::Class,
-        Rate::new(5.0, 10.0),
-        Rate::new(2.0, 5.0),
-    ),
-    (
-        "s3",
-        Scope::Class,
-        Rate::new(50.0, 50.0),
-        Rate::new(20.0, 20.0),
-    ),
-    (
-        "dynamodb",
-        Scope::Class,
-        Rate::new(20.0, 20.0),
-        Rate::new(10.0, 10.0),
-    ),
-    (
-        "sts",
-        Scope::Class,
-        Rate::new(20.0, 20.0),
-        Rate::new(20.0, 20.0),
-    ),
+    def("iam", Scope::Class, (10.0, 20.0), (5.0, 10.0)),
+    def("cloudfront", Scope::Class, (5.0, 10.0), (2.0, 5.0)),
+    def("s3", Scope::Class, (50.0, 50.0), (20.0, 20.0)),
+    def("dynamodb", Scope::Class, (20.0, 20.0), (10.0, 10.0)),
+    def("sts", Scope::Class, (20.0, 20.0), (20.0, 20.0)),
 ];
+
+/// One row of [`DEFAULTS`]: (per second, burst) for reads and for writes.
+const fn def(
+    service: &'static str,
+    scope: Scope,
+    read: (f64, f64),
+    write: (f64, f64),
+) -> (&'static str, Scope, Rate, Rate) {
+    (
+        service,
+        scope,
+        Rate::new(read.0, read.1),
+        Rate::new(write.0, write.1),
+    )
+}
 
 /// Services without a documented or listed rate.
 const FALLBACK: (Scope, Rate, Rate) = (Scope::Class, Rate::new(10.0, 20.0), Rate::new(5.0, 10.0));
