@@ -1,4 +1,6 @@
-//! Carry out a plan: dependency order, bounded concurrency, stop launching at the first failure.
+//! Carry out a plan: every step starts as soon as the steps it depends on are done, so a run takes the
+//! dependency graph's critical path; the request rate is bounded per AWS API (drivers::ratelimit), not
+//! by a number of steps in flight. Stop launching at the first failure.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -224,7 +226,8 @@ fn with_write_only(plan: &Plan, live: &Live) -> Live {
 /// How long steps already running may take to finish after an interruption.
 pub const GRACE: Duration = Duration::from_secs(5);
 
-/// Run the plan against `live` (what was read when it was made or checked).
+/// Run the plan against `live` (what was read when it was made or checked). `parallelism` caps the
+/// steps in flight (`--parallelism N`); `usize::MAX` is no cap, the default.
 pub async fn run(
     plan: &Plan,
     live: &[Live],

@@ -67,9 +67,10 @@ enum Command {
         /// Don't ask for confirmation (needed without a terminal).
         #[arg(long)]
         auto_approve: bool,
-        /// How many changes may run at once.
-        #[arg(long, default_value_t = 10)]
-        parallelism: usize,
+        /// At most this many changes at once. By default every change whose dependencies are done
+        /// starts at once; per-API rate limits keep the request rate under AWS's throttling.
+        #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+        parallelism: Option<usize>,
         /// Wait this long for another run's lock on the stack (e.g. `5m`); by default fail at once.
         #[arg(long, value_parser = parse_duration, default_value = "0s")]
         lock_timeout: std::time::Duration,
@@ -80,8 +81,9 @@ enum Command {
         /// Don't ask for the stack name to be typed (needed without a terminal).
         #[arg(long)]
         auto_approve: bool,
-        #[arg(long, default_value_t = 10)]
-        parallelism: usize,
+        /// At most this many deletions at once (default: no cap; see `apply --parallelism`).
+        #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+        parallelism: Option<usize>,
         /// Wait this long for another run's lock on the stack (e.g. `5m`); by default fail at once.
         #[arg(long, value_parser = parse_duration, default_value = "0s")]
         lock_timeout: std::time::Duration,
@@ -156,11 +158,18 @@ pub fn main() -> i32 {
         .without_time()
         .init();
     let ui = Ui::detect(cli.no_color, cli.summary.clone());
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
-    match rt.block_on(run(cli, &ui)) {
+    // Commands that never touch the network run without starting an async runtime (and its threads).
+    let result = offline(&cli, &ui).unwrap_or_else(|| {
+        // The work waits on AWS, not on the CPU: a few worker threads are plenty.
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get().min(4));
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .enable_all()
+            .build()
+            .expect("tokio runtime")
+            .block_on(run(cli, &ui))
+    });
+    match result {
         Ok(code) => code,
         Err(e) => {
             if let Some(inv) = e.downcast_ref::<Invalid>() {
@@ -278,12 +287,11 @@ async fn make_plan(
     Ok((plan, live))
 }
 
-async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
-    let style = Style { color: ui.color };
+/// Commands that need no network (validate, graph, check of the file), or `None`.
+fn offline(cli: &Cli, ui: &Ui) -> Option<Result<i32>> {
     let name = cli.stack_name.as_deref();
-    match cli.command {
-        Command::Validate { stack } => {
-            let (s, _) = load_stack(&stack, ui, name)?;
+    Some(match &cli.command {
+        Command::Validate { stack } => load_stack(stack, ui, name).map(|(s, _)| {
             println!(
                 "{} is valid: {} resources in stack {} ({}).",
                 stack.display(),
@@ -291,10 +299,9 @@ async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
                 s.info.name,
                 s.info.environment
             );
-            Ok(EXIT_OK)
-        }
-        Command::Graph { stack, format } => {
-            let (_, g) = load_stack(&stack, ui, name)?;
+            EXIT_OK
+        }),
+        Command::Graph { stack, format } => load_stack(stack, ui, name).map(|(_, g)| {
             print!(
                 "{}",
                 match format {
@@ -302,44 +309,64 @@ async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
                     GraphFormat::Mermaid => g.to_mermaid(),
                 }
             );
+            EXIT_OK
+        }),
+        Command::Check { list: true, .. } => {
+            print!("{}", crate::check::rules::rules_doc());
             Ok(EXIT_OK)
         }
         Command::Check {
-            stack,
+            stack: Some(stack),
             format,
-            live,
-            list,
-        } => {
-            if list {
-                print!("{}", crate::check::rules::rules_doc());
-                return Ok(EXIT_OK);
-            }
+            live: false,
+            ..
+        } => load_stack(stack, ui, name)
+            .and_then(|(s, _)| report_findings(&s, &check::check_stack(&s), *format, false, ui)),
+        _ => return None,
+    })
+}
+
+/// Print check findings in `format`; exit 1 when one blocks.
+fn report_findings(
+    s: &Stack,
+    findings: &[check::Finding],
+    format: CheckFormat,
+    live: bool,
+    ui: &Ui,
+) -> Result<i32> {
+    match format {
+        CheckFormat::Human => print!("{}", check::human(s, findings, live, ui.color)),
+        CheckFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&check::json(s, findings, live))?
+        ),
+        CheckFormat::Sarif => println!(
+            "{}",
+            serde_json::to_string_pretty(&check::sarif(s, findings, live))?
+        ),
+    }
+    annotate_findings(ui, s, findings, live);
+    Ok(if findings.iter().any(|f| f.blocks()) {
+        EXIT_ERROR
+    } else {
+        EXIT_OK
+    })
+}
+
+async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
+    if let Some(done) = offline(&cli, ui) {
+        return done;
+    }
+    let style = Style { color: ui.color };
+    let name = cli.stack_name.as_deref();
+    match cli.command {
+        Command::Validate { .. } | Command::Graph { .. } => unreachable!("run offline"),
+        Command::Check { stack, format, .. } => {
             let stack = stack.expect("clap requires STACK without --list");
             let (s, g) = load_stack(&stack, ui, name)?;
-            let findings = if live {
-                let aws = connect(&cli.endpoint_url, &s.info.region).await;
-                let (_, live_state) = make_plan(&s, &g, &aws, false).await?;
-                check::check_live(&s, &live_state)
-            } else {
-                check::check_stack(&s)
-            };
-            match format {
-                CheckFormat::Human => print!("{}", check::human(&s, &findings, live, ui.color)),
-                CheckFormat::Json => println!(
-                    "{}",
-                    serde_json::to_string_pretty(&check::json(&s, &findings, live))?
-                ),
-                CheckFormat::Sarif => println!(
-                    "{}",
-                    serde_json::to_string_pretty(&check::sarif(&s, &findings, live))?
-                ),
-            }
-            annotate_findings(ui, &s, &findings, live);
-            Ok(if findings.iter().any(|f| f.blocks()) {
-                EXIT_ERROR
-            } else {
-                EXIT_OK
-            })
+            let aws = connect(&cli.endpoint_url, &s.info.region).await;
+            let (_, live_state) = make_plan(&s, &g, &aws, false).await?;
+            report_findings(&s, &check::check_live(&s, &live_state), format, true, ui)
         }
         Command::Plan {
             stack,
@@ -687,7 +714,7 @@ async fn finish(
     p: &Plan,
     live: &[Live],
     aws: Arc<Aws>,
-    parallelism: usize,
+    parallelism: Option<usize>,
     ui: &Ui,
     signals: &Signals,
 ) -> Result<i32> {
@@ -713,7 +740,7 @@ async fn finish(
             p,
             live,
             aws as Arc<dyn Provider>,
-            parallelism,
+            parallelism.unwrap_or(usize::MAX),
             ui.progress(),
             signals.interrupted.clone(),
         )
@@ -811,7 +838,7 @@ fn load_secrets(p: &mut Plan) -> Result<()> {
 async fn apply_saved(
     mut p: Plan,
     aws: Arc<Aws>,
-    parallelism: usize,
+    parallelism: Option<usize>,
     ui: &Ui,
     signals: &Signals,
 ) -> Result<i32> {

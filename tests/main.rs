@@ -8,5 +8,6 @@ mod corpus;
 mod drivers;
 mod faults;
 mod github;
+mod pacing;
 mod requests;
 mod stack;

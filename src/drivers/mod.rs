@@ -23,6 +23,7 @@ pub mod iam;
 pub mod kafka;
 pub mod kms;
 pub mod lock;
+pub mod ratelimit;
 pub mod retry;
 pub mod route53;
 pub mod s3;
@@ -211,13 +212,15 @@ pub trait Driver: Send + Sync {
     async fn delete(&self, live: &Live) -> Result<()>;
 }
 
-/// One client of an SDK crate, with zinfra's retry rules (see [`retry`]).
+/// One client of an SDK crate, with zinfra's retry rules (see [`retry`]) and its requests labelled for
+/// the per-API rate limits that the HTTP client of [`Aws::connect`]'s configuration applies (see [`ratelimit`]).
 #[macro_export]
 macro_rules! client {
     ($sdk:ident, $conf:expr) => {
         $sdk::Client::from_conf(
             $sdk::config::Builder::from($conf)
                 .interceptor($crate::drivers::retry::NoBlindCreateRetry)
+                .interceptor($crate::drivers::ratelimit::RateLimit)
                 .build(),
         )
     };
@@ -236,20 +239,33 @@ pub struct Aws {
     /// The tagging API in us-east-1, when the stack's region is another one.
     tagging_global: Option<aws_sdk_resourcegroupstagging::Client>,
     locks: lock::Locks,
+    limiter: Arc<ratelimit::Limiter>,
 }
 
 impl Aws {
-    /// One SDK client per service, sharing one loaded configuration.
+    /// One SDK client per service, sharing one loaded configuration, one HTTP client (one connection
+    /// pool, one TLS configuration) and the rate limits of `ZINFRA_RPS`/`ZINFRA_MAX_RPS`.
     pub async fn connect(endpoint: &Endpoint) -> Aws {
+        let limits = ratelimit::Config::from_env().unwrap_or_else(|e| {
+            tracing::warn!("{e}; using the default rate limits");
+            ratelimit::Config::default()
+        });
+        Aws::connect_with(endpoint, limits).await
+    }
+
+    /// [`Aws::connect`] with the given rate limits.
+    pub async fn connect_with(endpoint: &Endpoint, limits: ratelimit::Config) -> Aws {
         // Throttling, 5xx and connection errors are retried with jittered exponential backoff, bounded
         // in attempts (8) and in wait per attempt (20 s): enough to ride out a throttled minute.
         let retry = aws_config::retry::RetryConfig::standard()
             .with_max_attempts(8)
             .with_initial_backoff(std::time::Duration::from_millis(200))
             .with_max_backoff(std::time::Duration::from_secs(20));
+        let limiter = ratelimit::Limiter::new(limits);
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new(endpoint.region.clone()))
-            .retry_config(retry);
+            .retry_config(retry)
+            .http_client(ratelimit::Paced::shared(https_client(), limiter.clone()));
         if let Some(url) = &endpoint.url {
             loader = loader.endpoint_url(url);
         }
@@ -260,6 +276,7 @@ impl Aws {
             aws_sdk_s3::config::Builder::from(&conf)
                 .force_path_style(path_style)
                 .interceptor(retry::NoBlindCreateRetry)
+                .interceptor(ratelimit::RateLimit)
                 .build(),
         );
         let dynamodb = client!(aws_sdk_dynamodb, &conf);
@@ -316,7 +333,13 @@ impl Aws {
             tagging,
             tagging_global,
             locks: lock::Locks::new(dynamodb),
+            limiter,
         }
+    }
+
+    /// The per-API rate limits every call of this connection goes through.
+    pub fn rate_limits(&self) -> &ratelimit::Limiter {
+        &self.limiter
     }
 
     /// The per-stack locks of `apply` and `destroy`.
@@ -399,6 +422,24 @@ impl Provider for Aws {
     async fn delete(&self, live: &Live) -> Result<()> {
         self.driver(&live.kind)?.delete(live).await
     }
+}
+
+/// The HTTP client every SDK client shares: the SDK's default (hyper 1, rustls with aws-lc, the
+/// platform's root certificates, `HTTPS_PROXY`/`NO_PROXY` from the environment), built once, so the
+/// service clients share one connection pool and one TLS configuration instead of one each.
+fn https_client() -> aws_smithy_runtime_api::client::http::SharedHttpClient {
+    use aws_smithy_http_client::{Builder, ConnectorBuilder, proxy::ProxyConfig, tls};
+    Builder::new().build_with_connector_fn(|settings, components| {
+        let mut conn = ConnectorBuilder::default().tls_provider(tls::Provider::Rustls(
+            tls::rustls_provider::CryptoMode::AwsLc,
+        ));
+        conn.set_connector_settings(settings.cloned());
+        if let Some(c) = components {
+            conn.set_sleep_impl(c.sleep_impl());
+        }
+        conn.set_proxy_config(Some(ProxyConfig::from_env()));
+        conn.build()
+    })
 }
 
 /// The shared configuration pointed at another region, for resources AWS requires there (CloudFront's
