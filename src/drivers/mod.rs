@@ -265,6 +265,14 @@ impl Aws {
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new(endpoint.region.clone()))
             .retry_config(retry)
+            // The rate limiter holds a request inside the HTTP client until its turn: to the SDK that
+            // looks like an upload stalled at 0 B/s, which it would cut after 5 s. API request bodies
+            // are small; replies stay protected.
+            .stalled_stream_protection(
+                aws_config::stalled_stream_protection::StalledStreamProtectionConfig::enabled()
+                    .upload_enabled(false)
+                    .build(),
+            )
             .http_client(ratelimit::Paced::shared(https_client(), limiter.clone()));
         if let Some(url) = &endpoint.url {
             loader = loader.endpoint_url(url);
