@@ -33,6 +33,17 @@ pub struct OutcomeUnknown(pub String);
 #[error("{0}")]
 pub struct NotYet(pub String);
 
+/// The service does not exist at the endpoint: an emulator that does not serve it (LocalStack's free
+/// edition answers HTTP 501 for MSK, ECR, WAF, CloudFront, ...), or a region without it. A definite
+/// answer: never retried, and no error at all for a kind the stack does not use.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Unavailable(pub String);
+
+pub fn unavailable(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.is::<Unavailable>())
+}
+
 pub fn outcome_unknown(e: &anyhow::Error) -> bool {
     e.chain().any(|c| c.is::<OutcomeUnknown>())
 }

@@ -19,7 +19,10 @@ use aws_sdk_route53::types::{
 use futures::future::try_join_all;
 
 use super::route53::{StackZone, record_name, stack_zones_once, zone_records_once};
-use super::{Driver, ReadCx, TagChanges, absent_if, error_code, sdk_error, tag_changes, user_tags};
+use super::{
+    Driver, ReadCx, TagChanges, Undeclared, absent_if, error_code, sdk_error, tag_changes,
+    user_tags,
+};
 use crate::model::{Live, PropsExt, Resolved, Tags, Value};
 use crate::wait::{self, Poll};
 
@@ -97,6 +100,14 @@ fn validation_records(c: &CertificateDetail) -> Option<Vec<ValidationRecord>> {
 impl Driver for Acm {
     fn kinds(&self) -> &'static [&'static str] {
         &[KIND]
+    }
+
+    fn service(&self) -> &'static str {
+        "ACM"
+    }
+
+    fn undeclared(&self, _kind: &str) -> Undeclared {
+        Undeclared::IndexWithUsEast1
     }
 
     async fn read(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {

@@ -17,7 +17,7 @@ use aws_sdk_cloudfront::types::{
 };
 use futures::future::try_join_all;
 
-use super::{Driver, ReadCx, TagChanges, absent_if, sdk_error, tag_changes};
+use super::{Driver, ReadCx, TagChanges, Undeclared, absent_if, sdk_error, tag_changes};
 use crate::kinds::cloudfront_distribution::HOSTED_ZONE_ID;
 use crate::model::{Live, Props, PropsExt, Resolved, Resource, TAG_STACK, Value};
 use crate::wait::{Poll, until};
@@ -44,6 +44,14 @@ impl CloudFront {
 impl Driver for CloudFront {
     fn kinds(&self) -> &'static [&'static str] {
         &[OAC, DISTRIBUTION]
+    }
+
+    fn service(&self) -> &'static str {
+        "CLOUDFRONT"
+    }
+
+    fn undeclared(&self, _kind: &str) -> Undeclared {
+        Undeclared::IndexWithUsEast1
     }
 
     // The stack's regional tagging index does not hold CloudFront: it is read from us-east-1.

@@ -38,6 +38,10 @@ impl Driver for DynamoDb {
         &[KIND]
     }
 
+    fn service(&self) -> &'static str {
+        "DYNAMODB"
+    }
+
     /// Tables come from the tagging API (`cx.tagged`) with their tags; per table, concurrently:
     /// DescribeTable, then DescribeTimeToLive and DescribeContinuousBackups together.
     async fn read(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {

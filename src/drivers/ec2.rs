@@ -16,8 +16,8 @@ use aws_sdk_ec2::types::{
 use futures::future::try_join_all;
 
 use super::{
-    Driver, ReadCx, TagChanges, error_code, owned_address, sdk_error, tag_changes, tag_pairs,
-    user_tags,
+    Driver, ReadCx, TagChanges, Undeclared, error_code, owned_address, sdk_error, tag_changes,
+    tag_pairs, user_tags,
 };
 use crate::model::{Live, Props, PropsExt, Resolved, TAG_STACK, Tags, Value};
 use crate::wait::Poll;
@@ -53,6 +53,18 @@ impl Ec2 {
 impl Driver for Ec2 {
     fn kinds(&self) -> &'static [&'static str] {
         KINDS
+    }
+
+    fn service(&self) -> &'static str {
+        "EC2"
+    }
+
+    fn undeclared(&self, kind: &str) -> Undeclared {
+        if kind == "eip" {
+            Undeclared::Listing
+        } else {
+            Undeclared::Index
+        }
     }
 
     /// Found by tag filters (EC2) or account-wide listing (IAM is global), not the tagging API.

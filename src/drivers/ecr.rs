@@ -39,6 +39,10 @@ impl Driver for Ecr {
         &[KIND]
     }
 
+    fn service(&self) -> &'static str {
+        "ECR"
+    }
+
     fn uses_tag_index(&self) -> bool {
         false
     }

@@ -50,6 +50,10 @@ impl Driver for Ecs {
         &[CLUSTER, TASK_DEFINITION, SERVICE]
     }
 
+    fn service(&self) -> &'static str {
+        "ECS"
+    }
+
     async fn read(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {
         match cx.kind {
             CLUSTER => self.read_clusters(cx).await,

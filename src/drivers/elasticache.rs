@@ -75,6 +75,10 @@ impl Driver for ElastiCache {
         ]
     }
 
+    fn service(&self) -> &'static str {
+        "ELASTICACHE"
+    }
+
     async fn read(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {
         let index = cx.index().await?;
         // Several users: one DescribeUsers for all of them rather than one each.

@@ -22,7 +22,8 @@ use aws_sdk_elasticloadbalancingv2::types::{
 use futures::future::try_join_all;
 
 use super::{
-    Driver, ReadCx, absent_if, error_code, owned_address, sdk_error, tag_changes, user_tags,
+    Driver, ReadCx, Undeclared, absent_if, error_code, owned_address, sdk_error, tag_changes,
+    user_tags,
 };
 use crate::kinds::lb_listener::DEFAULT_SSL_POLICY;
 use crate::model::{Live, Props, PropsExt, Resolved, Tags, Value};
@@ -51,6 +52,18 @@ impl Elbv2 {
 impl Driver for Elbv2 {
     fn kinds(&self) -> &'static [&'static str] {
         &[LB, TG, LISTENER, RULE]
+    }
+
+    fn service(&self) -> &'static str {
+        "ELASTIC_LOAD_BALANCING_V2"
+    }
+
+    fn undeclared(&self, kind: &str) -> Undeclared {
+        if kind == LB || kind == TG {
+            Undeclared::Index
+        } else {
+            Undeclared::Listing
+        }
     }
 
     async fn read(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {

@@ -120,6 +120,10 @@ impl Driver for GuardDuty {
         &["guardduty_detector"]
     }
 
+    fn service(&self) -> &'static str {
+        "GUARDDUTY"
+    }
+
     /// Detectors are listed and read (one per region), not found through the tagging API.
     fn uses_tag_index(&self) -> bool {
         false

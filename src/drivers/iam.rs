@@ -14,8 +14,8 @@ use futures::future::try_join_all;
 use futures::{StreamExt, TryStreamExt, stream};
 
 use super::{
-    Driver, ReadCx, TagChanges, absent_if, owned_address, sdk_error, tag_changes, tag_pairs,
-    user_tags,
+    Driver, ReadCx, TagChanges, Undeclared, absent_if, owned_address, sdk_error, tag_changes,
+    tag_pairs, user_tags,
 };
 use crate::model::{Live, Props, PropsExt, Resolved, Tags, Value};
 
@@ -38,6 +38,14 @@ impl Iam {
 impl Driver for Iam {
     fn kinds(&self) -> &'static [&'static str] {
         &[ROLE, OIDC]
+    }
+
+    fn service(&self) -> &'static str {
+        "IAM"
+    }
+
+    fn undeclared(&self, _kind: &str) -> Undeclared {
+        Undeclared::Listing
     }
 
     /// Found by tag filters (EC2) or account-wide listing (IAM is global), not the tagging API.

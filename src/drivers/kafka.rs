@@ -270,6 +270,10 @@ impl Driver for Kafka {
         &["msk_cluster"]
     }
 
+    fn service(&self) -> &'static str {
+        "KAFKA"
+    }
+
     /// Listed with ListClusters and read with DescribeCluster, which reports the tags.
     fn uses_tag_index(&self) -> bool {
         false

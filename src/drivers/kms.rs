@@ -7,7 +7,10 @@ use async_trait::async_trait;
 use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
 use futures::future::try_join_all;
 
-use super::{Driver, ReadCx, TagChanges, error_code, sdk_error, tag_changes, tag_pairs, user_tags};
+use super::{
+    Driver, ReadCx, TagChanges, Undeclared, error_code, owned_address, sdk_error, tag_changes,
+    tag_pairs, user_tags,
+};
 use crate::model::{Live, PropsExt, Resolved, Tags, Value};
 
 const KIND: &str = "kms_key";
@@ -31,8 +34,25 @@ impl Driver for Kms {
         &[KIND]
     }
 
+    fn service(&self) -> &'static str {
+        "KMS"
+    }
+
+    fn undeclared(&self, _kind: &str) -> Undeclared {
+        Undeclared::Listing
+    }
+
     async fn read(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {
-        if cx.tagged.is_empty() {
+        // The tag index can miss keys (LocalStack's does not list them): ListKeys confirms, and the
+        // tags of the keys the index did not list are read one by one.
+        let (index, (aliases, aws_managed)) = futures::try_join!(cx.index(), self.aliases())?;
+        let mut tagged = cx.tagged.clone();
+        let mut listed_tags: BTreeMap<String, Tags> = BTreeMap::new();
+        for (address, arn, tags) in self.unindexed_keys(cx.stack, &tagged, &aws_managed).await? {
+            listed_tags.insert(arn.clone(), tags);
+            tagged.push((address, arn));
+        }
+        if tagged.is_empty() {
             return Ok(vec![]);
         }
         let desired: BTreeMap<&str, &crate::model::Props> = cx
@@ -40,17 +60,17 @@ impl Driver for Kms {
             .iter()
             .map(|r| (r.address.as_str(), &r.props))
             .collect();
-        let index = cx.index().await?;
         // The policy is read only where the file manages it: an unmanaged policy is never compared.
-        let keys = try_join_all(cx.tagged.iter().map(|(address, arn)| {
+        let keys = try_join_all(tagged.iter().map(|(address, arn)| {
             let wants_policy = desired
                 .get(address.as_str())
                 .and_then(|p| p.get("policy"))
                 .is_some_and(|v| !v.is_null());
-            // Tags come with the index entry the key was found by.
-            self.read_key(address, arn, wants_policy, index.tags(arn).cloned())
+            // Tags come with the index entry (or the listing) the key was found by.
+            let tags = index.tags(arn).or(listed_tags.get(arn)).cloned();
+            self.read_key(address, arn, wants_policy, tags)
         }));
-        let (keys, aliases) = futures::try_join!(keys, self.aliases())?;
+        let keys = keys.await?;
         Ok(keys
             .into_iter()
             .flatten()
@@ -212,7 +232,74 @@ impl Kms {
     }
 
     /// Customer aliases by target key id (sorted), from one paginated ListAliases call.
-    async fn aliases(&self) -> Result<BTreeMap<String, Vec<String>>> {
+    /// (address, ARN, tags) of the stack's keys that ListKeys finds and `known` (the index) lacks.
+    /// AWS managed keys (aliases `alias/aws/...`) are never the stack's: their tags are not read.
+    async fn unindexed_keys(
+        &self,
+        stack: &str,
+        known: &[(String, String)],
+        aws_managed: &std::collections::BTreeSet<String>,
+    ) -> Result<Vec<(String, String, Tags)>> {
+        let keys = self
+            .client
+            .list_keys()
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| sdk_error("ListKeys", e))?;
+        let known_id = |id: &str| {
+            known
+                .iter()
+                .any(|(_, arn)| arn.ends_with(&format!("/{id}")))
+        };
+        let found = try_join_all(
+            keys.iter()
+                .filter_map(|k| {
+                    let (id, arn) = (k.key_id()?, k.key_arn()?);
+                    (!known_id(id) && !aws_managed.contains(id)).then_some((id, arn))
+                })
+                .map(|(id, arn)| async move {
+                    let tags = match self
+                        .client
+                        .list_resource_tags()
+                        .key_id(id)
+                        .into_paginator()
+                        .items()
+                        .send()
+                        .collect::<Result<Vec<_>, _>>()
+                        .await
+                    {
+                        Ok(t) => t,
+                        // Gone since the listing, or a key this principal may not read: not the stack's.
+                        Err(e)
+                            if matches!(
+                                error_code(&e),
+                                Some("NotFoundException" | "AccessDeniedException")
+                            ) =>
+                        {
+                            return Ok(None);
+                        }
+                        Err(e) => return Err(sdk_error("ListResourceTags", e)),
+                    };
+                    let tags = user_tags(tags.iter().map(|t| (t.tag_key(), t.tag_value())));
+                    let address =
+                        owned_address(stack, tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                    Ok::<_, anyhow::Error>(address.map(|a| (a, arn.to_owned(), tags)))
+                }),
+        )
+        .await?;
+        Ok(found.into_iter().flatten().collect())
+    }
+
+    /// Customer aliases by key id, and the ids of AWS managed keys (`alias/aws/...`).
+    async fn aliases(
+        &self,
+    ) -> Result<(
+        BTreeMap<String, Vec<String>>,
+        std::collections::BTreeSet<String>,
+    )> {
         let all = self
             .client
             .list_aliases()
@@ -223,15 +310,18 @@ impl Kms {
             .await
             .map_err(|e| sdk_error("ListAliases", e))?;
         let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut managed = std::collections::BTreeSet::new();
         for a in &all {
-            if let (Some(name), Some(key)) = (a.alias_name(), a.target_key_id())
-                && !name.starts_with("alias/aws/")
-            {
-                out.entry(key.to_owned()).or_default().push(name.to_owned());
+            if let (Some(name), Some(key)) = (a.alias_name(), a.target_key_id()) {
+                if name.starts_with("alias/aws/") {
+                    managed.insert(key.to_owned());
+                } else {
+                    out.entry(key.to_owned()).or_default().push(name.to_owned());
+                }
             }
         }
         out.values_mut().for_each(|v| v.sort());
-        Ok(out)
+        Ok((out, managed))
     }
 
     async fn create_key(&self, r: &Resolved) -> Result<Live> {

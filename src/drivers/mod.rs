@@ -194,6 +194,21 @@ async fn tag_index(client: &TaggingClient, stack: &str) -> Result<TagIndex> {
     Ok(out)
 }
 
+/// How a plan looks for a kind the stack file does not declare (resources left from an earlier version
+/// of the file): a stack reads what it can own, nothing else, so a stack without MSK never calls Kafka.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Undeclared {
+    /// Read only when the stack's tag index lists resources of the kind (in the stack's region, or in
+    /// us-east-1 for `us_east_1` kinds). Right for every kind AWS's index covers.
+    Index,
+    /// Kinds an index can miss (IAM and Route 53 are global; S3 buckets, KMS keys and Elastic IPs are
+    /// missing from some emulators' indexes): read with the kind's own listing. A service that is not
+    /// there at all means there is nothing of the kind to find.
+    Listing,
+    /// [`Undeclared::Index`], looking in us-east-1's index too (CloudFront and what it uses).
+    IndexWithUsEast1,
+}
+
 #[async_trait]
 pub trait Driver: Send + Sync {
     /// Kinds this driver manages.
@@ -201,6 +216,12 @@ pub trait Driver: Send + Sync {
     /// Whether `read` uses `ReadCx::tagged`; those that find resources their own way start without waiting for it.
     fn uses_tag_index(&self) -> bool {
         true
+    }
+    /// The service's id in `AWS_ENDPOINT_URL_<ID>` (e.g. `KAFKA`), for messages about its endpoint.
+    fn service(&self) -> &'static str;
+    /// How a plan finds this kind's resources when the stack file declares none of them.
+    fn undeclared(&self, _kind: &str) -> Undeclared {
+        Undeclared::Index
     }
     /// Every live resource of `cx.kind` that belongs to the stack (tagged for it, or found from its parent),
     /// with props normalized into the same shape the schema gives the desired ones.
@@ -240,6 +261,7 @@ pub struct Aws {
     tagging_global: Option<aws_sdk_resourcegroupstagging::Client>,
     locks: lock::Locks,
     limiter: Arc<ratelimit::Limiter>,
+    endpoint: Endpoint,
 }
 
 impl Aws {
@@ -279,14 +301,17 @@ impl Aws {
         }
         let conf = loader.load().await;
         // Emulators serve buckets by path, not by virtual host.
-        let path_style = endpoint.url.is_some() || conf.endpoint_url().is_some();
-        let s3 = aws_sdk_s3::Client::from_conf(
+        let path_style = endpoint.url.is_some()
+            || conf.endpoint_url().is_some()
+            || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some();
+        let s3_client = aws_sdk_s3::Client::from_conf(
             aws_sdk_s3::config::Builder::from(&conf)
                 .force_path_style(path_style)
                 .interceptor(retry::NoBlindCreateRetry)
                 .interceptor(ratelimit::RateLimit)
                 .build(),
         );
+        let s3 = s3_client.clone();
         let dynamodb = client!(aws_sdk_dynamodb, &conf);
         let route53 = client!(aws_sdk_route53, &conf);
         let ssm = client!(aws_sdk_ssm, &conf);
@@ -334,14 +359,33 @@ impl Aws {
                 &conf
             ))),
         ];
+        let locks = match lock::Store::from_env() {
+            Ok(lock::Store::DynamoDb) => {
+                lock::Locks::DynamoDb(lock::dynamodb::DynamoLocks::new(dynamodb))
+            }
+            Ok(lock::Store::S3) => lock::Locks::S3(lock::s3::S3Locks::new(
+                s3_client.clone(),
+                client!(aws_sdk_sts, &conf),
+                &endpoint.region,
+            )),
+            Err(e) => {
+                tracing::warn!("{e:#}; using the S3 lock");
+                lock::Locks::S3(lock::s3::S3Locks::new(
+                    s3_client.clone(),
+                    client!(aws_sdk_sts, &conf),
+                    &endpoint.region,
+                ))
+            }
+        };
         let tagging_global = (endpoint.region != "us-east-1")
             .then(|| client!(aws_sdk_resourcegroupstagging, &us_east_1));
         Aws {
             drivers,
             tagging,
             tagging_global,
-            locks: lock::Locks::new(dynamodb),
+            locks,
             limiter,
+            endpoint: endpoint.clone(),
         }
     }
 
@@ -392,6 +436,59 @@ impl Aws {
     }
 }
 
+impl Aws {
+    /// A kind the file does not declare: read only where the stack can own something of it.
+    async fn read_undeclared(
+        &self,
+        run: &ReadRun,
+        stack: &StackInfo,
+        d: &dyn Driver,
+        kind: &str,
+    ) -> Result<Vec<Live>> {
+        let listed = match d.undeclared(kind) {
+            Undeclared::Listing => {
+                return match self.read_with(run, stack, kind, &[]).await {
+                    Err(e) if crate::provider::unavailable(&e) => {
+                        tracing::debug!("{kind}: {} is not served here: {e:#}", d.service());
+                        Ok(Vec::new())
+                    }
+                    other => other.with_context(|| format!("reading {kind} resources")),
+                };
+            }
+            Undeclared::Index => !run.index().await?.of_kind(kind).is_empty(),
+            Undeclared::IndexWithUsEast1 => {
+                !run.index().await?.of_kind(kind).is_empty()
+                    || (self.tagging_global.is_some()
+                        && !run.global_index().await?.of_kind(kind).is_empty())
+            }
+        };
+        if !listed {
+            return Ok(Vec::new());
+        }
+        self.read_with(run, stack, kind, &[])
+            .await
+            .map_err(|e| self.explain_unavailable(e, d))
+            .with_context(|| format!("reading {kind} resources"))
+    }
+
+    /// An unavailable service as one clear line: which service, at which endpoint.
+    fn explain_unavailable(&self, e: anyhow::Error, d: &dyn Driver) -> anyhow::Error {
+        if !crate::provider::unavailable(&e) {
+            return e;
+        }
+        let service = d.service();
+        let at = std::env::var(format!("AWS_ENDPOINT_URL_{service}"))
+            .ok()
+            .or_else(|| self.endpoint.url.clone())
+            .unwrap_or_else(|| format!("AWS's endpoint in {}", self.endpoint.region));
+        anyhow!(
+            "service {} is not available at {at} ({e:#}). Point AWS_ENDPOINT_URL_{service} at an \
+             endpoint that serves it (see README: LocalStack), or remove its resources from the file.",
+            service.to_ascii_lowercase()
+        )
+    }
+}
+
 #[async_trait]
 impl Provider for Aws {
     async fn read_kind(
@@ -407,12 +504,20 @@ impl Provider for Aws {
     async fn read(&self, stack: &StackInfo, desired: &[Resource]) -> Result<Vec<Live>> {
         // One run for every kind: one tag index per region, shared lists fetched once.
         let run = self.read_run(&stack.name);
+        let declared: std::collections::HashSet<&str> =
+            desired.iter().map(|r| r.kind.as_str()).collect();
         let reads = crate::kinds::ALL.iter().map(|k| {
-            let run = &run;
+            let (run, declared) = (&run, &declared);
             async move {
-                self.read_with(run, stack, k.name, desired)
+                let kind = k.name;
+                let d = self.driver(kind)?;
+                if !declared.contains(kind) {
+                    return self.read_undeclared(run, stack, d.as_ref(), kind).await;
+                }
+                self.read_with(run, stack, kind, desired)
                     .await
-                    .with_context(|| format!("reading {} resources", k.name))
+                    .map_err(|e| self.explain_unavailable(e, d.as_ref()))
+                    .with_context(|| format!("reading {kind} resources"))
             }
         });
         let all = futures::future::try_join_all(reads).await?;
@@ -470,6 +575,14 @@ where
     use aws_sdk_s3::error::ProvideErrorMetadata;
     use aws_sdk_s3::error::SdkError;
     let status = e.raw_response().map(|r| r.status().as_u16());
+    let text = match (e.code(), e.message()) {
+        (Some(code), Some(msg)) => format!("{op}: {code}: {msg}"),
+        (Some(code), None) => format!("{op}: {code}"),
+        _ => no_code(op, &e),
+    };
+    if service_unavailable(status, e.message(), &text) {
+        return anyhow::Error::new(crate::provider::Unavailable(text));
+    }
     let unknown = matches!(
         e,
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_)
@@ -480,11 +593,6 @@ where
         (Some(c), _) => NOT_YET.contains(&c),
         _ => false,
     };
-    let text = match (e.code(), e.message()) {
-        (Some(code), Some(msg)) => format!("{op}: {code}: {msg}"),
-        (Some(code), None) => format!("{op}: {code}"),
-        _ => no_code(op, &e),
-    };
     if settling {
         anyhow::Error::new(crate::provider::NotYet(text))
     } else if unknown {
@@ -492,6 +600,23 @@ where
     } else {
         anyhow!(text)
     }
+}
+
+/// Whether an answer says the service itself is missing at this endpoint: HTTP 501 (LocalStack's free
+/// edition for the services it does not serve, any emulator for an API it lacks), or no such host (a
+/// region without the service). Operations a service lacks (`NotImplemented` for one S3 header, say)
+/// are answered 501 too: callers that probe a feature check for [`crate::provider::Unavailable`].
+fn service_unavailable(status: Option<u16>, message: Option<&str>, text: &str) -> bool {
+    if status == Some(501) {
+        return true;
+    }
+    let m = message.unwrap_or_default().to_ascii_lowercase();
+    if m.contains("not included in your current license plan") || m.contains("not yet implemented")
+    {
+        return true;
+    }
+    // No answer at all because the host does not exist: retrying cannot help.
+    status.is_none() && (text.contains("failed to lookup address") || text.contains("dns error"))
 }
 
 /// Error codes AWS returns while a change made a moment ago settles.

@@ -20,7 +20,9 @@ use aws_sdk_route53::types::{
 };
 use futures::future::try_join_all;
 
-use super::{Driver, ReadCx, absent_if, error_code, owned_address, sdk_error, tag_changes};
+use super::{
+    Driver, ReadCx, Undeclared, absent_if, error_code, owned_address, sdk_error, tag_changes,
+};
 use crate::kinds::route53_zone::normalize;
 use crate::model::{Live, PropsExt, Resolved, Tags, Value};
 
@@ -212,6 +214,14 @@ fn record_id(zone: &str, name: &str, ty: &str) -> String {
 impl Driver for Route53 {
     fn kinds(&self) -> &'static [&'static str] {
         &[ZONE, RECORD]
+    }
+
+    fn service(&self) -> &'static str {
+        "ROUTE_53"
+    }
+
+    fn undeclared(&self, _kind: &str) -> Undeclared {
+        Undeclared::Listing
     }
 
     fn uses_tag_index(&self) -> bool {

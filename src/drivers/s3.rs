@@ -1,6 +1,8 @@
 //! S3 general purpose buckets: default encryption, public access block, versioning, policy and tags.
 
+use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow, bail};
@@ -13,7 +15,7 @@ use aws_sdk_s3::types::{
 };
 use futures::future::try_join_all;
 
-use super::{Driver, ReadCx, error_code, sdk_error, user_tags};
+use super::{Driver, ReadCx, Undeclared, error_code, owned_address, sdk_error, user_tags};
 use crate::model::{Live, PropsExt, Resolved, TAG_ADDRESS, TAG_STACK, Tags, Value};
 
 const KIND: &str = "s3_bucket";
@@ -66,11 +68,31 @@ impl Driver for S3 {
         &[KIND]
     }
 
+    fn service(&self) -> &'static str {
+        "S3"
+    }
+
+    fn undeclared(&self, _kind: &str) -> Undeclared {
+        Undeclared::Listing
+    }
+
     async fn read(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {
-        // Tags come from the index `cx.tagged` is taken from: no GetBucketTagging per bucket.
+        // Tags come from the index `cx.tagged` is taken from. The index can miss buckets (LocalStack's
+        // does not list them): ListBuckets confirms, and only the buckets the index did not list have
+        // their tags read one by one.
         let index = cx.index().await?;
-        let all = try_join_all(cx.tagged.iter().map(|(address, arn)| {
+        let found = stack_buckets(&self.client, cx).await?;
+        let tagged: Vec<(String, String)> = found
+            .iter()
+            .map(|(a, arn, _)| (a.clone(), arn.clone()))
+            .collect();
+        let listed_tags: BTreeMap<String, Tags> = found
+            .iter()
+            .filter_map(|(_, arn, t)| Some((arn.clone(), t.clone()?)))
+            .collect();
+        let all = try_join_all(tagged.iter().map(|(address, arn)| {
             let index = &index;
+            let listed_tags = &listed_tags;
             async move {
                 // arn:aws:s3:::name
                 let name = arn.rsplit(':').next().unwrap_or_default();
@@ -81,7 +103,14 @@ impl Driver for S3 {
                         && r.props.get("policy").is_some_and(|v| *v != Value::Null)
                 });
                 match self
-                    .read_bucket(cx, address, name, arn, index.tags(arn), wants_policy)
+                    .read_bucket(
+                        cx,
+                        address,
+                        name,
+                        arn,
+                        index.tags(arn).or(listed_tags.get(arn)),
+                        wants_policy,
+                    )
                     .await
                 {
                     Ok(live) => Ok(Some(live)),
@@ -631,4 +660,86 @@ fn partition(region: &str) -> &'static str {
     } else {
         "aws"
     }
+}
+
+/// The stack's buckets, once per run for `s3_bucket` and `s3_bucket_policy`: (address, ARN, tags when
+/// not from the index). The tag index can miss buckets (LocalStack's does not list them), so
+/// ListBuckets confirms it and only the buckets the index did not list have their tags read.
+pub async fn stack_buckets(
+    client: &aws_sdk_s3::Client,
+    cx: &ReadCx<'_>,
+) -> Result<Arc<Vec<(String, String, Option<Tags>)>>> {
+    let (client, stack) = (client.clone(), cx.stack.to_owned());
+    let index = cx.index().await?;
+    cx.run
+        .once("s3:stack-buckets", || async move {
+            let known = index.of_kind(KIND);
+            let mut out: Vec<(String, String, Option<Tags>)> = known
+                .iter()
+                .map(|(a, arn)| (a.clone(), arn.clone(), None))
+                .collect();
+            for (a, arn, t) in unindexed_buckets(&client, &stack, &known).await? {
+                out.push((a, arn, Some(t)));
+            }
+            Ok(out)
+        })
+        .await
+}
+
+async fn unindexed_buckets(
+    client: &aws_sdk_s3::Client,
+    stack: &str,
+    known: &[(String, String)],
+) -> Result<Vec<(String, String, Tags)>> {
+    let region = client
+        .config()
+        .region()
+        .map(|r| r.to_string())
+        .unwrap_or_else(|| "us-east-1".into());
+    let buckets = client
+        .list_buckets()
+        .bucket_region(&region)
+        .into_paginator()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(|e| sdk_error("ListBuckets", e))?;
+    let names: Vec<String> = buckets
+        .iter()
+        .flat_map(|page| page.buckets())
+        .filter(|b| b.bucket_region().is_none_or(|r| r == region))
+        .filter_map(|b| b.name().map(str::to_owned))
+        .filter(|n| {
+            !known
+                .iter()
+                .any(|(_, arn)| arn.rsplit(':').next() == Some(n))
+        })
+        .collect();
+    let region = &region;
+    let found = try_join_all(names.iter().map(|name| async move {
+        let tags = match client.get_bucket_tagging().bucket(name).send().await {
+            Ok(out) => user_tags(out.tag_set().iter().map(|t| (t.key(), t.value()))),
+            // No tags, gone since the listing, in another region, or not readable: not the stack's.
+            Err(e)
+                if matches!(
+                    error_code(&e),
+                    Some(
+                        "NoSuchTagSet"
+                            | "NoSuchBucket"
+                            | "AccessDenied"
+                            | "PermanentRedirect"
+                            | "AuthorizationHeaderMalformed"
+                    )
+                ) || e.raw_response().is_some_and(|r| r.status().as_u16() == 301) =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(sdk_error("GetBucketTagging", e)),
+        };
+        let address = owned_address(stack, tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let arn = format!("arn:{}:s3:::{name}", partition(&region));
+        Ok::<_, anyhow::Error>(address.map(|a| (a, arn, tags)))
+    }))
+    .await?;
+    Ok(found.into_iter().flatten().collect())
 }

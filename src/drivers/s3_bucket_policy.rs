@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use async_trait::async_trait;
 use futures::future::try_join_all;
 
-use super::{Driver, ReadCx, TagIndex, absent_if, sdk_error};
+use super::{Driver, ReadCx, Undeclared, absent_if, sdk_error};
 use crate::model::{Live, PropsExt, Resolved, TAG_STACK, Value};
 
 const KIND: &str = "s3_bucket_policy";
@@ -31,13 +31,21 @@ impl Driver for S3BucketPolicy {
         &[KIND]
     }
 
+    fn service(&self) -> &'static str {
+        "S3"
+    }
+
+    fn undeclared(&self, _kind: &str) -> Undeclared {
+        Undeclared::Listing
+    }
+
     // The shared index is filtered by kind; this one needs the stack's buckets.
     fn uses_tag_index(&self) -> bool {
         false
     }
 
     async fn read(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {
-        let buckets = stack_buckets(&*cx.index().await?);
+        let buckets = stack_buckets(&super::s3::stack_buckets(&self.client, cx).await?);
         let lives = try_join_all(buckets.iter().map(|name| async move {
             let policy = super::s3::bucket_policy(&self.client, cx.run, name)
                 .await
@@ -101,12 +109,11 @@ impl Driver for S3BucketPolicy {
 }
 
 /// Names of the buckets tagged for the stack, from the stack's tag index.
-fn stack_buckets(index: &TagIndex) -> Vec<String> {
-    let mut out: Vec<String> = index
-        .of_kind("s3_bucket")
-        .into_iter()
+fn stack_buckets(found: &[(String, String, Option<crate::model::Tags>)]) -> Vec<String> {
+    let mut out: Vec<String> = found
+        .iter()
         // arn:aws:s3:::name (objects and access points have a `/` or another resource type)
-        .filter_map(|(_, arn)| {
+        .filter_map(|(_, arn, _)| {
             arn.split_once(":s3:::")
                 .map(|(_, n)| n.to_owned())
                 .filter(|n| !n.contains('/'))

@@ -158,6 +158,10 @@ impl Driver for SecurityHub {
         &["securityhub_account"]
     }
 
+    fn service(&self) -> &'static str {
+        "SECURITYHUB"
+    }
+
     /// The hub is found with DescribeHub and its tags, not through the tagging API.
     fn uses_tag_index(&self) -> bool {
         false

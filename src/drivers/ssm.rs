@@ -38,6 +38,10 @@ impl Driver for Ssm {
         &[KIND]
     }
 
+    fn service(&self) -> &'static str {
+        "SSM"
+    }
+
     async fn read(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {
         // Parameter ARNs drop the leading `/` of a name, so `cx.tagged` cannot tell `/a` from `a`:
         // one filtered DescribeParameters gives the exact names plus type, key and description.

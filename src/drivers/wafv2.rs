@@ -15,8 +15,8 @@ use aws_sdk_wafv2::types::{
 use futures::future::try_join_all;
 
 use super::{
-    Driver, ReadCx, TagChanges, absent_if, error_code, owned_address, sdk_error, tag_changes,
-    user_tags,
+    Driver, ReadCx, TagChanges, Undeclared, absent_if, error_code, owned_address, sdk_error,
+    tag_changes, user_tags,
 };
 use crate::kinds::wafv2_web_acl::BASELINE_GROUPS;
 use crate::model::{Live, Props, PropsExt, Resolved, TAG_ADDRESS, TAG_STACK, Value};
@@ -76,6 +76,18 @@ fn parse_arn(arn: &str) -> Result<(Scope, String, String)> {
 impl Driver for Wafv2 {
     fn kinds(&self) -> &'static [&'static str] {
         &[ACL, ASSOCIATION]
+    }
+
+    fn service(&self) -> &'static str {
+        "WAFV2"
+    }
+
+    fn undeclared(&self, kind: &str) -> Undeclared {
+        if kind == ACL {
+            Undeclared::IndexWithUsEast1
+        } else {
+            Undeclared::Index
+        }
     }
 
     // moto's tagging API does not list web ACLs; ListWebACLs + ListTagsForResource works on both.

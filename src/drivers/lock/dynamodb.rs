@@ -1,83 +1,37 @@
-//! The per-stack lock `apply` and `destroy` hold while they change anything: one item per stack in a
-//! DynamoDB table zinfra creates on first use, taken with a conditional write, renewed while work runs,
-//! and expiring by itself if its holder dies.
+//! The DynamoDB lock store (`ZINFRA_LOCK=dynamodb`): one item per stack in a table zinfra creates on
+//! first use, taken with a conditional write.
 
 use std::collections::HashMap;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ScalarAttributeType, TableStatus, Tag,
 };
 
-use super::{error_code, sdk_error};
+use super::{Holder, LEASE, Locked, Me, now};
+use crate::drivers::{error_code, sdk_error};
 
 /// The lock table, one per account and region; `ZINFRA_LOCK_TABLE` names another.
 pub fn table_name() -> String {
     std::env::var("ZINFRA_LOCK_TABLE").unwrap_or_else(|_| "zinfra-locks".to_owned())
 }
 
-/// How long a lock lives without renewal: a holder that dies frees the stack after this.
-pub const LEASE: Duration = Duration::from_secs(60);
-/// Renewal period, well inside the lease.
-pub const RENEW_EVERY: Duration = Duration::from_secs(20);
-
-/// Who holds a lock, as stored in its item.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Holder {
-    pub id: String,
-    pub who: String,
-    pub command: String,
-    pub since: String,
-    /// Unix seconds.
-    pub expires: u64,
-}
-
-impl std::fmt::Display for Holder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} (`{}`, since {}, lock id {})",
-            self.who, self.command, self.since, self.id
-        )
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "stack {stack} is locked by {holder}. Another zinfra run is changing it: wait for it, or pass \
-     --lock-timeout to wait here. If that run is gone, the lock expires by itself within {lease}s; to \
-     release it now: zinfra unlock STACK {id}",
-    lease = LEASE.as_secs(),
-    id = holder.id
-)]
-pub struct Locked {
-    pub stack: String,
-    pub holder: Holder,
-}
-
 #[derive(Clone)]
-pub struct Locks {
+pub struct DynamoLocks {
     client: Client,
     table: String,
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
 }
 
 fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
-impl Locks {
-    pub fn new(client: Client) -> Locks {
-        Locks {
+impl DynamoLocks {
+    pub fn new(client: Client) -> DynamoLocks {
+        DynamoLocks {
             client,
             table: table_name(),
         }
@@ -150,18 +104,14 @@ impl Locks {
         }
     }
 
+    /// Where the locks live, for messages.
+    pub fn describe(&self) -> String {
+        format!("DynamoDB table {}", self.table)
+    }
+
     /// Take the stack's lock, waiting up to `wait` for another holder to let go.
-    pub async fn acquire(&self, stack: &str, command: &str, wait: Duration) -> Result<Lease> {
-        let id = lock_id(stack);
-        let who = format!(
-            "{}@{} (pid {})",
-            std::env::var("USER")
-                .or_else(|_| std::env::var("GITHUB_ACTOR"))
-                .unwrap_or_else(|_| "unknown".into()),
-            hostname(),
-            std::process::id()
-        );
-        let since = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    pub(crate) async fn acquire(&self, stack: &str, me: &Me, wait: Duration) -> Result<()> {
+        let (id, who, command, since) = (&me.id, &me.who, &me.command, &me.since);
         let deadline = std::time::Instant::now() + wait;
         let mut table_checked = false;
         loop {
@@ -171,10 +121,10 @@ impl Locks {
                 .put_item()
                 .table_name(&self.table)
                 .item("stack", s(stack))
-                .item("lock_id", s(&id))
-                .item("who", s(&who))
+                .item("lock_id", s(id))
+                .item("who", s(who))
                 .item("command", s(command))
-                .item("since", s(&since))
+                .item("since", s(since))
                 .item(
                     "expires",
                     AttributeValue::N((t + LEASE.as_secs()).to_string()),
@@ -183,17 +133,11 @@ impl Locks {
                     "attribute_not_exists(stack) OR expires < :now OR lock_id = :id",
                 )
                 .expression_attribute_values(":now", AttributeValue::N(t.to_string()))
-                .expression_attribute_values(":id", s(&id))
+                .expression_attribute_values(":id", s(id))
                 .send()
                 .await;
             match put {
-                Ok(_) => {
-                    return Ok(Lease {
-                        locks: self.clone(),
-                        stack: stack.to_owned(),
-                        id,
-                    });
-                }
+                Ok(_) => return Ok(()),
                 Err(e) if error_code(&e) == Some("ResourceNotFoundException") && !table_checked => {
                     table_checked = true;
                     self.ensure_table().await?;
@@ -266,7 +210,7 @@ impl Locks {
         }
     }
 
-    async fn renew(&self, stack: &str, id: &str) -> Result<()> {
+    pub(crate) async fn renew(&self, stack: &str, id: &str) -> Result<()> {
         self.client
             .update_item()
             .table_name(&self.table)
@@ -298,54 +242,4 @@ fn holder_of(i: &HashMap<String, AttributeValue>) -> Option<Holder> {
             .and_then(|n| n.parse().ok())
             .unwrap_or(0),
     })
-}
-
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .or_else(|_| std::env::var("HOSTNAME"))
-        .unwrap_or_else(|_| "unknown-host".into())
-}
-
-/// Unique enough to tell two holders apart: stack, time, pid, hashed.
-fn lock_id(stack: &str) -> String {
-    use sha2::Digest;
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let h = sha2::Sha256::digest(format!("{stack}/{nanos}/{}", std::process::id()));
-    h.iter().take(8).map(|b| format!("{b:02x}")).collect()
-}
-
-/// A held lock: renewed in the background until released (or the process dies and it expires).
-pub struct Lease {
-    locks: Locks,
-    pub stack: String,
-    pub id: String,
-}
-
-impl Lease {
-    /// Keep the lease alive while `work` runs, then release it whatever the outcome.
-    pub async fn hold<T>(self, work: impl std::future::Future<Output = T>) -> (T, Result<()>) {
-        let renew = {
-            let (locks, stack, id) = (self.locks.clone(), self.stack.clone(), self.id.clone());
-            tokio::spawn(async move {
-                loop {
-                    tokio::time::sleep(RENEW_EVERY).await;
-                    if let Err(e) = locks.renew(&stack, &id).await {
-                        tracing::warn!("renewing the lock of {stack}: {e:#}");
-                    }
-                }
-            })
-        };
-        let out = work.await;
-        renew.abort();
-        let released = self
-            .locks
-            .release(&self.stack, &self.id)
-            .await
-            .map_err(|e| anyhow!("releasing the lock: {e:#}"));
-        (out, released)
-    }
 }

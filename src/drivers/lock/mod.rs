@@ -1,0 +1,237 @@
+//! The per-stack lock `apply` and `destroy` hold while they change anything, taken with a conditional
+//! write, renewed while work runs, and expiring by itself if its holder dies. Two stores:
+//!
+//! - **S3** (the default, like Terraform 1.10+'s `use_lockfile`): one object per stack in a bucket
+//!   zinfra creates on first use, written with `If-None-Match: *` to take it and `If-Match: <etag>` to
+//!   renew, take over an expired lock or release it. Works on AWS, LocalStack and moto.
+//! - **DynamoDB**: one item per stack in a table zinfra creates on first use (`ZINFRA_LOCK=dynamodb`).
+//!
+//! `ZINFRA_LOCK` chooses the store (`s3` or `dynamodb`); `ZINFRA_LOCK_BUCKET` / `ZINFRA_LOCK_TABLE`
+//! name the bucket or table instead of the defaults.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Result, anyhow, bail};
+
+pub mod dynamodb;
+pub mod s3;
+
+/// How long a lock lives without renewal: a holder that dies frees the stack after this.
+pub const LEASE: Duration = Duration::from_secs(60);
+/// Renewal period, well inside the lease.
+pub const RENEW_EVERY: Duration = Duration::from_secs(20);
+
+/// Who holds a lock, as stored in its item or object.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Holder {
+    pub id: String,
+    pub who: String,
+    pub command: String,
+    pub since: String,
+    /// Unix seconds.
+    pub expires: u64,
+}
+
+impl std::fmt::Display for Holder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} (`{}`, since {}, lock id {})",
+            self.who, self.command, self.since, self.id
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "stack {stack} is locked by {holder}. Another zinfra run is changing it: wait for it, or pass \
+     --lock-timeout to wait here. If that run is gone, the lock expires by itself within {lease}s; to \
+     release it now: zinfra unlock STACK {id}",
+    lease = LEASE.as_secs(),
+    id = holder.id
+)]
+pub struct Locked {
+    pub stack: String,
+    pub holder: Holder,
+}
+
+/// The lock store of this run.
+#[derive(Clone)]
+pub enum Locks {
+    S3(s3::S3Locks),
+    DynamoDb(dynamodb::DynamoLocks),
+}
+
+/// Which store `ZINFRA_LOCK` asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Store {
+    S3,
+    DynamoDb,
+}
+
+impl Store {
+    pub fn from_env() -> Result<Store> {
+        match std::env::var("ZINFRA_LOCK").ok().as_deref() {
+            None | Some("") | Some("s3") => Ok(Store::S3),
+            Some("dynamodb") => Ok(Store::DynamoDb),
+            Some(other) => {
+                bail!("ZINFRA_LOCK={other}: the lock store is `s3` (the default) or `dynamodb`")
+            }
+        }
+    }
+}
+
+impl Locks {
+    /// Take the stack's lock, waiting up to `wait` for another holder to let go.
+    pub async fn acquire(&self, stack: &str, command: &str, wait: Duration) -> Result<Lease> {
+        let me = Me::new(stack, command);
+        let etag = match self {
+            Locks::S3(l) => Some(l.acquire(stack, &me, wait).await?),
+            Locks::DynamoDb(l) => {
+                l.acquire(stack, &me, wait).await?;
+                None
+            }
+        };
+        Ok(Lease {
+            locks: self.clone(),
+            stack: stack.to_owned(),
+            id: me.id,
+            etag: std::sync::Arc::new(tokio::sync::Mutex::new(etag)),
+        })
+    }
+
+    /// The current holder of a stack's lock, if any (an expired or released lock counts as none).
+    pub async fn holder(&self, stack: &str) -> Result<Option<Holder>> {
+        match self {
+            Locks::S3(l) => Ok(l.read(stack).await?.and_then(|(_, h)| h)),
+            Locks::DynamoDb(l) => l.holder(stack).await,
+        }
+    }
+
+    /// Release a lock by id: `zinfra unlock`, or the holder itself.
+    pub async fn release(&self, stack: &str, id: &str) -> Result<()> {
+        match self {
+            Locks::S3(l) => l.release(stack, id, None).await,
+            Locks::DynamoDb(l) => l.release(stack, id).await,
+        }
+    }
+
+    /// Where the locks live, for messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Locks::S3(l) => l.describe(),
+            Locks::DynamoDb(l) => l.describe(),
+        }
+    }
+}
+
+/// The lock this process writes: who, doing what, since when.
+pub(crate) struct Me {
+    pub id: String,
+    pub who: String,
+    pub command: String,
+    pub since: String,
+}
+
+impl Me {
+    fn new(stack: &str, command: &str) -> Me {
+        Me {
+            id: lock_id(stack),
+            who: format!(
+                "{}@{} (pid {})",
+                std::env::var("USER")
+                    .or_else(|_| std::env::var("GITHUB_ACTOR"))
+                    .unwrap_or_else(|_| "unknown".into()),
+                hostname(),
+                std::process::id()
+            ),
+            command: command.to_owned(),
+            since: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+        }
+    }
+}
+
+pub(crate) fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .or_else(|_| std::env::var("HOSTNAME"))
+        .unwrap_or_else(|_| "unknown-host".into())
+}
+
+/// Unique enough to tell two holders apart: stack, time, pid, hashed.
+fn lock_id(stack: &str) -> String {
+    use sha2::Digest;
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    let h = sha2::Sha256::digest(format!("{stack}/{nanos}/{}", std::process::id()));
+    h.iter().take(8).map(|b| format!("{b:02x}")).collect()
+}
+
+/// A held lock: renewed in the background until released (or the process dies and it expires).
+pub struct Lease {
+    locks: Locks,
+    pub stack: String,
+    pub id: String,
+    /// The S3 lock object's ETag as this holder last wrote it: every renewal and the release are
+    /// conditional on it, so a lock someone else took over is never overwritten.
+    etag: std::sync::Arc<tokio::sync::Mutex<Option<String>>>,
+}
+
+impl Lease {
+    async fn renew(
+        locks: &Locks,
+        stack: &str,
+        id: &str,
+        etag: &tokio::sync::Mutex<Option<String>>,
+    ) -> Result<()> {
+        match locks {
+            Locks::S3(l) => {
+                let mut etag = etag.lock().await;
+                let now = l.renew(stack, id, etag.as_deref()).await?;
+                *etag = Some(now);
+                Ok(())
+            }
+            Locks::DynamoDb(l) => l.renew(stack, id).await,
+        }
+    }
+
+    /// Keep the lease alive while `work` runs, then release it whatever the outcome.
+    pub async fn hold<T>(self, work: impl std::future::Future<Output = T>) -> (T, Result<()>) {
+        let renew = {
+            let (locks, stack, id, etag) = (
+                self.locks.clone(),
+                self.stack.clone(),
+                self.id.clone(),
+                self.etag.clone(),
+            );
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(RENEW_EVERY).await;
+                    if let Err(e) = Lease::renew(&locks, &stack, &id, &etag).await {
+                        tracing::warn!("renewing the lock of {stack}: {e:#}");
+                    }
+                }
+            })
+        };
+        let out = work.await;
+        renew.abort();
+        let released = match &self.locks {
+            Locks::S3(l) => {
+                let etag = self.etag.lock().await.clone();
+                l.release(&self.stack, &self.id, etag.as_deref()).await
+            }
+            Locks::DynamoDb(l) => l.release(&self.stack, &self.id).await,
+        }
+        .map_err(|e| anyhow!("releasing the lock: {e:#}"));
+        (out, released)
+    }
+}
