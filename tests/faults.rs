@@ -920,23 +920,45 @@ async fn parameters(stack: &str) -> usize {
     n
 }
 
-fn locks(conf: &aws_config::SdkConfig) -> zinfra::drivers::lock::Locks {
-    zinfra::drivers::lock::Locks::new(aws_sdk_dynamodb::Client::new(conf))
+fn locks(conf: &aws_config::SdkConfig, store: &str) -> zinfra::drivers::lock::Locks {
+    use zinfra::drivers::lock::{Locks, dynamodb::DynamoLocks, s3::S3Locks};
+    match store {
+        "dynamodb" => Locks::DynamoDb(DynamoLocks::new(aws_sdk_dynamodb::Client::new(conf))),
+        _ => Locks::S3(S3Locks::new(
+            aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(conf)
+                    .force_path_style(true)
+                    .build(),
+            ),
+            aws_sdk_sts::Client::new(conf),
+            "us-east-1",
+        )),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn the_lock_refuses_a_second_run_waits_on_request_and_can_be_released() {
+async fn the_s3_lock_refuses_a_second_run_waits_on_request_and_can_be_released() {
+    lock_refuses_waits_and_releases("s3").await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_dynamodb_lock_refuses_a_second_run_waits_on_request_and_can_be_released() {
+    lock_refuses_waits_and_releases("dynamodb").await
+}
+
+async fn lock_refuses_waits_and_releases(store: &'static str) {
     let s = Scratch::new("lock");
     let stack = crate::support::unique("lock");
     let f = s.write("stack.toml", &chain(&stack, 3));
     let conf = crate::support::sdk_config().await;
-    let locks = locks(&conf);
+    let locks = locks(&conf, store);
+    let env = [("ZINFRA_LOCK", store)];
     let held = locks
         .acquire(&stack, "zinfra apply other.toml", Duration::ZERO)
         .await
         .unwrap();
 
-    let run = crate::support::cli::zinfra(&["apply", path(&f), "--auto-approve"], &[]).expect(1);
+    let run = crate::support::cli::zinfra(&["apply", path(&f), "--auto-approve"], &env).expect(1);
     let holder = locks.holder(&stack).await.unwrap().unwrap();
     assert_eq!(
         run.stderr,
@@ -971,7 +993,7 @@ async fn the_lock_refuses_a_second_run_waits_on_request_and_can_be_released() {
                 "--lock-timeout",
                 "30s",
             ],
-            &[],
+            &env,
         )
     })
     .await
@@ -994,15 +1016,15 @@ async fn the_lock_refuses_a_second_run_waits_on_request_and_can_be_released() {
         .acquire(&stack, "zinfra destroy", Duration::ZERO)
         .await
         .unwrap();
-    let run = crate::support::cli::zinfra(&["unlock", path(&f), "0000"], &[]).expect(1);
+    let run = crate::support::cli::zinfra(&["unlock", path(&f), "0000"], &env).expect(1);
     assert!(run.stderr.contains("not by lock id 0000"), "{}", run.stderr);
-    let run = crate::support::cli::zinfra(&["unlock", path(&f), &stale.id], &[]).expect(0);
+    let run = crate::support::cli::zinfra(&["unlock", path(&f), &stale.id], &env).expect(0);
     assert_eq!(
         run.stdout,
         format!("Released lock {} of stack {stack}.\n", stale.id)
     );
     assert_eq!(locks.holder(&stack).await.unwrap(), None);
-    crate::support::cli::zinfra(&["destroy", path(&f), "--auto-approve"], &[]).expect(0);
+    crate::support::cli::zinfra(&["destroy", path(&f), "--auto-approve"], &env).expect(0);
 }
 
 #[test]
@@ -1067,7 +1089,7 @@ async fn an_interrupted_apply_releases_its_lock_and_the_next_one_finishes() {
         3,
     );
     let conf = crate::support::sdk_config().await;
-    let locks = locks(&conf);
+    let locks = locks(&conf, "s3");
     let s = Scratch::new("interrupt");
     for point in 0..10 {
         let stack = crate::support::unique("intr");

@@ -57,6 +57,14 @@ fn validate(cx: &ResourceCx<'_>) {
             "add `kms_key = \"kms_key.<name>\"`",
         );
     }
+    // S3 would store SSE-S3 and drop the key: every plan would then show the key as a change.
+    if !cx.is_null("kms_key") && cx.str("sse_algorithm") != Some("aws:kms") {
+        cx.error_at_value(
+            "kms_key",
+            "a bucket key needs `sse_algorithm = \"aws:kms\"`",
+            "add `sse_algorithm = \"aws:kms\"`, or remove `kms_key` for SSE-S3",
+        );
+    }
 }
 
 /// The S3 bucket naming rules for general purpose buckets.

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use super::moto::{aws_env, moto, unique};
+use super::moto::{credentials_env, moto, unique};
 
 pub struct Scratch {
     pub dir: PathBuf,
@@ -76,7 +76,7 @@ pub fn zinfra_at(endpoint: &str, args: &[&str], extra_env: &[(&str, &str)]) -> R
     for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("ZENOO_")) {
         cmd.env_remove(k);
     }
-    for (k, v) in aws_env() {
+    for (k, v) in credentials_env() {
         cmd.env(k, v);
     }
     cmd.env("AWS_ENDPOINT_URL", endpoint);

@@ -2,4 +2,5 @@ pub mod cli;
 pub mod moto;
 #[allow(unused_imports)]
 pub use moto::*;
+pub mod localstack;
 pub mod proxy;

@@ -162,8 +162,14 @@ fn start() -> Moto {
 
 /// Environment for SDK clients and the zinfra binary pointed at the emulator.
 pub fn aws_env() -> Vec<(&'static str, String)> {
+    let mut env = credentials_env();
+    env.insert(0, ("AWS_ENDPOINT_URL", moto().endpoint.clone()));
+    env
+}
+
+/// Credentials and region for an emulator, without its endpoint (and without starting moto).
+pub fn credentials_env() -> Vec<(&'static str, String)> {
     vec![
-        ("AWS_ENDPOINT_URL", moto().endpoint.clone()),
         ("AWS_ACCESS_KEY_ID", "testing".into()),
         ("AWS_SECRET_ACCESS_KEY", "testing".into()),
         ("AWS_REGION", "us-east-1".into()),
