@@ -229,7 +229,8 @@ async fn inventory(endpoint: &str, stack: &str) -> (BTreeMap<&'static str, usize
                     .collect()
             })
             .unwrap_or_default();
-        if !owned(tags) {
+        // The lock store (src/drivers/lock/s3.rs) belongs to no stack, like the lock table below.
+        if !owned(tags) && !name.starts_with("zinfra-locks-") {
             untagged.push(format!("bucket {name}"));
         }
     }
@@ -763,7 +764,14 @@ async fn converge_once(
 ) -> Outcome {
     moto.reset();
     proxy.reset_counts();
-    let env = DEV_ENV;
+    // Without the rate limiter: every injected throttle would halve that API's rate for the rest of the
+    // run (tests/pacing.rs covers the limiter under throttling); the soak is about convergence.
+    let env: Vec<(&str, &str)> = DEV_ENV
+        .iter()
+        .copied()
+        .chain([("ZINFRA_RPS", "off")])
+        .collect();
+    let env = env.as_slice();
     proxy.set_faults(Faults::mixed(rate));
     let mut apply_runs = 0;
     let mut applies = String::new();
@@ -856,7 +864,7 @@ async fn converge_once(
     }
 }
 
-/// The reference stack, 20 times (`ZINFRA_FAULT_ROUNDS` to change), each on a fresh emulator through
+/// The reference stack, 8 times (`ZINFRA_FAULT_ROUNDS` to change; 20 for a soak), each on a fresh emulator through
 /// 20% faults: every round converges within 5 applies, a plan then shows no change, the inventory holds
 /// exactly what the file declares, all tagged, and a destroy (through faults too) leaves nothing.
 /// `--nocapture` prints the re-runs, the request counts and why each apply that stopped did so.
@@ -870,7 +878,7 @@ async fn the_reference_stack_converges_through_faults() {
     let rounds: usize = std::env::var("ZINFRA_FAULT_ROUNDS")
         .ok()
         .and_then(|n| n.parse().ok())
-        .unwrap_or(20);
+        .unwrap_or(8);
     let t0 = Instant::now();
     let mut reruns = BTreeMap::new();
     let mut requests = Vec::new();

@@ -185,7 +185,8 @@ async fn a_no_change_plan_of_cheap_resources_grows_linearly() {
     // S3 has no call that reads many buckets: per bucket its encryption, public access block and
     // versioning, and its policy (shared by s3_bucket_policy, which finds its policies, orphans
     // included, on the stack's buckets). Tags come from the index.
-    assert!(s3 <= 4 * buckets, "{s3} S3 requests\n{}", table(&c));
+    // Plus one ListBuckets, which confirms the index (some emulators' indexes miss buckets).
+    assert!(s3 <= 4 * buckets + 1, "{s3} S3 requests\n{}", table(&c));
     // Everything else is read in pages: the tag index (100 a page), security groups (one
     // DescribeSecurityGroups), parameters (50 a page, values 10 a call), plus a fixed number of
     // account-wide listings by the drivers of kinds the stack does not use (about 25).

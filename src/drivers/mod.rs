@@ -104,10 +104,10 @@ pub struct ReadRun {
 }
 
 impl ReadRun {
-    fn new(stack: &str, regional: &TaggingClient, global: Option<&TaggingClient>) -> ReadRun {
-        let regional_index = index_future(regional.clone(), stack.to_owned());
+    fn new(stack: &str, regional: &[TaggingClient], global: Option<&[TaggingClient]>) -> ReadRun {
+        let regional_index = index_future(regional.to_vec(), stack.to_owned());
         let global = match global {
-            Some(g) => index_future(g.clone(), stack.to_owned()),
+            Some(g) => index_future(g.to_vec(), stack.to_owned()),
             None => regional_index.clone(),
         };
         ReadRun {
@@ -153,12 +153,19 @@ impl ReadRun {
 
 type TaggingClient = aws_sdk_resourcegroupstagging::Client;
 
-fn index_future(client: TaggingClient, stack: String) -> IndexFuture {
+/// The index over every tagging endpoint in use: one on AWS; with services split between emulators
+/// (`AWS_ENDPOINT_URL_<SERVICE>`), each emulator's own index, merged.
+fn index_future(clients: Vec<TaggingClient>, stack: String) -> IndexFuture {
     futures::FutureExt::shared(Box::pin(async move {
-        tag_index(&client, &stack)
+        let mut out = TagIndex::default();
+        let parts = futures::future::try_join_all(clients.iter().map(|c| tag_index(c, &stack)))
             .await
-            .map(Arc::new)
-            .map_err(|e| Arc::new(format!("{e:#}")))
+            .map_err(|e| Arc::new(format!("{e:#}")))?;
+        for part in parts {
+            out.entries.extend(part.entries);
+            out.tags.extend(part.tags);
+        }
+        Ok(Arc::new(out))
     }))
 }
 
@@ -256,9 +263,10 @@ pub struct Endpoint {
 
 pub struct Aws {
     drivers: Vec<Arc<dyn Driver>>,
-    tagging: aws_sdk_resourcegroupstagging::Client,
+    /// The tagging API: one client per endpoint in use (see [`index_future`]).
+    tagging: Vec<TaggingClient>,
     /// The tagging API in us-east-1, when the stack's region is another one.
-    tagging_global: Option<aws_sdk_resourcegroupstagging::Client>,
+    tagging_global: Option<Vec<TaggingClient>>,
     locks: lock::Locks,
     limiter: Arc<ratelimit::Limiter>,
     endpoint: Endpoint,
@@ -296,7 +304,12 @@ impl Aws {
                     .build(),
             )
             .http_client(ratelimit::Paced::shared(https_client(), limiter.clone()));
-        if let Some(url) = &endpoint.url {
+        // `--endpoint-url` sends every call there. The same URL from AWS_ENDPOINT_URL is left to the
+        // SDK, which then also honours the per-service AWS_ENDPOINT_URL_<SERVICE> variables (an
+        // explicit endpoint would override them).
+        if let Some(url) = &endpoint.url
+            && std::env::var("AWS_ENDPOINT_URL").ok().as_ref() != Some(url)
+        {
             loader = loader.endpoint_url(url);
         }
         let conf = loader.load().await;
@@ -315,7 +328,7 @@ impl Aws {
         let dynamodb = client!(aws_sdk_dynamodb, &conf);
         let route53 = client!(aws_sdk_route53, &conf);
         let ssm = client!(aws_sdk_ssm, &conf);
-        let tagging = client!(aws_sdk_resourcegroupstagging, &conf);
+        let tagging = tagging_clients(&conf);
         // CloudFront and its certificates and web ACLs live in us-east-1 whatever the stack's region.
         let us_east_1 = in_region(&conf, "us-east-1");
         let drivers: Vec<Arc<dyn Driver>> = vec![
@@ -377,8 +390,7 @@ impl Aws {
                 ))
             }
         };
-        let tagging_global = (endpoint.region != "us-east-1")
-            .then(|| client!(aws_sdk_resourcegroupstagging, &us_east_1));
+        let tagging_global = (endpoint.region != "us-east-1").then(|| tagging_clients(&us_east_1));
         Aws {
             drivers,
             tagging,
@@ -408,7 +420,7 @@ impl Aws {
 
     /// A fresh read state for `stack`: nothing is fetched until a driver asks.
     pub fn read_run(&self, stack: &str) -> ReadRun {
-        ReadRun::new(stack, &self.tagging, self.tagging_global.as_ref())
+        ReadRun::new(stack, &self.tagging, self.tagging_global.as_deref())
     }
 
     async fn read_with(
@@ -535,6 +547,54 @@ impl Provider for Aws {
     async fn delete(&self, live: &Live) -> Result<()> {
         self.driver(&live.kind)?.delete(live).await
     }
+}
+
+/// The services whose `AWS_ENDPOINT_URL_<ID>` can send their resources to another endpoint.
+const SERVICE_IDS: &[&str] = &[
+    "ACM",
+    "CLOUDFRONT",
+    "DYNAMODB",
+    "EC2",
+    "ECR",
+    "ECS",
+    "ELASTICACHE",
+    "ELASTIC_LOAD_BALANCING_V2",
+    "GUARDDUTY",
+    "IAM",
+    "KAFKA",
+    "KMS",
+    "ROUTE_53",
+    "S3",
+    "SECURITYHUB",
+    "SSM",
+    "WAFV2",
+];
+
+/// One tagging client per endpoint that holds resources: the tagging API's own (as the SDK resolves it),
+/// plus every other endpoint a service is sent to with `AWS_ENDPOINT_URL_<SERVICE>` (LocalStack for some
+/// services and moto for the rest, say), since each emulator indexes only its own resources.
+fn tagging_clients(conf: &aws_config::SdkConfig) -> Vec<TaggingClient> {
+    let own = std::env::var("AWS_ENDPOINT_URL_RESOURCE_GROUPS_TAGGING_API")
+        .ok()
+        .or_else(|| conf.endpoint_url().map(str::to_owned));
+    let mut others: Vec<String> = SERVICE_IDS
+        .iter()
+        .filter_map(|id| std::env::var(format!("AWS_ENDPOINT_URL_{id}")).ok())
+        .filter(|url| !url.is_empty() && Some(url) != own.as_ref())
+        .collect();
+    others.sort();
+    others.dedup();
+    let mut clients = vec![client!(aws_sdk_resourcegroupstagging, conf)];
+    for url in others {
+        clients.push(TaggingClient::from_conf(
+            aws_sdk_resourcegroupstagging::config::Builder::from(conf)
+                .endpoint_url(url)
+                .interceptor(retry::NoBlindCreateRetry)
+                .interceptor(ratelimit::RateLimit)
+                .build(),
+        ));
+    }
+    clients
 }
 
 /// The HTTP client every SDK client shares: the SDK's default (hyper 1, rustls with aws-lc, the

@@ -714,6 +714,8 @@ async fn unindexed_buckets(
                 .iter()
                 .any(|(_, arn)| arn.rsplit(':').next() == Some(n))
         })
+        // The lock store's bucket (crate::drivers::lock::s3) belongs to no stack.
+        .filter(|n| !n.starts_with(crate::drivers::lock::s3::BUCKET_PREFIX))
         .collect();
     let region = &region;
     let found = try_join_all(names.iter().map(|name| async move {

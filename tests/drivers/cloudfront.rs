@@ -172,7 +172,10 @@ async fn cloudfront_distribution_lifecycle() {
     );
     assert_eq!(
         created.outputs["arn"],
-        format!("arn:aws:cloudfront::123456789012:distribution/{id}")
+        format!(
+            "arn:aws:cloudfront::{}:distribution/{id}",
+            super::common::account()
+        )
     );
     eprintln!("distribution created and deployed in {:?}", t0.elapsed());
 

@@ -92,3 +92,27 @@ pub async fn read_one_live(aws: &Aws, d: &dyn Driver, r: &Resolved, id: &str) ->
     assert_eq!(live.tags[TAG_ADDRESS], r.address);
     live
 }
+
+/// The emulator's account id, from STS (moto's and LocalStack's differ).
+pub fn account() -> String {
+    static ACCOUNT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ACCOUNT
+        .get_or_init(|| {
+            std::thread::spawn(|| {
+                tokio::runtime::Runtime::new().unwrap().block_on(async {
+                    let conf = crate::support::sdk_config().await;
+                    aws_sdk_sts::Client::new(&conf)
+                        .get_caller_identity()
+                        .send()
+                        .await
+                        .expect("GetCallerIdentity")
+                        .account()
+                        .expect("an account id")
+                        .to_owned()
+                })
+            })
+            .join()
+            .unwrap()
+        })
+        .clone()
+}

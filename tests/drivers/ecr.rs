@@ -62,7 +62,7 @@ fn pull_policy(role: &str) -> serde_json::Value {
     json!({"Version": "2012-10-17", "Statement": [{
         "Sid": "pull",
         "Effect": "Allow",
-        "Principal": {"AWS": format!("arn:aws:iam::123456789012:role/{role}")},
+        "Principal": {"AWS": format!("arn:aws:iam::{}:role/{role}", super::common::account())},
         "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"]
     }]})
 }

@@ -111,7 +111,7 @@ async fn ecs_cluster_task_definition_and_service_lifecycle() {
     let ecs = ecs().await;
     let stack = unique("ecs-life");
     let (subnet, sg, tg) = network().await;
-    let account = "123456789012";
+    let account = &super::common::account();
     let repo = format!(
         "{account}.dkr.ecr.us-east-1.amazonaws.com/{}",
         unique("zinfra-test/hub")

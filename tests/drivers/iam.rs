@@ -147,7 +147,7 @@ async fn iam_role_lifecycle() {
             "Effect": "Allow",
             "Principal": {"Service": ["ecs-tasks.amazonaws.com", "lambda.amazonaws.com"]},
             "Action": "sts:AssumeRole",
-            "Condition": {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+            "Condition": {"StringEquals": {"aws:SourceAccount": super::common::account()}}
         }]
     });
     let write_doc = json!({

@@ -35,7 +35,7 @@ fn cloudfront_policy(bucket: &str, distribution: &str) -> Value {
             "Principal": {"Service": "cloudfront.amazonaws.com"},
             "Action": "s3:GetObject",
             "Resource": format!("arn:aws:s3:::{bucket}/*"),
-            "Condition": {"StringEquals": {"AWS:SourceArn": format!("arn:aws:cloudfront::123456789012:distribution/{distribution}")}}
+            "Condition": {"StringEquals": {"AWS:SourceArn": format!("arn:aws:cloudfront::{}:distribution/{distribution}", super::common::account())}}
         }]
     }))
 }

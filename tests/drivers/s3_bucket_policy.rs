@@ -56,7 +56,10 @@ async fn s3_bucket_policy_lifecycle() {
     );
 
     let d = aws.driver_for("s3_bucket_policy");
-    let first = "arn:aws:cloudfront::123456789012:distribution/E1FIRST";
+    let first = &format!(
+        "arn:aws:cloudfront::{}:distribution/E1FIRST",
+        super::common::account()
+    );
     let mut r = resolved(
         &stack,
         "s3_bucket_policy",
@@ -104,7 +107,10 @@ async fn s3_bucket_policy_lifecycle() {
     );
 
     // In place: another distribution.
-    let second = "arn:aws:cloudfront::123456789012:distribution/E2SECOND";
+    let second = &format!(
+        "arn:aws:cloudfront::{}:distribution/E2SECOND",
+        super::common::account()
+    );
     r.props.insert(
         "policy".into(),
         Value::Json(cloudfront_only(&bucket, second)),

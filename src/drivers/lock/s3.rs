@@ -19,6 +19,9 @@ use serde::{Deserialize, Serialize};
 use super::{Holder, LEASE, Locked, Me, now};
 use crate::drivers::{error_code, sdk_error};
 
+/// The default lock bucket's name starts with this.
+pub const BUCKET_PREFIX: &str = "zinfra-locks-";
+
 #[derive(Clone)]
 pub struct S3Locks {
     client: Client,
@@ -96,7 +99,7 @@ impl S3Locks {
                     .map_err(|e| sdk_error("GetCallerIdentity", e))
                     .context("finding the account for the lock bucket's name")?;
                 let account = me.account().unwrap_or("unknown");
-                Ok::<_, anyhow::Error>(format!("zinfra-locks-{account}-{}", self.region))
+                Ok::<_, anyhow::Error>(format!("{BUCKET_PREFIX}{account}-{}", self.region))
             })
             .await
             .map(String::as_str)
@@ -186,9 +189,10 @@ impl S3Locks {
                     .build(),
             );
         }
+        // Already ours (an earlier run cut short): its settings are written again all the same.
         match create.send().await {
             Ok(_) => {}
-            Err(e) if matches!(error_code(&e), Some("BucketAlreadyOwnedByYou")) => return Ok(()),
+            Err(e) if matches!(error_code(&e), Some("BucketAlreadyOwnedByYou")) => {}
             Err(e) => return Err(sdk_error("CreateBucket", e)).context("creating the lock bucket"),
         }
         self.client
