@@ -366,7 +366,24 @@ async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
             let (s, g) = load_stack(&stack, ui, name)?;
             let aws = connect(&cli.endpoint_url, &s.info.region).await;
             let (_, live_state) = make_plan(&s, &g, &aws, false).await?;
-            report_findings(&s, &check::check_live(&s, &live_state), format, true, ui)
+            let code = report_findings(&s, &check::check_live(&s, &live_state), format, true, ui)?;
+            // A declared resource that could not be read is never reported as compliant.
+            let missing: Vec<&str> = s
+                .resources
+                .iter()
+                .filter(|r| !live_state.iter().any(|l| l.address == r.address))
+                .map(|r| r.address.as_str())
+                .collect();
+            if missing.is_empty() {
+                return Ok(code);
+            }
+            eprintln!(
+                "error: check --live could not read {} of the {} resources the file declares, so they were not checked: {}. Apply the stack, or check that these credentials can read them.",
+                missing.len(),
+                s.resources.len(),
+                missing.join(", ")
+            );
+            Ok(EXIT_ERROR)
         }
         Command::Plan {
             stack,

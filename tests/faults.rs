@@ -215,8 +215,12 @@ async fn inventory(endpoint: &str, stack: &str) -> (BTreeMap<&'static str, usize
             .build(),
     );
     for b in s3.list_buckets().send().await.unwrap().buckets() {
-        *count.entry("s3_bucket").or_default() += 1;
         let name = b.name().unwrap_or("");
+        // The lock store (src/drivers/lock/s3.rs) belongs to no stack, like the lock table below.
+        if name.starts_with("zinfra-locks-") {
+            continue;
+        }
+        *count.entry("s3_bucket").or_default() += 1;
         let tags = s3
             .get_bucket_tagging()
             .bucket(name)
@@ -229,8 +233,7 @@ async fn inventory(endpoint: &str, stack: &str) -> (BTreeMap<&'static str, usize
                     .collect()
             })
             .unwrap_or_default();
-        // The lock store (src/drivers/lock/s3.rs) belongs to no stack, like the lock table below.
-        if !owned(tags) && !name.starts_with("zinfra-locks-") {
+        if !owned(tags) {
             untagged.push(format!("bucket {name}"));
         }
     }

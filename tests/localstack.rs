@@ -9,6 +9,9 @@ use crate::support::localstack::{localstack, sdk_config};
 use crate::support::proxy::{Faults, Proxy};
 
 const REGION: &str = "eu-west-1";
+
+/// Both life cycles create GitHub's OIDC provider, one per account in IAM: they take turns.
+static IAM_TURN: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 const STACK: &str = "ls-demo";
 
 fn example(name: &str) -> String {
@@ -26,6 +29,7 @@ fn run(args: &[&str]) -> crate::support::cli::Run {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn localstack_alone_runs_every_free_kind_through_its_life_cycle() {
+    let _turn = IAM_TURN.lock().await;
     let dir = Scratch::new("localstack");
     let f = dir.write("stack.toml", &example("localstack.toml"));
     let started = std::time::Instant::now();
@@ -39,6 +43,22 @@ async fn localstack_alone_runs_every_free_kind_through_its_life_cycle() {
     let ids = verify(Phase::Applied).await;
     run(&["plan", "--detailed-exitcode", path(&f)]).expect(0);
     run(&["check", "--live", path(&f)]).expect(0);
+    // A resource that is declared but cannot be found is never reported as compliant.
+    let extra = dir.write(
+        "extra.toml",
+        &format!(
+            "{}
+[s3_bucket.never_applied]
+bucket = \"ls-demo-never-applied\"\n",
+            example("localstack.toml")
+        ),
+    );
+    let check = run(&["check", "--live", path(&extra)]).expect(1);
+    assert!(
+        check.stderr.contains("check --live could not read 1 of the 20 resources the file declares, so they were not checked: s3_bucket.never_applied"),
+        "{}",
+        check.stderr
+    );
 
     // In place: a new value, description, rule description, TTL and comment; nothing is replaced.
     let mut changed = example("localstack.toml");
@@ -734,6 +754,7 @@ const MOTO_SERVICES: &[&str] = &[
 /// re-plans clean and destroys clean, and nothing it made is left in either emulator.
 #[test]
 fn the_reference_stack_on_localstack_plus_moto() {
+    let _turn = IAM_TURN.blocking_lock();
     let moto = crate::support::moto::start_private();
     let dir = Scratch::new("hybrid");
     let text = std::fs::read_to_string(concat!(

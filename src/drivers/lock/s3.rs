@@ -235,6 +235,7 @@ impl S3Locks {
             expires: now() + LEASE.as_secs(),
             released: false,
         };
+        let mut unknown = 0;
         loop {
             let taken = match self.put(stack, &record(), None).await {
                 Ok(t) => t,
@@ -242,6 +243,18 @@ impl S3Locks {
                     bucket_checked = true;
                     self.ensure_bucket().await?;
                     continue;
+                }
+                // The write may have landed with its reply lost: the object says whose it is.
+                Err(e)
+                    if (crate::provider::outcome_unknown(&e) || crate::provider::not_yet(&e))
+                        && unknown < 8 =>
+                {
+                    unknown += 1;
+                    tokio::time::sleep(Duration::from_millis(200 * unknown)).await;
+                    match self.read(stack).await {
+                        Ok(Some((etag, Some(h)))) if h.id == me.id => return Ok(etag),
+                        _ => continue,
+                    }
                 }
                 Err(e) => return Err(e).context("taking the stack lock"),
             };
@@ -295,14 +308,38 @@ impl S3Locks {
         }
     }
 
-    /// Release by id (`zinfra unlock`, or the holder with the ETag it last wrote).
+    /// Release by id (`zinfra unlock`, or the holder with the ETag it last wrote). A release whose
+    /// reply was lost is checked by reading the lock again: released, or no longer ours, is done.
     pub(crate) async fn release(&self, stack: &str, id: &str, etag: Option<&str>) -> Result<()> {
+        let mut last = None;
+        for attempt in 0..4u64 {
+            match self.release_once(stack, id, etag, attempt > 0).await {
+                Ok(()) => return Ok(()),
+                Err(e) if crate::provider::outcome_unknown(&e) || crate::provider::not_yet(&e) => {
+                    tokio::time::sleep(Duration::from_millis(300 * (attempt + 1))).await;
+                    last = Some(e);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| anyhow::anyhow!("releasing the lock of stack {stack}")))
+    }
+
+    async fn release_once(
+        &self,
+        stack: &str,
+        id: &str,
+        etag: Option<&str>,
+        retry: bool,
+    ) -> Result<()> {
         let Some((now_etag, holder)) = self.read(stack).await? else {
             bail!("stack {stack} is not locked (no lock with id {id})");
         };
         match holder {
+            // An earlier try whose reply was lost did release it.
+            None if retry => Ok(()),
             Some(h) if h.id == id => {
-                if etag.is_some_and(|e| e != now_etag) {
+                if etag.is_some_and(|e| e != now_etag) && !retry {
                     bail!("the lock of stack {stack} changed since this run last wrote it");
                 }
                 let record = Record {
