@@ -496,7 +496,7 @@ async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
         Command::Unlock { stack, lock_id } => {
             let (s, _) = load_stack(&stack, ui, name)?;
             let aws = connect(&cli.endpoint_url, &s.info.region).await;
-            aws.locks().release(&s.info.name, &lock_id).await?;
+            aws.locks()?.release(&s.info.name, &lock_id).await?;
             println!("Released lock {lock_id} of stack {}.", s.info.name);
             Ok(EXIT_OK)
         }
@@ -592,10 +592,11 @@ async fn locked(
     work: impl std::future::Future<Output = Result<i32>>,
 ) -> Result<i32> {
     let what = format!("zinfra {command} {}", file.display());
-    let lease = aws.locks().acquire(stack, &what, wait).await?;
+    let locks = aws.locks()?;
+    let lease = locks.acquire(stack, &what, wait).await?;
     signals.set(|s| {
         s.lock = Some((
-            aws.locks().clone(),
+            locks.clone(),
             stack.to_owned(),
             lease.id.clone(),
             file.to_owned(),

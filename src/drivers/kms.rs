@@ -231,7 +231,6 @@ impl Kms {
         Ok(Some(live))
     }
 
-    /// Customer aliases by target key id (sorted), from one paginated ListAliases call.
     /// (address, ARN, tags) of the stack's keys that ListKeys finds and `known` (the index) lacks.
     /// AWS managed keys (aliases `alias/aws/...`) are never the stack's: their tags are not read.
     async fn unindexed_keys(
@@ -293,7 +292,8 @@ impl Kms {
         Ok(found.into_iter().flatten().collect())
     }
 
-    /// Customer aliases by key id, and the ids of AWS managed keys (`alias/aws/...`).
+    /// Customer aliases by target key id (sorted), and the ids of AWS managed keys (`alias/aws/...`),
+    /// from one paginated ListAliases call.
     async fn aliases(
         &self,
     ) -> Result<(

@@ -267,7 +267,7 @@ pub struct Aws {
     tagging: Vec<TaggingClient>,
     /// The tagging API in us-east-1, when the stack's region is another one.
     tagging_global: Option<Vec<TaggingClient>>,
-    locks: lock::Locks,
+    locks: std::result::Result<lock::Locks, String>,
     limiter: Arc<ratelimit::Limiter>,
     endpoint: Endpoint,
 }
@@ -372,24 +372,20 @@ impl Aws {
                 &conf
             ))),
         ];
-        let locks = match lock::Store::from_env() {
-            Ok(lock::Store::DynamoDb) => {
-                lock::Locks::DynamoDb(lock::dynamodb::DynamoLocks::new(dynamodb))
-            }
-            Ok(lock::Store::S3) => lock::Locks::S3(lock::s3::S3Locks::new(
-                s3_client.clone(),
-                client!(aws_sdk_sts, &conf),
-                &endpoint.region,
-            )),
-            Err(e) => {
-                tracing::warn!("{e:#}; using the S3 lock");
-                lock::Locks::S3(lock::s3::S3Locks::new(
+        // An unknown store is an error at the first lock, never a silent fallback: two runs on
+        // different stores would not exclude each other.
+        let locks = lock::Store::from_env()
+            .map(|store| match store {
+                lock::Store::DynamoDb => {
+                    lock::Locks::DynamoDb(lock::dynamodb::DynamoLocks::new(dynamodb))
+                }
+                lock::Store::S3 => lock::Locks::S3(lock::s3::S3Locks::new(
                     s3_client.clone(),
                     client!(aws_sdk_sts, &conf),
                     &endpoint.region,
-                ))
-            }
-        };
+                )),
+            })
+            .map_err(|e| format!("{e:#}"));
         let tagging_global = (endpoint.region != "us-east-1").then(|| tagging_clients(&us_east_1));
         Aws {
             drivers,
@@ -407,8 +403,8 @@ impl Aws {
     }
 
     /// The per-stack locks of `apply` and `destroy`.
-    pub fn locks(&self) -> &lock::Locks {
-        &self.locks
+    pub fn locks(&self) -> Result<&lock::Locks> {
+        self.locks.as_ref().map_err(|e| anyhow!("{e}"))
     }
 
     fn driver(&self, kind: &str) -> Result<&Arc<dyn Driver>> {
@@ -648,8 +644,14 @@ where
         SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_)
     ) || status.is_some_and(|s| s >= 500);
     let settling = match (e.code(), e.message()) {
-        // A principal created a moment ago is not yet known to IAM; a malformed policy stays malformed.
-        (Some("MalformedPolicyDocument"), Some(m)) => m.to_lowercase().contains("principal"),
+        // A principal created a moment ago is not yet known to IAM (IAM says MalformedPolicyDocument,
+        // KMS MalformedPolicyDocumentException, S3 MalformedPolicy); a malformed policy stays malformed.
+        (
+            Some(
+                "MalformedPolicyDocument" | "MalformedPolicyDocumentException" | "MalformedPolicy",
+            ),
+            Some(m),
+        ) => m.to_lowercase().contains("principal"),
         (Some(c), _) => NOT_YET.contains(&c),
         _ => false,
     };

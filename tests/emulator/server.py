@@ -17,6 +17,7 @@ EXTENSIONS = [
     "ecr_scan_on_push",
     "ecs_service_deployment_configuration",
     "elasticache",
+    "eventual",
     "msk",
     "securityhub",
     "ssm_describe_parameters",

@@ -114,10 +114,19 @@ pub fn server_script() -> PathBuf {
 
 /// A server of its own, for tests that reset the emulator's state (never the shared one).
 pub fn start_private() -> Moto {
-    start()
+    start_with(&[])
+}
+
+/// A server of its own with emulator settings (e.g. `ZINFRA_EMULATOR_SETTLE_SECONDS`, tests/emulator/eventual.py).
+pub fn start_private_with(env: &[(&str, &str)]) -> Moto {
+    start_with(env)
 }
 
 fn start() -> Moto {
+    start_with(&[])
+}
+
+fn start_with(env: &[(&str, &str)]) -> Moto {
     let python = moto_server_bin()
         .parent()
         .map(|d| d.join("python"))
@@ -140,6 +149,7 @@ fn start() -> Moto {
         .env("MOTO_ACM_VALIDATION_WAIT", "0")
         // AWS managed policies (e.g. AmazonECSTaskExecutionRolePolicy) exist on real AWS; moto loads them on request.
         .env("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+        .envs(env.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -104,11 +104,6 @@ impl DynamoLocks {
         }
     }
 
-    /// Where the locks live, for messages.
-    pub fn describe(&self) -> String {
-        format!("DynamoDB table {}", self.table)
-    }
-
     /// Take the stack's lock, waiting up to `wait` for another holder to let go.
     pub(crate) async fn acquire(&self, stack: &str, me: &Me, wait: Duration) -> Result<()> {
         let (id, who, command, since) = (&me.id, &me.who, &me.command, &me.since);

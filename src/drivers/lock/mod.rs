@@ -85,18 +85,14 @@ impl Locks {
     /// Take the stack's lock, waiting up to `wait` for another holder to let go.
     pub async fn acquire(&self, stack: &str, command: &str, wait: Duration) -> Result<Lease> {
         let me = Me::new(stack, command);
-        let etag = match self {
-            Locks::S3(l) => Some(l.acquire(stack, &me, wait).await?),
-            Locks::DynamoDb(l) => {
-                l.acquire(stack, &me, wait).await?;
-                None
-            }
-        };
+        match self {
+            Locks::S3(l) => l.acquire(stack, &me, wait).await?,
+            Locks::DynamoDb(l) => l.acquire(stack, &me, wait).await?,
+        }
         Ok(Lease {
             locks: self.clone(),
             stack: stack.to_owned(),
             id: me.id,
-            etag: std::sync::Arc::new(tokio::sync::Mutex::new(etag)),
         })
     }
 
@@ -111,16 +107,8 @@ impl Locks {
     /// Release a lock by id: `zinfra unlock`, or the holder itself.
     pub async fn release(&self, stack: &str, id: &str) -> Result<()> {
         match self {
-            Locks::S3(l) => l.release(stack, id, None).await,
+            Locks::S3(l) => l.release(stack, id).await,
             Locks::DynamoDb(l) => l.release(stack, id).await,
-        }
-    }
-
-    /// Where the locks live, for messages.
-    pub fn describe(&self) -> String {
-        match self {
-            Locks::S3(l) => l.describe(),
-            Locks::DynamoDb(l) => l.describe(),
         }
     }
 }
@@ -181,42 +169,21 @@ pub struct Lease {
     locks: Locks,
     pub stack: String,
     pub id: String,
-    /// The S3 lock object's ETag as this holder last wrote it: every renewal and the release are
-    /// conditional on it, so a lock someone else took over is never overwritten.
-    etag: std::sync::Arc<tokio::sync::Mutex<Option<String>>>,
 }
 
 impl Lease {
-    async fn renew(
-        locks: &Locks,
-        stack: &str,
-        id: &str,
-        etag: &tokio::sync::Mutex<Option<String>>,
-    ) -> Result<()> {
-        match locks {
-            Locks::S3(l) => {
-                let mut etag = etag.lock().await;
-                let now = l.renew(stack, id, etag.as_deref()).await?;
-                *etag = Some(now);
-                Ok(())
-            }
-            Locks::DynamoDb(l) => l.renew(stack, id).await,
-        }
-    }
-
     /// Keep the lease alive while `work` runs, then release it whatever the outcome.
     pub async fn hold<T>(self, work: impl std::future::Future<Output = T>) -> (T, Result<()>) {
         let renew = {
-            let (locks, stack, id, etag) = (
-                self.locks.clone(),
-                self.stack.clone(),
-                self.id.clone(),
-                self.etag.clone(),
-            );
+            let (locks, stack, id) = (self.locks.clone(), self.stack.clone(), self.id.clone());
             tokio::spawn(async move {
                 loop {
                     tokio::time::sleep(RENEW_EVERY).await;
-                    if let Err(e) = Lease::renew(&locks, &stack, &id, &etag).await {
+                    let renewed = match &locks {
+                        Locks::S3(l) => l.renew(&stack, &id).await,
+                        Locks::DynamoDb(l) => l.renew(&stack, &id).await,
+                    };
+                    if let Err(e) = renewed {
                         tracing::warn!("renewing the lock of {stack}: {e:#}");
                     }
                 }
@@ -224,14 +191,11 @@ impl Lease {
         };
         let out = work.await;
         renew.abort();
-        let released = match &self.locks {
-            Locks::S3(l) => {
-                let etag = self.etag.lock().await.clone();
-                l.release(&self.stack, &self.id, etag.as_deref()).await
-            }
-            Locks::DynamoDb(l) => l.release(&self.stack, &self.id).await,
-        }
-        .map_err(|e| anyhow!("releasing the lock: {e:#}"));
+        let released = self
+            .locks
+            .release(&self.stack, &self.id)
+            .await
+            .map_err(|e| anyhow!("releasing the lock: {e:#}"));
         (out, released)
     }
 }

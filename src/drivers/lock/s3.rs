@@ -78,13 +78,6 @@ impl S3Locks {
         }
     }
 
-    pub fn describe(&self) -> String {
-        match self.bucket.get().or(self.named.as_ref()) {
-            Some(b) => format!("S3 bucket {b}"),
-            None => format!("S3 bucket zinfra-locks-<account>-{}", self.region),
-        }
-    }
-
     async fn bucket(&self) -> Result<&str> {
         self.bucket
             .get_or_try_init(|| async {
@@ -189,11 +182,25 @@ impl S3Locks {
                     .build(),
             );
         }
-        // Already ours (an earlier run cut short): its settings are written again all the same.
-        match create.send().await {
-            Ok(_) => {}
-            Err(e) if matches!(error_code(&e), Some("BucketAlreadyOwnedByYou")) => {}
-            Err(e) => return Err(sdk_error("CreateBucket", e)).context("creating the lock bucket"),
+        // Already ours (an earlier run cut short, or a reply lost): its settings are written again all
+        // the same. A bucket name is unique, so re-sending a create whose outcome is unknown is safe.
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match create.clone().send().await {
+                Ok(_) => break,
+                Err(e) if matches!(error_code(&e), Some("BucketAlreadyOwnedByYou")) => break,
+                Err(e) => {
+                    let e = sdk_error("CreateBucket", e);
+                    if tries < 8
+                        && (crate::provider::outcome_unknown(&e) || crate::provider::not_yet(&e))
+                    {
+                        tokio::time::sleep(Duration::from_millis(200 * tries)).await;
+                        continue;
+                    }
+                    return Err(e).context("creating the lock bucket");
+                }
+            }
         }
         self.client
             .put_public_access_block()
@@ -223,8 +230,8 @@ impl S3Locks {
         Ok(())
     }
 
-    /// Take the stack's lock, waiting up to `wait`; returns the ETag this holder wrote.
-    pub(crate) async fn acquire(&self, stack: &str, me: &Me, wait: Duration) -> Result<String> {
+    /// Take the stack's lock, waiting up to `wait`.
+    pub(crate) async fn acquire(&self, stack: &str, me: &Me, wait: Duration) -> Result<()> {
         let deadline = std::time::Instant::now() + wait;
         let mut bucket_checked = false;
         let record = || Record {
@@ -235,40 +242,30 @@ impl S3Locks {
             expires: now() + LEASE.as_secs(),
             released: false,
         };
-        let mut unknown = 0;
         loop {
-            let taken = match self.put(stack, &record(), None).await {
+            let taken = match self.take(stack, me, &record(), None).await {
                 Ok(t) => t,
                 Err(e) if e.is::<NoBucket>() && !bucket_checked => {
                     bucket_checked = true;
                     self.ensure_bucket().await?;
                     continue;
                 }
-                // The write may have landed with its reply lost: the object says whose it is.
-                Err(e)
-                    if (crate::provider::outcome_unknown(&e) || crate::provider::not_yet(&e))
-                        && unknown < 8 =>
-                {
-                    unknown += 1;
-                    tokio::time::sleep(Duration::from_millis(200 * unknown)).await;
-                    match self.read(stack).await {
-                        Ok(Some((etag, Some(h)))) if h.id == me.id => return Ok(etag),
-                        _ => continue,
-                    }
-                }
                 Err(e) => return Err(e).context("taking the stack lock"),
             };
-            if let Some(etag) = taken {
-                return Ok(etag);
+            if taken.is_some() {
+                return Ok(());
             }
             // The object exists: free (released or expired) locks are taken over, conditionally.
             let Some((etag, holder)) = self.read(stack).await? else {
                 continue;
             };
             match holder {
+                // This run's own write, sent again by the SDK after a lost reply and refused (412).
+                Some(h) if h.id == me.id => return Ok(()),
                 None => {
-                    if let Some(etag) = self.put(stack, &record(), Some(&etag)).await? {
-                        return Ok(etag);
+                    let taken = self.take(stack, me, &record(), Some(&etag)).await;
+                    if taken.context("taking the stack lock")?.is_some() {
+                        return Ok(());
                     }
                 }
                 Some(holder) if std::time::Instant::now() >= deadline => {
@@ -283,81 +280,94 @@ impl S3Locks {
         }
     }
 
-    /// Extend the lease; `etag` is what this holder last wrote. Fails when the lock is no longer ours.
-    pub(crate) async fn renew(&self, stack: &str, id: &str, etag: Option<&str>) -> Result<String> {
-        let Some((now_etag, holder)) = self.read(stack).await? else {
-            bail!("the lock of stack {stack} is gone");
-        };
-        match holder {
-            Some(h) if h.id == id && etag.is_none_or(|e| e == now_etag) => {
-                let record = Record {
-                    lock_id: h.id,
-                    who: h.who,
-                    command: h.command,
-                    since: h.since,
-                    expires: now() + LEASE.as_secs(),
-                    released: false,
-                };
-                match self.put(stack, &record, Some(&now_etag)).await? {
-                    Some(etag) => Ok(etag),
-                    None => bail!("the lock of stack {stack} was taken over while being renewed"),
-                }
-            }
-            Some(h) => bail!("the lock of stack {stack} is held by {h}, not by lock id {id}"),
-            None => bail!("the lock of stack {stack} expired before it could be renewed"),
-        }
-    }
-
-    /// Release by id (`zinfra unlock`, or the holder with the ETag it last wrote). A release whose
-    /// reply was lost is checked by reading the lock again: released, or no longer ours, is done.
-    pub(crate) async fn release(&self, stack: &str, id: &str, etag: Option<&str>) -> Result<()> {
-        let mut last = None;
-        for attempt in 0..4u64 {
-            match self.release_once(stack, id, etag, attempt > 0).await {
-                Ok(()) => return Ok(()),
-                Err(e) if crate::provider::outcome_unknown(&e) || crate::provider::not_yet(&e) => {
-                    tokio::time::sleep(Duration::from_millis(300 * (attempt + 1))).await;
-                    last = Some(e);
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| anyhow::anyhow!("releasing the lock of stack {stack}")))
-    }
-
-    async fn release_once(
+    /// One conditional write of this holder's record ([`S3Locks::put`]). A write whose reply was lost
+    /// (or that was throttled) may have landed: the object then says whose the lock is, so the run
+    /// never leaves a lock it took behind without knowing it.
+    async fn take(
         &self,
         stack: &str,
-        id: &str,
-        etag: Option<&str>,
-        retry: bool,
-    ) -> Result<()> {
-        let Some((now_etag, holder)) = self.read(stack).await? else {
-            bail!("stack {stack} is not locked (no lock with id {id})");
-        };
-        match holder {
-            // An earlier try whose reply was lost did release it.
-            None if retry => Ok(()),
-            Some(h) if h.id == id => {
-                if etag.is_some_and(|e| e != now_etag) && !retry {
-                    bail!("the lock of stack {stack} changed since this run last wrote it");
+        me: &Me,
+        record: &Record,
+        if_match: Option<&str>,
+    ) -> Result<Option<String>> {
+        let mut tries = 0;
+        loop {
+            match self.put(stack, record, if_match).await {
+                Err(e)
+                    if (crate::provider::outcome_unknown(&e) || crate::provider::not_yet(&e))
+                        && tries < 8 =>
+                {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(200 * tries)).await;
+                    match self.read(stack).await? {
+                        Some((etag, Some(h))) if h.id == me.id => return Ok(Some(etag)),
+                        // Not ours: the object changed (lost to another run, or our write never
+                        // landed and a condition on the old ETag would now fail): the caller looks again.
+                        Some((now, _)) if if_match.is_some_and(|e| e != now) => return Ok(None),
+                        _ => continue,
+                    }
                 }
-                let record = Record {
-                    lock_id: h.id,
-                    who: h.who,
-                    command: h.command,
-                    since: h.since,
-                    expires: now(),
-                    released: true,
-                };
-                match self.put(stack, &record, Some(&now_etag)).await? {
-                    Some(_) => Ok(()),
-                    None => bail!("the lock of stack {stack} changed while being released"),
-                }
+                other => return other,
             }
-            Some(h) => bail!("stack {stack} is locked by {h}, not by lock id {id}"),
-            None => bail!("stack {stack} is not locked (no lock with id {id})"),
         }
+    }
+
+    /// Extend the lease. Fails when the lock is no longer this holder's.
+    pub(crate) async fn renew(&self, stack: &str, id: &str) -> Result<()> {
+        self.rewrite(stack, id, false).await
+    }
+
+    /// Release by lock id (the holder itself, or `zinfra unlock`).
+    pub(crate) async fn release(&self, stack: &str, id: &str) -> Result<()> {
+        self.rewrite(stack, id, true).await
+    }
+
+    /// Rewrite the record of holder `id` (renewed, or released), fenced by its lock id: each try reads
+    /// the object and writes on the condition of the ETag it read. A write that landed with its reply
+    /// lost, or that the SDK sent again and S3 then refused (412), is found by the next read.
+    async fn rewrite(&self, stack: &str, id: &str, release: bool) -> Result<()> {
+        let mut wrote = false;
+        for attempt in 1..=6u64 {
+            let holder = match self.read(stack).await? {
+                Some((etag, holder)) => holder.map(|h| (etag, h)),
+                None => None,
+            };
+            match holder {
+                Some((etag, h)) if h.id == id => {
+                    let record = Record {
+                        lock_id: h.id,
+                        who: h.who,
+                        command: h.command,
+                        since: h.since,
+                        expires: if release {
+                            now()
+                        } else {
+                            now() + LEASE.as_secs()
+                        },
+                        released: release,
+                    };
+                    match self.put(stack, &record, Some(&etag)).await {
+                        Ok(Some(_)) => return Ok(()),
+                        // Changed since the read: perhaps by this very write, sent twice. Look again.
+                        Ok(None) => {}
+                        Err(e)
+                            if crate::provider::outcome_unknown(&e)
+                                || crate::provider::not_yet(&e) =>
+                        {
+                            tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+                        }
+                        Err(e) => return Err(e),
+                    }
+                    wrote = true;
+                }
+                // This run's release landed, its reply lost.
+                None if release && wrote => return Ok(()),
+                Some((_, h)) => bail!("stack {stack} is locked by {h}, not by lock id {id}"),
+                None if release => bail!("stack {stack} is not locked (no lock with id {id})"),
+                None => bail!("the lock of stack {stack} expired before it could be renewed"),
+            }
+        }
+        bail!("the lock of stack {stack} kept changing while this run wrote it")
     }
 }
 
