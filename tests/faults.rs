@@ -1366,22 +1366,8 @@ async fn the_reference_stack_settles_through_eventual_consistency() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_key_policy_waits_for_a_new_role() {
     let moto = crate::support::moto::start_private_with(&[("ZINFRA_EMULATOR_SETTLE_SECONDS", "2")]);
-    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(&moto.endpoint)
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "testing", "testing", None, None, "test",
-        ))
-        .load()
-        .await;
-    let account = aws_sdk_sts::Client::new(&conf)
-        .get_caller_identity()
-        .send()
-        .await
-        .unwrap()
-        .account()
-        .unwrap()
-        .to_owned();
+    let conf = crate::support::moto::sdk_config_at(&moto.endpoint).await;
+    let account = crate::support::moto::account_of(&conf).await;
     let s = Scratch::new("eventual-role");
     let f = s.write(
         "stack.toml",

@@ -112,14 +112,7 @@ enum Phase {
 async fn verify(phase: Phase) -> Vec<String> {
     let conf = sdk_config(REGION).await;
     let changed = phase == Phase::Changed;
-    let account = aws_sdk_sts::Client::new(&conf)
-        .get_caller_identity()
-        .send()
-        .await
-        .unwrap()
-        .account()
-        .unwrap()
-        .to_owned();
+    let account = crate::support::moto::account_of(&conf).await;
     let mut ids = Vec::new();
     let tag = |k: &str, v: &str| {
         aws_sdk_ec2::types::Filter::builder()

@@ -100,15 +100,7 @@ pub fn account() -> String {
         .get_or_init(|| {
             std::thread::spawn(|| {
                 tokio::runtime::Runtime::new().unwrap().block_on(async {
-                    let conf = crate::support::sdk_config().await;
-                    aws_sdk_sts::Client::new(&conf)
-                        .get_caller_identity()
-                        .send()
-                        .await
-                        .expect("GetCallerIdentity")
-                        .account()
-                        .expect("an account id")
-                        .to_owned()
+                    crate::support::account_of(&crate::support::sdk_config().await).await
                 })
             })
             .join()

@@ -11,14 +11,7 @@ async fn kms() -> aws_sdk_kms::Client {
 }
 
 async fn account() -> String {
-    let sts = aws_sdk_sts::Client::new(&sdk_config().await);
-    sts.get_caller_identity()
-        .send()
-        .await
-        .unwrap()
-        .account()
-        .unwrap()
-        .to_owned()
+    crate::support::account_of(&sdk_config().await).await
 }
 
 /// The props `read` can return: the desired ones without the write-only fields.

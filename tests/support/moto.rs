@@ -189,9 +189,14 @@ pub fn credentials_env() -> Vec<(&'static str, String)> {
 
 /// A loaded SDK configuration for the emulator, for tests that verify live state directly.
 pub async fn sdk_config() -> aws_config::SdkConfig {
+    sdk_config_at(&moto().endpoint).await
+}
+
+/// [`sdk_config`] for another emulator (a private moto).
+pub async fn sdk_config_at(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(&moto().endpoint)
+        .endpoint_url(endpoint)
         .credentials_provider(aws_sdk_s3::config::Credentials::new(
             "testing", "testing", None, None, "test",
         ))
@@ -209,4 +214,16 @@ pub fn unique(prefix: &str) -> String {
         .map(|d| d.as_millis() % 100_000_000)
         .unwrap_or(0);
     format!("{prefix}-{t}-{n}")
+}
+
+/// The account id an emulator (or AWS) answers with, from STS: moto's and LocalStack's differ.
+pub async fn account_of(conf: &aws_config::SdkConfig) -> String {
+    aws_sdk_sts::Client::new(conf)
+        .get_caller_identity()
+        .send()
+        .await
+        .expect("GetCallerIdentity")
+        .account()
+        .expect("an account id")
+        .to_owned()
 }
