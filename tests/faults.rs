@@ -782,7 +782,7 @@ async fn converge_once(
     let mut failures = Vec::new();
     loop {
         apply_runs += 1;
-        let run = zinfra_at(&proxy.endpoint, &["apply", path(f), "--auto-approve"], &env);
+        let run = zinfra_at(&proxy.endpoint, &["apply", path(f), "--auto-approve"], env);
         applies.push_str(&run.stderr);
         if run.code == 0 {
             break;
@@ -806,7 +806,7 @@ async fn converge_once(
     let plan = zinfra_at(
         &proxy.endpoint,
         &["plan", path(f), "--detailed-exitcode"],
-        &env,
+        env,
     );
     assert_eq!(
         plan.code, 0,
@@ -839,7 +839,7 @@ async fn converge_once(
         let run = zinfra_at(
             &proxy.endpoint,
             &["destroy", path(f), "--auto-approve"],
-            &env,
+            env,
         );
         log.push_str(&run.stdout);
         log.push_str(&run.stderr);

@@ -739,7 +739,7 @@ async fn unindexed_buckets(
             Err(e) => return Err(sdk_error("GetBucketTagging", e)),
         };
         let address = owned_address(stack, tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        let arn = format!("arn:{}:s3:::{name}", partition(&region));
+        let arn = format!("arn:{}:s3:::{name}", partition(region));
         Ok::<_, anyhow::Error>(address.map(|a| (a, arn, tags)))
     }))
     .await?;
