@@ -825,6 +825,36 @@ mod tests {
     }
 
     #[test]
+    fn an_unavailable_service_is_told_from_a_failing_one() {
+        // LocalStack's free edition, any emulator lacking an API: HTTP 501.
+        assert!(service_unavailable(
+            Some(501),
+            Some("x"),
+            "ListClusters: InternalFailure: x"
+        ));
+        let license = "The API for service 'kafka' is either not included in your current license plan or has not yet been emulated by LocalStack.";
+        assert!(service_unavailable(Some(500), Some(license), license));
+        // No such host: a region without the service.
+        assert!(service_unavailable(
+            None,
+            None,
+            "ListClusters: dispatch failure: io error: dns error: failed to lookup address information"
+        ));
+        // A failing service is not a missing one: retried as before.
+        assert!(!service_unavailable(
+            Some(500),
+            Some("We encountered an internal error"),
+            "x"
+        ));
+        assert!(!service_unavailable(Some(503), None, "SlowDown"));
+        assert!(!service_unavailable(
+            None,
+            None,
+            "dispatch failure: connection refused"
+        ));
+    }
+
+    #[test]
     fn user_tags_leave_out_aws_own() {
         let t = user_tags([("aws:cloudformation:stack-name", "x"), ("Name", "web")]);
         assert_eq!(t, tags(&[("Name", "web")]));
