@@ -1420,3 +1420,84 @@ policy = { Version = "2012-10-17", Statement = [{ Sid = "Admin", Effect = "Allow
     )
     .expect(0);
 }
+
+/// The eventual-consistency mode itself, through the SDK: a new VPC is invisible to reads (by id:
+/// InvalidVpcID.NotFound; by tag filter: left out) and unknown to other calls for the window, then
+/// visible; a VPC whose subnet was just deleted answers DependencyViolation, then goes.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_emulator_settles_like_aws_for_its_window() {
+    let moto = crate::support::moto::start_private_with(&[("ZINFRA_EMULATOR_SETTLE_SECONDS", "2")]);
+    let ec2 = aws_sdk_ec2::Client::new(&crate::support::moto::sdk_config_at(&moto.endpoint).await);
+    let tag = aws_sdk_ec2::types::TagSpecification::builder()
+        .resource_type(aws_sdk_ec2::types::ResourceType::Vpc)
+        .tags(
+            aws_sdk_ec2::types::Tag::builder()
+                .key("settle")
+                .value("yes")
+                .build(),
+        )
+        .build();
+    let vpc = ec2
+        .create_vpc()
+        .cidr_block("10.77.0.0/16")
+        .tag_specifications(tag)
+        .send()
+        .await
+        .unwrap();
+    let vpc = vpc.vpc().unwrap().vpc_id().unwrap().to_owned();
+    let by_id = ec2.describe_vpcs().vpc_ids(&vpc).send().await;
+    assert_eq!(
+        by_id.as_ref().err().and_then(ec2_code).as_deref(),
+        Some("InvalidVpcID.NotFound")
+    );
+    let filter = aws_sdk_ec2::types::Filter::builder()
+        .name("tag:settle")
+        .values("yes")
+        .build();
+    let by_tag = ec2
+        .describe_vpcs()
+        .filters(filter.clone())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        by_tag.vpcs().is_empty(),
+        "a new VPC is left out of filtered reads"
+    );
+    let subnet = ec2
+        .create_subnet()
+        .vpc_id(&vpc)
+        .cidr_block("10.77.1.0/24")
+        .send()
+        .await;
+    assert_eq!(
+        subnet.as_ref().err().and_then(ec2_code).as_deref(),
+        Some("InvalidVpcID.NotFound")
+    );
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    let by_tag = ec2.describe_vpcs().filters(filter).send().await.unwrap();
+    assert_eq!(by_tag.vpcs().len(), 1, "visible after the window");
+    let subnet = ec2
+        .create_subnet()
+        .vpc_id(&vpc)
+        .cidr_block("10.77.1.0/24")
+        .send()
+        .await
+        .unwrap();
+    let subnet = subnet.subnet().unwrap().subnet_id().unwrap().to_owned();
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    ec2.delete_subnet().subnet_id(&subnet).send().await.unwrap();
+    let busy = ec2.delete_vpc().vpc_id(&vpc).send().await;
+    assert_eq!(
+        busy.as_ref().err().and_then(ec2_code).as_deref(),
+        Some("DependencyViolation")
+    );
+    tokio::time::sleep(Duration::from_millis(2200)).await;
+    ec2.delete_vpc().vpc_id(&vpc).send().await.unwrap();
+}
+
+fn ec2_code<E: aws_sdk_ec2::error::ProvideErrorMetadata, R>(
+    e: &aws_sdk_ec2::error::SdkError<E, R>,
+) -> Option<String> {
+    aws_sdk_ec2::error::ProvideErrorMetadata::code(e).map(str::to_owned)
+}

@@ -7,8 +7,9 @@ Off unless `ZINFRA_EMULATOR_SETTLE_SECONDS` is set (a window W in seconds, e.g. 
   an association, a rule, a tag) is answered as AWS does while the id propagates: HTTP 400
   `InvalidVpcID.NotFound`, `InvalidSubnetID.NotFound`, `InvalidGroup.NotFound`,
   `InvalidInternetGatewayID.NotFound` or `InvalidRouteTableID.NotFound`
-  (https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html). Describe and Delete calls
-  are left alone: the reads a plan makes after an apply, and a destroy, see the resource.
+  (https://docs.aws.amazon.com/ec2/latest/devguide/eventual-consistency.html). Reads do not see it yet
+  either: a Describe that names the id answers the same error, and a filtered Describe (by tag, say)
+  leaves it out of its reply. Delete calls are left alone.
 - **A parent is not deletable while its children are still going.** DeleteVpc within W of the deletion or
   detachment of one of its subnets, security groups, route tables or internet gateways answers
   `DependencyViolation`, as AWS does while those deletions settle.
@@ -38,6 +39,14 @@ EC2_CREATES = {
     "CreateSecurityGroup": ("groupId", "InvalidGroup.NotFound"),
     "CreateInternetGateway": ("internetGatewayId", "InvalidInternetGatewayID.NotFound"),
     "CreateRouteTable": ("routeTableId", "InvalidRouteTableID.NotFound"),
+}
+# Describe action -> (the set element of its reply, the id element of each item).
+EC2_READS = {
+    "DescribeVpcs": ("vpcSet", "vpcId"),
+    "DescribeSubnets": ("subnetSet", "subnetId"),
+    "DescribeSecurityGroups": ("securityGroupInfo", "groupId"),
+    "DescribeRouteTables": ("routeTableSet", "routeTableId"),
+    "DescribeInternetGateways": ("internetGatewaySet", "internetGatewayId"),
 }
 # Child deletions that keep a VPC busy for a while, with the parameter naming the child.
 VPC_CHILD_DELETES = {
@@ -79,6 +88,13 @@ def _before(service, action, params, text):
     now = _now()
     with _lock:
         if service == "ec2":
+            if action in EC2_READS:
+                # Asked for by id: unknown yet, as on AWS.
+                for key, value in params.items():
+                    fresh = _fresh.get(value)
+                    if re.fullmatch(r"[A-Za-z]+Id\.\d+", key) and fresh and now - fresh[0] < WINDOW:
+                        return _ec2_error(fresh[1], f"The ID '{value}' does not exist")
+                return None
             if action.startswith(("Describe", "Delete")):
                 if action == "DeleteVpc":
                     vpc = params.get("VpcId", "")
@@ -102,6 +118,51 @@ def _before(service, action, params, text):
                         "Policy contains a statement with one or more invalid principals.",
                     )
     return None
+
+
+def _without_fresh(text, set_tag, id_tag, now):
+    """The reply without the items of its set whose own id (the item's first `id_tag`) is still fresh."""
+    start = text.find(f"<{set_tag}>")
+    end = text.find(f"</{set_tag}>", start)
+    if start < 0 or end < 0:
+        return text
+    inner_start = start + len(set_tag) + 2
+    inner = text[inner_start:end]
+    kept, depth, item_start, pos = [], 0, None, 0
+    for m in re.finditer(r"<item>|</item>", inner):
+        if m.group() == "<item>":
+            if depth == 0:
+                item_start = m.start()
+            depth += 1
+        else:
+            depth -= 1
+            if depth == 0 and item_start is not None:
+                item = inner[item_start : m.end()]
+                own = re.search(f"<{id_tag}>([^<]+)</{id_tag}>", item)
+                fresh = _fresh.get(own.group(1)) if own else None
+                if not (fresh and now - fresh[0] < WINDOW):
+                    kept.append(item)
+                item_start = None
+        pos = m.end()
+    if depth != 0:
+        return text
+    return text[:inner_start] + "".join(kept) + text[end:]
+
+
+def _filter_reply(service, action, reply):
+    """A read's reply with what is not visible yet taken out (filtered Describe calls)."""
+    if service != "ec2" or action not in EC2_READS:
+        return reply
+    set_tag, id_tag = EC2_READS[action]
+    now = _now()
+    with _lock:
+        text = reply.decode("utf-8", "replace")
+        out = _without_fresh(text, set_tag, id_tag, now)
+    if out != text:
+        key = f"{action} (hidden)"
+        with _lock:
+            _answered[key] = _answered.get(key, 0) + 1
+    return out.encode()
 
 
 def _after(service, action, params, status, body):
@@ -183,12 +244,17 @@ def apply():
         captured = {}
 
         def capture(status, headers, exc_info=None):
-            captured["status"] = status
-            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+            captured["status"], captured["headers"] = status, headers
+            return lambda data: None
 
-        chunks = list(original(self, environ, capture))
-        reply = b"".join(chunks)
-        _after(service, action, params, captured.get("status", ""), reply)
+        reply = b"".join(original(self, environ, capture))
+        status = captured.get("status", "500 Internal Server Error")
+        _after(service, action, params, status, reply)
+        if status.startswith("2"):
+            reply = _filter_reply(service, action, reply)
+        headers = [(k, v) for k, v in captured.get("headers", []) if k.lower() != "content-length"]
+        headers.append(("Content-Length", str(len(reply))))
+        start_response(status, headers)
         return [reply]
 
     DomainDispatcherApplication.__call__ = call
