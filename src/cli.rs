@@ -89,7 +89,13 @@ enum Command {
         lock_timeout: std::time::Duration,
     },
     /// Release a stack's lock left by a run that died (the lock id is in the error that names it).
-    Unlock { stack: PathBuf, lock_id: String },
+    Unlock {
+        stack: PathBuf,
+        lock_id: String,
+        /// Release it even though its lease is live (its holder renewed it lately).
+        #[arg(long)]
+        force: bool,
+    },
     /// Check the stack file (or, with --live, what is deployed) against the security baseline.
     Check {
         #[arg(required_unless_present = "list")]
@@ -493,10 +499,29 @@ async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
             )
             .await
         }
-        Command::Unlock { stack, lock_id } => {
+        Command::Unlock {
+            stack,
+            lock_id,
+            force,
+        } => {
             let (s, _) = load_stack(&stack, ui, name)?;
             let aws = connect(&cli.endpoint_url, &s.info.region).await;
-            aws.locks()?.release(&s.info.name, &lock_id).await?;
+            let locks = aws.locks()?;
+            // A live lease belongs to a run that is (or was a moment ago) alive: releasing it lets a
+            // second run in beside it. That takes --force.
+            if let Some(h) = locks.holder(&s.info.name).await?
+                && h.id == lock_id
+                && !force
+            {
+                let left = h.expires.saturating_sub(crate::drivers::lock::now());
+                bail!(
+                    "the lock {lock_id} of stack {} is live: held by {h}, renewed within the last {} s. If that run is still working, releasing its lock lets another run in beside it. It expires by itself within {left} s; to release it now anyway: zinfra unlock {} {lock_id} --force",
+                    s.info.name,
+                    crate::drivers::lock::lease().as_secs(),
+                    stack.display()
+                );
+            }
+            locks.release(&s.info.name, &lock_id).await?;
             println!("Released lock {lock_id} of stack {}.", s.info.name);
             Ok(EXIT_OK)
         }
@@ -508,6 +533,8 @@ async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
 /// releasing the lock when it can and saying how to release it when it cannot.
 struct Signals {
     interrupted: tokio::sync::watch::Receiver<bool>,
+    /// Stops the run like a first signal does, when the lock is lost.
+    stop: tokio::sync::watch::Sender<bool>,
     state: Arc<std::sync::Mutex<SignalState>>,
 }
 
@@ -516,11 +543,14 @@ struct SignalState {
     /// (locks, stack, lock id, stack file) while a lock is held.
     lock: Option<(crate::drivers::lock::Locks, String, String, PathBuf)>,
     applying: bool,
+    /// Why the lock was lost, once it was: the run then starts nothing new and fails.
+    lock_lost: Option<String>,
 }
 
 impl Signals {
     fn listen() -> Signals {
         let (tx, rx) = tokio::sync::watch::channel(false);
+        let stop = tx.clone();
         let state = Arc::new(std::sync::Mutex::new(SignalState::default()));
         let st = state.clone();
         tokio::spawn(async move {
@@ -560,7 +590,7 @@ impl Signals {
                     }
                     Some((_, stack, id, file)) => eprintln!(
                         "\nInterrupted again: exiting now. The lock of stack {stack} is left; it expires within {} s, or release it with: zinfra unlock {} {id}",
-                        crate::drivers::lock::LEASE.as_secs(),
+                        crate::drivers::lock::lease().as_secs(),
                         file.display()
                     ),
                     None => eprintln!("\nInterrupted."),
@@ -570,6 +600,7 @@ impl Signals {
         });
         Signals {
             interrupted: rx,
+            stop,
             state,
         }
     }
@@ -602,8 +633,31 @@ async fn locked(
             file.to_owned(),
         ))
     });
-    let (out, released) = lease.hold(work).await;
+    let on_lost = {
+        let (state, stop, stack) = (
+            signals.state.clone(),
+            signals.stop.clone(),
+            stack.to_owned(),
+        );
+        move |why: String| {
+            eprintln!(
+                "\nerror: lost the lock of stack {stack} ({why}): another run may be changing it. Starting nothing new; changes already running get {} s to finish.",
+                apply::GRACE.as_secs()
+            );
+            if let Ok(mut s) = state.lock() {
+                s.lock_lost = Some(why);
+            }
+            let _ = stop.send(true);
+        }
+    };
+    let (out, released) = lease.hold(work, on_lost).await;
     signals.set(|s| s.lock = None);
+    let lost = signals.state.lock().ok().and_then(|s| s.lock_lost.clone());
+    if let Some(why) = lost {
+        // The lock is someone else's now: nothing to release, and the run failed.
+        out?;
+        bail!("the run stopped because it lost the lock of stack {stack}: {why}");
+    }
     if let Err(e) = released {
         eprintln!("warning: {e:#}");
     }

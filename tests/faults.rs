@@ -1030,7 +1030,23 @@ async fn lock_refuses_waits_and_releases(store: &'static str) {
         .unwrap();
     let run = crate::support::cli::zinfra(&["unlock", path(&f), "0000"], &env).expect(1);
     assert!(run.stderr.contains("not by lock id 0000"), "{}", run.stderr);
-    let run = crate::support::cli::zinfra(&["unlock", path(&f), &stale.id], &env).expect(0);
+    // Its lease is live (taken a moment ago): releasing it takes --force, and the refusal names the holder.
+    let run = crate::support::cli::zinfra(&["unlock", path(&f), &stale.id], &env).expect(1);
+    assert!(
+        run.stderr.contains(&format!(
+            "the lock {} of stack {stack} is live: held by ",
+            stale.id
+        )) && run.stderr.contains("`zinfra destroy`")
+            && run.stderr.contains("--force"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        locks.holder(&stack).await.unwrap().is_some(),
+        "refused, yet released"
+    );
+    let run =
+        crate::support::cli::zinfra(&["unlock", path(&f), &stale.id, "--force"], &env).expect(0);
     assert_eq!(
         run.stdout,
         format!("Released lock {} of stack {stack}.\n", stale.id)
@@ -1500,4 +1516,118 @@ fn ec2_code<E: aws_sdk_ec2::error::ProvideErrorMetadata, R>(
     e: &aws_sdk_ec2::error::SdkError<E, R>,
 ) -> Option<String> {
     aws_sdk_ec2::error::ProvideErrorMetadata::code(e).map(str::to_owned)
+}
+
+/// A run that loses its lock (another run took it over after its lease ran out) stops: it starts no
+/// new change, lets the running one finish, and exits non-zero naming the loss. Both stores.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_apply_that_loses_its_lock_stops() {
+    for store in ["s3", "dynamodb"] {
+        let s = Scratch::new("lost-lock");
+        let stack = crate::support::unique("lost");
+        let f = s.write("stack.toml", &chain(&stack, 12));
+        let moto = crate::support::moto();
+        // Each request takes 400 ms, so the chain of 12 takes several seconds; the lease is 3 s
+        // (renewed every second).
+        let proxy = Proxy::start(
+            &moto.endpoint,
+            Faults {
+                latency: Duration::from_millis(400),
+                ..Faults::default()
+            },
+            7,
+        );
+        let (ep, f2) = (proxy.endpoint.clone(), f.clone());
+        let env = [
+            ("ZINFRA_LOCK", store),
+            ("ZINFRA_LOCK_LEASE_SECONDS", "3"),
+            ("ZINFRA_RPS", "off"),
+        ];
+        let run = std::thread::spawn(move || {
+            zinfra_at(
+                &ep,
+                &["apply", path(&f2), "--auto-approve", "--parallelism", "1"],
+                &env,
+            )
+        });
+        // Once the apply is changing things, another run takes the lock over.
+        let conf = crate::support::sdk_config().await;
+        let locks = locks(&conf, store);
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while parameters(&stack).await == 0 {
+            assert!(Instant::now() < deadline, "the apply never started");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        take_over(&conf, store, &stack).await;
+        let run = run.join().unwrap();
+        assert_eq!(run.code, 1, "{store}: {}\n{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr
+                .contains(&format!("error: lost the lock of stack {stack}")),
+            "{store}: {}",
+            run.stderr
+        );
+        let made = parameters(&stack).await;
+        assert!(
+            made < 12,
+            "{store}: the apply went on after losing its lock ({made} made)"
+        );
+        let holder = locks
+            .holder(&stack)
+            .await
+            .unwrap()
+            .expect("the other run's lock");
+        assert_eq!(
+            holder.id, "other-run",
+            "{store}: the loser touched the winner's lock"
+        );
+        locks.release(&stack, "other-run").await.unwrap();
+        crate::support::cli::zinfra(
+            &["destroy", path(&f), "--auto-approve"],
+            &[("ZINFRA_LOCK", store)],
+        )
+        .expect(0);
+    }
+}
+
+/// Another run's lock, written over this one's as a run would after the lease ran out.
+async fn take_over(conf: &aws_config::SdkConfig, store: &str, stack: &str) {
+    let expires = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 600;
+    if store == "dynamodb" {
+        use aws_sdk_dynamodb::types::AttributeValue::{N, S};
+        aws_sdk_dynamodb::Client::new(conf)
+            .put_item()
+            .table_name("zinfra-locks")
+            .item("stack", S(stack.into()))
+            .item("lock_id", S("other-run".into()))
+            .item("who", S("other@ci".into()))
+            .item("command", S("zinfra apply".into()))
+            .item("since", S("now".into()))
+            .item("expires", N(expires.to_string()))
+            .send()
+            .await
+            .unwrap();
+    } else {
+        let account = crate::support::moto::account_of(conf).await;
+        let s3 = aws_sdk_s3::Client::from_conf(
+            aws_sdk_s3::config::Builder::from(conf)
+                .force_path_style(true)
+                .build(),
+        );
+        let body = serde_json::json!({
+            "lock_id": "other-run", "who": "other@ci", "command": "zinfra apply",
+            "since": "now", "expires": expires, "released": false
+        });
+        s3.put_object()
+            .bucket(format!("zinfra-locks-{account}-us-east-1"))
+            .key(format!("locks/{stack}.json"))
+            .body(body.to_string().into_bytes().into())
+            .send()
+            .await
+            .unwrap();
+    }
 }

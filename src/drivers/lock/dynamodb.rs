@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType, TableStatus, Tag,
 };
 
-use super::{Holder, LEASE, Locked, Me, now};
+use super::{Holder, Locked, Me, lease, now};
 use crate::drivers::{error_code, sdk_error};
 
 /// The lock table, one per account and region; `ZINFRA_LOCK_TABLE` names another.
@@ -122,7 +122,7 @@ impl DynamoLocks {
                 .item("since", s(since))
                 .item(
                     "expires",
-                    AttributeValue::N((t + LEASE.as_secs()).to_string()),
+                    AttributeValue::N((t + lease().as_secs()).to_string()),
                 )
                 .condition_expression(
                     "attribute_not_exists(stack) OR expires < :now OR lock_id = :id",
@@ -214,7 +214,7 @@ impl DynamoLocks {
             .condition_expression("lock_id = :id")
             .expression_attribute_values(
                 ":e",
-                AttributeValue::N((now() + LEASE.as_secs()).to_string()),
+                AttributeValue::N((now() + lease().as_secs()).to_string()),
             )
             .expression_attribute_values(":id", s(id))
             .send()

@@ -18,8 +18,20 @@ pub mod s3;
 
 /// How long a lock lives without renewal: a holder that dies frees the stack after this.
 pub const LEASE: Duration = Duration::from_secs(60);
-/// Renewal period, well inside the lease.
-pub const RENEW_EVERY: Duration = Duration::from_secs(20);
+
+/// The lease in force: [`LEASE`], or `ZINFRA_LOCK_LEASE_SECONDS` (at least 3; tests shorten it).
+pub fn lease() -> Duration {
+    std::env::var("ZINFRA_LOCK_LEASE_SECONDS")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .map(|s| Duration::from_secs(s.max(3)))
+        .unwrap_or(LEASE)
+}
+
+/// Renewal period: a third of the lease, so two renewals can fail before it runs out.
+pub fn renew_every() -> Duration {
+    lease() / 3
+}
 
 /// Who holds a lock, as stored in its item or object.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,7 +59,7 @@ impl std::fmt::Display for Holder {
     "stack {stack} is locked by {holder}. Another zinfra run is changing it: wait for it, or pass \
      --lock-timeout to wait here. If that run is gone, the lock expires by itself within {lease}s; to \
      release it now: zinfra unlock STACK {id}",
-    lease = LEASE.as_secs(),
+    lease = lease().as_secs(),
     id = holder.id
 )]
 pub struct Locked {
@@ -139,7 +151,8 @@ impl Me {
     }
 }
 
-pub(crate) fn now() -> u64 {
+/// Unix seconds on this machine's clock.
+pub fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs())
@@ -172,19 +185,37 @@ pub struct Lease {
 }
 
 impl Lease {
-    /// Keep the lease alive while `work` runs, then release it whatever the outcome.
-    pub async fn hold<T>(self, work: impl std::future::Future<Output = T>) -> (T, Result<()>) {
+    /// Keep the lease alive while `work` runs, then release it whatever the outcome. When the lease is
+    /// lost (a renewal finds the lock is no longer this run's, or renewals failed until the lease would
+    /// have run out), `lost` is called once with the reason: the caller must start nothing new.
+    pub async fn hold<T>(
+        self,
+        work: impl std::future::Future<Output = T>,
+        lost: impl Fn(String) + Send + 'static,
+    ) -> (T, Result<()>) {
         let renew = {
             let (locks, stack, id) = (self.locks.clone(), self.stack.clone(), self.id.clone());
             tokio::spawn(async move {
+                // This run's own clock, and only its elapsed time since its last successful write:
+                // the lease is given up before anyone else could take the lock over.
+                let mut last_ok = std::time::Instant::now();
                 loop {
-                    tokio::time::sleep(RENEW_EVERY).await;
+                    tokio::time::sleep(renew_every()).await;
                     let renewed = match &locks {
                         Locks::S3(l) => l.renew(&stack, &id).await,
                         Locks::DynamoDb(l) => l.renew(&stack, &id).await,
                     };
-                    if let Err(e) = renewed {
-                        tracing::warn!("renewing the lock of {stack}: {e:#}");
+                    match renewed {
+                        Ok(()) => last_ok = std::time::Instant::now(),
+                        Err(e) => {
+                            let transient = crate::provider::outcome_unknown(&e)
+                                || crate::provider::not_yet(&e);
+                            if !transient || last_ok.elapsed() + renew_every() >= lease() {
+                                lost(format!("{e:#}"));
+                                return;
+                            }
+                            tracing::warn!("renewing the lock of {stack}: {e:#}");
+                        }
                     }
                 }
             })

@@ -16,7 +16,7 @@ use aws_sdk_s3::types::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{Holder, LEASE, Locked, Me, now};
+use super::{Holder, Locked, Me, lease, now};
 use crate::drivers::{error_code, sdk_error};
 
 /// The default lock bucket's name starts with this.
@@ -239,7 +239,7 @@ impl S3Locks {
             who: me.who.clone(),
             command: me.command.clone(),
             since: me.since.clone(),
-            expires: now() + LEASE.as_secs(),
+            expires: now() + lease().as_secs(),
             released: false,
         };
         loop {
@@ -342,7 +342,7 @@ impl S3Locks {
                         expires: if release {
                             now()
                         } else {
-                            now() + LEASE.as_secs()
+                            now() + lease().as_secs()
                         },
                         released: release,
                     };
