@@ -59,6 +59,10 @@ enum Command {
         /// Exit 0 when there is nothing to do, 2 when there are changes, 1 on error.
         #[arg(long)]
         detailed_exitcode: bool,
+        /// Let this run delete or replace ADDRESS although it holds data (a bucket, table, key, …).
+        /// Repeatable.
+        #[arg(long = "allow-destroy", value_name = "ADDRESS")]
+        allow_destroy: Vec<String>,
     },
     /// Make live AWS match the stack file, or apply a saved plan.
     Apply {
@@ -67,6 +71,10 @@ enum Command {
         /// Don't ask for confirmation (needed without a terminal).
         #[arg(long)]
         auto_approve: bool,
+        /// Let this run delete or replace ADDRESS although it holds data (a bucket, table, key, …).
+        /// Repeatable.
+        #[arg(long = "allow-destroy", value_name = "ADDRESS")]
+        allow_destroy: Vec<String>,
         /// At most this many changes at once. By default every change whose dependencies are done
         /// starts at once; per-API rate limits keep the request rate under AWS's throttling.
         #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
@@ -277,12 +285,14 @@ async fn make_plan(
     graph: &Graph,
     aws: &Aws,
     destroy: bool,
+    allow_destroy: &[String],
 ) -> Result<(Plan, Vec<Live>)> {
     let live = aws
         .read(&stack.info, &stack.resources)
         .await
         .context("reading live state")?;
-    let plan = plan::compute(
+    let live = plan::moved(live, &stack.info.moved);
+    let mut plan = plan::compute(
         &stack.info,
         &stack.resources,
         &deps_of(stack, graph),
@@ -290,7 +300,38 @@ async fn make_plan(
         &live,
         destroy,
     );
+    refuse_conflicts(&plan)?;
+    plan.allow(allow_destroy)?;
+    // Another region's resources are not this stack's: apply never sees them.
+    let live = live
+        .into_iter()
+        .filter(|l| plan::foreign_region(&stack.info, l).is_none())
+        .collect();
     Ok((plan, live))
+}
+
+/// A stack is its name, account and region: a file never touches what the stack of the same name
+/// owns in another region (IAM roles, zones, CloudFront and S3 buckets are seen from every region).
+fn refuse_conflicts(p: &Plan) -> Result<()> {
+    let conflicts = p.conflicts();
+    if conflicts.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = conflicts
+        .iter()
+        .map(|f| {
+            format!(
+                "  {} ({}) belongs to stack {} in {}",
+                f.address, f.id, p.stack.name, f.region
+            )
+        })
+        .collect();
+    bail!(
+        "stack {name} in {region} (this file) declares resources that stack {name} in another region owns:\n{}\nTwo stacks in one account need two names: change `[stack] name` or pass --stack-name. Nothing was changed.",
+        list.join("\n"),
+        name = p.stack.name,
+        region = p.stack.region,
+    )
 }
 
 /// Commands that need no network (validate, graph, check of the file), or `None`.
@@ -371,7 +412,7 @@ async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
             let stack = stack.expect("clap requires STACK without --list");
             let (s, g) = load_stack(&stack, ui, name)?;
             let aws = connect(&cli.endpoint_url, &s.info.region).await;
-            let (_, live_state) = make_plan(&s, &g, &aws, false).await?;
+            let (_, live_state) = make_plan(&s, &g, &aws, false, &[]).await?;
             let code = report_findings(&s, &check::check_live(&s, &live_state), format, true, ui)?;
             // A declared resource that could not be read is never reported as compliant.
             let missing: Vec<&str> = s
@@ -396,11 +437,12 @@ async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
             out,
             json,
             detailed_exitcode,
+            allow_destroy,
         } => {
             let (s, g) = load_stack(&stack, ui, name)?;
             enforce_baseline(&s, ui)?;
             let aws = connect(&cli.endpoint_url, &s.info.region).await;
-            let (p, _) = make_plan(&s, &g, &aws, false).await?;
+            let (p, _) = make_plan(&s, &g, &aws, false, &allow_destroy).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&render::json(&p))?);
             } else {
@@ -426,6 +468,7 @@ async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
         Command::Apply {
             target,
             auto_approve,
+            allow_destroy,
             parallelism,
             lock_timeout,
         } => {
@@ -440,7 +483,17 @@ async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
                     &target,
                     "apply",
                     lock_timeout,
-                    async { apply_saved(saved, aws.clone(), parallelism, ui, &signals).await },
+                    async {
+                        apply_saved(
+                            saved,
+                            aws.clone(),
+                            &allow_destroy,
+                            parallelism,
+                            ui,
+                            &signals,
+                        )
+                        .await
+                    },
                 )
                 .await;
             }
@@ -455,7 +508,7 @@ async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
                 "apply",
                 lock_timeout,
                 async {
-                    let (p, live) = make_plan(&s, &g, &aws, false).await?;
+                    let (p, live) = make_plan(&s, &g, &aws, false, &allow_destroy).await?;
                     show_plan(&p, ui)?;
                     if !p.has_changes() {
                         return Ok(EXIT_OK);
@@ -484,7 +537,7 @@ async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
                 "destroy",
                 lock_timeout,
                 async {
-                    let (p, live) = make_plan(&s, &g, &aws, true).await?;
+                    let (p, live) = make_plan(&s, &g, &aws, true, &[]).await?;
                     if !p.has_changes() {
                         println!(
                             "Nothing to destroy: no live resource is tagged for stack {}.",
@@ -803,6 +856,7 @@ async fn finish(
             list.join("\n")
         );
     }
+    refuse_unallowed(p)?;
     println!();
     let t0 = std::time::Instant::now();
     signals.set(|s| s.applying = true);
@@ -828,6 +882,35 @@ async fn finish(
     } else {
         EXIT_ERROR
     })
+}
+
+/// Data is never lost by accident: a delete or replace of a resource that holds data needs the run
+/// to name it (or the file to allow it), checked before anything changes.
+fn refuse_unallowed(p: &Plan) -> Result<()> {
+    let unallowed = p.unallowed();
+    if unallowed.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = unallowed
+        .iter()
+        .map(|r| {
+            format!(
+                "  {} ({}) holds {}",
+                r.address,
+                r.id.as_deref().unwrap_or("?"),
+                r.holds.as_deref().unwrap_or("data")
+            )
+        })
+        .collect();
+    let flags: Vec<String> = unallowed
+        .iter()
+        .map(|r| format!("--allow-destroy {}", r.address))
+        .collect();
+    bail!(
+        "refusing to apply: the plan deletes or replaces resources that hold data:\n{}\nIf a resource was renamed in the file, declare a [[moved]] instead. If losing them is intended, run again with {}. Nothing was changed.",
+        list.join("\n"),
+        flags.join(" ")
+    )
 }
 
 fn print_report(report: &Report, what: &str) {
@@ -910,6 +993,7 @@ fn load_secrets(p: &mut Plan) -> Result<()> {
 async fn apply_saved(
     mut p: Plan,
     aws: Arc<Aws>,
+    allow_destroy: &[String],
     parallelism: Option<usize>,
     ui: &Ui,
     signals: &Signals,
@@ -918,10 +1002,16 @@ async fn apply_saved(
         refuse_protected(&p.stack, None)?;
     }
     load_secrets(&mut p)?;
+    p.allow(allow_destroy)?;
     let live = aws
         .read(&p.stack, &p.desired)
         .await
         .context("reading live state")?;
+    let live = plan::moved(live, &p.stack.moved);
+    let live: Vec<Live> = live
+        .into_iter()
+        .filter(|l| plan::foreign_region(&p.stack, l).is_none())
+        .collect();
     let mut stale = Vec::new();
     for r in &p.resources {
         let now = live

@@ -12,6 +12,9 @@ pub type Tags = BTreeMap<String, String>;
 
 pub const TAG_STACK: &str = "zinfra:stack";
 pub const TAG_ADDRESS: &str = "zinfra:address";
+/// The region of the stack that owns the resource: a stack is its name, account and region, and global
+/// resources (IAM, Route 53, CloudFront, S3's bucket list) are seen from every region.
+pub const TAG_REGION: &str = "zinfra:region";
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -171,6 +174,17 @@ pub struct Resource {
     /// Deliberate exceptions to baseline rules (the `waivers` meta field).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub waivers: Vec<Waiver>,
+    /// The file allows apply to delete or replace this resource although its kind holds data
+    /// (the `allow_destroy` meta field).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_destroy: bool,
+}
+
+/// `[[moved]]`: the resource once at `from` is now declared at `to`; apply re-tags it in place.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Move {
+    pub from: Address,
+    pub to: Address,
 }
 
 /// A deliberate exception to one rule of the security baseline, written next to what it excuses.

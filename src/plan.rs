@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::model::{Address, Live, Props, Resource, TAG_ADDRESS, TAG_STACK, Tags, Value};
+use crate::model::{
+    Address, Live, Move, Props, Resource, TAG_ADDRESS, TAG_REGION, TAG_STACK, Tags, Value,
+};
 use crate::provider::StackInfo;
 use crate::schema::{self, Ty};
 
@@ -44,6 +46,25 @@ pub struct ResourcePlan {
     /// The live resource has deletion protection on, so it cannot be deleted or replaced.
     #[serde(default)]
     pub protected: bool,
+    /// A delete or replace loses this (the kind holds data or identity): apply refuses it unless allowed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holds: Option<String>,
+    /// The delete or replace of what it holds is allowed: by `destroy`, by `--allow-destroy ADDRESS`
+    /// or by the file's `allow_destroy = true`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allowed: bool,
+    /// The address the live resource was tagged with, when a `[[moved]]` brings it here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_from: Option<Address>,
+}
+
+/// A live resource with this stack's name that belongs to the stack of that name in another region.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Foreign {
+    pub address: Address,
+    pub kind: String,
+    pub id: String,
+    pub region: String,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -56,6 +77,12 @@ pub struct Plan {
     pub desired: Vec<Resource>,
     pub deps: BTreeMap<Address, BTreeSet<Address>>,
     pub destroy: bool,
+    /// Stateful resources this run may delete or replace (`--allow-destroy`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_destroy: Vec<Address>,
+    /// Resources of the same stack name owned from another region: never changed, never deleted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub foreign: Vec<Foreign>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -95,6 +122,40 @@ impl Plan {
             .collect()
     }
 
+    /// Deletes and replacements that would lose data nobody allowed this run to lose.
+    pub fn unallowed(&self) -> Vec<&ResourcePlan> {
+        self.resources
+            .iter()
+            .filter(|r| r.holds.is_some() && !r.allowed)
+            .filter(|r| matches!(r.action, Action::Delete | Action::Replace))
+            .collect()
+    }
+
+    /// Foreign resources at addresses this file declares: the same stack, applied from two regions.
+    pub fn conflicts(&self) -> Vec<&Foreign> {
+        self.foreign
+            .iter()
+            .filter(|f| self.desired.iter().any(|r| r.address == f.address))
+            .collect()
+    }
+
+    /// Let this run delete or replace the stateful resources at `addresses` (`--allow-destroy`).
+    /// An address that names no such change is an error: a typo must not pass silently.
+    pub fn allow(&mut self, addresses: &[Address]) -> anyhow::Result<()> {
+        for a in addresses {
+            match self.resources.iter_mut().find(|r| &r.address == a) {
+                Some(r) if matches!(r.action, Action::Delete | Action::Replace) => r.allowed = true,
+                _ => anyhow::bail!(
+                    "--allow-destroy {a}: the plan neither deletes nor replaces {a}; nothing to allow"
+                ),
+            }
+            if !self.allow_destroy.contains(a) {
+                self.allow_destroy.push(a.clone());
+            }
+        }
+        Ok(())
+    }
+
     pub fn get(&self, address: &str) -> Option<&ResourcePlan> {
         self.resources.iter().find(|r| r.address == address)
     }
@@ -106,7 +167,45 @@ pub fn desired_tags(stack: &StackInfo, r: &Resource) -> Tags {
     tags.extend(r.tags.clone());
     tags.insert(TAG_STACK.to_owned(), stack.name.clone());
     tags.insert(TAG_ADDRESS.to_owned(), r.address.clone());
+    tags.insert(TAG_REGION.to_owned(), stack.region.clone());
     tags
+}
+
+/// Apply the file's `[[moved]]`: a live resource still tagged with a `from` address is the one
+/// declared at `to` (unless something already lives there). The next apply re-tags it.
+pub fn moved(mut live: Vec<Live>, moves: &[Move]) -> Vec<Live> {
+    for m in moves {
+        if live.iter().any(|l| l.address == m.to) {
+            continue;
+        }
+        for l in live.iter_mut().filter(|l| l.address == m.from) {
+            l.address = m.to.clone();
+        }
+    }
+    live
+}
+
+/// Whether `l` belongs to the stack of the same name in another region (legacy resources without the
+/// region tag are the stack's own: the next apply tags them).
+pub fn foreign_region<'a>(stack: &StackInfo, l: &'a Live) -> Option<&'a str> {
+    l.tags
+        .get(TAG_REGION)
+        .map(String::as_str)
+        .filter(|r| *r != stack.region)
+}
+
+/// What deleting or replacing `l` would lose, if its kind holds data or identity.
+fn holds(l: &Live, used: bool) -> Option<String> {
+    let h = schema::kind(&l.kind)?.holds?;
+    if h.only_if.is_some_and(|f| !f(&l.props)) || (h.when_used && !used) {
+        return None;
+    }
+    Some(h.what.to_owned())
+}
+
+/// The physical name a resource has (declared) or has live, for rename detection.
+fn physical_name<'a>(kind: &str, props: &'a Props) -> Option<&'a str> {
+    props.get(schema::kind(kind)?.physical_name?)?.as_str()
 }
 
 /// A stable digest of what was read, secrets included only through their presence.
@@ -350,6 +449,22 @@ pub fn compute(
     live: &[Live],
     destroy: bool,
 ) -> Plan {
+    let foreign: Vec<Foreign> = live
+        .iter()
+        .filter_map(|l| {
+            Some(Foreign {
+                address: l.address.clone(),
+                kind: l.kind.clone(),
+                id: l.id.clone(),
+                region: foreign_region(stack, l)?.to_owned(),
+            })
+        })
+        .collect();
+    let live: Vec<&Live> = live
+        .iter()
+        .filter(|l| foreign_region(stack, l).is_none())
+        .collect();
+    let live = &live[..];
     // Two live resources may claim one address (a create retried after its reply was lost, before
     // zinfra guarded against it): keep the one others use, delete the rest.
     let used = |l: &Live| {
@@ -360,7 +475,7 @@ pub fn compute(
     };
     let mut live_by: BTreeMap<&str, &Live> = BTreeMap::new();
     let mut duplicates = Vec::new();
-    for l in live {
+    for &l in live {
         match live_by.get(l.address.as_str()) {
             Some(kept) if used(l) > used(kept) => {
                 duplicates.push(*kept);
@@ -408,6 +523,9 @@ pub fn compute(
                     id: None,
                     fingerprint: None,
                     protected: false,
+                    holds: None,
+                    allowed: false,
+                    moved_from: None,
                 },
                 Some(l) => {
                     let changes = diff_resource(r, &resolved, &tags, l);
@@ -429,6 +547,11 @@ pub fn compute(
                         id: Some(l.id.clone()),
                         fingerprint: Some(fingerprint(l)),
                         protected: protected(l),
+                        holds: (action == Action::Replace)
+                            .then(|| holds(l, used(l) > 0))
+                            .flatten(),
+                        allowed: r.allow_destroy,
+                        moved_from: l.tags.get(TAG_ADDRESS).filter(|a| *a != addr).cloned(),
                     }
                 }
             };
@@ -440,6 +563,7 @@ pub fn compute(
     let rank = kind_rank();
     let mut deletes: Vec<&Live> = live
         .iter()
+        .copied()
         .filter(|l| destroy || !by_addr.contains_key(l.address.as_str()))
         .filter(|l| {
             live_by
@@ -458,13 +582,43 @@ pub fn compute(
         )
     });
     for l in deletes {
+        let held = holds(l, used(l) > 0);
+        // A stateful resource gone from the file while one of its kind and physical name is created
+        // at another address: almost surely a rename that would lose the data.
+        let renamed_to = (held.is_some() && !destroy)
+            .then(|| {
+                let name = physical_name(&l.kind, &l.props).unwrap_or(&l.id);
+                resources.iter().find(|c| {
+                    c.action == Action::Create
+                        && c.kind == l.kind
+                        && by_addr
+                            .get(c.address.as_str())
+                            .is_some_and(|r| physical_name(&r.kind, &r.props) == Some(name))
+                })
+            })
+            .flatten()
+            .map(|c| c.address.clone());
         let reason = if destroy {
             "destroy requested".to_owned()
         } else if by_addr.contains_key(l.address.as_str()) {
             format!("a second live resource ({}) claims this address", l.id)
+        } else if let Some(to) = &renamed_to {
+            format!(
+                "no longer in the stack file; {to} is created with the same name ({}): looks like a rename: declare a move to keep it: [[moved]] from = \"{}\" to = \"{to}\"",
+                physical_name(&l.kind, &l.props).unwrap_or(&l.id),
+                l.address
+            )
         } else {
             "no longer in the stack file".to_owned()
         };
+        if let Some(to) = &renamed_to
+            && let Some(c) = resources.iter_mut().find(|c| &c.address == to)
+        {
+            c.reason = Some(format!(
+                "looks like a rename of {}: declare a move to keep the live one",
+                l.address
+            ));
+        }
         resources.push(ResourcePlan {
             address: l.address.clone(),
             kind: l.kind.clone(),
@@ -474,6 +628,9 @@ pub fn compute(
             id: Some(l.id.clone()),
             fingerprint: Some(fingerprint(l)),
             protected: protected(l),
+            holds: held,
+            allowed: destroy,
+            moved_from: None,
         });
     }
 
@@ -484,6 +641,8 @@ pub fn compute(
         desired: desired.to_vec(),
         deps: deps.clone(),
         destroy,
+        allow_destroy: Vec::new(),
+        foreign,
     }
 }
 

@@ -19,6 +19,9 @@ pub struct StackInfo {
     /// Waivers of stack-level baseline rules (`[stack] waivers`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub waivers: Vec<crate::model::Waiver>,
+    /// Renames declared in the file (`[[moved]]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moved: Vec<crate::model::Move>,
 }
 
 /// An AWS call whose outcome is unknown: the connection broke, the reply was lost, or the service

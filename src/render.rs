@@ -96,18 +96,50 @@ fn verb(a: Action) -> &'static str {
     }
 }
 
+/// The guard line of a delete or replace that loses data, if any.
+pub fn guard(r: &ResourcePlan) -> Option<String> {
+    let what = r.holds.as_deref()?;
+    if !matches!(r.action, Action::Delete | Action::Replace) {
+        return None;
+    }
+    Some(if r.allowed {
+        format!(
+            "{} holds {what}: deleting it is allowed for this run",
+            r.address
+        )
+    } else {
+        format!(
+            "{} holds {what}: apply refuses to delete it unless run with --allow-destroy {} (or the file sets `allow_destroy = true` on it)",
+            r.address, r.address
+        )
+    })
+}
+
 fn resource(out: &mut String, r: &ResourcePlan, st: Style) {
-    let _ = writeln!(
-        out,
-        "  {} {}",
-        st.bold(&format!("# {}", r.address)),
-        verb(r.action)
-    );
+    let verb = match &r.moved_from {
+        Some(from) if r.action == Action::Update => {
+            format!("has moved from {from} (re-tagged in place)")
+        }
+        _ => verb(r.action).to_owned(),
+    };
+    let _ = writeln!(out, "  {} {verb}", st.bold(&format!("# {}", r.address)));
     if let Some(reason) = &r.reason {
         let _ = writeln!(out, "  # ({reason})");
     }
     if r.protected && matches!(r.action, Action::Delete | Action::Replace) {
         let _ = writeln!(out, "  {}", st.red("# (deletion_protection is on: apply will refuse to change anything until it is turned off)"));
+    }
+    if let Some(g) = guard(r) {
+        let line = format!("# ({g})");
+        let _ = writeln!(
+            out,
+            "  {}",
+            if r.allowed {
+                st.yellow(&line)
+            } else {
+                st.red(&line)
+            }
+        );
     }
     let (sym, painted) = match r.action {
         Action::Create => ("+", st.green("+")),
@@ -160,9 +192,11 @@ pub fn human(plan: &Plan, st: Style) -> String {
             st.green("No changes."),
             plan.resources.len()
         ));
+        out.push_str(&foreign(plan));
         out.push_str(&waivers(plan));
         return out;
     }
+    out.push_str(&foreign(plan));
     out.push_str("zinfra will perform the following actions:\n\n");
     for r in plan.resources.iter().filter(|r| r.action != Action::NoOp) {
         resource(&mut out, r, st);
@@ -178,6 +212,26 @@ pub fn human(plan: &Plan, st: Style) -> String {
     );
     out.push_str(&waivers(plan));
     out
+}
+
+/// Resources of the same stack name owned from other regions: named, so the user knows they are seen
+/// and left alone.
+fn foreign(plan: &Plan) -> String {
+    let mut regions: std::collections::BTreeMap<&str, usize> = Default::default();
+    for f in &plan.foreign {
+        *regions.entry(f.region.as_str()).or_default() += 1;
+    }
+    regions
+        .iter()
+        .map(|(region, n)| {
+            format!(
+                "Left alone: {n} resource{} of stack {} in {region} (another stack of the same name; this one is in {}).\n\n",
+                if *n == 1 { "" } else { "s" },
+                plan.stack.name,
+                plan.stack.region
+            )
+        })
+        .collect()
 }
 
 /// Every baseline exception of the stack, in every plan, so none goes unnoticed.
@@ -219,6 +273,9 @@ pub fn json(plan: &Plan) -> serde_json::Value {
                 "action": r.action,
                 "id": r.id,
                 "reason": r.reason,
+                "moved_from": r.moved_from,
+                "holds": r.holds,
+                "destroy_allowed": r.holds.is_some().then_some(r.allowed),
                 "changes": r.changes.iter().map(|c| serde_json::json!({
                     "field": c.field,
                     "before": c.before.as_ref().map(json_value),
@@ -279,6 +336,13 @@ pub fn markdown_plan(plan: &Plan) -> String {
             Action::NoOp => "",
         };
         let why = match (&r.reason, r.action) {
+            _ if guard(r).is_some() => guard(r).unwrap_or_default(),
+            (_, Action::Update) if r.moved_from.is_some() => {
+                format!(
+                    "moved from `{}`",
+                    r.moved_from.as_deref().unwrap_or_default()
+                )
+            }
             (Some(reason), _) => reason.clone(),
             (None, Action::Update) => r
                 .changes

@@ -102,6 +102,44 @@ pub struct KindDef {
     /// A replacement creates the new resource before deleting the old one (immutable revisions that
     /// dependents move to, such as ECS task definitions).
     pub create_before_delete: bool,
+    /// Data or identity that a delete loses for good: apply deletes or replaces such a resource only
+    /// when the run names it (`--allow-destroy`) or the file says so (`allow_destroy = true`).
+    pub holds: Option<Holds>,
+}
+
+/// What a stateful kind keeps, and when it counts as stateful.
+#[derive(Debug, Clone, Copy)]
+pub struct Holds {
+    /// What is lost, in words: "its items".
+    pub what: &'static str,
+    /// Stateful only when the live resource's props say so (an SSM parameter only as a SecureString).
+    pub only_if: Option<fn(&crate::model::Props) -> bool>,
+    /// Stateful only while another resource uses it (a certificate that listeners serve).
+    pub when_used: bool,
+}
+
+impl Holds {
+    pub const fn always(what: &'static str) -> Holds {
+        Holds {
+            what,
+            only_if: None,
+            when_used: false,
+        }
+    }
+    pub const fn only_if(f: fn(&crate::model::Props) -> bool, what: &'static str) -> Holds {
+        Holds {
+            what,
+            only_if: Some(f),
+            when_used: false,
+        }
+    }
+    pub const fn when_used(what: &'static str) -> Holds {
+        Holds {
+            what,
+            only_if: None,
+            when_used: true,
+        }
+    }
 }
 
 impl KindDef {

@@ -7,7 +7,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::diagnostic::{Diagnostic, did_you_mean};
-use crate::model::{Ref, Resource, Secret, Tags, Value, Waiver};
+use crate::model::{Move, Ref, Resource, Secret, Tags, Value, Waiver};
 use crate::provider::StackInfo;
 use crate::schema::{self, Default, Field, KindDef, Ty};
 use crate::validate::Spans;
@@ -126,9 +126,14 @@ fn parse_named(
         }
     }
     let mut resources = Vec::new();
+    let mut moved = Vec::new();
     for (kind_key, kind_val) in root.iter() {
         let kind_name: &str = kind_key.get_ref();
         if kind_name == "stack" {
+            continue;
+        }
+        if kind_name == "moved" {
+            moved = p.moves(kind_val);
             continue;
         }
         let Some(kind) = schema::kind(kind_name) else {
@@ -159,13 +164,16 @@ fn parse_named(
             }
         }
     }
+    p.check_moves(&moved, &resources);
     if !p.diags.is_empty() {
         return Err(p.diags);
     }
+    let mut info = info.expect("stack info parsed without diagnostics");
+    info.moved = moved.into_iter().map(|(m, _)| m).collect();
     Ok(Stack {
         path: path.to_owned(),
         source: source.to_owned(),
-        info: info.expect("stack info parsed without diagnostics"),
+        info,
         resources,
         spans: p.spans,
     })
@@ -284,6 +292,131 @@ impl Parser<'_> {
         out
     }
 
+    /// `[[moved]]` tables: `from` and `to` addresses, with the span of each declaration.
+    fn moves(&mut self, v: &DeSpanned<'_>) -> Vec<(Move, Range<usize>)> {
+        const HELP: &str = "write `[[moved]]` with `from = \"dynamodb_table.old\"` and `to = \"dynamodb_table.new\"`";
+        let DeValue::Array(items) = v.get_ref() else {
+            self.error(
+                "`moved` must be a list of tables",
+                v.span(),
+                "not a list",
+                HELP,
+            );
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let DeValue::Table(t) = item.get_ref() else {
+                self.error(
+                    "each `[[moved]]` must be a table",
+                    item.span(),
+                    "not a table",
+                    HELP,
+                );
+                continue;
+            };
+            for (k, _) in t.iter() {
+                if !["from", "to"].contains(&k.get_ref().as_ref()) {
+                    self.error(
+                        format!("unknown field `{}` in [[moved]]", k.get_ref()),
+                        k.span(),
+                        "unknown field",
+                        HELP,
+                    );
+                }
+            }
+            let mut field = |name: &str| -> Option<String> {
+                let Some(v) = t.get(name) else {
+                    self.error(
+                        format!("[[moved]] needs `{name}`"),
+                        item.span(),
+                        format!("no `{name}`"),
+                        HELP,
+                    );
+                    return None;
+                };
+                self.spans.insert(format!("moved[{i}].{name}"), v.span());
+                match v.get_ref() {
+                    DeValue::String(s) => Some(s.to_string()),
+                    _ => {
+                        self.error(
+                            format!("`{name}` of [[moved]] must be an address string"),
+                            v.span(),
+                            "expected a string",
+                            HELP,
+                        );
+                        None
+                    }
+                }
+            };
+            if let (Some(from), Some(to)) = (field("from"), field("to")) {
+                out.push((Move { from, to }, item.span()));
+            }
+        }
+        out
+    }
+
+    /// A move names a resource the file no longer declares (`from`) and one it does (`to`), of one
+    /// taggable kind (zinfra re-tags the resource in place), each address at most once.
+    fn check_moves(&mut self, moved: &[(Move, Range<usize>)], resources: &[Resource]) {
+        let declared = |a: &str| resources.iter().any(|r| r.address == a);
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, (m, _)) in moved.iter().enumerate() {
+            let span = |p: &Self, f: &str| p.spans.get(&format!("moved[{i}].{f}"));
+            let at = |p: &Self, f: &str| span(p, f).unwrap_or(0..0);
+            if declared(&m.from) {
+                let s = at(self, "from");
+                self.error(
+                    format!("`{}` is moved away but still declared", m.from),
+                    s,
+                    "still in the file",
+                    format!("remove `[{}]`, or drop this [[moved]]", m.from),
+                );
+            }
+            if !declared(&m.to) {
+                let s = at(self, "to");
+                self.error(
+                    format!("`{}` is the target of a move but is not declared", m.to),
+                    s,
+                    "not in the file",
+                    format!("declare `[{}]` (the resource's new address)", m.to),
+                );
+            }
+            let (fk, tk) = (crate::model::kind_of(&m.from), crate::model::kind_of(&m.to));
+            if fk != tk {
+                let s = at(self, "to");
+                self.error(
+                    format!(
+                        "a move keeps the kind: `{}` is a {fk}, `{}` a {tk}",
+                        m.from, m.to
+                    ),
+                    s,
+                    "another kind",
+                    "a resource cannot change kind; declare the new one and let the old be deleted",
+                );
+            } else if schema::kind(fk).is_some_and(|k| !k.taggable) {
+                let s = at(self, "from");
+                self.error(
+                    format!("{fk} resources cannot be moved"),
+                    s,
+                    "not movable",
+                    "zinfra moves a resource by re-tagging it, and this kind carries no tags",
+                );
+            }
+            for (f, a) in [("from", &m.from), ("to", &m.to)] {
+                if !seen.insert(a.clone()) {
+                    let s = at(self, f);
+                    self.error(
+                        format!("`{a}` is in more than one [[moved]]"),
+                        s,
+                        "again here",
+                        "each address moves at most once",
+                    );
+                }
+            }
+        }
+    }
+
     fn stack_info(&mut self, root: &DeTable<'_>) -> Option<StackInfo> {
         let Some((key, val)) = root.get_key_value("stack") else {
             self.diags.push(
@@ -393,6 +526,7 @@ impl Parser<'_> {
             tags,
             protected,
             waivers,
+            moved: Vec::new(),
         })
     }
 
@@ -432,6 +566,7 @@ impl Parser<'_> {
         let mut depends_on = Vec::new();
         let mut timeout = None;
         let mut waivers = Vec::new();
+        let mut allow_destroy = false;
         for (k, v) in table.iter() {
             let key: &str = k.get_ref();
             self.spans.insert(format!("{address}.{key}:key"), k.span());
@@ -458,6 +593,18 @@ impl Parser<'_> {
                     }
                 }
                 "waivers" => waivers = self.waivers(v, &address),
+                "allow_destroy" => match v.get_ref() {
+                    DeValue::Boolean(b) => allow_destroy = *b,
+                    other => self.error(
+                        format!(
+                            "wrong type for `allow_destroy` in {address}: expected a boolean, found {}",
+                            other.type_str()
+                        ),
+                        v.span(),
+                        "expected true or false",
+                        "`allow_destroy = true` lets apply delete or replace this resource and what it holds",
+                    ),
+                },
                 "timeout" => match v.get_ref().as_str().and_then(crate::wait::parse) {
                     Some(d) => timeout = Some(d.as_secs()),
                     None => self.error(
@@ -472,6 +619,7 @@ impl Parser<'_> {
                     names.push("depends_on");
                     names.push("timeout");
                     names.push("waivers");
+                    names.push("allow_destroy");
                     if kind.taggable {
                         names.push("tags");
                     }
@@ -503,6 +651,7 @@ impl Parser<'_> {
             depends_on,
             timeout,
             waivers,
+            allow_destroy,
         })
     }
 

@@ -2,7 +2,7 @@
 
 use crate::kinds::route53_zone::{domain_name, normalize};
 use crate::model::Value;
-use crate::schema::{Default, Field, KindDef, Ty};
+use crate::schema::{Default, Field, Holds, KindDef, Ty};
 use crate::validate::ResourceCx;
 
 static NAME: Ty = Ty::Str;
@@ -64,6 +64,7 @@ pub static KIND: KindDef = KindDef {
     outputs: &["id", "arn"],
     validate,
     create_before_delete: false,
+    holds: Some(Holds::when_used("the certificate listeners serve")),
 };
 
 fn validate(cx: &ResourceCx<'_>) {

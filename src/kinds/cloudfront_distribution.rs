@@ -115,6 +115,7 @@ pub static KIND: KindDef = KindDef {
     outputs: &["id", "arn", "domain_name", "alias_target"],
     validate,
     create_before_delete: false,
+    holds: None,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

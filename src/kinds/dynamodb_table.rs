@@ -1,6 +1,6 @@
 //! `dynamodb_table`: schema and checks. AWS calls: `src/drivers/dynamodb.rs`; tests: `tests/drivers/dynamodb.rs`.
 
-use crate::schema::{Default, Field, KindDef, Ty};
+use crate::schema::{Default, Field, Holds, KindDef, Ty};
 use crate::validate::ResourceCx;
 
 static ATTR_TYPE: Ty = Ty::Enum(&["S", "N", "B"]);
@@ -56,6 +56,7 @@ pub static KIND: KindDef = KindDef {
     outputs: &["id", "arn"],
     validate,
     create_before_delete: false,
+    holds: Some(Holds::always("its items")),
 };
 
 fn validate(cx: &ResourceCx<'_>) {

@@ -1,6 +1,6 @@
 //! `ecr_repository`: schema and checks. AWS calls: `src/drivers/ecr.rs`; tests: `tests/drivers/ecr.rs`.
 
-use crate::schema::{Default, Field, KindDef, Ty};
+use crate::schema::{Default, Field, Holds, KindDef, Ty};
 use crate::validate::ResourceCx;
 
 /// ECR fixes a repository's encryption when it is created.
@@ -65,6 +65,7 @@ pub static KIND: KindDef = KindDef {
     outputs: &["id", "arn", "repository_url"],
     validate,
     create_before_delete: false,
+    holds: Some(Holds::always("its images")),
 };
 
 fn validate(cx: &ResourceCx<'_>) {

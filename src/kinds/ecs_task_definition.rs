@@ -110,6 +110,7 @@ pub static KIND: KindDef = KindDef {
     outputs: &["id", "arn"],
     validate,
     create_before_delete: true,
+    holds: None,
 };
 
 /// Fargate's valid task sizes: CPU units → the memory values (MiB) allowed with them.

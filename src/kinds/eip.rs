@@ -12,4 +12,5 @@ pub static KIND: KindDef = KindDef {
     outputs: &["id", "public_ip"],
     validate: no_validation,
     create_before_delete: false,
+    holds: None,
 };

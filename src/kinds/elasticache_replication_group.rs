@@ -1,6 +1,6 @@
 //! `elasticache_replication_group`: schema and checks. AWS calls: `src/drivers/elasticache.rs`; tests: `tests/drivers/elasticache.rs`.
 
-use crate::schema::{Default, Field, KindDef, Ty};
+use crate::schema::{Default, Field, Holds, KindDef, Ty};
 use crate::validate::ResourceCx;
 
 static SG: Ty = Ty::Ref(&["security_group"], "id");
@@ -118,6 +118,7 @@ pub static KIND: KindDef = KindDef {
     outputs: &["id", "arn", "primary_endpoint", "reader_endpoint"],
     validate,
     create_before_delete: false,
+    holds: Some(Holds::always("its data")),
 };
 
 fn validate(cx: &ResourceCx<'_>) {

@@ -31,6 +31,7 @@ pub static KIND: KindDef = KindDef {
     outputs: &["id", "arn"],
     validate,
     create_before_delete: false,
+    holds: None,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

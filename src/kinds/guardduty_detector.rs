@@ -26,6 +26,7 @@ pub static KIND: KindDef = KindDef {
     outputs: &["id", "arn"],
     validate,
     create_before_delete: false,
+    holds: None,
 };
 
 /// Intrusion detection is a baseline control: a disabled detector is a finding, not a setting.

@@ -11,4 +11,5 @@ pub static KIND: KindDef = KindDef {
     outputs: &["id", "arn"],
     validate: no_validation,
     create_before_delete: false,
+    holds: None,
 };

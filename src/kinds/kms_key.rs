@@ -1,6 +1,6 @@
 //! `kms_key`: schema and checks. AWS calls: `src/drivers/kms.rs`; tests: `tests/drivers/kms.rs`.
 
-use crate::schema::{Default, Field, KindDef, Ty};
+use crate::schema::{Default, Field, Holds, KindDef, Ty};
 use crate::validate::ResourceCx;
 
 pub static KIND: KindDef = KindDef {
@@ -37,6 +37,9 @@ pub static KIND: KindDef = KindDef {
     outputs: &["id", "arn"],
     validate,
     create_before_delete: false,
+    holds: Some(Holds::always(
+        "the key material: whatever it encrypted cannot be decrypted after deletion",
+    )),
 };
 
 fn validate(cx: &ResourceCx<'_>) {

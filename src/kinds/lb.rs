@@ -61,6 +61,7 @@ pub static KIND: KindDef = KindDef {
     outputs: &["id", "arn", "dns_name", "zone_id", "alias_target"],
     validate,
     create_before_delete: false,
+    holds: None,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

@@ -1,7 +1,7 @@
 //! `msk_cluster`: schema and checks. AWS calls: `src/drivers/kafka.rs`; tests: `tests/drivers/kafka.rs`.
 
 use crate::model::Value;
-use crate::schema::{Default, Field, KindDef, Ty};
+use crate::schema::{Default, Field, Holds, KindDef, Ty};
 use crate::validate::ResourceCx;
 
 static SUBNET_REF: Ty = Ty::Ref(&["subnet"], "id");
@@ -110,6 +110,7 @@ pub static KIND: KindDef = KindDef {
     outputs: &["id", "arn", "bootstrap_brokers_sasl_iam"],
     validate,
     create_before_delete: false,
+    holds: Some(Holds::always("its topics and their messages")),
 };
 
 /// The baseline's controls: private subnets, TLS everywhere, IAM authentication only, brokers spread

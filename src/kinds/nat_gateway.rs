@@ -30,6 +30,7 @@ pub static KIND: KindDef = KindDef {
     outputs: &["id"],
     validate,
     create_before_delete: false,
+    holds: None,
 };
 
 /// A public NAT gateway only works from a subnet that routes to the internet.

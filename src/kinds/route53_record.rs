@@ -60,6 +60,7 @@ pub static KIND: KindDef = KindDef {
     outputs: &["id", "fqdn"],
     validate,
     create_before_delete: false,
+    holds: None,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

@@ -1,6 +1,6 @@
 //! `route53_zone`: schema and checks. AWS calls: `src/drivers/route53.rs`; tests: `tests/drivers/route53.rs`.
 
-use crate::schema::{Default, Field, KindDef, Ty};
+use crate::schema::{Default, Field, Holds, KindDef, Ty};
 use crate::validate::ResourceCx;
 
 pub static KIND: KindDef = KindDef {
@@ -21,6 +21,9 @@ pub static KIND: KindDef = KindDef {
     outputs: &["id", "arn", "zone_id", "name_servers"],
     validate,
     create_before_delete: false,
+    holds: Some(Holds::always(
+        "its records and delegation: a new zone gets new name servers",
+    )),
 };
 
 fn validate(cx: &ResourceCx<'_>) {

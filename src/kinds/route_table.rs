@@ -44,6 +44,7 @@ pub static KIND: KindDef = KindDef {
     outputs: &["id", "arn"],
     validate,
     create_before_delete: false,
+    holds: None,
 };
 
 /// Each route goes to exactly one target.

@@ -1,6 +1,6 @@
 //! `s3_bucket`: schema and checks. AWS calls: `src/drivers/s3.rs`; tests: `tests/drivers/s3.rs`.
 
-use crate::schema::{Default, Field, KindDef, Ty};
+use crate::schema::{Default, Field, Holds, KindDef, Ty};
 use crate::validate::ResourceCx;
 
 pub static KIND: KindDef = KindDef {
@@ -42,6 +42,7 @@ pub static KIND: KindDef = KindDef {
     outputs: &["id", "arn", "regional_domain_name"],
     validate,
     create_before_delete: false,
+    holds: Some(Holds::always("its objects")),
 };
 
 fn validate(cx: &ResourceCx<'_>) {

@@ -23,6 +23,7 @@ pub static KIND: KindDef = KindDef {
     outputs: &["id"],
     validate,
     create_before_delete: false,
+    holds: None,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

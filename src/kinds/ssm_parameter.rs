@@ -1,6 +1,6 @@
 //! `ssm_parameter`: schema and checks. AWS calls: `src/drivers/ssm.rs`; tests: `tests/drivers/ssm.rs`.
 
-use crate::schema::{Default, Field, KindDef, Ty};
+use crate::schema::{Default, Field, Holds, KindDef, Ty};
 use crate::validate::ResourceCx;
 
 pub static KIND: KindDef = KindDef {
@@ -38,6 +38,7 @@ pub static KIND: KindDef = KindDef {
     outputs: &["id", "arn"],
     validate,
     create_before_delete: false,
+    holds: Some(Holds::only_if(is_secure_string, "its secret value")),
 };
 
 fn validate(cx: &ResourceCx<'_>) {
@@ -86,4 +87,9 @@ fn validate(cx: &ResourceCx<'_>) {
             "use `value_from_env = \"ENV_VAR\"`",
         );
     }
+}
+
+/// A SecureString holds a secret that exists nowhere else; plain parameters are rewritten from the file.
+fn is_secure_string(p: &crate::model::Props) -> bool {
+    p.get("type").and_then(crate::model::Value::as_str) == Some("SecureString")
 }

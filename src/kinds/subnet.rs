@@ -34,6 +34,7 @@ pub static KIND: KindDef = KindDef {
     outputs: &["id", "arn"],
     validate,
     create_before_delete: false,
+    holds: None,
 };
 
 fn net(cx_value: Option<&str>) -> Option<ipnet::Ipv4Net> {

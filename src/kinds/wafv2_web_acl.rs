@@ -83,6 +83,7 @@ pub static KIND: KindDef = KindDef {
     outputs: &["id", "arn", "name"],
     validate,
     create_before_delete: false,
+    holds: None,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

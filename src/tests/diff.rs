@@ -151,7 +151,7 @@ fn in_place_update_shows_each_field() {
   # subnet.a will be updated in place
   ~ subnet.a (subnet-1) {
       ~ map_public_ip_on_launch = true -> false
-      ~ tags                    = { Owner = \"someone\", \"zinfra:address\" = \"subnet.a\", \"zinfra:stack\" = \"t\" } -> { \"zinfra:address\" = \"subnet.a\", \"zinfra:stack\" = \"t\" }
+      ~ tags                    = { Owner = \"someone\", \"zinfra:address\" = \"subnet.a\", \"zinfra:region\" = \"us-east-1\", \"zinfra:stack\" = \"t\" } -> { \"zinfra:address\" = \"subnet.a\", \"zinfra:region\" = \"us-east-1\", \"zinfra:stack\" = \"t\" }
     }
 
 Plan: 0 to add, 1 to change, 0 to destroy.

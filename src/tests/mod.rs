@@ -5,6 +5,7 @@ mod check;
 mod diff;
 mod fuzz;
 mod graph;
+mod guards;
 mod validation;
 
 use crate::stack::{self, Stack};

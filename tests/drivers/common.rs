@@ -43,6 +43,7 @@ pub fn desired(r: &Resolved) -> Resource {
         depends_on: vec![],
         timeout: None,
         waivers: vec![],
+        allow_destroy: false,
     }
 }
 

@@ -1,0 +1,249 @@
+//! The guards that keep zinfra from losing or taking what is not clearly handed to it: stateful
+//! resources, renames and moves, stacks of the same name in other regions. Pure plans, no network.
+
+use std::collections::BTreeMap;
+
+use super::Case;
+use crate::graph::Graph;
+use crate::model::{Live, TAG_ADDRESS, TAG_REGION, Value};
+use crate::plan::{self, Action, Plan};
+use crate::render::{self, Style};
+use crate::stack::Stack;
+
+const TABLE: &str = "
+    [dynamodb_table.orders]
+    table_name = \"orders\"
+    hash_key = \"pk\"
+    attributes = { pk = \"S\" }
+";
+
+const RENAMED: &str = "
+    [dynamodb_table.purchases]
+    table_name = \"orders\"
+    hash_key = \"pk\"
+    attributes = { pk = \"S\" }
+";
+
+/// `address` of `s` as a driver would read it after apply.
+fn live_as(s: &Stack, address: &str, id: &str) -> Live {
+    let r = s.get(address).unwrap();
+    let mut l = Live::new(address, &r.kind, id);
+    l.props = plan::resolve_props(&r.props, &BTreeMap::new());
+    l.tags = plan::desired_tags(&s.info, r);
+    l
+}
+
+fn plan_of(s: &Stack, live: Vec<Live>, destroy: bool) -> Plan {
+    let g = Graph::new(s).unwrap();
+    let deps = s
+        .resources
+        .iter()
+        .map(|r| (r.address.clone(), g.deps(&r.address).cloned().collect()))
+        .collect();
+    let live = plan::moved(live, &s.info.moved);
+    plan::compute(&s.info, &s.resources, &deps, g.order(), &live, destroy)
+}
+
+#[test]
+fn removing_a_table_is_refused_unless_allowed_for_the_run() {
+    let before = Case::new(TABLE).ok();
+    let live = vec![live_as(&before, "dynamodb_table.orders", "orders")];
+    let after = Case::new("").ok();
+    let mut p = plan_of(&after, live, false);
+    let r = p.get("dynamodb_table.orders").unwrap();
+    assert_eq!(r.action, Action::Delete);
+    assert_eq!(r.holds.as_deref(), Some("its items"));
+    assert_eq!(p.unallowed().len(), 1);
+    assert!(
+        render::human(&p, Style::default()).contains(
+            "# (dynamodb_table.orders holds its items: apply refuses to delete it unless run with --allow-destroy dynamodb_table.orders"
+        ),
+        "{}",
+        render::human(&p, Style::default())
+    );
+    // A typo in --allow-destroy is an error, not a silent no-op.
+    assert!(p.allow(&["dynamodb_table.order".into()]).is_err());
+    p.allow(&["dynamodb_table.orders".into()]).unwrap();
+    assert!(p.unallowed().is_empty());
+    assert_eq!(p.allow_destroy, ["dynamodb_table.orders"]);
+}
+
+#[test]
+fn destroy_is_allowed_by_the_command_itself() {
+    let s = Case::new(TABLE).ok();
+    let live = vec![live_as(&s, "dynamodb_table.orders", "orders")];
+    let p = plan_of(&s, live, true);
+    assert!(p.unallowed().is_empty());
+    assert_eq!(p.resources[0].action, Action::Delete);
+}
+
+#[test]
+fn a_replacement_of_a_stateful_resource_is_guarded_unless_the_file_allows_it() {
+    let s = Case::new(TABLE).ok();
+    let mut live = live_as(&s, "dynamodb_table.orders", "orders");
+    live.props
+        .insert("hash_key".into(), Value::Str("id".into()));
+    let p = plan_of(&s, vec![live.clone()], false);
+    assert_eq!(p.resources[0].action, Action::Replace);
+    assert_eq!(p.unallowed().len(), 1);
+    let s = Case::new(&format!("{TABLE}allow_destroy = true\n")).ok();
+    let p = plan_of(&s, vec![live], false);
+    assert!(p.unallowed().is_empty());
+}
+
+#[test]
+fn only_secure_strings_count_as_stateful_parameters() {
+    let s = Case::new(
+        "
+        [ssm_parameter.plain]
+        name = \"/t/plain\"
+        type = \"String\"
+        value = \"x\"
+
+        [ssm_parameter.secret]
+        name = \"/t/secret\"
+        value_from_env = \"SET_VAR\"
+        ",
+    )
+    .ok();
+    let live = vec![
+        live_as(&s, "ssm_parameter.plain", "/t/plain"),
+        live_as(&s, "ssm_parameter.secret", "/t/secret"),
+    ];
+    let p = plan_of(&Case::new("").ok(), live, false);
+    let held: Vec<_> = p.unallowed().iter().map(|r| r.address.clone()).collect();
+    assert_eq!(held, ["ssm_parameter.secret"]);
+}
+
+#[test]
+fn a_rename_without_a_move_is_called_what_it_looks_like() {
+    let before = Case::new(TABLE).ok();
+    let live = vec![live_as(&before, "dynamodb_table.orders", "orders")];
+    let p = plan_of(&Case::new(RENAMED).ok(), live, false);
+    let gone = p.get("dynamodb_table.orders").unwrap();
+    assert_eq!(gone.action, Action::Delete);
+    let why = gone.reason.as_deref().unwrap();
+    assert!(why.contains("looks like a rename: declare a move"), "{why}");
+    assert!(
+        why.contains(
+            "[[moved]] from = \"dynamodb_table.orders\" to = \"dynamodb_table.purchases\""
+        ),
+        "{why}"
+    );
+    assert_eq!(p.unallowed().len(), 1);
+    let new = p.get("dynamodb_table.purchases").unwrap();
+    assert!(
+        new.reason
+            .as_deref()
+            .unwrap()
+            .contains("looks like a rename of dynamodb_table.orders")
+    );
+}
+
+#[test]
+fn a_declared_move_retags_in_place() {
+    let before = Case::new(TABLE).ok();
+    let live = vec![live_as(&before, "dynamodb_table.orders", "orders")];
+    let s = Case::new(&format!(
+        "{RENAMED}\n[[moved]]\nfrom = \"dynamodb_table.orders\"\nto = \"dynamodb_table.purchases\"\n"
+    ))
+    .ok();
+    let p = plan_of(&s, live, false);
+    let actions: Vec<_> = p
+        .resources
+        .iter()
+        .map(|r| (r.address.as_str(), r.action))
+        .collect();
+    assert_eq!(actions, [("dynamodb_table.purchases", Action::Update)]);
+    let r = &p.resources[0];
+    assert_eq!(r.moved_from.as_deref(), Some("dynamodb_table.orders"));
+    assert_eq!(r.changes.len(), 1, "only the tags change: {:?}", r.changes);
+    assert_eq!(r.changes[0].field, "tags");
+    let text = render::human(&p, Style::default());
+    assert!(
+        text.contains(
+            "# dynamodb_table.purchases has moved from dynamodb_table.orders (re-tagged in place)"
+        ),
+        "{text}"
+    );
+    // Once re-tagged, the move is done: no change.
+    let mut moved = live_as(&s, "dynamodb_table.purchases", "orders");
+    moved
+        .tags
+        .insert(TAG_ADDRESS.into(), "dynamodb_table.purchases".into());
+    assert!(!plan_of(&s, vec![moved], false).has_changes());
+}
+
+#[test]
+fn moves_are_validated_with_their_place_in_the_file() {
+    Case::new(&format!(
+        "{TABLE}\n[[moved]]\nfrom = \"dynamodb_table.orders\"\nto = \"s3_bucket.orders\"\n"
+    ))
+    .errors(
+        r#"
+        error: `dynamodb_table.orders` is moved away but still declared
+           --> stack.toml:12:8
+           |
+        12 | from = "dynamodb_table.orders"
+           |        ^^^^^^^^^^^^^^^^^^^^^^^ still in the file
+           |
+           = help: remove `[dynamodb_table.orders]`, or drop this [[moved]]
+
+        error: `s3_bucket.orders` is the target of a move but is not declared
+           --> stack.toml:13:6
+           |
+        13 | to = "s3_bucket.orders"
+           |      ^^^^^^^^^^^^^^^^^^ not in the file
+           |
+           = help: declare `[s3_bucket.orders]` (the resource's new address)
+
+        error: a move keeps the kind: `dynamodb_table.orders` is a dynamodb_table, `s3_bucket.orders` a s3_bucket
+           --> stack.toml:13:6
+           |
+        13 | to = "s3_bucket.orders"
+           |      ^^^^^^^^^^^^^^^^^^ another kind
+           |
+           = help: a resource cannot change kind; declare the new one and let the old be deleted
+        "#,
+    );
+}
+
+#[test]
+fn the_same_stack_name_in_another_region_is_left_alone_or_refused() {
+    let s = Case::new(
+        "
+        [iam_role.app]
+        assume_role_policy = { Version = \"2012-10-17\", Statement = [{ Effect = \"Allow\", Action = \"sts:AssumeRole\", Principal = { Service = \"ecs-tasks.amazonaws.com\" } }] }
+        ",
+    )
+    .ok();
+    let mut theirs = live_as(&s, "iam_role.app", "t-app");
+    theirs.tags.insert(TAG_REGION.into(), "eu-west-1".into());
+    let mut other = theirs.clone();
+    other.address = "iam_role.worker".into();
+    other.id = "t-worker".into();
+    // Declared here too: a conflict the plan refuses (cli names both stacks).
+    let p = plan_of(&s, vec![theirs.clone(), other.clone()], false);
+    let conflicts: Vec<_> = p
+        .conflicts()
+        .iter()
+        .map(|f| (f.address.clone(), f.region.clone()))
+        .collect();
+    assert_eq!(
+        conflicts,
+        [("iam_role.app".to_owned(), "eu-west-1".to_owned())]
+    );
+    // Not declared here: never deleted, named in the plan as left alone.
+    assert!(p.get("iam_role.worker").is_none());
+    let p = plan_of(&Case::new("").ok(), vec![theirs, other], true);
+    assert!(
+        !p.has_changes(),
+        "destroy must not touch another region's stack"
+    );
+    assert!(
+        render::human(&p, Style::default())
+            .contains("Left alone: 2 resources of stack t in eu-west-1 (another stack of the same name; this one is in us-east-1)."),
+        "{}",
+        render::human(&p, Style::default())
+    );
+}
