@@ -8,6 +8,7 @@ mod corpus;
 mod drivers;
 mod faults;
 mod github;
+mod guards;
 mod localstack;
 mod pacing;
 mod requests;

@@ -1,0 +1,149 @@
+//! The guards of issue 15 through the CLI, as a CI job runs it (`apply --auto-approve`): live state is
+//! set up and checked with plain SDK clients, never through zinfra.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::support::cli::{Scratch, path, zinfra};
+use crate::support::{sdk_config, unique};
+
+fn stack_file(stack: &str, region: &str, body: &str) -> String {
+    format!("[stack]\nname = \"{stack}\"\nenvironment = \"test\"\nregion = \"{region}\"\n\n{body}")
+}
+
+fn table(address: &str, table: &str) -> String {
+    format!(
+        "[dynamodb_table.{address}]\ntable_name = \"{table}\"\nhash_key = \"pk\"\nattributes = {{ pk = \"S\" }}\n\n"
+    )
+}
+
+const ROLE: &str = "[iam_role.app]\nassume_role_policy = { Version = \"2012-10-17\", Statement = [{ Effect = \"Allow\", Action = \"sts:AssumeRole\", Principal = { Service = \"ecs-tasks.amazonaws.com\" } }] }\n\n";
+
+async fn item_count(ddb: &aws_sdk_dynamodb::Client, table: &str) -> i32 {
+    ddb.scan().table_name(table).send().await.unwrap().count()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn data_survives_renames_removals_and_the_same_stack_in_another_region() {
+    let s = Scratch::new("guards");
+    let stack = unique("guards");
+    let name = format!("{stack}-orders");
+    let ddb = aws_sdk_dynamodb::Client::new(&sdk_config().await);
+    let iam = aws_sdk_iam::Client::new(&sdk_config().await);
+
+    let f = s.write(
+        "stack.toml",
+        &stack_file(
+            &stack,
+            "us-east-1",
+            &format!("{}{ROLE}", table("orders", &name)),
+        ),
+    );
+    zinfra(&["apply", path(&f), "--auto-approve"], &[]).expect(0);
+    ddb.put_item()
+        .table_name(&name)
+        .item("pk", AttributeValue::S("order-1".into()))
+        .send()
+        .await
+        .unwrap();
+
+    // Renamed in the file, no move declared: refused before anything changes.
+    let renamed = table("purchases", &name);
+    let g = s.write(
+        "renamed.toml",
+        &stack_file(&stack, "us-east-1", &format!("{renamed}{ROLE}")),
+    );
+    let run = zinfra(&["apply", path(&g), "--auto-approve"], &[]).expect(1);
+    assert!(
+        run.stdout.contains("looks like a rename: declare a move"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains(&format!(
+            "refusing to apply: the plan deletes or replaces resources that hold data:\n  dynamodb_table.orders ({name}) holds its items"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(item_count(&ddb, &name).await, 1);
+
+    // Removed from the file: refused too.
+    let h = s.write("removed.toml", &stack_file(&stack, "us-east-1", ROLE));
+    let run = zinfra(&["apply", path(&h), "--auto-approve"], &[]).expect(1);
+    assert!(
+        run.stderr.contains("--allow-destroy dynamodb_table.orders"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(item_count(&ddb, &name).await, 1);
+
+    // The same stack name from another region: the global role is not its to change or delete.
+    let other = s.write("other-region.toml", &stack_file(&stack, "eu-west-1", ROLE));
+    let run = zinfra(&["plan", path(&other)], &[]).expect(1);
+    assert!(
+        run.stderr.contains(&format!(
+            "stack {stack} in eu-west-1 (this file) declares resources that stack {stack} in another region owns:\n  iam_role.app ({stack}-app) belongs to stack {stack} in us-east-1"
+        )),
+        "{}",
+        run.stderr
+    );
+    let empty = s.write("empty.toml", &stack_file(&stack, "eu-west-1", ""));
+    let run = zinfra(&["destroy", path(&empty), "--auto-approve"], &[]).expect(0);
+    assert!(
+        run.stdout.starts_with("Nothing to destroy"),
+        "{}",
+        run.stdout
+    );
+    iam.get_role()
+        .role_name(format!("{stack}-app"))
+        .send()
+        .await
+        .expect("the other region's role is still there");
+
+    // Declared as a move: re-tagged in place, the item kept, and the next plan is clean.
+    let moved = s.write(
+        "moved.toml",
+        &stack_file(
+            &stack,
+            "us-east-1",
+            &format!(
+                "{renamed}{ROLE}[[moved]]\nfrom = \"dynamodb_table.orders\"\nto = \"dynamodb_table.purchases\"\n"
+            ),
+        ),
+    );
+    let run = zinfra(&["apply", path(&moved), "--auto-approve"], &[]).expect(0);
+    assert!(
+        run.stdout.contains(
+            "# dynamodb_table.purchases has moved from dynamodb_table.orders (re-tagged in place)"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("0 added, 1 changed, 0 destroyed"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(item_count(&ddb, &name).await, 1);
+    zinfra(&["plan", path(&moved), "--detailed-exitcode"], &[]).expect(0);
+
+    // Removing it on purpose takes the run naming it.
+    let run = zinfra(
+        &[
+            "apply",
+            path(&h),
+            "--auto-approve",
+            "--allow-destroy",
+            "dynamodb_table.purchases",
+        ],
+        &[],
+    )
+    .expect(0);
+    assert!(run.stdout.contains("1 destroyed"), "{}", run.stdout);
+    assert!(ddb.describe_table().table_name(&name).send().await.is_err());
+
+    // An ephemeral stack still goes in one command, data-holding resources and all.
+    zinfra(&["apply", path(&f), "--auto-approve"], &[]).expect(0);
+    zinfra(&["destroy", path(&f), "--auto-approve"], &[]).expect(0);
+    assert!(ddb.describe_table().table_name(&name).send().await.is_err());
+}
