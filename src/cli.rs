@@ -450,7 +450,7 @@ async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
             }
             ui.write_summary(&render::markdown_plan(&p))?;
             if let Some(out) = out {
-                save_plan(&p, &out)?;
+                save_plan(&p, &s, &out)?;
                 if !json {
                     println!(
                         "\nSaved the plan to {}. Apply exactly it with: zinfra apply {}",
@@ -942,8 +942,8 @@ fn print_report(report: &Report, what: &str) {
     );
 }
 
-fn save_plan(p: &Plan, path: &Path) -> Result<()> {
-    let json = serde_json::to_string_pretty(p)?;
+fn save_plan(p: &Plan, s: &Stack, path: &Path) -> Result<()> {
+    let json = p.sealed_json(&s.source)?;
     std::fs::write(path, json).with_context(|| format!("cannot write {}", path.display()))
 }
 
@@ -953,14 +953,24 @@ fn read_saved_plan(path: &Path) -> Result<Option<Plan>> {
     if !text.trim_start().starts_with('{') {
         return Ok(None);
     }
-    let p: Plan = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a zinfra plan file", path.display()))?;
+    let p: Plan = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a zinfra plan file, or it was cut short; nothing was applied",
+            path.display()
+        )
+    })?;
     if p.format != plan::PLAN_FORMAT {
         bail!(
             "{} was written by another zinfra version (plan format {}, this one reads {})",
             path.display(),
             p.format,
             plan::PLAN_FORMAT
+        );
+    }
+    if !p.seal_holds() {
+        bail!(
+            "{} was changed after zinfra wrote it (its content no longer matches its seal); nothing was applied. Make a new plan with `zinfra plan --out`.",
+            path.display()
         );
     }
     Ok(Some(p))
@@ -1000,6 +1010,17 @@ async fn apply_saved(
 ) -> Result<i32> {
     if p.destroy {
         refuse_protected(&p.stack, None)?;
+    }
+    // The baseline as this zinfra knows it today, on what the plan would build.
+    let planned = Stack {
+        path: format!("the saved plan's stack {}", p.stack.name),
+        source: String::new(),
+        info: p.stack.clone(),
+        resources: p.desired.clone(),
+        spans: Default::default(),
+    };
+    if !p.destroy {
+        enforce_baseline(&planned, ui)?;
     }
     load_secrets(&mut p)?;
     p.allow(allow_destroy)?;

@@ -11,7 +11,8 @@ use crate::model::{
 use crate::provider::StackInfo;
 use crate::schema::{self, Ty};
 
-pub const PLAN_FORMAT: u32 = 1;
+/// 2: plans are sealed (see [`Seal`]); unsealed plans of format 1 are refused.
+pub const PLAN_FORMAT: u32 = 2;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -83,6 +84,56 @@ pub struct Plan {
     /// Resources of the same stack name owned from another region: never changed, never deleted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub foreign: Vec<Foreign>,
+    /// Set when the plan is saved: what it was made from, and a digest over all of it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seal: Option<Seal>,
+}
+
+/// A saved plan's seal: an edited or truncated plan file no longer matches its digest and is refused.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Seal {
+    /// SHA-256 of the stack file the plan was made from.
+    pub source_sha256: String,
+    /// The zinfra version that made it.
+    pub zinfra: String,
+    /// SHA-256 of the plan file's JSON with this field empty.
+    pub digest: String,
+}
+
+impl Plan {
+    /// The plan as saved: sealed with the digest of its content and of the stack file's text.
+    pub fn sealed_json(&self, source: &str) -> serde_json::Result<String> {
+        let mut p = self.clone();
+        p.seal = Some(Seal {
+            source_sha256: format!("{:x}", Sha256::digest(source.as_bytes())),
+            zinfra: env!("CARGO_PKG_VERSION").to_owned(),
+            digest: String::new(),
+        });
+        let digest = p.digest()?;
+        if let Some(s) = &mut p.seal {
+            s.digest = digest;
+        }
+        serde_json::to_string_pretty(&p)
+    }
+
+    /// Whether the seal's digest matches the content (false for an unsealed plan).
+    pub fn seal_holds(&self) -> bool {
+        let Some(seal) = &self.seal else {
+            return false;
+        };
+        let mut p = self.clone();
+        if let Some(s) = &mut p.seal {
+            s.digest = String::new();
+        }
+        p.digest().is_ok_and(|d| d == seal.digest)
+    }
+
+    fn digest(&self) -> serde_json::Result<String> {
+        Ok(format!(
+            "{:x}",
+            Sha256::digest(serde_json::to_string(self)?.as_bytes())
+        ))
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
@@ -643,6 +694,7 @@ pub fn compute(
         destroy,
         allow_destroy: Vec::new(),
         foreign,
+        seal: None,
     }
 }
 

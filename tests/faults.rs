@@ -975,7 +975,7 @@ async fn lock_refuses_waits_and_releases(store: &'static str) {
     assert_eq!(
         run.stderr,
         format!(
-            "error: stack {stack} is locked by {holder}. Another zinfra run is changing it: wait for it, or pass --lock-timeout to wait here. If that run is gone, the lock expires by itself within 60s; to release it now: zinfra unlock STACK {}\n",
+            "error: stack {stack} is locked by {holder}. Another zinfra run is changing it: wait for it, or pass --lock-timeout to wait here. If that run is gone, a run takes the lock over once it has gone 60s unrenewed; to release it now: zinfra unlock STACK {}\n",
             held.id
         )
     );
@@ -1053,6 +1053,40 @@ async fn lock_refuses_waits_and_releases(store: &'static str) {
     );
     assert_eq!(locks.holder(&stack).await.unwrap(), None);
     crate::support::cli::zinfra(&["destroy", path(&f), "--auto-approve"], &env).expect(0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lock_left_unrenewed_for_a_lease_is_taken_over_whatever_its_clock_says() {
+    for store in ["s3", "dynamodb"] {
+        let s = Scratch::new("stale-lock");
+        let stack = crate::support::unique("stale-lock");
+        let f = s.write("stack.toml", &chain(&stack, 1));
+        let locks = locks(&crate::support::sdk_config().await, store);
+        // A run that died: its lock says (by its clock) it is good for another 60 s, and is never renewed.
+        let dead = locks
+            .acquire(&stack, "zinfra apply dead.toml", Duration::ZERO)
+            .await
+            .unwrap();
+        let env = [("ZINFRA_LOCK", store), ("ZINFRA_LOCK_LEASE_SECONDS", "3")];
+        let t0 = std::time::Instant::now();
+        let args = ["apply", path(&f), "--auto-approve", "--lock-timeout", "30s"];
+        let run = crate::support::cli::zinfra(&args, &env).expect(0);
+        assert!(
+            run.stdout.contains("Apply complete!"),
+            "{store}: {}",
+            run.stdout
+        );
+        assert!(
+            t0.elapsed() >= Duration::from_secs(3),
+            "{store}: taken over before a whole lease went unrenewed ({:?})",
+            t0.elapsed()
+        );
+        assert!(
+            locks.release(&stack, &dead.id).await.is_err(),
+            "{store}: the dead run's lock id still holds"
+        );
+        crate::support::cli::zinfra(&["destroy", path(&f), "--auto-approve"], &env).expect(0);
+    }
 }
 
 #[test]

@@ -147,3 +147,77 @@ async fn data_survives_renames_removals_and_the_same_stack_in_another_region() {
     zinfra(&["destroy", path(&f), "--auto-approve"], &[]).expect(0);
     assert!(ddb.describe_table().table_name(&name).send().await.is_err());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_saved_plan_is_sealed_and_checked_again_at_apply() {
+    let s = Scratch::new("sealed");
+    let stack = unique("sealed");
+    let bucket = format!("{stack}-assets");
+    let f = s.write(
+        "stack.toml",
+        &stack_file(
+            &stack,
+            "us-east-1",
+            &format!("[s3_bucket.assets]\nbucket = \"{bucket}\"\n"),
+        ),
+    );
+    let planfile = s.dir.join("plan.json");
+    zinfra(&["plan", path(&f), "--out", path(&planfile)], &[]).expect(0);
+    let text = std::fs::read_to_string(&planfile).unwrap();
+
+    // Edited after it was written (by hand, or by a step in between): refused.
+    let edited = s.write(
+        "edited.json",
+        &text.replace(&bucket, &format!("{bucket}-x")),
+    );
+    let run = zinfra(&["apply", path(&edited)], &[]).expect(1);
+    assert!(
+        run.stderr
+            .contains("was changed after zinfra wrote it (its content no longer matches its seal); nothing was applied"),
+        "{}",
+        run.stderr
+    );
+    // Cut short: refused.
+    let cut = s.write("cut.json", &text[..text.len() / 2]);
+    let run = zinfra(&["apply", path(&cut)], &[]).expect(1);
+    assert!(
+        run.stderr
+            .contains("or it was cut short; nothing was applied"),
+        "{}",
+        run.stderr
+    );
+
+    // Sealed, but breaking the baseline (a plan made by an older zinfra, or before a waiver expired):
+    // the baseline is checked again at apply.
+    let mut p: zinfra::plan::Plan = serde_json::from_str(&text).unwrap();
+    p.desired[0].props.insert(
+        "block_public_access".into(),
+        zinfra::model::Value::Bool(false),
+    );
+    let open = s.write("open.json", &p.sealed_json("").unwrap());
+    let run = zinfra(&["apply", path(&open)], &[]).expect(1);
+    assert!(run.stderr.contains("ZS-S3-002"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("violates the security baseline; nothing was sent to AWS"),
+        "{}",
+        run.stderr
+    );
+
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk_config().await)
+            .force_path_style(true)
+            .build(),
+    );
+    assert!(
+        s3.head_bucket().bucket(&bucket).send().await.is_err(),
+        "nothing was created"
+    );
+    zinfra(&["apply", path(&planfile)], &[]).expect(0);
+    s3.head_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("the sealed plan applied");
+    zinfra(&["destroy", path(&f), "--auto-approve"], &[]).expect(0);
+}

@@ -11,7 +11,7 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType, TableStatus, Tag,
 };
 
-use super::{Holder, Locked, Me, lease, now};
+use super::{Holder, Locked, Me, Next, Watch, lease, now};
 use crate::drivers::{error_code, sdk_error};
 
 /// The lock table, one per account and region; `ZINFRA_LOCK_TABLE` names another.
@@ -107,8 +107,11 @@ impl DynamoLocks {
     /// Take the stack's lock, waiting up to `wait` for another holder to let go.
     pub(crate) async fn acquire(&self, stack: &str, me: &Me, wait: Duration) -> Result<()> {
         let (id, who, command, since) = (&me.id, &me.who, &me.command, &me.since);
-        let deadline = std::time::Instant::now() + wait;
+        let mut watch = Watch::new(wait, lease());
         let mut table_checked = false;
+        // (lock id, revision) of a holder watched for a whole lease without renewal: taken over on
+        // the condition that it is still exactly that.
+        let mut take_over: Option<(String, u64)> = None;
         loop {
             let t = now();
             let put = self
@@ -124,13 +127,20 @@ impl DynamoLocks {
                     "expires",
                     AttributeValue::N((t + lease().as_secs()).to_string()),
                 )
-                .condition_expression(
-                    "attribute_not_exists(stack) OR expires < :now OR lock_id = :id",
-                )
-                .expression_attribute_values(":now", AttributeValue::N(t.to_string()))
-                .expression_attribute_values(":id", s(id))
-                .send()
-                .await;
+                .item("rev", AttributeValue::N("0".into()));
+            let put = match take_over.take() {
+                Some((old, rev)) => put
+                    .condition_expression(
+                        "lock_id = :old AND (rev = :rev OR (attribute_not_exists(rev) AND :rev = :zero))",
+                    )
+                    .expression_attribute_values(":old", s(old))
+                    .expression_attribute_values(":rev", AttributeValue::N(rev.to_string()))
+                    .expression_attribute_values(":zero", AttributeValue::N("0".into())),
+                None => put
+                    .condition_expression("attribute_not_exists(stack) OR lock_id = :id")
+                    .expression_attribute_values(":id", s(id)),
+            };
+            let put = put.send().await;
             match put {
                 Ok(_) => return Ok(()),
                 Err(e) if error_code(&e) == Some("ResourceNotFoundException") && !table_checked => {
@@ -138,18 +148,24 @@ impl DynamoLocks {
                     self.ensure_table().await?;
                 }
                 Err(e) if error_code(&e) == Some("ConditionalCheckFailedException") => {
-                    let holder = self.holder(stack).await?;
+                    let holder = self.current(stack).await?;
                     match holder {
                         // Released between our write and our read: try again at once.
                         None => continue,
-                        Some(holder) if std::time::Instant::now() >= deadline => {
-                            return Err(Locked {
-                                stack: stack.to_owned(),
-                                holder,
+                        Some(holder) => {
+                            let token = format!("{}/{}", holder.id, holder.rev);
+                            match watch.next(&token, &holder) {
+                                Next::TakeOver => take_over = Some((holder.id, holder.rev)),
+                                Next::Wait => tokio::time::sleep(watch.pause()).await,
+                                Next::GiveUp => {
+                                    return Err(Locked {
+                                        stack: stack.to_owned(),
+                                        holder,
+                                    }
+                                    .into());
+                                }
                             }
-                            .into());
                         }
-                        Some(_) => tokio::time::sleep(Duration::from_secs(2)).await,
                     }
                 }
                 Err(e) => return Err(sdk_error("PutItem", e)).context("taking the stack lock"),
@@ -158,7 +174,13 @@ impl DynamoLocks {
     }
 
     /// The current holder of a stack's lock, if any (an expired lock counts as none).
+    /// The holder whose lease is live by this machine's clock (for `unlock`'s message).
     pub async fn holder(&self, stack: &str) -> Result<Option<Holder>> {
+        Ok(self.current(stack).await?.filter(|h| h.expires >= now()))
+    }
+
+    /// Whoever the item names, expired by a clock or not.
+    async fn current(&self, stack: &str) -> Result<Option<Holder>> {
         let got = self
             .client
             .get_item()
@@ -172,9 +194,7 @@ impl DynamoLocks {
             Err(e) if error_code(&e) == Some("ResourceNotFoundException") => None,
             Err(e) => return Err(sdk_error("GetItem", e)),
         };
-        Ok(item
-            .and_then(|i| holder_of(&i))
-            .filter(|h| h.expires >= now()))
+        Ok(item.and_then(|i| holder_of(&i)))
     }
 
     /// Release a lock by id: `zinfra unlock`, or the holder itself.
@@ -196,7 +216,7 @@ impl DynamoLocks {
                     Some("ConditionalCheckFailedException" | "ResourceNotFoundException")
                 ) =>
             {
-                match self.holder(stack).await? {
+                match self.current(stack).await? {
                     Some(h) => bail!("stack {stack} is locked by {h}, not by lock id {id}"),
                     None => bail!("stack {stack} is not locked (no lock with id {id})"),
                 }
@@ -210,7 +230,8 @@ impl DynamoLocks {
             .update_item()
             .table_name(&self.table)
             .key("stack", s(stack))
-            .update_expression("SET expires = :e")
+            .update_expression("SET expires = :e ADD rev :one")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
             .condition_expression("lock_id = :id")
             .expression_attribute_values(
                 ":e",
@@ -233,6 +254,11 @@ fn holder_of(i: &HashMap<String, AttributeValue>) -> Option<Holder> {
         since: get("since").unwrap_or_default(),
         expires: i
             .get("expires")
+            .and_then(|v| v.as_n().ok())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0),
+        rev: i
+            .get("rev")
             .and_then(|v| v.as_n().ok())
             .and_then(|n| n.parse().ok())
             .unwrap_or(0),

@@ -40,8 +40,10 @@ pub struct Holder {
     pub who: String,
     pub command: String,
     pub since: String,
-    /// Unix seconds.
+    /// Unix seconds, by the holder's clock: only a hint (see [`Watch`]).
     pub expires: u64,
+    /// Bumped by every renewal: the lease counter a contender watches.
+    pub rev: u64,
 }
 
 impl std::fmt::Display for Holder {
@@ -57,7 +59,7 @@ impl std::fmt::Display for Holder {
 #[derive(Debug, thiserror::Error)]
 #[error(
     "stack {stack} is locked by {holder}. Another zinfra run is changing it: wait for it, or pass \
-     --lock-timeout to wait here. If that run is gone, the lock expires by itself within {lease}s; to \
+     --lock-timeout to wait here. If that run is gone, a run takes the lock over once it has gone {lease}s unrenewed; to \
      release it now: zinfra unlock STACK {id}",
     lease = lease().as_secs(),
     id = holder.id
@@ -111,7 +113,11 @@ impl Locks {
     /// The current holder of a stack's lock, if any (an expired or released lock counts as none).
     pub async fn holder(&self, stack: &str) -> Result<Option<Holder>> {
         match self {
-            Locks::S3(l) => Ok(l.read(stack).await?.and_then(|(_, h)| h)),
+            Locks::S3(l) => Ok(l
+                .read(stack)
+                .await?
+                .and_then(|(_, h)| h)
+                .filter(|h| h.expires >= now())),
             Locks::DynamoDb(l) => l.holder(stack).await,
         }
     }
@@ -177,6 +183,71 @@ fn lock_id(stack: &str) -> String {
     h.iter().take(8).map(|b| format!("{b:02x}")).collect()
 }
 
+/// When a contender may take over a lock that is not released: only after watching it go a whole lease
+/// without a renewal (its store token, the S3 ETag or the DynamoDB revision, unchanged), timed on this
+/// machine's monotonic clock. Wall clocks are never compared across machines: a holder's `expires` only
+/// decides whether a contender that would give up watches for one lease first.
+pub(crate) struct Watch {
+    lease: Duration,
+    deadline: std::time::Instant,
+    seen: Option<(String, std::time::Instant)>,
+    extended: bool,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Next {
+    /// Unrenewed for a whole lease: write over it, on the condition of the token watched.
+    TakeOver,
+    /// Look again in a moment.
+    Wait,
+    /// Held, and renewed: fail with [`Locked`].
+    GiveUp,
+}
+
+impl Watch {
+    pub(crate) fn new(wait: Duration, lease: Duration) -> Watch {
+        Watch {
+            lease,
+            deadline: std::time::Instant::now() + wait,
+            seen: None,
+            extended: false,
+        }
+    }
+
+    /// What to do about a lock held by `h` whose store token is now `token`.
+    pub(crate) fn next(&mut self, token: &str, h: &Holder) -> Next {
+        let at = std::time::Instant::now();
+        match &self.seen {
+            Some((t, since)) if t == token => {
+                if at.duration_since(*since) >= self.lease {
+                    return Next::TakeOver;
+                }
+            }
+            _ => self.seen = Some((token.to_owned(), at)),
+        }
+        if at < self.deadline {
+            return Next::Wait;
+        }
+        // Its holder's clock says the lease ran out (the run died, most likely): watch it for one
+        // lease before giving up; a live holder renews within a third of it.
+        if !self.extended && h.expires < now() {
+            self.extended = true;
+            let since = self.seen.as_ref().map_or(at, |(_, s)| *s);
+            self.deadline = since + self.lease + self.lease / 10;
+            return Next::Wait;
+        }
+        if at < self.deadline {
+            return Next::Wait;
+        }
+        Next::GiveUp
+    }
+
+    /// How long to sleep before looking again.
+    pub(crate) fn pause(&self) -> Duration {
+        (self.lease / 6).clamp(Duration::from_millis(20), Duration::from_secs(2))
+    }
+}
+
 /// A held lock: renewed in the background until released (or the process dies and it expires).
 pub struct Lease {
     locks: Locks,
@@ -228,5 +299,44 @@ impl Lease {
             .await
             .map_err(|e| anyhow!("releasing the lock: {e:#}"));
         (out, released)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn holder(expires: u64) -> Holder {
+        Holder {
+            id: "a".into(),
+            who: "w".into(),
+            command: "c".into(),
+            since: "s".into(),
+            expires,
+            rev: 0,
+        }
+    }
+
+    #[test]
+    fn a_lock_is_taken_over_only_after_a_whole_lease_without_renewal() {
+        let lease = Duration::from_millis(60);
+        // Held and renewed (the token changes): give up once the wait is over.
+        let mut w = Watch::new(Duration::ZERO, lease);
+        assert_eq!(w.next("e1", &holder(now() + 60)), Next::GiveUp);
+        // Expired by the holder's clock: watched for a lease, then taken over if unchanged ...
+        let mut w = Watch::new(Duration::ZERO, lease);
+        let dead = holder(now() - 1);
+        assert_eq!(w.next("e1", &dead), Next::Wait);
+        std::thread::sleep(lease / 2);
+        assert_eq!(w.next("e1", &dead), Next::Wait);
+        std::thread::sleep(lease);
+        assert_eq!(w.next("e1", &dead), Next::TakeOver);
+        // ... but a renewal while watched means the holder lives, whatever its clock says.
+        let mut w = Watch::new(Duration::ZERO, lease);
+        assert_eq!(w.next("e1", &dead), Next::Wait);
+        std::thread::sleep(lease / 2);
+        assert_eq!(w.next("e2", &dead), Next::Wait);
+        std::thread::sleep(lease);
+        assert_eq!(w.next("e3", &dead), Next::GiveUp);
     }
 }

@@ -16,7 +16,7 @@ use aws_sdk_s3::types::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{Holder, Locked, Me, lease, now};
+use super::{Holder, Locked, Me, Next, Watch, lease, now};
 use crate::drivers::{error_code, sdk_error};
 
 /// The default lock bucket's name starts with this.
@@ -43,16 +43,22 @@ struct Record {
     expires: u64,
     #[serde(default)]
     released: bool,
+    /// Bumped by every write of the holder: the lease counter (and a fresh ETag even when the clock
+    /// would write the same `expires`).
+    #[serde(default)]
+    rev: u64,
 }
 
 impl Record {
     fn holder(&self) -> Option<Holder> {
-        (!self.released && self.expires >= now()).then(|| Holder {
+        // Expiry is not judged here, by this machine's clock: see `Watch`.
+        (!self.released).then(|| Holder {
             id: self.lock_id.clone(),
             who: self.who.clone(),
             command: self.command.clone(),
             since: self.since.clone(),
             expires: self.expires,
+            rev: self.rev,
         })
     }
 }
@@ -232,7 +238,7 @@ impl S3Locks {
 
     /// Take the stack's lock, waiting up to `wait`.
     pub(crate) async fn acquire(&self, stack: &str, me: &Me, wait: Duration) -> Result<()> {
-        let deadline = std::time::Instant::now() + wait;
+        let mut watch = Watch::new(wait, lease());
         let mut bucket_checked = false;
         let record = || Record {
             lock_id: me.id.clone(),
@@ -241,6 +247,7 @@ impl S3Locks {
             since: me.since.clone(),
             expires: now() + lease().as_secs(),
             released: false,
+            rev: 0,
         };
         loop {
             let taken = match self.take(stack, me, &record(), None).await {
@@ -255,7 +262,7 @@ impl S3Locks {
             if taken.is_some() {
                 return Ok(());
             }
-            // The object exists: free (released or expired) locks are taken over, conditionally.
+            // The object exists: a released lock is taken at once, a held one only once watched unrenewed.
             let Some((etag, holder)) = self.read(stack).await? else {
                 continue;
             };
@@ -268,14 +275,23 @@ impl S3Locks {
                         return Ok(());
                     }
                 }
-                Some(holder) if std::time::Instant::now() >= deadline => {
-                    return Err(Locked {
-                        stack: stack.to_owned(),
-                        holder,
+                Some(holder) => match watch.next(&etag, &holder) {
+                    // Unrenewed for a whole lease: taken over on the ETag watched.
+                    Next::TakeOver => {
+                        let taken = self.take(stack, me, &record(), Some(&etag)).await;
+                        if taken.context("taking the stack lock")?.is_some() {
+                            return Ok(());
+                        }
                     }
-                    .into());
-                }
-                Some(_) => tokio::time::sleep(Duration::from_secs(2)).await,
+                    Next::Wait => tokio::time::sleep(watch.pause()).await,
+                    Next::GiveUp => {
+                        return Err(Locked {
+                            stack: stack.to_owned(),
+                            holder,
+                        }
+                        .into());
+                    }
+                },
             }
         }
     }
@@ -345,6 +361,7 @@ impl S3Locks {
                             now() + lease().as_secs()
                         },
                         released: release,
+                        rev: h.rev + 1,
                     };
                     match self.put(stack, &record, Some(&etag)).await {
                         Ok(Some(_)) => return Ok(()),
@@ -364,7 +381,7 @@ impl S3Locks {
                 None if release && wrote => return Ok(()),
                 Some((_, h)) => bail!("stack {stack} is locked by {h}, not by lock id {id}"),
                 None if release => bail!("stack {stack} is not locked (no lock with id {id})"),
-                None => bail!("the lock of stack {stack} expired before it could be renewed"),
+                None => bail!("the lock of stack {stack} was released before it could be renewed"),
             }
         }
         bail!("the lock of stack {stack} kept changing while this run wrote it")
