@@ -510,11 +510,17 @@ async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
                 async {
                     let (p, live) = make_plan(&s, &g, &aws, false, &allow_destroy).await?;
                     show_plan(&p, ui)?;
+                    let recorded = recorded_protection(&aws, &p).await?;
                     if !p.has_changes() {
+                        record_protection(&aws, &p, recorded).await?;
                         return Ok(EXIT_OK);
                     }
                     confirm(auto_approve, "apply")?;
-                    finish(&p, &live, aws.clone(), parallelism, ui, &signals).await
+                    let code = finish(&p, &live, aws.clone(), parallelism, ui, &signals).await?;
+                    if code == EXIT_OK {
+                        record_protection(&aws, &p, recorded).await?;
+                    }
+                    Ok(code)
                 },
             )
             .await
@@ -538,6 +544,15 @@ async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
                 lock_timeout,
                 async {
                     let (p, live) = make_plan(&s, &g, &aws, true, &[]).await?;
+                    if recorded_protection(&aws, &p)
+                        .await?
+                        .is_some_and(|m| m.protected)
+                    {
+                        bail!(
+                            "refusing to destroy stack {}: AWS records it as protected (its last apply had `protected = true`). A file that drops the line cannot destroy the stack in the same change: apply the file without it first, then destroy. Nothing was changed.",
+                            s.info.name
+                        );
+                    }
                     if !p.has_changes() {
                         println!(
                             "Nothing to destroy: no live resource is tagged for stack {}.",
@@ -1063,8 +1078,61 @@ async fn apply_saved(
         );
     }
     show_plan(&p, ui)?;
+    let recorded = recorded_protection(&aws, &p).await?;
+    if p.destroy && recorded.as_ref().is_some_and(|m| m.protected) {
+        bail!(
+            "refusing to destroy stack {}: AWS records it as protected (its last apply had `protected = true`). Apply the file without it first, then destroy. Nothing was changed.",
+            p.stack.name
+        );
+    }
     if !p.has_changes() {
         return Ok(EXIT_OK);
     }
-    finish(&p, &live, aws, parallelism, ui, signals).await
+    let code = finish(&p, &live, aws.clone(), parallelism, ui, signals).await?;
+    if code == EXIT_OK && !p.destroy {
+        record_protection(&aws, &p, recorded).await?;
+    }
+    Ok(code)
+}
+
+/// The stack's marker in the lock store: what its last apply recorded (`protected`). An apply that
+/// turns protection off may not delete data-holding resources in the same change.
+async fn recorded_protection(aws: &Aws, p: &Plan) -> Result<Option<crate::drivers::lock::Marker>> {
+    let m = aws.locks()?.marker(&p.stack.name).await?;
+    if m.as_ref().is_some_and(|m| m.protected) && !p.stack.protected && !p.destroy {
+        let losing: Vec<&str> = p
+            .resources
+            .iter()
+            .filter(|r| {
+                r.holds.is_some()
+                    && matches!(r.action, plan::Action::Delete | plan::Action::Replace)
+            })
+            .map(|r| r.address.as_str())
+            .collect();
+        if !losing.is_empty() {
+            bail!(
+                "refusing to apply: stack {} is recorded in AWS as protected, and this change both drops `protected = true` and deletes or replaces resources that hold data ({}). Apply the file without `protected` first, then delete them. Nothing was changed.",
+                p.stack.name,
+                losing.join(", ")
+            );
+        }
+    }
+    Ok(m)
+}
+
+/// After a successful apply, record the file's `protected` in AWS when it differs from the marker.
+async fn record_protection(
+    aws: &Aws,
+    p: &Plan,
+    recorded: Option<crate::drivers::lock::Marker>,
+) -> Result<()> {
+    if recorded.is_some_and(|m| m.protected) == p.stack.protected {
+        return Ok(());
+    }
+    aws.locks()?
+        .set_marker(
+            &p.stack.name,
+            &crate::drivers::lock::Marker::new(p.stack.protected, &p.stack.region),
+        )
+        .await
 }

@@ -221,3 +221,46 @@ async fn a_saved_plan_is_sealed_and_checked_again_at_apply() {
         .expect("the sealed plan applied");
     zinfra(&["destroy", path(&f), "--auto-approve"], &[]).expect(0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn protection_is_recorded_in_aws_so_dropping_the_line_cannot_destroy_in_the_same_change() {
+    let s = Scratch::new("protected");
+    let stack = unique("protected");
+    let param = format!(
+        "[ssm_parameter.flag]\nname = \"/{stack}/flag\"\ntype = \"String\"\nvalue = \"on\"\n"
+    );
+    let protected = stack_file(&stack, "us-east-1", &param).replace(
+        "region = \"us-east-1\"\n",
+        "region = \"us-east-1\"\nprotected = true\n",
+    );
+    let f = s.write("protected.toml", &protected);
+    zinfra(&["apply", path(&f), "--auto-approve"], &[]).expect(0);
+
+    // The line is gone from the file, but AWS remembers.
+    let g = s.write("unprotected.toml", &stack_file(&stack, "us-east-1", &param));
+    let run = zinfra(&["destroy", path(&g), "--auto-approve"], &[]).expect(1);
+    assert!(
+        run.stderr.contains(&format!(
+            "refusing to destroy stack {stack}: AWS records it as protected (its last apply had `protected = true`)"
+        )),
+        "{}",
+        run.stderr
+    );
+    let ssm = aws_sdk_ssm::Client::new(&sdk_config().await);
+    ssm.get_parameter()
+        .name(format!("/{stack}/flag"))
+        .send()
+        .await
+        .expect("nothing was destroyed");
+
+    // Applying the file without the line records that; then destroy goes through.
+    zinfra(&["apply", path(&g), "--auto-approve"], &[]).expect(0);
+    zinfra(&["destroy", path(&g), "--auto-approve"], &[]).expect(0);
+    assert!(
+        ssm.get_parameter()
+            .name(format!("/{stack}/flag"))
+            .send()
+            .await
+            .is_err()
+    );
+}

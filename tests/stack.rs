@@ -761,7 +761,26 @@ async fn reference_stack_life_cycle() {
         "description = \"zenoo-dev hub cache\"\nreplication_group_id = \"zenoo-dev-cache\"",
     );
     let g = s.write("all.toml", &all_edits);
-    let applied = zinfra(&["apply", path(&g), "--auto-approve"], &env).expect(0);
+    // Two of the replacements lose data: refused until the run names them.
+    let refused = zinfra(&["apply", path(&g), "--auto-approve"], &env).expect(1);
+    assert!(
+        refused.stderr.contains("refusing to apply: the plan deletes or replaces resources that hold data:\n  elasticache_replication_group.redis (zenoo-dev-redis) holds its data\n  msk_cluster.events ("),
+        "{}",
+        refused.stderr
+    );
+    let applied = zinfra(
+        &[
+            "apply",
+            path(&g),
+            "--auto-approve",
+            "--allow-destroy",
+            "elasticache_replication_group.redis",
+            "--allow-destroy",
+            "msk_cluster.events",
+        ],
+        &env,
+    )
+    .expect(0);
     assert!(
         applied
             .stdout

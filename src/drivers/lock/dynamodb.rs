@@ -174,6 +174,39 @@ impl DynamoLocks {
     }
 
     /// The current holder of a stack's lock, if any (an expired lock counts as none).
+    /// The stack's marker item (`<stack>#marker`), if any.
+    pub(crate) async fn marker(&self, stack: &str) -> Result<Option<String>> {
+        let got = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("stack", s(format!("{stack}#marker")))
+            .consistent_read(true)
+            .send()
+            .await;
+        match got {
+            Ok(o) => Ok(o
+                .item
+                .and_then(|i| i.get("marker").and_then(|v| v.as_s().ok()).cloned())),
+            Err(e) if error_code(&e) == Some("ResourceNotFoundException") => Ok(None),
+            Err(e) => Err(sdk_error("GetItem", e)),
+        }
+    }
+
+    /// Written under the stack's lock, so no condition is needed.
+    pub(crate) async fn set_marker(&self, stack: &str, raw: &str) -> Result<()> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("stack", s(format!("{stack}#marker")))
+            .item("marker", s(raw))
+            .send()
+            .await
+            .map_err(|e| sdk_error("PutItem", e))
+            .context("writing the stack marker")?;
+        Ok(())
+    }
+
     /// The holder whose lease is live by this machine's clock (for `unlock`'s message).
     pub async fn holder(&self, stack: &str) -> Result<Option<Holder>> {
         Ok(self.current(stack).await?.filter(|h| h.expires >= now()))

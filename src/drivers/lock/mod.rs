@@ -33,6 +33,26 @@ pub fn renew_every() -> Duration {
     lease() / 3
 }
 
+/// What a stack's last apply recorded in AWS beside its lock: `protected = true` lives here too, so a
+/// file that dropped the line cannot destroy the stack in the same change.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Marker {
+    pub protected: bool,
+    pub region: String,
+    /// When the marker was written (RFC 3339).
+    pub updated: String,
+}
+
+impl Marker {
+    pub fn new(protected: bool, region: &str) -> Marker {
+        Marker {
+            protected,
+            region: region.to_owned(),
+            updated: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+        }
+    }
+}
+
 /// Who holds a lock, as stored in its item or object.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Holder {
@@ -119,6 +139,24 @@ impl Locks {
                 .and_then(|(_, h)| h)
                 .filter(|h| h.expires >= now())),
             Locks::DynamoDb(l) => l.holder(stack).await,
+        }
+    }
+
+    /// The stack's marker, if an apply wrote one (what the file said when it was last applied).
+    pub async fn marker(&self, stack: &str) -> Result<Option<Marker>> {
+        let raw = match self {
+            Locks::S3(l) => l.marker(stack).await?,
+            Locks::DynamoDb(l) => l.marker(stack).await?,
+        };
+        Ok(raw.and_then(|m| serde_json::from_str(&m).ok()))
+    }
+
+    /// Record the stack's marker (under the stack's lock, after an apply).
+    pub async fn set_marker(&self, stack: &str, m: &Marker) -> Result<()> {
+        let raw = serde_json::to_string(m)?;
+        match self {
+            Locks::S3(l) => l.set_marker(stack, &raw).await,
+            Locks::DynamoDb(l) => l.set_marker(stack, &raw).await,
         }
     }
 

@@ -147,6 +147,48 @@ impl S3Locks {
     }
 
     /// The lock object: its ETag and its holder (none when released or expired). `None`: no object.
+    fn marker_key(stack: &str) -> String {
+        format!("stacks/{stack}.json")
+    }
+
+    /// The stack's marker object, if any (no bucket yet: none).
+    pub(crate) async fn marker(&self, stack: &str) -> Result<Option<String>> {
+        let bucket = self.bucket().await?;
+        let got = self
+            .client
+            .get_object()
+            .bucket(bucket)
+            .key(Self::marker_key(stack))
+            .send()
+            .await;
+        match got {
+            Ok(o) => {
+                let bytes = o.body.collect().await.context("reading the stack marker")?;
+                Ok(Some(
+                    String::from_utf8_lossy(&bytes.into_bytes()).into_owned(),
+                ))
+            }
+            Err(e) if matches!(error_code(&e), Some("NoSuchKey" | "NoSuchBucket")) => Ok(None),
+            Err(e) => Err(sdk_error("GetObject", e)).context("reading the stack marker"),
+        }
+    }
+
+    /// Written under the stack's lock, so no condition is needed.
+    pub(crate) async fn set_marker(&self, stack: &str, raw: &str) -> Result<()> {
+        let bucket = self.bucket().await?;
+        self.client
+            .put_object()
+            .bucket(bucket)
+            .key(Self::marker_key(stack))
+            .content_type("application/json")
+            .body(ByteStream::from(raw.as_bytes().to_vec()))
+            .send()
+            .await
+            .map_err(|e| sdk_error("PutObject", e))
+            .context("writing the stack marker")?;
+        Ok(())
+    }
+
     pub(crate) async fn read(&self, stack: &str) -> Result<Option<(String, Option<Holder>)>> {
         let bucket = self.bucket().await?;
         let got = self
