@@ -301,13 +301,22 @@ async fn make_plan(
         destroy,
     );
     refuse_conflicts(&plan)?;
-    plan.allow(allow_destroy)?;
+    allow(&mut plan, allow_destroy);
     // Another region's resources are not this stack's: apply never sees them.
-    let live = live
+    let live = plan::partition(&stack.info, &live)
+        .0
         .into_iter()
-        .filter(|l| plan::foreign_region(&stack.info, l).is_none())
+        .cloned()
         .collect();
     Ok((plan, live))
+}
+
+/// `--allow-destroy`: an address that names no delete or replace is only a warning (re-running the same
+/// command after the delete was done must not fail; a typo still leaves the real delete refused).
+fn allow(p: &mut Plan, addresses: &[String]) {
+    if let Err(e) = p.allow(addresses) {
+        eprintln!("warning: {e:#}");
+    }
 }
 
 /// A stack is its name, account and region: a file never touches what the stack of the same name
@@ -515,6 +524,7 @@ async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
                         record_protection(&aws, &p, recorded).await?;
                         return Ok(EXIT_OK);
                     }
+                    refuse_guarded(&p)?;
                     confirm(auto_approve, "apply")?;
                     let code = finish(&p, &live, aws.clone(), parallelism, ui, &signals).await?;
                     if code == EXIT_OK {
@@ -561,6 +571,7 @@ async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
                         return Ok(EXIT_OK);
                     }
                     show_plan(&p, ui)?;
+                    refuse_guarded(&p)?;
                     confirm_destroy(auto_approve, &s.info.name)?;
                     finish(&p, &live, aws.clone(), parallelism, ui, &signals).await
                 },
@@ -859,19 +870,6 @@ async fn finish(
     signals: &Signals,
 ) -> Result<i32> {
     let what = if p.destroy { "Destroy" } else { "Apply" };
-    let blocked = p.blocked();
-    if !blocked.is_empty() {
-        let list: Vec<String> = blocked
-            .iter()
-            .map(|r| format!("  {} ({})", r.address, r.id.as_deref().unwrap_or("?")))
-            .collect();
-        bail!(
-            "refusing to {}: deletion protection is on for\n{}\nTurn `deletion_protection` off in the stack file and apply that first. Nothing was changed.",
-            what.to_lowercase(),
-            list.join("\n")
-        );
-    }
-    refuse_unallowed(p)?;
     println!();
     let t0 = std::time::Instant::now();
     signals.set(|s| s.applying = true);
@@ -897,6 +895,26 @@ async fn finish(
     } else {
         EXIT_ERROR
     })
+}
+
+/// The guards of a plan about to run, checked before the question is asked and before any change:
+/// deletion protection on in AWS, and data-holding resources nobody allowed to go.
+fn refuse_guarded(p: &Plan) -> Result<()> {
+    let what = if p.destroy { "destroy" } else { "apply" };
+    let blocked = p.blocked();
+    if !blocked.is_empty() {
+        let list: Vec<String> = blocked
+            .iter()
+            .map(|r| format!("  {} ({})", r.address, r.id.as_deref().unwrap_or("?")))
+            .collect();
+        bail!(
+            "refusing to {}: deletion protection is on for\n{}\nTurn `deletion_protection` off in the stack file and apply that first. Nothing was changed.",
+            what,
+            list.join("\n")
+        );
+    }
+    refuse_unallowed(p)?;
+    Ok(())
 }
 
 /// Data is never lost by accident: a delete or replace of a resource that holds data needs the run
@@ -1038,15 +1056,16 @@ async fn apply_saved(
         enforce_baseline(&planned, ui)?;
     }
     load_secrets(&mut p)?;
-    p.allow(allow_destroy)?;
+    allow(&mut p, allow_destroy);
     let live = aws
         .read(&p.stack, &p.desired)
         .await
         .context("reading live state")?;
     let live = plan::moved(live, &p.stack.moved);
-    let live: Vec<Live> = live
+    let live: Vec<Live> = plan::partition(&p.stack, &live)
+        .0
         .into_iter()
-        .filter(|l| plan::foreign_region(&p.stack, l).is_none())
+        .cloned()
         .collect();
     let mut stale = Vec::new();
     for r in &p.resources {
@@ -1088,6 +1107,7 @@ async fn apply_saved(
     if !p.has_changes() {
         return Ok(EXIT_OK);
     }
+    refuse_guarded(&p)?;
     let code = finish(&p, &live, aws.clone(), parallelism, ui, signals).await?;
     if code == EXIT_OK && !p.destroy {
         record_protection(&aws, &p, recorded).await?;

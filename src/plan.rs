@@ -190,21 +190,30 @@ impl Plan {
             .collect()
     }
 
-    /// Let this run delete or replace the stateful resources at `addresses` (`--allow-destroy`).
-    /// An address that names no such change is an error: a typo must not pass silently.
+    /// Let this run delete or replace the stateful resources at `addresses` (`--allow-destroy`). The
+    /// ones that name no delete or replace in this plan (a typo, or a run repeated after the delete
+    /// was done) come back as an error, after every other one is allowed.
     pub fn allow(&mut self, addresses: &[Address]) -> anyhow::Result<()> {
+        let mut unused = Vec::new();
         for a in addresses {
             match self.resources.iter_mut().find(|r| &r.address == a) {
-                Some(r) if matches!(r.action, Action::Delete | Action::Replace) => r.allowed = true,
-                _ => anyhow::bail!(
-                    "--allow-destroy {a}: the plan neither deletes nor replaces {a}; nothing to allow"
-                ),
-            }
-            if !self.allow_destroy.contains(a) {
-                self.allow_destroy.push(a.clone());
+                Some(r) if matches!(r.action, Action::Delete | Action::Replace) => {
+                    r.allowed = true;
+                    if !self.allow_destroy.contains(a) {
+                        self.allow_destroy.push(a.clone());
+                    }
+                }
+                _ => unused.push(a.as_str()),
             }
         }
-        Ok(())
+        if unused.is_empty() {
+            return Ok(());
+        }
+        anyhow::bail!(
+            "--allow-destroy {}: the plan neither deletes nor replaces {}; nothing to allow",
+            unused.join(", "),
+            if unused.len() == 1 { "it" } else { "them" }
+        )
     }
 
     pub fn get(&self, address: &str) -> Option<&ResourcePlan> {
@@ -236,13 +245,45 @@ pub fn moved(mut live: Vec<Live>, moves: &[Move]) -> Vec<Live> {
     live
 }
 
-/// Whether `l` belongs to the stack of the same name in another region (legacy resources without the
-/// region tag are the stack's own: the next apply tags them).
-pub fn foreign_region<'a>(stack: &StackInfo, l: &'a Live) -> Option<&'a str> {
-    l.tags
-        .get(TAG_REGION)
-        .map(String::as_str)
-        .filter(|r| *r != stack.region)
+/// Split what was read into the stack's own resources and those of the stack of the same name in
+/// another region: tagged with another `zinfra:region`, or (kinds without tags: records, bucket
+/// policies, associations) attached to such a resource. Legacy resources without the region tag are the
+/// stack's own: the next apply tags them.
+pub fn partition<'a>(stack: &StackInfo, live: &'a [Live]) -> (Vec<&'a Live>, Vec<Foreign>) {
+    let tagged = |l: &Live| {
+        l.tags
+            .get(TAG_REGION)
+            .filter(|r| **r != stack.region)
+            .cloned()
+    };
+    let theirs: Vec<(&Live, String)> = live.iter().filter_map(|l| Some((l, tagged(l)?))).collect();
+    let region_of = |l: &Live| {
+        tagged(l).or_else(|| {
+            let untaggable = schema::kind(&l.kind).is_some_and(|k| !k.taggable);
+            untaggable
+                .then(|| {
+                    theirs
+                        .iter()
+                        .find(|(t, _)| l.props.values().any(|v| mentions(v, &t.outputs)))
+                        .map(|(_, r)| r.clone())
+                })
+                .flatten()
+        })
+    };
+    let mut ours = Vec::new();
+    let mut foreign = Vec::new();
+    for l in live {
+        match region_of(l) {
+            Some(region) => foreign.push(Foreign {
+                address: l.address.clone(),
+                kind: l.kind.clone(),
+                id: l.id.clone(),
+                region,
+            }),
+            None => ours.push(l),
+        }
+    }
+    (ours, foreign)
 }
 
 /// What deleting or replacing `l` would lose, if its kind holds data or identity.
@@ -500,21 +541,7 @@ pub fn compute(
     live: &[Live],
     destroy: bool,
 ) -> Plan {
-    let foreign: Vec<Foreign> = live
-        .iter()
-        .filter_map(|l| {
-            Some(Foreign {
-                address: l.address.clone(),
-                kind: l.kind.clone(),
-                id: l.id.clone(),
-                region: foreign_region(stack, l)?.to_owned(),
-            })
-        })
-        .collect();
-    let live: Vec<&Live> = live
-        .iter()
-        .filter(|l| foreign_region(stack, l).is_none())
-        .collect();
+    let (live, foreign) = partition(stack, live);
     let live = &live[..];
     // Two live resources may claim one address (a create retried after its reply was lost, before
     // zinfra guarded against it): keep the one others use, delete the rest.

@@ -247,3 +247,33 @@ fn the_same_stack_name_in_another_region_is_left_alone_or_refused() {
         render::human(&p, Style::default())
     );
 }
+
+#[test]
+fn what_is_attached_to_another_regions_resource_is_that_regions_too() {
+    let s = Case::new(
+        "
+        [route53_zone.main]
+        name = \"example.test\"
+
+        [route53_record.www]
+        zone = \"route53_zone.main\"
+        name = \"www.example.test\"
+        type = \"A\"
+        ttl = 60
+        records = [\"192.0.2.1\"]
+        ",
+    )
+    .ok();
+    let mut zone = live_as(&s, "route53_zone.main", "Z1");
+    zone.tags.insert(TAG_REGION.into(), "eu-west-1".into());
+    // Records carry no tags: only the zone they are in says whose they are.
+    let mut record = Live::new(
+        "route53_record.www",
+        "route53_record",
+        "Z1/www.example.test/A",
+    );
+    record.props.insert("zone".into(), Value::Str("Z1".into()));
+    let p = plan_of(&Case::new("").ok(), vec![zone, record], true);
+    assert!(!p.has_changes(), "{}", render::human(&p, Style::default()));
+    assert_eq!(p.foreign.len(), 2);
+}
