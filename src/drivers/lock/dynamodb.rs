@@ -173,7 +173,6 @@ impl DynamoLocks {
         }
     }
 
-    /// The current holder of a stack's lock, if any (an expired lock counts as none).
     /// The stack's marker item (`<stack>#marker`), if any.
     pub(crate) async fn marker(&self, stack: &str) -> Result<Option<String>> {
         let got = self
