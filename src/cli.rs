@@ -303,8 +303,8 @@ async fn make_plan(
     refuse_conflicts(&plan)?;
     allow(&mut plan, allow_destroy);
     // Another region's resources are not this stack's: apply never sees them.
-    let live = plan::partition(&stack.info, &live)
-        .0
+    let live = plan::claim(&stack.info, &live)
+        .ours
         .into_iter()
         .cloned()
         .collect();
@@ -458,6 +458,8 @@ async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
                 print!("{}", render::human(&p, style));
             }
             ui.write_summary(&render::markdown_plan(&p))?;
+            // An existing resource the file would take over is an error in the plan itself.
+            refuse_taken(&p)?;
             if let Some(out) = out {
                 save_plan(&p, &s, &out)?;
                 if !json {
@@ -914,7 +916,30 @@ fn refuse_guarded(p: &Plan) -> Result<()> {
         );
     }
     refuse_unallowed(p)?;
-    Ok(())
+    refuse_taken(p)
+}
+
+/// Adoption, never takeover: an existing resource that is not the stack's is created over only when
+/// the file adopts it.
+fn refuse_taken(p: &Plan) -> Result<()> {
+    let taken = p.taken();
+    if taken.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = taken
+        .iter()
+        .map(|r| {
+            format!(
+                "  {}: {}",
+                r.address,
+                r.exists.as_deref().unwrap_or_default()
+            )
+        })
+        .collect();
+    bail!(
+        "refusing to take over what is not this stack's:\n{}\nNothing was changed.",
+        list.join("\n")
+    )
 }
 
 /// Data is never lost by accident: a delete or replace of a resource that holds data needs the run
@@ -1062,8 +1087,8 @@ async fn apply_saved(
         .await
         .context("reading live state")?;
     let live = plan::moved(live, &p.stack.moved);
-    let live: Vec<Live> = plan::partition(&p.stack, &live)
-        .0
+    let live: Vec<Live> = plan::claim(&p.stack, &live)
+        .ours
         .into_iter()
         .cloned()
         .collect();

@@ -187,6 +187,14 @@ pub struct Move {
     pub to: Address,
 }
 
+/// `[[adopt]]`: the resource declared at `address` is the existing, untagged `id`; apply tags it and
+/// converges it instead of refusing to take it over.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Adopt {
+    pub address: Address,
+    pub id: String,
+}
+
 /// A deliberate exception to one rule of the security baseline, written next to what it excuses.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Waiver {
@@ -220,6 +228,10 @@ pub struct Live {
     pub tags: Tags,
     /// Attributes other resources may reference: always `id`, usually `arn`.
     pub outputs: BTreeMap<String, String>,
+    /// Found by its physical name, not by the stack's tags (a declared resource that already exists):
+    /// somebody else's until the file adopts it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub found: bool,
 }
 
 impl Live {
@@ -234,6 +246,7 @@ impl Live {
             props: Props::new(),
             tags: Tags::new(),
             outputs,
+            found: false,
         }
     }
 }

@@ -57,6 +57,13 @@ pub struct ResourcePlan {
     /// The address the live resource was tagged with, when a `[[moved]]` brings it here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub moved_from: Option<Address>,
+    /// The existing resource `[[adopt]]` hands to the stack: apply tags it and converges it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub adopted: bool,
+    /// A resource of this name already exists and is not the stack's: why it may not be created or
+    /// taken over. Plan and apply refuse.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exists: Option<String>,
 }
 
 /// A live resource with this stack's name that belongs to the stack of that name in another region.
@@ -182,6 +189,14 @@ impl Plan {
             .collect()
     }
 
+    /// Creates that would take over an existing resource that is not the stack's.
+    pub fn taken(&self) -> Vec<&ResourcePlan> {
+        self.resources
+            .iter()
+            .filter(|r| r.exists.is_some())
+            .collect()
+    }
+
     /// Foreign resources at addresses this file declares: the same stack, applied from two regions.
     pub fn conflicts(&self) -> Vec<&Foreign> {
         self.foreign
@@ -245,11 +260,23 @@ pub fn moved(mut live: Vec<Live>, moves: &[Move]) -> Vec<Live> {
     live
 }
 
-/// Split what was read into the stack's own resources and those of the stack of the same name in
-/// another region: tagged with another `zinfra:region`, or (kinds without tags: records, bucket
-/// policies, associations) attached to such a resource. Legacy resources without the region tag are the
-/// stack's own: the next apply tags them.
-pub fn partition<'a>(stack: &StackInfo, live: &'a [Live]) -> (Vec<&'a Live>, Vec<Foreign>) {
+/// What was read, sorted by whose it is.
+pub struct Claimed<'a> {
+    /// The stack's own resources, and the existing ones the file adopts.
+    pub ours: Vec<&'a Live>,
+    /// The stack of the same name in another region owns these.
+    pub foreign: Vec<Foreign>,
+    /// Declared resources that already exist but are not the stack's (untagged, or another's), with
+    /// why they are not.
+    pub taken: Vec<(&'a Live, String)>,
+}
+
+/// Sort what was read by owner. The stack of the same name in another region owns what carries
+/// another `zinfra:region`, and (kinds without tags: records, bucket policies, associations) what is
+/// attached to such a resource; legacy resources without the region tag are the stack's own (the next
+/// apply tags them). A resource found by its physical name is the stack's only when the file adopts
+/// exactly it and no other stack's tags are on it.
+pub fn claim<'a>(stack: &StackInfo, live: &'a [Live]) -> Claimed<'a> {
     let tagged = |l: &Live| {
         l.tags
             .get(TAG_REGION)
@@ -270,20 +297,53 @@ pub fn partition<'a>(stack: &StackInfo, live: &'a [Live]) -> (Vec<&'a Live>, Vec
                 .flatten()
         })
     };
-    let mut ours = Vec::new();
-    let mut foreign = Vec::new();
+    let mut out = Claimed {
+        ours: Vec::new(),
+        foreign: Vec::new(),
+        taken: Vec::new(),
+    };
     for l in live {
+        if l.found {
+            match taken_because(stack, l) {
+                Some(why) => out.taken.push((l, why)),
+                None => out.ours.push(l),
+            }
+            continue;
+        }
         match region_of(l) {
-            Some(region) => foreign.push(Foreign {
+            Some(region) => out.foreign.push(Foreign {
                 address: l.address.clone(),
                 kind: l.kind.clone(),
                 id: l.id.clone(),
                 region,
             }),
-            None => ours.push(l),
+            None => out.ours.push(l),
         }
     }
-    (ours, foreign)
+    out
+}
+
+/// Why an existing resource found by name is not the stack's to change, or `None` when the file
+/// adopts exactly it.
+fn taken_because(stack: &StackInfo, l: &Live) -> Option<String> {
+    let noun = l.kind.rsplit('_').next().unwrap_or(&l.kind);
+    if let Some(owner) = l.tags.get(TAG_STACK) {
+        let addr = l.tags.get(TAG_ADDRESS).map_or("a resource", String::as_str);
+        return Some(format!(
+            "{noun} {} already exists in this account and belongs to {addr} in stack {owner}",
+            l.id
+        ));
+    }
+    let adopted = stack
+        .adopt
+        .iter()
+        .any(|a| a.address == l.address && a.id == l.id);
+    (!adopted).then(|| {
+        format!(
+            "{noun} {} already exists and is not this stack's (it has no zinfra tags): declare [[adopt]] address = \"{}\" id = \"{}\" to take it over, or give the resource another name",
+            l.id, l.address, l.id
+        )
+    })
 }
 
 /// What deleting or replacing `l` would lose, if its kind holds data or identity.
@@ -541,7 +601,11 @@ pub fn compute(
     live: &[Live],
     destroy: bool,
 ) -> Plan {
-    let (live, foreign) = partition(stack, live);
+    let Claimed {
+        ours: live,
+        foreign,
+        taken,
+    } = claim(stack, live);
     let live = &live[..];
     // Two live resources may claim one address (a create retried after its reply was lost, before
     // zinfra guarded against it): keep the one others use, delete the rest.
@@ -604,6 +668,11 @@ pub fn compute(
                     holds: None,
                     allowed: false,
                     moved_from: None,
+                    adopted: false,
+                    exists: taken
+                        .iter()
+                        .find(|(l, _)| &l.address == addr)
+                        .map(|(_, why)| why.clone()),
                 },
                 Some(l) => {
                     let changes = diff_resource(r, &resolved, &tags, l);
@@ -630,6 +699,8 @@ pub fn compute(
                             .flatten(),
                         allowed: r.allow_destroy,
                         moved_from: l.tags.get(TAG_ADDRESS).filter(|a| *a != addr).cloned(),
+                        adopted: l.found,
+                        exists: None,
                     }
                 }
             };
@@ -709,6 +780,8 @@ pub fn compute(
             holds: held,
             allowed: destroy,
             moved_from: None,
+            adopted: false,
+            exists: None,
         });
     }
 

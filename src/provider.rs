@@ -22,6 +22,9 @@ pub struct StackInfo {
     /// Renames declared in the file (`[[moved]]`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub moved: Vec<crate::model::Move>,
+    /// Existing resources the file takes over (`[[adopt]]`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adopt: Vec<crate::model::Adopt>,
 }
 
 /// An AWS call whose outcome is unknown: the connection broke, the reply was lost, or the service

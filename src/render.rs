@@ -117,6 +117,7 @@ pub fn guard(r: &ResourcePlan) -> Option<String> {
 
 fn resource(out: &mut String, r: &ResourcePlan, st: Style) {
     let verb = match &r.moved_from {
+        _ if r.adopted => "will be adopted (tagged and converged in place)".to_owned(),
         Some(from) if r.action == Action::Update => {
             format!("has moved from {from} (re-tagged in place)")
         }
@@ -128,6 +129,9 @@ fn resource(out: &mut String, r: &ResourcePlan, st: Style) {
     }
     if r.protected && matches!(r.action, Action::Delete | Action::Replace) {
         let _ = writeln!(out, "  {}", st.red("# (deletion_protection is on: apply will refuse to change anything until it is turned off)"));
+    }
+    if let Some(why) = &r.exists {
+        let _ = writeln!(out, "  {}", st.red(&format!("# ({why})")));
     }
     if let Some(g) = guard(r) {
         let line = format!("# ({g})");
@@ -274,6 +278,8 @@ pub fn json(plan: &Plan) -> serde_json::Value {
                 "id": r.id,
                 "reason": r.reason,
                 "moved_from": r.moved_from,
+                "adopted": r.adopted,
+                "exists": r.exists,
                 "holds": r.holds,
                 "destroy_allowed": r.holds.is_some().then_some(r.allowed),
                 "changes": r.changes.iter().map(|c| serde_json::json!({
@@ -336,7 +342,9 @@ pub fn markdown_plan(plan: &Plan) -> String {
             Action::NoOp => "",
         };
         let why = match (&r.reason, r.action) {
+            _ if r.exists.is_some() => r.exists.clone().unwrap_or_default(),
             _ if guard(r).is_some() => guard(r).unwrap_or_default(),
+            (_, Action::Update) if r.adopted => "adopted".to_owned(),
             (_, Action::Update) if r.moved_from.is_some() => {
                 format!(
                     "moved from `{}`",

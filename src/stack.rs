@@ -7,7 +7,7 @@ use toml::Spanned;
 use toml::de::{DeTable, DeValue};
 
 use crate::diagnostic::{Diagnostic, did_you_mean};
-use crate::model::{Move, Ref, Resource, Secret, Tags, Value, Waiver};
+use crate::model::{Adopt, Move, Ref, Resource, Secret, Tags, Value, Waiver};
 use crate::provider::StackInfo;
 use crate::schema::{self, Default, Field, KindDef, Ty};
 use crate::validate::Spans;
@@ -127,6 +127,7 @@ fn parse_named(
     }
     let mut resources = Vec::new();
     let mut moved = Vec::new();
+    let mut adopt = Vec::new();
     for (kind_key, kind_val) in root.iter() {
         let kind_name: &str = kind_key.get_ref();
         if kind_name == "stack" {
@@ -134,6 +135,10 @@ fn parse_named(
         }
         if kind_name == "moved" {
             moved = p.moves(kind_val);
+            continue;
+        }
+        if kind_name == "adopt" {
+            adopt = p.adoptions(kind_val);
             continue;
         }
         let Some(kind) = schema::kind(kind_name) else {
@@ -165,11 +170,13 @@ fn parse_named(
         }
     }
     p.check_moves(&moved, &resources);
+    p.check_adoptions(&adopt, &resources);
     if !p.diags.is_empty() {
         return Err(p.diags);
     }
     let mut info = info.expect("stack info parsed without diagnostics");
     info.moved = moved.into_iter().map(|(m, _)| m).collect();
+    info.adopt = adopt;
     Ok(Stack {
         path: path.to_owned(),
         source: source.to_owned(),
@@ -295,12 +302,36 @@ impl Parser<'_> {
     /// `[[moved]]` tables: `from` and `to` addresses, with the span of each declaration.
     fn moves(&mut self, v: &DeSpanned<'_>) -> Vec<(Move, Range<usize>)> {
         const HELP: &str = "write `[[moved]]` with `from = \"dynamodb_table.old\"` and `to = \"dynamodb_table.new\"`";
+        self.declarations(v, "moved", ["from", "to"], HELP)
+            .into_iter()
+            .map(|([from, to], span)| (Move { from, to }, span))
+            .collect()
+    }
+
+    /// `[[adopt]]` tables: the `address` in the file that takes over the existing resource `id`.
+    fn adoptions(&mut self, v: &DeSpanned<'_>) -> Vec<Adopt> {
+        const HELP: &str = "write `[[adopt]]` with `address = \"s3_bucket.assets\"` and `id = \"the-existing-bucket\"`";
+        self.declarations(v, "adopt", ["address", "id"], HELP)
+            .into_iter()
+            .map(|([address, id], _)| Adopt { address, id })
+            .collect()
+    }
+
+    /// An array of tables `[[table]]` with exactly two string fields, each one's span kept as
+    /// `table[i].field`.
+    fn declarations(
+        &mut self,
+        v: &DeSpanned<'_>,
+        table: &str,
+        fields: [&str; 2],
+        help: &str,
+    ) -> Vec<([String; 2], Range<usize>)> {
         let DeValue::Array(items) = v.get_ref() else {
             self.error(
-                "`moved` must be a list of tables",
+                format!("`{table}` must be a list of tables"),
                 v.span(),
                 "not a list",
-                HELP,
+                help,
             );
             return Vec::new();
         };
@@ -308,52 +339,90 @@ impl Parser<'_> {
         for (i, item) in items.iter().enumerate() {
             let DeValue::Table(t) = item.get_ref() else {
                 self.error(
-                    "each `[[moved]]` must be a table",
+                    format!("each `[[{table}]]` must be a table"),
                     item.span(),
                     "not a table",
-                    HELP,
+                    help,
                 );
                 continue;
             };
             for (k, _) in t.iter() {
-                if !["from", "to"].contains(&k.get_ref().as_ref()) {
+                if !fields.contains(&k.get_ref().as_ref()) {
                     self.error(
-                        format!("unknown field `{}` in [[moved]]", k.get_ref()),
+                        format!("unknown field `{}` in [[{table}]]", k.get_ref()),
                         k.span(),
                         "unknown field",
-                        HELP,
+                        help,
                     );
                 }
             }
             let mut field = |name: &str| -> Option<String> {
                 let Some(v) = t.get(name) else {
                     self.error(
-                        format!("[[moved]] needs `{name}`"),
+                        format!("[[{table}]] needs `{name}`"),
                         item.span(),
                         format!("no `{name}`"),
-                        HELP,
+                        help,
                     );
                     return None;
                 };
-                self.spans.insert(format!("moved[{i}].{name}"), v.span());
+                self.spans.insert(format!("{table}[{i}].{name}"), v.span());
                 match v.get_ref() {
                     DeValue::String(s) => Some(s.to_string()),
                     _ => {
                         self.error(
-                            format!("`{name}` of [[moved]] must be an address string"),
+                            format!("`{name}` of [[{table}]] must be a string"),
                             v.span(),
                             "expected a string",
-                            HELP,
+                            help,
                         );
                         None
                     }
                 }
             };
-            if let (Some(from), Some(to)) = (field("from"), field("to")) {
-                out.push((Move { from, to }, item.span()));
+            if let (Some(a), Some(b)) = (field(fields[0]), field(fields[1])) {
+                out.push(([a, b], item.span()));
             }
         }
         out
+    }
+
+    /// An adoption names a resource the file declares, of a kind that carries tags (adopting is
+    /// tagging it), each address once.
+    fn check_adoptions(&mut self, adopt: &[Adopt], resources: &[Resource]) {
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, a) in adopt.iter().enumerate() {
+            let at = self
+                .spans
+                .get(&format!("adopt[{i}].address"))
+                .unwrap_or(0..0);
+            match resources.iter().find(|r| r.address == a.address) {
+                None => self.error(
+                    format!("`{}` is adopted but not declared", a.address),
+                    at.clone(),
+                    "not in the file",
+                    format!(
+                        "declare `[{}]` with the settings the resource is to have",
+                        a.address
+                    ),
+                ),
+                Some(r) if schema::kind(&r.kind).is_some_and(|k| !k.taggable) => self.error(
+                    format!("{} resources cannot be adopted", r.kind),
+                    at.clone(),
+                    "not adoptable",
+                    "zinfra adopts a resource by tagging it, and this kind carries no tags",
+                ),
+                Some(_) => {}
+            }
+            if !seen.insert(a.address.clone()) {
+                self.error(
+                    format!("`{}` is in more than one [[adopt]]", a.address),
+                    at,
+                    "again here",
+                    "each address adopts one resource",
+                );
+            }
+        }
     }
 
     /// A move names a resource the file no longer declares (`from`) and one it does (`to`), of one
@@ -527,6 +596,7 @@ impl Parser<'_> {
             protected,
             waivers,
             moved: Vec::new(),
+            adopt: Vec::new(),
         })
     }
 

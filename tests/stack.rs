@@ -2239,7 +2239,7 @@ async fn changes_made_outside_zinfra_show_as_drift_and_apply_removes_them() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_untagged_bucket_left_by_an_interrupted_create_is_taken_over_but_never_another_stacks() {
+async fn an_existing_bucket_is_taken_over_only_when_adopted_and_never_another_stacks() {
     let s = Scratch::new("adopt");
     let stack = unique("adopt");
     let bucket = format!("{stack}-assets");
@@ -2249,17 +2249,88 @@ async fn an_untagged_bucket_left_by_an_interrupted_create_is_taken_over_but_neve
             .force_path_style(true)
             .build(),
     );
-    // What a create leaves when it is cut off between CreateBucket and tagging.
+    // A bucket made by hand (or what a create leaves when it is cut off before tagging), with data.
     s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    s3.put_object()
+        .bucket(&bucket)
+        .key("kept.txt")
+        .body(aws_sdk_s3::primitives::ByteStream::from_static(b"data"))
+        .send()
+        .await
+        .unwrap();
+    let hand_tags = aws_sdk_s3::types::Tagging::builder()
+        .tag_set(
+            aws_sdk_s3::types::Tag::builder()
+                .key("team")
+                .value("web")
+                .build()
+                .unwrap(),
+        )
+        .build()
+        .unwrap();
+    s3.put_bucket_tagging()
+        .bucket(&bucket)
+        .tagging(hand_tags)
+        .send()
+        .await
+        .unwrap();
     let text = format!(
-        "[stack]\nname = \"{stack}\"\nenvironment = \"test\"\nregion = \"us-east-1\"\n\n[s3_bucket.assets]\nbucket = \"{bucket}\"\n"
+        "[stack]\nname = \"{stack}\"\nenvironment = \"test\"\nregion = \"us-east-1\"\n\n[s3_bucket.assets]\nbucket = \"{bucket}\"\nforce_destroy = true\n"
     );
     let f = s.write("stack.toml", &text);
-    zinfra(&["apply", path(&f), "--auto-approve"], &[]).expect(0);
+    // Not declared for adoption: an error in the plan and a refusal in apply; nothing touched.
+    let plan = zinfra(&["plan", path(&f)], &[]).expect(1);
+    let why = format!(
+        "bucket {bucket} already exists and is not this stack's (it has no zinfra tags): declare [[adopt]] address = \"s3_bucket.assets\" id = \"{bucket}\" to take it over"
+    );
+    assert!(plan.stdout.contains(&why), "{}", plan.stdout);
+    let run = zinfra(&["apply", path(&f), "--auto-approve"], &[]).expect(1);
+    assert!(
+        run.stderr
+            .contains("refusing to take over what is not this stack's:"),
+        "{}",
+        run.stderr
+    );
+    let tags = s3
+        .get_bucket_tagging()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    let tags: Vec<(&str, &str)> = tags
+        .tag_set()
+        .iter()
+        .map(|t| (t.key(), t.value()))
+        .collect();
+    assert_eq!(tags, [("team", "web")], "the bucket's tags were changed");
+    s3.head_object()
+        .bucket(&bucket)
+        .key("kept.txt")
+        .send()
+        .await
+        .unwrap();
+
+    // Adopted: tagged and converged in place, its data kept, and the next plan is clean.
+    let adopting =
+        format!("{text}\n[[adopt]]\naddress = \"s3_bucket.assets\"\nid = \"{bucket}\"\n");
+    let f = s.write("adopt.toml", &adopting);
+    let run = zinfra(&["apply", path(&f), "--auto-approve"], &[]).expect(0);
+    assert!(
+        run.stdout
+            .contains("# s3_bucket.assets will be adopted (tagged and converged in place)"),
+        "{}",
+        run.stdout
+    );
+    s3.head_object()
+        .bucket(&bucket)
+        .key("kept.txt")
+        .send()
+        .await
+        .unwrap();
     zinfra(&["plan", path(&f), "--detailed-exitcode"], &[]).expect(0);
 
-    // Another stack declaring the same bucket must not take it.
-    let other = text.replace(&format!("name = \"{stack}\""), "name = \"someone-else\"");
+    // Another stack declaring the same bucket must not take it, adoption or not.
+    let other = adopting.replace(&format!("name = \"{stack}\""), "name = \"someone-else\"");
     let g = s.write("other.toml", &other);
     let run = zinfra(&["apply", path(&g), "--auto-approve"], &[]).expect(1);
     assert!(
@@ -2267,6 +2338,12 @@ async fn an_untagged_bucket_left_by_an_interrupted_create_is_taken_over_but_neve
         "{}",
         run.stdout
     );
+    s3.delete_object()
+        .bucket(&bucket)
+        .key("kept.txt")
+        .send()
+        .await
+        .unwrap();
     zinfra(&["destroy", path(&f), "--auto-approve"], &[]).expect(0);
 }
 

@@ -233,6 +233,12 @@ pub trait Driver: Send + Sync {
     /// Every live resource of `cx.kind` that belongs to the stack (tagged for it, or found from its parent),
     /// with props normalized into the same shape the schema gives the desired ones.
     async fn read(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>>;
+    /// The existing resource with `r`'s physical name, whoever's it is (read only for declared
+    /// resources the stack's read did not find): apply must not take it over unless the file adopts
+    /// it. `None` when nothing of that name exists, or the kind's names cannot collide.
+    async fn find(&self, _cx: &ReadCx<'_>, _r: &Resource) -> Result<Option<Live>> {
+        Ok(None)
+    }
     /// Create the resource, tagging it with `r.tags`; returns at least its id and outputs.
     async fn create(&self, r: &Resolved) -> Result<Live>;
     /// Change the named fields (and tags, listed as `tags`) in place.
@@ -528,8 +534,39 @@ impl Provider for Aws {
                     .with_context(|| format!("reading {kind} resources"))
             }
         });
-        let all = futures::future::try_join_all(reads).await?;
-        Ok(all.into_iter().flatten().collect())
+        let mut live: Vec<Live> = futures::future::try_join_all(reads)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect();
+        // Declared resources the stack does not have yet (and no move brings): is their name taken?
+        let missing: Vec<&Resource> = desired
+            .iter()
+            .filter(|r| !live.iter().any(|l| l.address == r.address))
+            .filter(|r| !stack.moved.iter().any(|m| m.to == r.address))
+            .collect();
+        let found = futures::future::try_join_all(missing.into_iter().map(|r| {
+            let run = &run;
+            async move {
+                let cx = ReadCx {
+                    stack: &stack.name,
+                    kind: &r.kind,
+                    desired: vec![r],
+                    tagged: Vec::new(),
+                    run,
+                };
+                self.driver(&r.kind)?
+                    .find(&cx, r)
+                    .await
+                    .with_context(|| format!("looking for an existing {}", r.address))
+            }
+        }))
+        .await?;
+        live.extend(found.into_iter().flatten().map(|mut l| {
+            l.found = true;
+            l
+        }));
+        Ok(live)
     }
 
     async fn create(&self, r: &Resolved) -> Result<Live> {

@@ -16,7 +16,7 @@ use aws_sdk_s3::types::{
 use futures::future::try_join_all;
 
 use super::{Driver, ReadCx, Undeclared, error_code, owned_address, sdk_error, user_tags};
-use crate::model::{Live, PropsExt, Resolved, TAG_ADDRESS, TAG_STACK, Tags, Value};
+use crate::model::{Live, PropsExt, Resolved, Resource, TAG_ADDRESS, TAG_STACK, Tags, Value};
 
 const KIND: &str = "s3_bucket";
 /// How long the first call after CreateBucket retries NoSuchBucket (S3 is eventually consistent there).
@@ -121,6 +121,36 @@ impl Driver for S3 {
         }))
         .await?;
         Ok(all.into_iter().flatten().collect())
+    }
+
+    async fn find(&self, cx: &ReadCx<'_>, r: &Resource) -> Result<Option<Live>> {
+        let Some(name) = r.props.get("bucket").and_then(Value::as_str) else {
+            return Ok(None);
+        };
+        // Bucket names are global: a 404 is free, a 403 is another account's (CreateBucket will say
+        // so); a 200 is this account's.
+        match self.client.head_bucket().bucket(name).send().await {
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.raw_response().map(|r| r.status().as_u16()),
+                    Some(403 | 404 | 301)
+                ) =>
+            {
+                return Ok(None);
+            }
+            Err(e) => return Err(sdk_error("HeadBucket", e)),
+        }
+        let arn = format!("arn:{}:s3:::{name}", partition(&self.region()));
+        let wants_policy = r.props.get("policy").is_some_and(|v| *v != Value::Null);
+        match self
+            .read_bucket(cx, &r.address, name, &arn, None, wants_policy)
+            .await
+        {
+            Ok(live) => Ok(Some(live)),
+            Err(e) if e.is::<Gone>() => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     async fn create(&self, r: &Resolved) -> Result<Live> {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::Case;
 use crate::graph::Graph;
-use crate::model::{Live, TAG_ADDRESS, TAG_REGION, Value};
+use crate::model::{Live, TAG_ADDRESS, TAG_REGION, TAG_STACK, Value};
 use crate::plan::{self, Action, Plan};
 use crate::render::{self, Style};
 use crate::stack::Stack;
@@ -276,4 +276,55 @@ fn what_is_attached_to_another_regions_resource_is_that_regions_too() {
     let p = plan_of(&Case::new("").ok(), vec![zone, record], true);
     assert!(!p.has_changes(), "{}", render::human(&p, Style::default()));
     assert_eq!(p.foreign.len(), 2);
+}
+
+#[test]
+fn an_existing_resource_is_adopted_only_when_the_file_says_so() {
+    const BUCKET: &str = "[s3_bucket.assets]\nbucket = \"hand-made\"\n";
+    let s = Case::new(BUCKET).ok();
+    // What a driver's `find` returns: the bucket of that name, without the stack's tags.
+    let mut found = live_as(&s, "s3_bucket.assets", "hand-made");
+    found.tags = [("team".to_owned(), "web".to_owned())].into();
+    found.found = true;
+    let p = plan_of(&s, vec![found.clone()], false);
+    let r = p.get("s3_bucket.assets").unwrap();
+    assert_eq!(r.action, Action::Create);
+    assert_eq!(
+        r.exists.as_deref(),
+        Some(
+            "bucket hand-made already exists and is not this stack's (it has no zinfra tags): declare [[adopt]] address = \"s3_bucket.assets\" id = \"hand-made\" to take it over, or give the resource another name"
+        )
+    );
+    assert_eq!(p.taken().len(), 1);
+
+    // Another stack's bucket is never adopted, declared or not.
+    let mut other = found.clone();
+    other.tags.insert(TAG_STACK.into(), "someone-else".into());
+    other
+        .tags
+        .insert(TAG_ADDRESS.into(), "s3_bucket.logs".into());
+    let adopting = Case::new(&format!(
+        "{BUCKET}\n[[adopt]]\naddress = \"s3_bucket.assets\"\nid = \"hand-made\"\n"
+    ))
+    .ok();
+    let p = plan_of(&adopting, vec![other], false);
+    assert_eq!(
+        p.get("s3_bucket.assets").unwrap().exists.as_deref(),
+        Some(
+            "bucket hand-made already exists in this account and belongs to s3_bucket.logs in stack someone-else"
+        )
+    );
+
+    // Adopted: an in-place update that tags it and converges it.
+    let p = plan_of(&adopting, vec![found], false);
+    let r = p.get("s3_bucket.assets").unwrap();
+    assert_eq!(
+        (r.action, r.adopted, r.exists.is_none()),
+        (Action::Update, true, true)
+    );
+    assert!(r.changes.iter().any(|c| c.field == "tags"));
+    assert!(
+        render::human(&p, Style::default())
+            .contains("# s3_bucket.assets will be adopted (tagged and converged in place)")
+    );
 }
