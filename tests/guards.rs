@@ -264,3 +264,79 @@ async fn protection_is_recorded_in_aws_so_dropping_the_line_cannot_destroy_in_th
             .is_err()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hand_made_table_and_role_are_refused_until_adopted() {
+    let s = Scratch::new("takeover");
+    let stack = unique("takeover");
+    let name = format!("{stack}-orders");
+    let role = format!("{stack}-app");
+    let conf = sdk_config().await;
+    let ddb = aws_sdk_dynamodb::Client::new(&conf);
+    let iam = aws_sdk_iam::Client::new(&conf);
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    ddb.create_table()
+        .table_name(&name)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("pk")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("pk")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    ddb.put_item()
+        .table_name(&name)
+        .item("pk", AttributeValue::S("hand-made".into()))
+        .send()
+        .await
+        .unwrap();
+    iam.create_role()
+        .role_name(&role)
+        .assume_role_policy_document(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Principal":{"Service":"ecs-tasks.amazonaws.com"}}]}"#,
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let body = format!("{}{ROLE}", table("orders", &name));
+    let f = s.write("stack.toml", &stack_file(&stack, "us-east-1", &body));
+    let run = zinfra(&["apply", path(&f), "--auto-approve"], &[]).expect(1);
+    assert!(
+        run.stderr.contains(&format!(
+            "refusing to take over what is not this stack's:\n  dynamodb_table.orders: table {name} already exists and is not this stack's"
+        )) && run.stderr.contains(&format!("iam_role.app: role {role} already exists and is not this stack's")),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(item_count(&ddb, &name).await, 1);
+    let tags = iam.list_role_tags().role_name(&role).send().await.unwrap();
+    assert!(tags.tags().is_empty(), "the role was tagged");
+
+    let adopting = format!(
+        "{body}[[adopt]]\naddress = \"dynamodb_table.orders\"\nid = \"{name}\"\n\n[[adopt]]\naddress = \"iam_role.app\"\nid = \"{role}\"\n"
+    );
+    let g = s.write("adopt.toml", &stack_file(&stack, "us-east-1", &adopting));
+    let run = zinfra(&["apply", path(&g), "--auto-approve"], &[]).expect(0);
+    assert!(
+        run.stdout.contains("0 added, 2 changed, 0 destroyed"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(item_count(&ddb, &name).await, 1);
+    zinfra(&["plan", path(&g), "--detailed-exitcode"], &[]).expect(0);
+    zinfra(&["destroy", path(&g), "--auto-approve"], &[]).expect(0);
+}

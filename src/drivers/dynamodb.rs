@@ -15,7 +15,7 @@ use futures::future::try_join_all;
 use super::{
     Driver, ReadCx, TagChanges, absent_if, error_code, sdk_error, tag_changes, tag_pairs, user_tags,
 };
-use crate::model::{Live, Props, PropsExt, Resolved, Tags, Value};
+use crate::model::{Live, Props, PropsExt, Resolved, Resource, Tags, Value};
 
 const KIND: &str = "dynamodb_table";
 const NOT_FOUND: &str = "ResourceNotFoundException";
@@ -53,6 +53,21 @@ impl Driver for DynamoDb {
                 .with_context(|| format!("reading {address} ({arn})"))
         });
         Ok(try_join_all(tables).await?.into_iter().flatten().collect())
+    }
+
+    async fn find(&self, _cx: &ReadCx<'_>, r: &Resource) -> Result<Option<Live>> {
+        let Some(name) = r.props.get("table_name").and_then(Value::as_str) else {
+            return Ok(None);
+        };
+        let res = self.client.describe_table().table_name(name).send().await;
+        let Some(arn) = absent_if("DescribeTable", res, &[NOT_FOUND])?
+            .and_then(|o| o.table)
+            .and_then(|t| t.table_arn)
+        else {
+            return Ok(None);
+        };
+        // Rare (the name is taken): the full read describes it once more.
+        self.read_table(&r.address, &arn, None).await
     }
 
     async fn create(&self, r: &Resolved) -> Result<Live> {

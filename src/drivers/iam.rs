@@ -6,6 +6,7 @@
 //! per role.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow, bail};
 use async_trait::async_trait;
@@ -17,7 +18,7 @@ use super::{
     Driver, ReadCx, TagChanges, Undeclared, absent_if, owned_address, sdk_error, tag_changes,
     tag_pairs, user_tags,
 };
-use crate::model::{Live, Props, PropsExt, Resolved, Tags, Value};
+use crate::model::{Live, Props, PropsExt, Resolved, Resource, Tags, Value};
 
 const ROLE: &str = "iam_role";
 const OIDC: &str = "iam_oidc_provider";
@@ -61,6 +62,13 @@ impl Driver for Iam {
         }
     }
 
+    async fn find(&self, cx: &ReadCx<'_>, r: &Resource) -> Result<Option<Live>> {
+        match r.kind.as_str() {
+            ROLE => self.find_role(cx, r).await,
+            _ => Ok(None),
+        }
+    }
+
     async fn create(&self, r: &Resolved) -> Result<Live> {
         let live = match r.kind.as_str() {
             ROLE => self.create_role(r).await,
@@ -98,39 +106,11 @@ impl Iam {
     /// policies and attached managed policies; ListRoles adds the description and maximum session
     /// duration it leaves out. Roles tagged for the stack are the stack's, orphans included.
     async fn read_roles(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {
-        let listed = async {
-            self.client
-                .list_roles()
-                .into_paginator()
-                .page_size(1000)
-                .items()
-                .send()
-                .try_collect()
-                .await
-                .map_err(|e| sdk_error("ListRoles", e))
-        };
-        let details = async {
-            self.client
-                .get_account_authorization_details()
-                .filter(EntityType::Role)
-                .into_paginator()
-                .page_size(1000)
-                .send()
-                .try_collect()
-                .await
-                .map_err(|e| sdk_error("GetAccountAuthorizationDetails", e))
-        };
-        let (listed, pages): (Vec<Role>, Vec<_>) = futures::try_join!(listed, details)?;
-        let listed: BTreeMap<&str, &Role> = listed.iter().map(|r| (r.role_name(), r)).collect();
+        let roles = self.roles(cx).await?;
         let mut out = Vec::new();
-        for d in pages.iter().flat_map(|p| p.role_detail_list()) {
+        for (name, (role, d)) in roles.iter() {
             let tags = live_tags(d.tags());
             let Some(address) = owned_address(cx.stack, tag_pairs(&tags)) else {
-                continue;
-            };
-            let name = d.role_name().unwrap_or_default();
-            // Created or deleted between the two listings: read again next time.
-            let Some(role) = listed.get(name) else {
                 continue;
             };
             let live = role_from(address, role, d, tags)
@@ -138,6 +118,65 @@ impl Iam {
             out.push(live);
         }
         Ok(out)
+    }
+
+    /// Every role of the account by name, from the two listings, once per run (the stack's read and
+    /// the lookup of a declared role's name share them). A role created or deleted between the two
+    /// listings is left out: read again next time.
+    async fn roles(&self, cx: &ReadCx<'_>) -> Result<Arc<BTreeMap<String, (Role, RoleDetail)>>> {
+        cx.run
+            .once("iam:roles", || async {
+                let listed = async {
+                    self.client
+                        .list_roles()
+                        .into_paginator()
+                        .page_size(1000)
+                        .items()
+                        .send()
+                        .try_collect()
+                        .await
+                        .map_err(|e| sdk_error("ListRoles", e))
+                };
+                let details = async {
+                    self.client
+                        .get_account_authorization_details()
+                        .filter(EntityType::Role)
+                        .into_paginator()
+                        .page_size(1000)
+                        .send()
+                        .try_collect()
+                        .await
+                        .map_err(|e| sdk_error("GetAccountAuthorizationDetails", e))
+                };
+                let (listed, pages): (Vec<Role>, Vec<_>) = futures::try_join!(listed, details)?;
+                let mut listed: BTreeMap<String, Role> = listed
+                    .into_iter()
+                    .map(|r| (r.role_name().to_owned(), r))
+                    .collect();
+                let mut out = BTreeMap::new();
+                for d in pages.iter().flat_map(|p| p.role_detail_list()) {
+                    let name = d.role_name().unwrap_or_default().to_owned();
+                    if let Some(role) = listed.remove(&name) {
+                        out.insert(name, (role, d.clone()));
+                    }
+                }
+                Ok(out)
+            })
+            .await
+    }
+
+    /// The role of a declared role's name, from the listings the read made anyway: no extra call.
+    async fn find_role(&self, cx: &ReadCx<'_>, r: &Resource) -> Result<Option<Live>> {
+        let Some(name) = r.props.get("role_name").and_then(Value::as_str) else {
+            return Ok(None);
+        };
+        let roles = self.roles(cx).await?;
+        let Some((role, d)) = roles.get(name) else {
+            return Ok(None);
+        };
+        role_from(r.address.clone(), role, d, live_tags(d.tags()))
+            .map(Some)
+            .with_context(|| format!("reading role {name}"))
     }
 
     async fn create_role(&self, r: &Resolved) -> Result<Live> {
