@@ -22,8 +22,8 @@ use aws_sdk_kafka::types::{
 use futures::future::try_join_all;
 
 use super::{
-    Driver, ReadCx, TagChanges, absent_if, owned_address, sdk_error, tag_changes, tag_pairs,
-    user_tags,
+    Driver, ReadCx, TagChanges, absent_if, error_code, owned_address, sdk_error, tag_changes,
+    tag_pairs, user_tags,
 };
 use crate::model::{Live, PropsExt, Resolved, Value};
 use crate::wait::Poll;
@@ -43,45 +43,71 @@ impl Kafka {
         Kafka { client, ssm }
     }
 
-    /// Writes the bootstrap string to `name` (overwriting) and records the name on the cluster. The
-    /// parameter carries the stack's tag and `zinfra:parent` (the cluster's address), not `zinfra:address`:
-    /// it belongs to the cluster, which finds it through its own tag.
+    /// Writes the bootstrap string to `name` and records the name on the cluster. The parameter carries
+    /// the stack's tag and `zinfra:parent` (the cluster's address), not `zinfra:address`: it belongs to
+    /// the cluster, which finds it through its own tag. It is created with its tags in one call; an
+    /// existing parameter is overwritten only when those tags say it is this cluster's.
     async fn publish(&self, r: &Resolved, arn: &str, name: &str, brokers: &str) -> Result<()> {
-        self.ssm
-            .put_parameter()
-            .name(name)
-            .value(brokers)
-            .r#type(aws_sdk_ssm::types::ParameterType::String)
-            .overwrite(true)
-            .send()
-            .await
-            .map_err(|e| sdk_error("PutParameter", e))
-            .with_context(|| format!("publishing the bootstrap brokers to {name}"))?;
-        // PutParameter cannot tag while it overwrites.
-        let mut tags = Vec::new();
-        if let Some(stack) = r.tags.get(crate::model::TAG_STACK) {
-            tags.push(
-                aws_sdk_ssm::types::Tag::builder()
-                    .key(crate::model::TAG_STACK)
-                    .value(stack)
-                    .build()?,
-            );
-        }
-        tags.push(
+        let stack = r
+            .tags
+            .get(crate::model::TAG_STACK)
+            .cloned()
+            .unwrap_or_default();
+        let tags = vec![
+            aws_sdk_ssm::types::Tag::builder()
+                .key(crate::model::TAG_STACK)
+                .value(&stack)
+                .build()?,
             aws_sdk_ssm::types::Tag::builder()
                 .key("zinfra:parent")
                 .value(&r.address)
                 .build()?,
-        );
-        self.ssm
-            .add_tags_to_resource()
-            .resource_type(aws_sdk_ssm::types::ResourceTypeForTagging::Parameter)
-            .resource_id(name)
-            .set_tags(Some(tags))
-            .send()
-            .await
-            .map_err(|e| sdk_error("AddTagsToResource", e))
-            .with_context(|| format!("tagging {name}"))?;
+        ];
+        let put = || {
+            self.ssm
+                .put_parameter()
+                .name(name)
+                .value(brokers)
+                .r#type(aws_sdk_ssm::types::ParameterType::String)
+        };
+        match put().set_tags(Some(tags)).send().await {
+            Ok(_) => {}
+            Err(e) if error_code(&e) == Some("ParameterAlreadyExists") => {
+                let tags = self
+                    .ssm
+                    .list_tags_for_resource()
+                    .resource_type(aws_sdk_ssm::types::ResourceTypeForTagging::Parameter)
+                    .resource_id(name)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("ListTagsForResource", e))?;
+                let tag = |k: &str| {
+                    tags.tag_list()
+                        .iter()
+                        .find(|t| t.key() == k)
+                        .map(|t| t.value().to_owned())
+                };
+                if tag(crate::model::TAG_STACK).as_deref() != Some(stack.as_str())
+                    || tag("zinfra:parent").as_deref() != Some(r.address.as_str())
+                {
+                    bail!(
+                        "SSM parameter {name} already exists and is not this cluster's (it is not tagged zinfra:stack = {stack}, zinfra:parent = {}): zinfra does not overwrite it. Publish to another name, or hand it over by adding those two tags.",
+                        r.address
+                    );
+                }
+                // PutParameter cannot tag while it overwrites: the tags are already there.
+                put()
+                    .overwrite(true)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("PutParameter", e))
+                    .with_context(|| format!("publishing the bootstrap brokers to {name}"))?;
+            }
+            Err(e) => {
+                return Err(sdk_error("PutParameter", e))
+                    .with_context(|| format!("publishing the bootstrap brokers to {name}"));
+            }
+        }
         self.client
             .tag_resource()
             .resource_arn(arn)

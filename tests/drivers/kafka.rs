@@ -209,6 +209,31 @@ async fn msk_cluster_lifecycle_in_place_changes_and_resume_after_timeout() {
         after.cluster_info().unwrap().current_version(),
         Some(version.as_str())
     );
+    // A parameter made by hand is never overwritten: publishing to it is refused, its value kept.
+    let hand = format!("/{stack}/kafka/hand-made");
+    ssm.put_parameter()
+        .name(&hand)
+        .value("mine")
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .unwrap();
+    let mut onto = r.clone();
+    onto.props
+        .insert("publish_bootstrap_brokers_to".into(), s(&hand));
+    let err = d
+        .update(&onto, &live[0], &["publish_bootstrap_brokers_to".into()])
+        .await
+        .unwrap_err();
+    assert!(
+        format!("{err:#}").contains(&format!(
+            "SSM parameter {hand} already exists and is not this cluster's"
+        )),
+        "{err:#}"
+    );
+    let kept = ssm.get_parameter().name(&hand).send().await.unwrap();
+    assert_eq!(kept.parameter().unwrap().value(), Some("mine"));
+    ssm.delete_parameter().name(&hand).send().await.unwrap();
     // Publishing elsewhere moves the parameter in place.
     let param2 = format!("/{stack}/kafka/bootstrap-2");
     r.props
