@@ -105,6 +105,9 @@ pub struct KindDef {
     /// Data or identity that a delete loses for good: apply deletes or replaces such a resource only
     /// when the run names it (`--allow-destroy`) or the file says so (`allow_destroy = true`).
     pub holds: Option<Holds>,
+    /// An existing resource of this kind can be handed to a stack with `[[adopt]]`: its driver finds
+    /// it by name (`Driver::find`) and can record the stack's ownership on it.
+    pub adoptable: bool,
 }
 
 /// What a stateful kind keeps, and when it counts as stateful.

@@ -387,8 +387,7 @@ impl Parser<'_> {
         out
     }
 
-    /// An adoption names a resource the file declares, of a kind that carries tags (adopting is
-    /// tagging it), each address once.
+    /// An adoption names a resource the file declares, of a kind zinfra can adopt, each address once.
     fn check_adoptions(&mut self, adopt: &[Adopt], resources: &[Resource]) {
         let mut seen = std::collections::BTreeSet::new();
         for (i, a) in adopt.iter().enumerate() {
@@ -406,11 +405,11 @@ impl Parser<'_> {
                         a.address
                     ),
                 ),
-                Some(r) if schema::kind(&r.kind).is_some_and(|k| !k.taggable) => self.error(
+                Some(r) if schema::kind(&r.kind).is_some_and(|k| !k.adoptable) => self.error(
                     format!("{} resources cannot be adopted", r.kind),
                     at.clone(),
                     "not adoptable",
-                    "zinfra adopts a resource by tagging it, and this kind carries no tags",
+                    "adoptable kinds: s3_bucket, dynamodb_table, iam_role, route53_record",
                 ),
                 Some(_) => {}
             }

@@ -340,3 +340,107 @@ async fn a_hand_made_table_and_role_are_refused_until_adopted() {
     zinfra(&["plan", path(&g), "--detailed-exitcode"], &[]).expect(0);
     zinfra(&["destroy", path(&g), "--auto-approve"], &[]).expect(0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hand_made_record_is_refused_in_the_plan_until_adopted() {
+    let s = Scratch::new("record");
+    let stack = unique("record");
+    let domain = format!("{stack}.zenoo.example");
+    let zone = format!("[route53_zone.main]\nname = \"{domain}\"\n\n");
+    let f = s.write("zone.toml", &stack_file(&stack, "us-east-1", &zone));
+    zinfra(&["apply", path(&f), "--auto-approve"], &[]).expect(0);
+    let r53 = aws_sdk_route53::Client::new(&sdk_config().await);
+    let zone_id = r53
+        .list_hosted_zones_by_name()
+        .dns_name(&domain)
+        .send()
+        .await
+        .unwrap()
+        .hosted_zones()[0]
+        .id()
+        .trim_start_matches("/hostedzone/")
+        .to_owned();
+    let hand = format!("www.{domain}");
+    use aws_sdk_route53::types::{
+        Change, ChangeAction, ChangeBatch, ResourceRecord, ResourceRecordSet, RrType,
+    };
+    r53.change_resource_record_sets()
+        .hosted_zone_id(&zone_id)
+        .change_batch(
+            ChangeBatch::builder()
+                .changes(
+                    Change::builder()
+                        .action(ChangeAction::Create)
+                        .resource_record_set(
+                            ResourceRecordSet::builder()
+                                .name(&hand)
+                                .r#type(RrType::A)
+                                .ttl(60)
+                                .resource_records(
+                                    ResourceRecord::builder()
+                                        .value("192.0.2.9")
+                                        .build()
+                                        .unwrap(),
+                                )
+                                .build()
+                                .unwrap(),
+                        )
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let value = || async {
+        let sets = r53
+            .list_resource_record_sets()
+            .hosted_zone_id(&zone_id)
+            .send()
+            .await
+            .unwrap();
+        sets.resource_record_sets()
+            .iter()
+            .find(|s| s.name().trim_end_matches('.') == hand && s.r#type() == &RrType::A)
+            .map(|s| s.resource_records()[0].value().to_owned())
+    };
+
+    let record = format!(
+        "[route53_record.www]\nzone = \"route53_zone.main\"\nname = \"{hand}\"\ntype = \"A\"\nttl = 300\nrecords = [\"192.0.2.1\"]\n\n"
+    );
+    let g = s.write(
+        "record.toml",
+        &stack_file(&stack, "us-east-1", &format!("{zone}{record}")),
+    );
+    let run = zinfra(&["plan", path(&g)], &[]).expect(1);
+    assert!(
+        run.stdout.contains(&format!(
+            "record {zone_id}_{hand}_A already exists and is not this stack's"
+        )),
+        "{}",
+        run.stdout
+    );
+    zinfra(&["apply", path(&g), "--auto-approve"], &[]).expect(1);
+    assert_eq!(
+        value().await.as_deref(),
+        Some("192.0.2.9"),
+        "the hand-made record was changed"
+    );
+
+    let adopting = format!(
+        "{zone}{record}[[adopt]]\naddress = \"route53_record.www\"\nid = \"{zone_id}_{hand}_A\"\n"
+    );
+    let h = s.write("adopt.toml", &stack_file(&stack, "us-east-1", &adopting));
+    let run = zinfra(&["apply", path(&h), "--auto-approve"], &[]).expect(0);
+    assert!(
+        run.stdout
+            .contains("# route53_record.www will be adopted (tagged and converged in place)"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(value().await.as_deref(), Some("192.0.2.1"));
+    zinfra(&["plan", path(&h), "--detailed-exitcode"], &[]).expect(0);
+    zinfra(&["destroy", path(&h), "--auto-approve"], &[]).expect(0);
+}

@@ -2,11 +2,15 @@
 //!
 //! Zones are tagged like every other resource, but the tagging API does not cover Route53 (and Route53 is
 //! global), so they are found by listing zones plus one `ListTagsForResources` per 10 zones. Records carry
-//! no tags: a record is found from its zone, and it belongs to the stack when the zone (the stack's own)
-//! holds a marker tag `zinfra:record:<name>` = `<TYPE> <record name>` for it. The marker makes records
-//! removed from the file (orphans) findable without writing anything into public DNS. Marker tags are
-//! zinfra's bookkeeping and never count as the zone's own tags. Zones and each zone's records are read
-//! once per run, shared by zones, records and certificates.
+//! no tags: a record is found from its zone, and it belongs to the stack when an ownership record says so
+//! (external-dns's TXT registry): a TXT record `zinfra-<type>.<name>` holding
+//! `"heritage=zinfra,zinfra/stack=<stack>,zinfra/address=<address>"`, created and deleted in the same
+//! atomic change batch as the record itself, so a zone can hold thousands of owned records and a record
+//! is never without its owner. Records made elsewhere have no ownership record: zinfra never overwrites
+//! them unless the file adopts them. Records from before the registry are owned through zone tags
+//! `zinfra:record:<name>` = `<TYPE> <record name>` (at most ~45 per zone); those are still read, and the
+//! record's next change writes its ownership record. Zones and each zone's records are read once per
+//! run, shared by zones, records and certificates.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -24,7 +28,7 @@ use super::{
     Driver, ReadCx, Undeclared, absent_if, error_code, owned_address, sdk_error, tag_changes,
 };
 use crate::kinds::route53_zone::normalize;
-use crate::model::{Live, PropsExt, Resolved, Tags, Value};
+use crate::model::{Live, PropsExt, Resolved, Resource, Tags, Value};
 
 const ZONE: &str = "route53_zone";
 const RECORD: &str = "route53_record";
@@ -195,14 +199,69 @@ pub async fn change_zone_tags(
     Ok(())
 }
 
-/// Tag values allow no `*`; a wildcard label is stored as `@`, which no DNS name contains.
-fn marker_value(ty: &str, name: &str) -> String {
-    format!("{ty} {}", name.replace('*', "@"))
-}
-
+/// A legacy marker's value: `<TYPE> <name>`, a wildcard label stored as `@` (tag values allow no `*`).
 fn parse_marker(value: &str) -> Option<(String, String)> {
     let (ty, name) = value.split_once(' ')?;
     Some((ty.to_owned(), name.replace('@', "*")))
+}
+
+/// The name of the ownership record of `(name, type)`: `zinfra-<type>.<name>`; for a wildcard, whose
+/// `*` must stay the leftmost label, `zinfra-<type>-wildcard.<rest>`.
+fn registry_name(name: &str, ty: &str) -> String {
+    let t = ty.to_ascii_lowercase();
+    match name.strip_prefix("*.") {
+        Some(rest) => format!("zinfra-{t}-wildcard.{rest}"),
+        None => format!("zinfra-{t}.{name}"),
+    }
+}
+
+fn registry_value(stack: &str, address: &str) -> String {
+    format!("\"heritage=zinfra,zinfra/stack={stack},zinfra/address={address}\"")
+}
+
+/// (stack, address) from an ownership record's value.
+fn parse_registry(value: &str) -> Option<(String, String)> {
+    let v = value.trim_matches('"');
+    let mut stack = None;
+    let mut address = None;
+    let mut zinfra = false;
+    for part in v.split(',') {
+        match part.split_once('=') {
+            Some(("heritage", "zinfra")) => zinfra = true,
+            Some(("zinfra/stack", s)) => stack = Some(s.to_owned()),
+            Some(("zinfra/address", a)) => address = Some(a.to_owned()),
+            _ => {}
+        }
+    }
+    zinfra.then_some(())?;
+    Some((stack?, address?))
+}
+
+fn registry_set(name: &str, ty: &str, stack: &str, address: &str) -> Result<ResourceRecordSet> {
+    Ok(ResourceRecordSet::builder()
+        .name(registry_name(name, ty))
+        .r#type(RrType::Txt)
+        .ttl(300)
+        .resource_records(
+            ResourceRecord::builder()
+                .value(registry_value(stack, address))
+                .build()?,
+        )
+        .build()?)
+}
+
+/// Owner (stack, address) of each record of a zone by its ownership record's name.
+fn registry(sets: &[ResourceRecordSet]) -> BTreeMap<String, (String, String)> {
+    sets.iter()
+        .filter(|s| s.r#type() == &RrType::Txt && record_name(s.name()).starts_with("zinfra-"))
+        .filter_map(|s| {
+            let owner = s
+                .resource_records()
+                .iter()
+                .find_map(|r| parse_registry(r.value()))?;
+            Some((record_name(s.name()), owner))
+        })
+        .collect()
 }
 
 /// The record's physical id: `<zone id>_<name>_<type>`.
@@ -242,6 +301,13 @@ impl Driver for Route53 {
                 let per_zone = try_join_all(zones.iter().map(|z| self.read_records(cx, z))).await?;
                 Ok(per_zone.into_iter().flatten().collect())
             }
+        }
+    }
+
+    async fn find(&self, cx: &ReadCx<'_>, r: &Resource) -> Result<Option<Live>> {
+        match r.kind.as_str() {
+            RECORD => self.find_record(cx, r).await,
+            _ => Ok(None),
         }
     }
 
@@ -297,8 +363,8 @@ impl Route53 {
     }
 
     async fn read_records(&self, cx: &ReadCx<'_>, z: &StackZone) -> Result<Vec<Live>> {
-        // (type, name) -> address, from the zone's marker tags.
-        let owned: BTreeMap<(String, String), String> = z
+        // (type, name) -> address, from the zone's legacy marker tags.
+        let marked: BTreeMap<(String, String), String> = z
             .tags
             .iter()
             .filter_map(|(k, v)| {
@@ -306,56 +372,58 @@ impl Route53 {
                 Some((parse_marker(v)?, format!("{RECORD}.{name}")))
             })
             .collect();
-        if owned.is_empty() {
-            return Ok(vec![]);
-        }
+        let sets = zone_records_once(&self.client, cx, &z.id).await?;
+        let owners = registry(&sets);
         let mut out = Vec::new();
-        for set in zone_records_once(&self.client, cx, &z.id).await?.iter() {
+        for set in sets.iter() {
             let name = record_name(set.name());
             let ty = set.r#type().as_str().to_owned();
-            let Some(address) = owned.get(&(ty.clone(), name.clone())) else {
-                continue;
+            let address = match owners.get(&registry_name(&name, &ty)) {
+                Some((stack, address)) if stack == cx.stack => address,
+                Some(_) => continue,
+                None => match marked.get(&(ty.clone(), name.clone())) {
+                    Some(address) => address,
+                    None => continue,
+                },
             };
-            let mut live = Live::new(address, RECORD, record_id(&z.id, &name, &ty));
-            live.outputs.insert("fqdn".into(), name.clone());
-            live.props.insert("zone".into(), Value::Str(z.id.clone()));
-            live.props.insert("name".into(), Value::Str(name));
-            live.props.insert("type".into(), Value::Str(ty));
-            match set.alias_target() {
-                Some(a) => {
-                    live.props.insert(
-                        "alias".into(),
-                        Value::Str(format!(
-                            "{}/{}",
-                            a.hosted_zone_id(),
-                            normalize(a.dns_name())
-                        )),
-                    );
-                    live.props.insert(
-                        "evaluate_target_health".into(),
-                        Value::Bool(a.evaluate_target_health()),
-                    );
-                }
-                None => {
-                    if let Some(ttl) = set.ttl() {
-                        live.props.insert("ttl".into(), Value::Int(ttl));
-                    }
-                    live.props.insert(
-                        "records".into(),
-                        Value::List(
-                            set.resource_records()
-                                .iter()
-                                .map(|r| Value::Str(r.value().to_owned()))
-                                .collect(),
-                        ),
-                    );
-                    live.props
-                        .insert("evaluate_target_health".into(), Value::Bool(false));
-                }
-            }
-            out.push(live);
+            out.push(record_live(address, &z.id, set));
         }
         Ok(out)
+    }
+
+    /// The record a declared record's name and type would take, when it exists and the stack's read
+    /// did not claim it: made by hand, or another stack's. From the zone listing the read made anyway.
+    async fn find_record(&self, cx: &ReadCx<'_>, r: &Resource) -> Result<Option<Live>> {
+        let (Some(Value::Ref(zone)), Some(name), Some(ty)) = (
+            r.props.get("zone"),
+            r.props.get("name").and_then(Value::as_str),
+            r.props.get("type").and_then(Value::as_str),
+        ) else {
+            return Ok(None);
+        };
+        let zones = stack_zones_once(&self.client, cx).await?;
+        let Some(z) = zones
+            .iter()
+            .find(|z| z.tags.get(crate::model::TAG_ADDRESS) == Some(&zone.address))
+        else {
+            return Ok(None);
+        };
+        let name = record_name(name);
+        let sets = zone_records_once(&self.client, cx, &z.id).await?;
+        let Some(set) = sets
+            .iter()
+            .find(|s| record_name(s.name()) == name && s.r#type().as_str() == ty)
+        else {
+            return Ok(None);
+        };
+        let mut live = record_live(&r.address, &z.id, set);
+        if let Some((stack, address)) = registry(&sets).get(&registry_name(&name, ty)) {
+            live.tags
+                .insert(crate::model::TAG_STACK.into(), stack.clone());
+            live.tags
+                .insert(crate::model::TAG_ADDRESS.into(), address.clone());
+        }
+        Ok(Some(live))
     }
 
     async fn create_zone(&self, r: &Resolved) -> Result<Live> {
@@ -545,46 +613,62 @@ impl Route53 {
                 set = set.resource_records(ResourceRecord::builder().value(v).build()?);
             }
         }
+        let stack = r
+            .tags
+            .get(crate::model::TAG_STACK)
+            .cloned()
+            .unwrap_or_default();
         let mut changes = Vec::new();
-        let existing = match live {
-            Some(_) => zone_records(&self.client, zone)
-                .await?
-                .into_iter()
-                .find(|s| record_name(s.name()) == name && s.r#type().as_str() == ty),
-            None => None,
+        let sets = match live {
+            Some(_) => zone_records(&self.client, zone).await?,
+            None => Vec::new(),
         };
-        match existing {
-            Some(old) => {
-                changes.push(
-                    Change::builder()
-                        .action(ChangeAction::Delete)
-                        .resource_record_set(old)
-                        .build()?,
-                );
-                changes.push(
-                    Change::builder()
-                        .action(ChangeAction::Create)
-                        .resource_record_set(set.build()?)
-                        .build()?,
-                );
-            }
-            // UPSERT: a record left by a create whose marker was never written is taken over.
+        let existing = sets
+            .iter()
+            .find(|s| record_name(s.name()) == name && s.r#type().as_str() == ty);
+        if let Some(old) = existing {
+            changes.push(
+                Change::builder()
+                    .action(ChangeAction::Delete)
+                    .resource_record_set(old.clone())
+                    .build()?,
+            );
+        }
+        // A new record is CREATEd, never UPSERTed: one made by hand makes the batch fail instead of
+        // being overwritten. Its ownership record goes in the same batch.
+        changes.push(
+            Change::builder()
+                .action(ChangeAction::Create)
+                .resource_record_set(set.build()?)
+                .build()?,
+        );
+        match registry(&sets).get(&registry_name(&name, ty)) {
+            Some((s, a)) if *s == stack && *a == r.address => {}
+            Some((s, a)) => bail!(
+                "record {name} {ty} belongs to {a} in stack {s}; zinfra does not take it over"
+            ),
+            // New, adopted, or owned through a legacy zone tag: write its ownership record now.
             None => changes.push(
                 Change::builder()
-                    .action(ChangeAction::Upsert)
-                    .resource_record_set(set.build()?)
+                    .action(ChangeAction::Create)
+                    .resource_record_set(registry_set(&name, ty, &stack, &r.address)?)
                     .build()?,
             ),
         }
-        self.change(zone, changes).await?;
-        let key = format!("{MARKER}{}", r.name);
-        change_zone_tags(
-            &self.client,
-            zone,
-            vec![(key, marker_value(ty, &name))],
-            vec![],
-        )
-        .await?;
+        if let Err(e) = self.change(zone, changes).await {
+            let text = format!("{e:#}");
+            if live.is_none()
+                && text.contains("InvalidChangeBatch")
+                && text.contains("already exists")
+            {
+                bail!(
+                    "record {name} {ty} already exists and is not this stack's: zinfra does not overwrite it. Declare [[adopt]] address = \"{}\" id = \"{}\" to take it over. ({text})",
+                    r.address,
+                    record_id(zone, &name, ty)
+                );
+            }
+            return Err(e);
+        }
         let mut out = Live::new(&r.address, RECORD, record_id(zone, &name, ty));
         out.outputs.insert("fqdn".into(), name);
         out.props = r.props.clone();
@@ -599,19 +683,34 @@ impl Route53 {
             .to_owned();
         let name = live.props.str("name").unwrap_or_default().to_owned();
         let ty = live.props.str("type").unwrap_or_default().to_owned();
-        let existing = match zone_records(&self.client, &zone).await {
-            Ok(sets) => sets
-                .into_iter()
-                .find(|s| record_name(s.name()) == name && s.r#type().as_str() == ty),
+        let sets = match zone_records(&self.client, &zone).await {
+            Ok(sets) => sets,
             Err(e) if format!("{e:#}").contains("NoSuchHostedZone") => return Ok(()),
             Err(e) => return Err(e),
         };
+        let existing = sets
+            .iter()
+            .find(|s| record_name(s.name()) == name && s.r#type().as_str() == ty)
+            .cloned();
         if let Some(old) = existing {
-            let change = Change::builder()
-                .action(ChangeAction::Delete)
-                .resource_record_set(old)
-                .build()?;
-            match self.change(&zone, vec![change]).await {
+            let mut changes = vec![
+                Change::builder()
+                    .action(ChangeAction::Delete)
+                    .resource_record_set(old)
+                    .build()?,
+            ];
+            // Its ownership record goes with it, in the same batch.
+            if let Some(own) = sets.iter().find(|s| {
+                s.r#type() == &RrType::Txt && record_name(s.name()) == registry_name(&name, &ty)
+            }) {
+                changes.push(
+                    Change::builder()
+                        .action(ChangeAction::Delete)
+                        .resource_record_set(own.clone())
+                        .build()?,
+                );
+            }
+            match self.change(&zone, changes).await {
                 Ok(()) => {}
                 // Deleted meanwhile.
                 Err(e)
@@ -632,6 +731,51 @@ impl Route53 {
         )
         .await
     }
+}
+
+/// A record set as zinfra compares it.
+fn record_live(address: &str, zone: &str, set: &ResourceRecordSet) -> Live {
+    let name = record_name(set.name());
+    let ty = set.r#type().as_str().to_owned();
+    let mut live = Live::new(address, RECORD, record_id(zone, &name, &ty));
+    live.outputs.insert("fqdn".into(), name.clone());
+    live.props
+        .insert("zone".into(), Value::Str(zone.to_owned()));
+    live.props.insert("name".into(), Value::Str(name));
+    live.props.insert("type".into(), Value::Str(ty));
+    match set.alias_target() {
+        Some(a) => {
+            live.props.insert(
+                "alias".into(),
+                Value::Str(format!(
+                    "{}/{}",
+                    a.hosted_zone_id(),
+                    normalize(a.dns_name())
+                )),
+            );
+            live.props.insert(
+                "evaluate_target_health".into(),
+                Value::Bool(a.evaluate_target_health()),
+            );
+        }
+        None => {
+            if let Some(ttl) = set.ttl() {
+                live.props.insert("ttl".into(), Value::Int(ttl));
+            }
+            live.props.insert(
+                "records".into(),
+                Value::List(
+                    set.resource_records()
+                        .iter()
+                        .map(|r| Value::Str(r.value().to_owned()))
+                        .collect(),
+                ),
+            );
+            live.props
+                .insert("evaluate_target_health".into(), Value::Bool(false));
+        }
+    }
+    live
 }
 
 /// The zone's own tags: AWS's minus zinfra's record markers and `aws:` keys.

@@ -65,6 +65,7 @@ pub static KIND: KindDef = KindDef {
     validate,
     create_before_delete: false,
     holds: Some(Holds::when_used("the certificate listeners serve")),
+    adoptable: false,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

@@ -57,6 +57,7 @@ pub static KIND: KindDef = KindDef {
     validate,
     create_before_delete: false,
     holds: Some(Holds::always("its items")),
+    adoptable: true,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

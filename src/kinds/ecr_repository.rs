@@ -66,6 +66,7 @@ pub static KIND: KindDef = KindDef {
     validate,
     create_before_delete: false,
     holds: Some(Holds::always("its images")),
+    adoptable: false,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

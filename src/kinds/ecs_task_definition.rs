@@ -111,6 +111,7 @@ pub static KIND: KindDef = KindDef {
     validate,
     create_before_delete: true,
     holds: None,
+    adoptable: false,
 };
 
 /// Fargate's valid task sizes: CPU units → the memory values (MiB) allowed with them.

@@ -119,6 +119,7 @@ pub static KIND: KindDef = KindDef {
     validate,
     create_before_delete: false,
     holds: Some(Holds::always("its data")),
+    adoptable: false,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

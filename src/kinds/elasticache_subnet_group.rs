@@ -32,6 +32,7 @@ pub static KIND: KindDef = KindDef {
     validate,
     create_before_delete: false,
     holds: None,
+    adoptable: false,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

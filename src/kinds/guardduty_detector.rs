@@ -27,6 +27,7 @@ pub static KIND: KindDef = KindDef {
     validate,
     create_before_delete: false,
     holds: None,
+    adoptable: false,
 };
 
 /// Intrusion detection is a baseline control: a disabled detector is a finding, not a setting.

@@ -12,4 +12,5 @@ pub static KIND: KindDef = KindDef {
     validate: no_validation,
     create_before_delete: false,
     holds: None,
+    adoptable: false,
 };

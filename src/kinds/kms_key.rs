@@ -40,6 +40,7 @@ pub static KIND: KindDef = KindDef {
     holds: Some(Holds::always(
         "the key material: whatever it encrypted cannot be decrypted after deletion",
     )),
+    adoptable: false,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

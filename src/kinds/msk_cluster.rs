@@ -111,6 +111,7 @@ pub static KIND: KindDef = KindDef {
     validate,
     create_before_delete: false,
     holds: Some(Holds::always("its topics and their messages")),
+    adoptable: false,
 };
 
 /// The baseline's controls: private subnets, TLS everywhere, IAM authentication only, brokers spread

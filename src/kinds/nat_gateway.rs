@@ -31,6 +31,7 @@ pub static KIND: KindDef = KindDef {
     validate,
     create_before_delete: false,
     holds: None,
+    adoptable: false,
 };
 
 /// A public NAT gateway only works from a subnet that routes to the internet.

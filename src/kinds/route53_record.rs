@@ -61,6 +61,7 @@ pub static KIND: KindDef = KindDef {
     validate,
     create_before_delete: false,
     holds: None,
+    adoptable: true,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

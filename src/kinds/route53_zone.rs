@@ -24,6 +24,7 @@ pub static KIND: KindDef = KindDef {
     holds: Some(Holds::always(
         "its records and delegation: a new zone gets new name servers",
     )),
+    adoptable: false,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

@@ -45,6 +45,7 @@ pub static KIND: KindDef = KindDef {
     validate,
     create_before_delete: false,
     holds: None,
+    adoptable: false,
 };
 
 /// Each route goes to exactly one target.

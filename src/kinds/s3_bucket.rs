@@ -43,6 +43,7 @@ pub static KIND: KindDef = KindDef {
     validate,
     create_before_delete: false,
     holds: Some(Holds::always("its objects")),
+    adoptable: true,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

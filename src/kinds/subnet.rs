@@ -35,6 +35,7 @@ pub static KIND: KindDef = KindDef {
     validate,
     create_before_delete: false,
     holds: None,
+    adoptable: false,
 };
 
 fn net(cx_value: Option<&str>) -> Option<ipnet::Ipv4Net> {

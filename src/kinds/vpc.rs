@@ -28,4 +28,5 @@ pub static KIND: KindDef = KindDef {
     validate: no_validation,
     create_before_delete: false,
     holds: None,
+    adoptable: false,
 };

@@ -92,7 +92,6 @@ async fn route53_zone_and_records_lifecycle() {
             ("evaluate_target_health", Value::Bool(false)),
         ]),
     );
-    plain.tags.clear();
     let alias_target = "Z35SXDOTRQ7X7K/web-123.us-east-1.elb.amazonaws.com";
     let mut alias = resolved(
         &stack,
@@ -106,7 +105,6 @@ async fn route53_zone_and_records_lifecycle() {
             ("evaluate_target_health", Value::Bool(true)),
         ]),
     );
-    alias.tags.clear();
     let p = rd.create(&plain).await.unwrap_or_else(|e| panic!("{e:#}"));
     let a = rd.create(&alias).await.unwrap_or_else(|e| panic!("{e:#}"));
     assert_eq!(a.id, format!("{zone_id}_{api_name}_A"));
@@ -135,24 +133,27 @@ async fn route53_zone_and_records_lifecycle() {
     );
     assert!(at.evaluate_target_health());
 
-    // The ownership marker is a zone tag, not a public DNS record.
-    let tags = r53
+    // Ownership is a TXT record beside the record (external-dns's registry), written in the same
+    // batch: it scales to any number of records per zone.
+    let own = record_set(&r53, &zone_id, &format!("zinfra-a.{api_name}"), "A")
+        .await
+        .map(|_| ());
+    assert!(own.is_none(), "the registry is a TXT record");
+    let own = record_set(&r53, &zone_id, &format!("zinfra-a.{api_name}"), "TXT")
+        .await
+        .expect("ownership record");
+    assert_eq!(
+        own.resource_records()[0].value(),
+        format!("\"heritage=zinfra,zinfra/stack={stack},zinfra/address=route53_record.api\"")
+    );
+    let _ = r53
         .list_tags_for_resource()
         .resource_type(TagResourceType::Hostedzone)
         .resource_id(&zone_id)
         .send()
         .await
         .unwrap();
-    let marker = tags
-        .resource_tag_set()
-        .unwrap()
-        .tags()
-        .iter()
-        .find(|t| t.key() == Some("zinfra:record:api"))
-        .and_then(|t| t.value())
-        .map(str::to_owned);
-    assert_eq!(marker.as_deref(), Some(format!("A {api_name}").as_str()));
-    // The marker never shows as a zone tag.
+    // No marker tag shows as a zone tag.
     let live_zone = read_one_live(&aws, &*zd, &zone, &zone_id).await;
     assert!(
         live_zone
@@ -186,12 +187,77 @@ async fn route53_zone_and_records_lifecycle() {
     let found = read(&aws, &*rd, &stack, "route53_record", &[]).await;
     assert_eq!(found.len(), 2, "orphans are found: {found:?}");
 
+    // A record made by hand is never overwritten by a create: refused, its value kept.
+    let hand = format!("hand.{domain}");
+    r53.change_resource_record_sets()
+        .hosted_zone_id(&zone_id)
+        .change_batch(
+            aws_sdk_route53::types::ChangeBatch::builder()
+                .changes(
+                    aws_sdk_route53::types::Change::builder()
+                        .action(aws_sdk_route53::types::ChangeAction::Create)
+                        .resource_record_set(
+                            aws_sdk_route53::types::ResourceRecordSet::builder()
+                                .name(&hand)
+                                .r#type(aws_sdk_route53::types::RrType::A)
+                                .ttl(60)
+                                .resource_records(
+                                    aws_sdk_route53::types::ResourceRecord::builder()
+                                        .value("192.0.2.9")
+                                        .build()
+                                        .unwrap(),
+                                )
+                                .build()
+                                .unwrap(),
+                        )
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let mut over = resolved(
+        &stack,
+        "route53_record",
+        "hand",
+        props([
+            ("zone", s(&zone_id)),
+            ("name", s(&hand)),
+            ("type", s("A")),
+            ("ttl", Value::Int(300)),
+            ("records", Value::List(vec![s("192.0.2.1")])),
+        ]),
+    );
+    let err = rd.create(&over).await.unwrap_err();
+    assert!(
+        format!("{err:#}").contains("already exists and is not this stack's"),
+        "{err:#}"
+    );
+    let kept = record_set(&r53, &zone_id, &hand, "A").await.unwrap();
+    assert_eq!(kept.resource_records()[0].value(), "192.0.2.9");
+    assert_eq!(kept.ttl(), Some(60));
+    // Not the stack's: the read leaves it out.
+    assert_eq!(
+        read(&aws, &*rd, &stack, "route53_record", &[]).await.len(),
+        2
+    );
+
     // Delete records (twice is fine), then the zone.
     for l in &found {
         rd.delete(l).await.unwrap_or_else(|e| panic!("{e:#}"));
         rd.delete(l).await.unwrap_or_else(|e| panic!("{e:#}"));
     }
     assert!(record_set(&r53, &zone_id, &api_name, "A").await.is_none());
+    assert!(
+        record_set(&r53, &zone_id, &format!("zinfra-a.{api_name}"), "TXT")
+            .await
+            .is_none(),
+        "the ownership record goes with the record"
+    );
+    delete_hand_made(&r53, &zone_id, kept).await;
     assert!(
         read(&aws, &*rd, &stack, "route53_record", &[])
             .await
@@ -252,6 +318,30 @@ async fn route53_zone_left_untagged_by_a_cut_off_create_is_taken_over() {
     zd.delete(&live).await.unwrap();
     r53.delete_hosted_zone()
         .id(other.hosted_zone().unwrap().id())
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn delete_hand_made(
+    r53: &aws_sdk_route53::Client,
+    zone_id: &str,
+    set: aws_sdk_route53::types::ResourceRecordSet,
+) {
+    r53.change_resource_record_sets()
+        .hosted_zone_id(zone_id)
+        .change_batch(
+            aws_sdk_route53::types::ChangeBatch::builder()
+                .changes(
+                    aws_sdk_route53::types::Change::builder()
+                        .action(aws_sdk_route53::types::ChangeAction::Delete)
+                        .resource_record_set(set)
+                        .build()
+                        .unwrap(),
+                )
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap();

@@ -19,6 +19,7 @@ EXTENSIONS = [
     "elasticache",
     "eventual",
     "msk",
+    "route53_create_existing",
     "securityhub",
     "ssm_describe_parameters",
     "tagging",
