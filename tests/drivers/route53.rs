@@ -93,7 +93,7 @@ async fn route53_zone_and_records_lifecycle() {
         ]),
     );
     let alias_target = "Z35SXDOTRQ7X7K/web-123.us-east-1.elb.amazonaws.com";
-    let mut alias = resolved(
+    let alias = resolved(
         &stack,
         "route53_record",
         "api",
@@ -219,7 +219,7 @@ async fn route53_zone_and_records_lifecycle() {
         .send()
         .await
         .unwrap();
-    let mut over = resolved(
+    let over = resolved(
         &stack,
         "route53_record",
         "hand",
