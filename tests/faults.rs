@@ -559,13 +559,27 @@ async fn inventory_services(conf: &aws_config::SdkConfig, inv: &mut Inventory<'_
             .send()
             .await
             .unwrap();
-        // SOA and NS come with the zone; `_…` CNAMEs are certificate validation records.
-        for r in records.resource_record_sets().iter().filter(|r| {
-            !matches!(
-                r.r#type(),
-                aws_sdk_route53::types::RrType::Soa | aws_sdk_route53::types::RrType::Ns
-            ) && !r.name().starts_with('_')
-        }) {
+        // SOA and NS come with the zone; `_…` CNAMEs are certificate validation records; `zinfra-…`
+        // TXT records are the ownership registry: exactly one per record, never an orphan.
+        let (owners, records): (Vec<_>, Vec<_>) = records
+            .resource_record_sets()
+            .iter()
+            .filter(|r| {
+                !matches!(
+                    r.r#type(),
+                    aws_sdk_route53::types::RrType::Soa | aws_sdk_route53::types::RrType::Ns
+                ) && !r.name().starts_with('_')
+            })
+            .partition(|r| {
+                r.r#type() == &aws_sdk_route53::types::RrType::Txt
+                    && r.name().starts_with("zinfra-")
+            });
+        assert_eq!(
+            owners.len(),
+            records.len(),
+            "one ownership record per record in zone {id}"
+        );
+        for r in records {
             inv.count("route53_record", r.name());
         }
     }

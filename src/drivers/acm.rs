@@ -310,27 +310,45 @@ impl Acm {
             .iter()
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
             .collect::<Result<Vec<_>, _>>()?;
-        let out = client
-            .request_certificate()
-            .domain_name(domain)
-            .set_subject_alternative_names(
-                Some(r.props.strs("subject_alternative_names")).filter(|s| !s.is_empty()),
-            )
-            .validation_method(ValidationMethod::Dns)
-            .key_algorithm(KeyAlgorithm::from(
-                r.props.str("key_algorithm").unwrap_or("RSA_2048"),
-            ))
-            // The SDK resends the same token on its retries, so a lost reply never makes a second certificate;
-            // across runs, read finds the certificate by its tags (they are part of the request).
-            .idempotency_token(token(&r.address))
-            .set_tags(Some(tags))
-            .send()
-            .await
-            .map_err(|e| sdk_error("RequestCertificate", e))?;
-        let arn = out
-            .certificate_arn()
-            .context("RequestCertificate returned no ARN")?
-            .to_owned();
+        // The token is the same for every try of this create (`client_token`): a request repeated
+        // after a lost reply, by the SDK or by a later run, gets the first certificate back. A token
+        // ACM still remembers from a certificate deleted since (within its hour) returns that one:
+        // then the next token in the chain makes a new one.
+        let mut gone = Vec::new();
+        let arn = loop {
+            let out = client
+                .request_certificate()
+                .domain_name(domain)
+                .set_subject_alternative_names(
+                    Some(r.props.strs("subject_alternative_names")).filter(|s| !s.is_empty()),
+                )
+                .validation_method(ValidationMethod::Dns)
+                .key_algorithm(KeyAlgorithm::from(
+                    r.props.str("key_algorithm").unwrap_or("RSA_2048"),
+                ))
+                .idempotency_token(super::client_token(r, &gone, 32))
+                .set_tags(Some(tags.clone()))
+                .send()
+                .await
+                .map_err(|e| sdk_error("RequestCertificate", e))?;
+            let arn = out
+                .certificate_arn()
+                .context("RequestCertificate returned no ARN")?
+                .to_owned();
+            let exists = client
+                .describe_certificate()
+                .certificate_arn(&arn)
+                .send()
+                .await;
+            match absent_if(
+                "DescribeCertificate",
+                exists,
+                &["ResourceNotFoundException"],
+            )? {
+                None if gone.len() < 3 => gone.push(arn),
+                _ => break arn,
+            }
+        };
         self.validate_and_wait(r, &arn).await?;
         let mut live = Live::new(&r.address, KIND, &arn);
         live.outputs.insert("arn".into(), arn);
@@ -419,18 +437,6 @@ impl Acm {
         })
         .await
     }
-}
-
-/// A fresh idempotency token (at most 32 letters and digits) for one RequestCertificate call.
-fn token(address: &str) -> String {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    address.hash(&mut h);
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    format!("{:016x}{:016x}", h.finish(), t as u64)
 }
 
 async fn tags_of(client: &Client, arn: &str) -> Result<Option<Tags>> {

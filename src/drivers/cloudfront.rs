@@ -346,37 +346,50 @@ impl CloudFront {
     }
 
     async fn create_distribution(&self, r: &Resolved) -> Result<Live> {
-        // One caller reference per create: the SDK's own retries of this request send it again, and AWS
-        // answers them with the distribution the first one made. (A reference is never reused: AWS may
-        // refuse one it has seen, even for a deleted distribution.) A later apply finds it by its tags.
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or_default();
-        let reference = format!("zinfra-{}-{nanos}", r.address);
-        let mut config = DistributionConfig::builder()
-            .caller_reference(reference)
-            .comment(format!("{} {}", stack_of(r), r.address))
-            .enabled(true)
-            .build()?;
-        apply_props(&mut config, &r.props)?;
+        // The caller reference is the same for every try of this create (`client_token`): a request
+        // repeated after a lost reply, by the SDK or by a later run, gets the first distribution back.
+        // A reference CloudFront still holds for another distribution (one deleted since, or one made
+        // from another spec) is refused with DistributionAlreadyExists: then the next reference in the
+        // chain, salted with what the refusal names.
         let tags = r
             .tags
             .iter()
             .map(|(k, v)| Tag::builder().key(k).value(v).build())
             .collect::<Result<Vec<_>, _>>()?;
-        let out = self
-            .client
-            .create_distribution_with_tags()
-            .distribution_config_with_tags(
-                DistributionConfigWithTags::builder()
-                    .distribution_config(config)
-                    .tags(Tags::builder().set_items(Some(tags)).build())
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(|e| sdk_error("CreateDistributionWithTags", e))?;
+        let mut taken = Vec::new();
+        let out = loop {
+            let mut config = DistributionConfig::builder()
+                .caller_reference(format!("zinfra-{}", super::client_token(r, &taken, 48)))
+                .comment(format!("{} {}", stack_of(r), r.address))
+                .enabled(true)
+                .build()?;
+            apply_props(&mut config, &r.props)?;
+            let sent = self
+                .client
+                .create_distribution_with_tags()
+                .distribution_config_with_tags(
+                    DistributionConfigWithTags::builder()
+                        .distribution_config(config)
+                        .tags(Tags::builder().set_items(Some(tags.clone())).build())
+                        .build(),
+                )
+                .send()
+                .await;
+            match sent {
+                Ok(out) => break out,
+                Err(e)
+                    if super::error_code(&e) == Some("DistributionAlreadyExists")
+                        && taken.len() < 3 =>
+                {
+                    taken.push(
+                        aws_sdk_cloudfront::error::ProvideErrorMetadata::message(&e)
+                            .unwrap_or("taken")
+                            .to_owned(),
+                    );
+                }
+                Err(e) => return Err(sdk_error("CreateDistributionWithTags", e)),
+            }
+        };
         let d = out
             .distribution
             .context("CreateDistributionWithTags returned no distribution")?;

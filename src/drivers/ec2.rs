@@ -733,22 +733,43 @@ impl Ec2 {
     async fn create_nat(&self, r: &Resolved) -> Result<Live> {
         let subnet = r.props.str("subnet").context("subnet is required")?;
         let eip = r.props.str("eip").context("eip is required")?;
-        // No client token: one derived from the request would, after the gateway is deleted outside
-        // zinfra, hand back the deleted one. A re-run finds a created gateway by its tags instead.
-        let out = self
-            .client
-            .create_nat_gateway()
-            .subnet_id(subnet)
-            .allocation_id(eip)
-            .connectivity_type(ConnectivityType::Public)
-            .tag_specifications(tag_spec(ResourceType::Natgateway, &r.tags))
-            .send()
-            .await
-            .map_err(|e| sdk_error("CreateNatGateway", e))?;
-        let id = out
-            .nat_gateway()
-            .and_then(|n| n.nat_gateway_id())
-            .context("CreateNatGateway returned no id")?;
+        // The client token is the same for every try of this create (`client_token`): a request sent
+        // again after a lost reply gets the first gateway back instead of a second one (tags alone
+        // find it only once the index catches up). EC2 remembers a token after its gateway is
+        // deleted and hands that one back: then the next token in the chain makes a new one.
+        let mut gone = Vec::new();
+        let id = loop {
+            let out = self
+                .client
+                .create_nat_gateway()
+                .subnet_id(subnet)
+                .allocation_id(eip)
+                .connectivity_type(ConnectivityType::Public)
+                .tag_specifications(tag_spec(ResourceType::Natgateway, &r.tags))
+                .client_token(super::client_token(r, &gone, 64))
+                .send()
+                .await
+                .map_err(|e| sdk_error("CreateNatGateway", e))?;
+            let nat = out
+                .nat_gateway()
+                .context("CreateNatGateway returned no gateway")?;
+            let id = nat
+                .nat_gateway_id()
+                .context("CreateNatGateway returned no id")?
+                .to_owned();
+            let dead = matches!(
+                nat.state(),
+                Some(
+                    NatGatewayState::Deleted | NatGatewayState::Deleting | NatGatewayState::Failed
+                )
+            );
+            if dead && gone.len() < 3 {
+                gone.push(id);
+                continue;
+            }
+            break id;
+        };
+        let id = id.as_str();
         self.wait_nat_available(id).await?;
         Ok(Live::new(&r.address, &r.kind, id))
     }

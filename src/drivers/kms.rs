@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use async_trait::async_trait;
 use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
 use futures::future::try_join_all;
@@ -121,7 +121,7 @@ impl Driver for Kms {
                     None => Ok(()),
                 },
                 "alias" => match r.props.str("alias") {
-                    Some(alias) => self.move_alias(id, live.props.str("alias"), alias).await,
+                    Some(alias) => self.move_alias(r, id, live.props.str("alias"), alias).await,
                     None => Ok(()),
                 },
                 other => Err(anyhow!(
@@ -405,8 +405,15 @@ impl Kms {
             .map_err(|e| sdk_error("PutKeyPolicy", e))
     }
 
-    /// Point `alias` at the key (taking it over if it names another key), then drop the old one.
-    async fn move_alias(&self, id: &str, old: Option<&str>, alias: &str) -> Result<()> {
+    /// Point `alias` at the key, then drop the old one. An alias that already names another key is
+    /// moved only when that key is this resource's too (a key it replaced), never someone else's.
+    async fn move_alias(
+        &self,
+        r: &Resolved,
+        id: &str,
+        old: Option<&str>,
+        alias: &str,
+    ) -> Result<()> {
         if old == Some(alias) {
             return Ok(());
         }
@@ -420,6 +427,35 @@ impl Kms {
         {
             Ok(_) => {}
             Err(e) if error_code(&e) == Some("AlreadyExistsException") => {
+                let target = self
+                    .client
+                    .describe_key()
+                    .key_id(alias)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("DescribeKey", e))?;
+                let key = target
+                    .key_metadata()
+                    .map(|m| m.key_id().to_owned())
+                    .unwrap_or_default();
+                let tags = self
+                    .client
+                    .list_resource_tags()
+                    .key_id(&key)
+                    .into_paginator()
+                    .items()
+                    .send()
+                    .collect::<Result<Vec<_>, _>>()
+                    .await
+                    .map_err(|e| sdk_error("ListResourceTags", e))?;
+                let tags = user_tags(tags.iter().map(|t| (t.tag_key(), t.tag_value())));
+                let owner = |k: &str| tags.get(k) == r.tags.get(k);
+                if !(owner(crate::model::TAG_STACK) && owner(crate::model::TAG_ADDRESS)) {
+                    bail!(
+                        "alias {alias} already names key {key}, which is not {}'s: zinfra does not take it over. Choose another alias, or move it by hand.",
+                        r.address
+                    );
+                }
                 self.client
                     .update_alias()
                     .alias_name(alias)

@@ -785,6 +785,20 @@ where
     e.code()
 }
 
+/// A client token (idempotency token, caller reference) that is the same for every try of one create
+/// of `r`: a digest of its address, desired props and tags (stack and region among them), never random
+/// per call, so a create sent again after a lost reply, in this run or the next, is answered with what
+/// the first one made. `after` names the resource a previous token already made and that is gone since
+/// (a token AWS still remembers after a destroy): the next token in the chain, just as deterministic.
+/// `len` lowercase hex characters (at most 64; AWS's limits differ per API).
+pub fn client_token(r: &Resolved, after: &[String], len: usize) -> String {
+    use sha2::Digest;
+    let spec = serde_json::to_string(&(&r.address, &r.props, &r.tags, after)).unwrap_or_default();
+    let h = sha2::Sha256::digest(spec.as_bytes());
+    let hex: String = h.iter().map(|b| format!("{b:02x}")).collect();
+    hex[..len.min(hex.len())].to_owned()
+}
+
 /// Tags as `(key, value)` pairs, ready for any SDK's tag builder.
 pub fn tag_pairs(tags: &Tags) -> impl Iterator<Item = (&str, &str)> {
     tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))
