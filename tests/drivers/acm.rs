@@ -211,6 +211,17 @@ async fn acm_certificates_in_the_stack_region_and_us_east_1() {
             .await
             .is_err()
     );
+    // Created again from the same spec right after: ACM still remembers the (deterministic)
+    // token for an hour and answers with the deleted certificate; the next token in the chain makes
+    // a new one, which exists.
+    let again = d.create(&alb).await.unwrap_or_else(|e| panic!("{e:#}"));
+    assert_ne!(again.id, c2.id);
+    euw1.describe_certificate()
+        .certificate_arn(&again.id)
+        .send()
+        .await
+        .expect("the new certificate exists");
+    d.delete(&again).await.unwrap_or_else(|e| panic!("{e:#}"));
     assert!(
         read(&aws, &*d, &stack, "acm_certificate", &[])
             .await

@@ -14,6 +14,7 @@ sys.path.insert(0, HERE)
 
 # Extension modules, applied in order before the server starts.
 EXTENSIONS = [
+    "acm_idempotency",
     "ecr_scan_on_push",
     "ecs_service_deployment_configuration",
     "elasticache",
