@@ -444,3 +444,58 @@ async fn a_hand_made_record_is_refused_in_the_plan_until_adopted() {
     zinfra(&["plan", path(&h), "--detailed-exitcode"], &[]).expect(0);
     zinfra(&["destroy", path(&h), "--auto-approve"], &[]).expect(0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hand_made_repository_and_parameter_are_refused_until_adopted() {
+    let s = Scratch::new("takeover2");
+    let stack = unique("takeover2");
+    let repo = format!("{stack}-app");
+    let param = format!("/{stack}/mode");
+    let conf = sdk_config().await;
+    let ecr = aws_sdk_ecr::Client::new(&conf);
+    let ssm = aws_sdk_ssm::Client::new(&conf);
+    ecr.create_repository()
+        .repository_name(&repo)
+        .send()
+        .await
+        .unwrap();
+    ssm.put_parameter()
+        .name(&param)
+        .value("by-hand")
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .send()
+        .await
+        .unwrap();
+    let body = format!(
+        "[ecr_repository.app]\nrepository_name = \"{repo}\"\n\n[ssm_parameter.mode]\nname = \"{param}\"\ntype = \"String\"\nvalue = \"blue\"\n\n"
+    );
+    let f = s.write("stack.toml", &stack_file(&stack, "us-east-1", &body));
+    let run = zinfra(&["plan", path(&f)], &[]).expect(1);
+    assert!(
+        run.stdout.contains(&format!(
+            "repository {repo} already exists and is not this stack's"
+        )) && run.stdout.contains(&format!(
+            "parameter {param} already exists and is not this stack's"
+        )),
+        "{}",
+        run.stdout
+    );
+    zinfra(&["apply", path(&f), "--auto-approve"], &[]).expect(1);
+    let value = ssm.get_parameter().name(&param).send().await.unwrap();
+    assert_eq!(value.parameter().unwrap().value(), Some("by-hand"));
+
+    let adopting = format!(
+        "{body}[[adopt]]\naddress = \"ecr_repository.app\"\nid = \"{repo}\"\n\n[[adopt]]\naddress = \"ssm_parameter.mode\"\nid = \"{param}\"\n"
+    );
+    let g = s.write("adopt.toml", &stack_file(&stack, "us-east-1", &adopting));
+    let run = zinfra(&["apply", path(&g), "--auto-approve"], &[]).expect(0);
+    assert!(
+        run.stdout.contains("0 added, 2 changed, 0 destroyed"),
+        "{}",
+        run.stdout
+    );
+    let value = ssm.get_parameter().name(&param).send().await.unwrap();
+    assert_eq!(value.parameter().unwrap().value(), Some("blue"));
+    zinfra(&["plan", path(&g), "--detailed-exitcode"], &[]).expect(0);
+    zinfra(&["destroy", path(&g), "--auto-approve"], &[]).expect(0);
+}

@@ -16,7 +16,7 @@ use super::{
     Driver, ReadCx, TagChanges, absent_if, error_code, owned_address, sdk_error, tag_changes,
     user_tags,
 };
-use crate::model::{Live, PropsExt, Resolved, Tags, Value};
+use crate::model::{Live, PropsExt, Resolved, Resource, Tags, Value};
 
 const KIND: &str = "ecr_repository";
 const NOT_FOUND: &[&str] = &["RepositoryNotFoundException"];
@@ -89,6 +89,28 @@ impl Driver for Ecr {
             .zip(owned)
             .filter_map(|(repo, owned)| owned.map(|(a, tags)| self.live(repo, a, tags)));
         Ok(try_join_all(lives).await?.into_iter().flatten().collect())
+    }
+
+    async fn find(&self, _cx: &ReadCx<'_>, r: &Resource) -> Result<Option<Live>> {
+        let Some(name) = r.props.get("repository_name").and_then(Value::as_str) else {
+            return Ok(None);
+        };
+        let res = self
+            .client
+            .describe_repositories()
+            .repository_names(name)
+            .send()
+            .await;
+        let Some(repo) = absent_if("DescribeRepositories", res, NOT_FOUND)?
+            .and_then(|o| o.repositories.unwrap_or_default().into_iter().next())
+        else {
+            return Ok(None);
+        };
+        let tags = match repo.repository_arn() {
+            Some(arn) => self.tags_of(arn).await?.unwrap_or_default(),
+            None => Tags::new(),
+        };
+        self.live(&repo, r.address.clone(), tags).await
     }
 
     async fn create(&self, r: &Resolved) -> Result<Live> {

@@ -13,7 +13,7 @@ use futures::future::try_join_all;
 use super::{
     Driver, ReadCx, TagChanges, error_code, owned_address, sdk_error, tag_changes, user_tags,
 };
-use crate::model::{Live, Props, PropsExt, Resolved, Secret, TAG_STACK, Tags, Value};
+use crate::model::{Live, Props, PropsExt, Resolved, Resource, Secret, TAG_STACK, Tags, Value};
 
 const KIND: &str = "ssm_parameter";
 /// GetParameters takes at most 10 names.
@@ -152,6 +152,45 @@ impl Driver for Ssm {
             out.push(live);
         }
         Ok(out)
+    }
+
+    /// A parameter of the declared name that the stack's read did not claim: its metadata and tags,
+    /// never its value (nothing is decrypted to find out whose it is; an adoption writes the value).
+    async fn find(&self, _cx: &ReadCx<'_>, r: &Resource) -> Result<Option<Live>> {
+        let Some(name) = r.props.get("name").and_then(Value::as_str) else {
+            return Ok(None);
+        };
+        let filter = ParameterStringFilter::builder()
+            .key("Name")
+            .option("Equals")
+            .values(name)
+            .build()?;
+        let out = self
+            .client
+            .describe_parameters()
+            .parameter_filters(filter)
+            .send()
+            .await
+            .map_err(|e| sdk_error("DescribeParameters", e))?;
+        let Some(meta) = out.parameters().iter().find(|m| m.name() == Some(name)) else {
+            return Ok(None);
+        };
+        let Some(tags) = self.tags_of(name).await? else {
+            return Ok(None);
+        };
+        let mut live = Live::new(&r.address, KIND, name);
+        live.props
+            .insert("name".into(), Value::Str(name.to_owned()));
+        if let Some(ty) = meta.r#type() {
+            live.props
+                .insert("type".into(), Value::Str(ty.as_str().to_owned()));
+        }
+        if let Some(description) = meta.description() {
+            live.props
+                .insert("description".into(), Value::Str(description.to_owned()));
+        }
+        live.tags = tags;
+        Ok(Some(live))
     }
 
     async fn create(&self, r: &Resolved) -> Result<Live> {

@@ -66,7 +66,7 @@ pub static KIND: KindDef = KindDef {
     validate,
     create_before_delete: false,
     holds: Some(Holds::always("its images")),
-    adoptable: false,
+    adoptable: true,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

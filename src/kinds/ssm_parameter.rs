@@ -39,7 +39,7 @@ pub static KIND: KindDef = KindDef {
     validate,
     create_before_delete: false,
     holds: Some(Holds::only_if(is_secure_string, "its secret value")),
-    adoptable: false,
+    adoptable: true,
 };
 
 fn validate(cx: &ResourceCx<'_>) {
