@@ -619,21 +619,36 @@ impl Ecs {
             .str("service_name")
             .context("`service_name` is required")?;
         let cluster = r.props.str("cluster").context("`cluster` is required")?;
-        let out = self
-            .client
-            .create_service()
-            .cluster(cluster)
-            .service_name(name)
-            .set_task_definition(r.props.str("task_definition").map(str::to_owned))
-            .desired_count(r.props.int("desired_count").unwrap_or(1) as i32)
-            .launch_type(LaunchType::Fargate)
-            .network_configuration(network(&r.props)?)
-            .deployment_configuration(deployment(&r.props))
-            .set_load_balancers(Some(load_balancers(&r.props)))
-            .set_tags(Some(ecs_tags(&r.tags)))
-            .send()
-            .await
-            .map_err(|e| sdk_error("CreateService", e))?;
+        // The client token is the same for every try of this create (`client_token`): a request sent
+        // again after a lost reply gets the first service back. A token ECS still remembers from a
+        // service deleted since hands back that one, INACTIVE: then the next token in the chain.
+        let mut gone = Vec::new();
+        let out = loop {
+            let out = self
+                .client
+                .create_service()
+                .cluster(cluster)
+                .service_name(name)
+                .set_task_definition(r.props.str("task_definition").map(str::to_owned))
+                .desired_count(r.props.int("desired_count").unwrap_or(1) as i32)
+                .launch_type(LaunchType::Fargate)
+                .network_configuration(network(&r.props)?)
+                .deployment_configuration(deployment(&r.props))
+                .set_load_balancers(Some(load_balancers(&r.props)))
+                .set_tags(Some(ecs_tags(&r.tags)))
+                .client_token(super::client_token(r, &gone, 36))
+                .send()
+                .await
+                .map_err(|e| sdk_error("CreateService", e))?;
+            let inactive = out
+                .service()
+                .and_then(|s| s.status())
+                .is_some_and(|s| s != "ACTIVE");
+            match out.service().and_then(|s| s.service_arn()) {
+                Some(arn) if inactive && gone.len() < 3 => gone.push(arn.to_owned()),
+                _ => break out,
+            }
+        };
         let service = out.service.context("CreateService returned no service")?;
         let arn = service.service_arn().unwrap_or_default();
         let mut live = Live::new(&r.address, SERVICE, arn);
