@@ -327,6 +327,10 @@ pub fn claim<'a>(stack: &StackInfo, live: &'a [Live]) -> Claimed<'a> {
 /// adopts exactly it.
 fn taken_because(stack: &StackInfo, l: &Live) -> Option<String> {
     let noun = l.kind.rsplit('_').next().unwrap_or(&l.kind);
+    // Already the stack's, at this address: found by name before the tag index listed it.
+    if l.tags.get(TAG_STACK) == Some(&stack.name) && l.tags.get(TAG_ADDRESS) == Some(&l.address) {
+        return None;
+    }
     if let Some(owner) = l.tags.get(TAG_STACK) {
         let addr = l.tags.get(TAG_ADDRESS).map_or("a resource", String::as_str);
         return Some(format!(

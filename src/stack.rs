@@ -409,7 +409,7 @@ impl Parser<'_> {
                     format!("{} resources cannot be adopted", r.kind),
                     at.clone(),
                     "not adoptable",
-                    "adoptable kinds: s3_bucket, dynamodb_table, iam_role, ecr_repository, ssm_parameter, route53_record",
+                    "adoptable kinds: s3_bucket, dynamodb_table, iam_role, ecr_repository, ssm_parameter, kms_key (by its alias), route53_record",
                 ),
                 Some(_) => {}
             }

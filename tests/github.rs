@@ -68,7 +68,8 @@ async fn github_actions_mode_groups_annotates_and_writes_the_summary() {
         zinfra(&a, env)
     };
 
-    // The per-PR stack name names every resource: a parameter taken by another stack blocks one create.
+    // The per-PR stack name names every resource: a parameter made outside the stack is refused in the
+    // plan (never taken over), annotated as an error.
     let ssm = aws_sdk_ssm::Client::new(&sdk_config().await);
     ssm.put_parameter()
         .name(format!("/{stack}/mode"))

@@ -11,7 +11,7 @@ use super::{
     Driver, ReadCx, TagChanges, Undeclared, error_code, owned_address, sdk_error, tag_changes,
     tag_pairs, user_tags,
 };
-use crate::model::{Live, PropsExt, Resolved, Tags, Value};
+use crate::model::{Live, PropsExt, Resolved, Resource, Tags, Value};
 
 const KIND: &str = "kms_key";
 /// The only key policy name KMS accepts.
@@ -90,6 +90,27 @@ impl Driver for Kms {
                 live
             })
             .collect())
+    }
+
+    /// The key a declared key's alias names, when the stack's read did not claim it.
+    async fn find(&self, _cx: &ReadCx<'_>, r: &Resource) -> Result<Option<Live>> {
+        let Some(alias) = r.props.get("alias").and_then(Value::as_str) else {
+            return Ok(None);
+        };
+        let described = match self.client.describe_key().key_id(alias).send().await {
+            Ok(out) => out,
+            Err(e) if error_code(&e) == Some("NotFoundException") => return Ok(None),
+            Err(e) => return Err(sdk_error("DescribeKey", e)),
+        };
+        let Some(arn) = described.key_metadata().and_then(|m| m.arn()) else {
+            return Ok(None);
+        };
+        let wants_policy = r.props.get("policy").is_some_and(|v| !v.is_null());
+        let live = self.read_key(&r.address, arn, wants_policy, None).await?;
+        Ok(live.map(|mut l| {
+            l.props.insert("alias".into(), Value::Str(alias.to_owned()));
+            l
+        }))
     }
 
     async fn create(&self, r: &Resolved) -> Result<Live> {

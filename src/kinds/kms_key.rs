@@ -40,7 +40,7 @@ pub static KIND: KindDef = KindDef {
     holds: Some(Holds::always(
         "the key material: whatever it encrypted cannot be decrypted after deletion",
     )),
-    adoptable: false,
+    adoptable: true,
 };
 
 fn validate(cx: &ResourceCx<'_>) {
