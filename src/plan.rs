@@ -272,8 +272,8 @@ pub struct Claimed<'a> {
 }
 
 /// Sort what was read by owner. The stack of the same name in another region owns what carries
-/// another `zinfra:region`, and (kinds without tags: records, bucket policies, associations) what is
-/// attached to such a resource; legacy resources without the region tag are the stack's own (the next
+/// another `zinfra:region`, and (kinds without tags: records, bucket policies, associations, origin
+/// access controls) what is attached to such a resource or used by one; legacy resources without the region tag are the stack's own (the next
 /// apply tags them). A resource found by its physical name is the stack's only when the file adopts
 /// exactly it and no other stack's tags are on it.
 pub fn claim<'a>(stack: &StackInfo, live: &'a [Live]) -> Claimed<'a> {
@@ -289,9 +289,14 @@ pub fn claim<'a>(stack: &StackInfo, live: &'a [Live]) -> Claimed<'a> {
             let untaggable = schema::kind(&l.kind).is_some_and(|k| !k.taggable);
             untaggable
                 .then(|| {
+                    // Attached to one of theirs (a record in their zone), or used by one (an origin
+                    // access control their distribution names).
                     theirs
                         .iter()
-                        .find(|(t, _)| l.props.values().any(|v| mentions(v, &t.outputs)))
+                        .find(|(t, _)| {
+                            l.props.values().any(|v| mentions(v, &t.outputs))
+                                || t.props.values().any(|v| mentions(v, &l.outputs))
+                        })
                         .map(|(_, r)| r.clone())
                 })
                 .flatten()

@@ -398,14 +398,19 @@ impl S3 {
             .bucket(name)
             // ACLs off: the bucket owner owns every object.
             .object_ownership(ObjectOwnership::BucketOwnerEnforced);
-        // us-east-1 rejects an explicit location constraint.
+        // Tagged in the create itself, so a run cut off after it leaves no untagged bucket (the tags
+        // are written again below for endpoints that ignore them here). us-east-1 rejects an explicit
+        // location constraint.
+        let mut config = CreateBucketConfiguration::builder().set_tags(Some(
+            r.tags
+                .iter()
+                .map(|(k, v)| aws_sdk_s3::types::Tag::builder().key(k).value(v).build())
+                .collect::<Result<Vec<_>, _>>()?,
+        ));
         if region != "us-east-1" {
-            create = create.create_bucket_configuration(
-                CreateBucketConfiguration::builder()
-                    .location_constraint(BucketLocationConstraint::from(region.as_str()))
-                    .build(),
-            );
+            config = config.location_constraint(BucketLocationConstraint::from(region.as_str()));
         }
+        create = create.create_bucket_configuration(config.build());
         match create.send().await {
             Ok(_) => {}
             Err(e) if error_code(&e) == Some("BucketAlreadyOwnedByYou") => {}

@@ -328,3 +328,36 @@ fn an_existing_resource_is_adopted_only_when_the_file_says_so() {
             .contains("# s3_bucket.assets will be adopted (tagged and converged in place)")
     );
 }
+
+#[test]
+fn what_another_regions_resource_uses_is_that_regions_too() {
+    // An origin access control carries no tags and names nothing; only the distribution that uses
+    // it says whose it is.
+    let mut distribution = Live::new(
+        "cloudfront_distribution.cdn",
+        "cloudfront_distribution",
+        "E1",
+    );
+    distribution.tags.insert(TAG_STACK.into(), "t".into());
+    distribution
+        .tags
+        .insert(TAG_ADDRESS.into(), "cloudfront_distribution.cdn".into());
+    distribution
+        .tags
+        .insert(TAG_REGION.into(), "eu-west-1".into());
+    distribution.props.insert(
+        "origins".into(),
+        Value::List(vec![Value::Map(BTreeMap::from([(
+            "origin_access_control".to_owned(),
+            Value::Str("OAC1".into()),
+        )]))]),
+    );
+    let oac = Live::new(
+        "cloudfront_origin_access_control.s3",
+        "cloudfront_origin_access_control",
+        "OAC1",
+    );
+    let p = plan_of(&Case::new("").ok(), vec![distribution, oac], true);
+    assert!(!p.has_changes(), "{}", render::human(&p, Style::default()));
+    assert_eq!(p.foreign.len(), 2);
+}
