@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, anyhow};
 use tokio::task::JoinSet;
 
-use crate::model::{Address, Live, Resolved, Resource, Value};
+use crate::model::{Address, Live, Resolved, Resource};
 use crate::plan::{Action, Plan, desired_tags, kind_rank, resolve_props};
 use crate::provider::Provider;
 use crate::provider::{StackInfo, not_yet, outcome_unknown};
@@ -499,14 +499,6 @@ fn prepare(
         if let Some((k, _)) = props.iter().find(|(_, v)| v.has_unknown()) {
             return Err(anyhow!(
                 "`{k}` still refers to something that does not exist"
-            ));
-        }
-        if let Some((k, _)) = props
-            .iter()
-            .find(|(_, v)| matches!(v, Value::Secret(s) if s.value.is_empty() && !s.env.is_empty()))
-        {
-            return Err(anyhow!(
-                "the secret for `{k}` was not loaded from its environment variable"
             ));
         }
         Ok(Resolved {

@@ -117,6 +117,16 @@ enum Command {
         #[arg(long)]
         list: bool,
     },
+    /// Print the stack's outputs (DNS names, repository URLs, ARNs…) from live state: no change, no
+    /// lock. Inside GitHub Actions the file's `[outputs]` also become step outputs.
+    Output {
+        stack: PathBuf,
+        /// One output: a name from `[outputs]`, or `kind.name.attr`; printed bare, for `$(…)`.
+        name: Option<String>,
+        /// Print them as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print the dependency graph.
     Graph {
         stack: PathBuf,
@@ -417,6 +427,63 @@ async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
     let name = cli.stack_name.as_deref();
     match cli.command {
         Command::Validate { .. } | Command::Graph { .. } => unreachable!("run offline"),
+        Command::Output {
+            stack,
+            name: one,
+            json,
+        } => {
+            let (s, _) = load_stack(&stack, ui, name)?;
+            let aws = connect(&cli.endpoint_url, &s.info.region).await;
+            let live = aws
+                .read(&s.info, &s.resources)
+                .await
+                .context("reading live state")?;
+            let live: Vec<Live> = plan::claim(&s.info, &live)
+                .ours
+                .into_iter()
+                .cloned()
+                .collect();
+            let outputs = crate::output::collect(&s.info, &live);
+            let github = std::env::var_os("GITHUB_OUTPUT").map(PathBuf::from);
+            let mut step_outputs = String::new();
+            match &one {
+                Some(n) => {
+                    let Some(v) = outputs.get(n) else {
+                        bail!(
+                            "{n}: no such output of stack {} (it is not in [outputs], or its resource does not exist yet); `zinfra output {}` lists them",
+                            s.info.name,
+                            stack.display()
+                        );
+                    };
+                    if json {
+                        println!("{}", serde_json::to_string(v)?);
+                    } else {
+                        println!("{v}");
+                    }
+                    step_outputs = outputs.github(Some((n, v)));
+                }
+                None => {
+                    if json {
+                        println!("{}", serde_json::to_string_pretty(&outputs)?);
+                    } else {
+                        print!("{}", outputs.text());
+                    }
+                    step_outputs.push_str(&outputs.github(None));
+                }
+            }
+            if let Some(path) = github
+                && !step_outputs.is_empty()
+            {
+                use std::io::Write;
+                std::fs::OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .open(&path)
+                    .and_then(|mut f| f.write_all(step_outputs.as_bytes()))
+                    .with_context(|| format!("writing step outputs to {}", path.display()))?;
+            }
+            Ok(EXIT_OK)
+        }
         Command::Check { stack, format, .. } => {
             let stack = stack.expect("clap requires STACK without --list");
             let (s, g) = load_stack(&stack, ui, name)?;
@@ -916,7 +983,31 @@ fn refuse_guarded(p: &Plan) -> Result<()> {
         );
     }
     refuse_unallowed(p)?;
-    refuse_taken(p)
+    refuse_taken(p)?;
+    refuse_missing_secrets(p)
+}
+
+/// Secrets are write-only: a run needs a secret's variable only when it writes the secret, and then
+/// says which one, before anything is changed.
+fn refuse_missing_secrets(p: &Plan) -> Result<()> {
+    let missing: Vec<String> = p
+        .secret_writes()
+        .into_iter()
+        .filter(|w| !w.loaded)
+        .map(|w| {
+            format!(
+                "  {} for `{}` of {} (version {}: {})",
+                w.env, w.field, w.address, w.version, w.why
+            )
+        })
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    bail!(
+        "refusing to apply: this apply writes secrets whose environment variables are not set:\n{}\nExport them for this run (only a run that writes a secret needs it). Nothing was changed.",
+        missing.join("\n")
+    )
 }
 
 /// Adoption, never takeover: an existing resource that is not the stack's is created over only when
@@ -1034,28 +1125,20 @@ fn read_saved_plan(path: &Path) -> Result<Option<Plan>> {
     Ok(Some(p))
 }
 
-/// Secrets are not saved in plan files: take them from the environment again.
-fn load_secrets(p: &mut Plan) -> Result<()> {
-    fn fill(v: &mut Value) -> Result<()> {
+/// Secrets are not saved in plan files: take those that are set from the environment again (apply
+/// refuses when one it must write is missing).
+fn load_secrets(p: &mut Plan) {
+    fn fill(v: &mut Value) {
         match v {
-            Value::Secret(s) if !s.env.is_empty() => {
-                s.value = std::env::var(&s.env).map_err(|_| {
-                    anyhow!(
-                        "environment variable `{}` is not set; the plan needs it to apply",
-                        s.env
-                    )
-                })?;
-            }
-            Value::List(l) => l.iter_mut().try_for_each(fill)?,
-            Value::Map(m) => m.values_mut().try_for_each(fill)?,
+            Value::Secret(s) if !s.env.is_empty() => s.value = std::env::var(&s.env).ok(),
+            Value::List(l) => l.iter_mut().for_each(fill),
+            Value::Map(m) => m.values_mut().for_each(fill),
             _ => {}
         }
-        Ok(())
     }
     for r in &mut p.desired {
-        r.props.values_mut().try_for_each(fill)?;
+        r.props.values_mut().for_each(fill);
     }
-    Ok(())
 }
 
 async fn apply_saved(
@@ -1080,7 +1163,7 @@ async fn apply_saved(
     if !p.destroy {
         enforce_baseline(&planned, ui)?;
     }
-    load_secrets(&mut p)?;
+    load_secrets(&mut p);
     allow(&mut p, allow_destroy);
     let live = aws
         .read(&p.stack, &p.desired)

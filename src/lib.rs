@@ -12,6 +12,7 @@ pub mod drivers;
 pub mod graph;
 pub mod kinds;
 pub mod model;
+pub mod output;
 pub mod plan;
 pub mod policy;
 pub mod provider;

@@ -15,6 +15,17 @@ pub const TAG_ADDRESS: &str = "zinfra:address";
 /// The region of the stack that owns the resource: a stack is its name, account and region, and global
 /// resources (IAM, Route 53, CloudFront, S3's bucket list) are seen from every region.
 pub const TAG_REGION: &str = "zinfra:region";
+/// The version of a write-only secret written last (the file's `x_version`), kept by drivers on the
+/// resource that holds the secret, never a user tag.
+pub const TAG_SECRET_VERSION: &str = "zinfra:secret-version";
+
+/// The secret version a driver read from a resource's tags (removing the tag from them): 1 when the
+/// resource carries none (written before versions existed).
+pub fn take_secret_version(tags: &mut Tags) -> i64 {
+    tags.remove(TAG_SECRET_VERSION)
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+}
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -40,24 +51,49 @@ pub struct Ref {
     pub attr: String,
 }
 
-/// A secret value. Only the name of its source is ever serialized or printed.
+/// A write-only secret. Only the name of its source and its version are ever serialized or printed;
+/// the value is loaded from the environment when it is there, and needed only when it is written.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct Secret {
-    /// Environment variable it came from; empty when read from AWS.
+    /// Environment variable it comes from; empty when read from AWS.
     pub env: String,
+    /// Bumped in the file (`x_version`) to write the value again; AWS keeps the version written last
+    /// in the tag [`TAG_SECRET_VERSION`]. Secrets compare by version alone, so a plan never needs the
+    /// value and never reads one back.
+    #[serde(default = "first_version")]
+    pub version: i64,
     #[serde(skip)]
-    pub value: String,
+    pub value: Option<String>,
+}
+
+fn first_version() -> i64 {
+    1
+}
+
+impl Secret {
+    /// A secret as read from AWS: its version, never its value.
+    pub fn as_read(version: i64) -> Secret {
+        Secret {
+            env: String::new(),
+            version,
+            value: None,
+        }
+    }
 }
 
 impl PartialEq for Secret {
     fn eq(&self, other: &Self) -> bool {
-        self.value == other.value
+        self.version == other.version
     }
 }
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Secret(env={:?}, value=<redacted>)", self.env)
+        write!(
+            f,
+            "Secret(env={:?}, version={}, value=<redacted>)",
+            self.env, self.version
+        )
     }
 }
 
@@ -152,7 +188,7 @@ impl PropsExt for Props {
     }
     fn secret(&self, k: &str) -> Option<&str> {
         match self.get(k) {
-            Some(Value::Secret(s)) => Some(&s.value),
+            Some(Value::Secret(s)) => s.value.as_deref(),
             _ => None,
         }
     }

@@ -96,6 +96,58 @@ pub struct Plan {
     pub seal: Option<Seal>,
 }
 
+/// A secret that apply has to write (the resource is created, or the file bumped its version, or a
+/// field whose write carries it changed): its environment variable must be set for that run only.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecretWrite {
+    pub address: Address,
+    pub field: String,
+    pub env: String,
+    pub version: i64,
+    /// Whether the variable was set when the stack was loaded.
+    pub loaded: bool,
+    pub why: &'static str,
+}
+
+impl Plan {
+    /// Every secret this plan writes; the schema says which in-place changes carry a secret.
+    pub fn secret_writes(&self) -> Vec<SecretWrite> {
+        let mut out = Vec::new();
+        for rp in &self.resources {
+            let Some(r) = self.desired.iter().find(|d| d.address == rp.address) else {
+                continue;
+            };
+            let kind = schema::kind(&r.kind);
+            let rides = |field: &str| {
+                kind.and_then(|k| k.field(field))
+                    .is_some_and(|f| f.rewrites_secret)
+            };
+            for (field, v) in &r.props {
+                let Value::Secret(secret) = v else { continue };
+                let why = match rp.action {
+                    Action::Create if rp.adopted => "adopted",
+                    Action::Create => "created",
+                    Action::Replace => "replaced",
+                    Action::Update if rp.changes.iter().any(|c| &c.field == field) => "new version",
+                    Action::Update if rp.changes.iter().any(|c| rides(&c.field)) => {
+                        "its write carries the secret"
+                    }
+                    _ => continue,
+                };
+                out.push(SecretWrite {
+                    address: r.address.clone(),
+                    field: field.clone(),
+                    env: secret.env.clone(),
+                    version: secret.version,
+                    loaded: secret.value.is_some(),
+                    why,
+                });
+            }
+        }
+        out
+    }
+}
+
 /// A saved plan's seal: an edited or truncated plan file no longer matches its digest and is refused.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Seal {
@@ -369,18 +421,10 @@ fn physical_name<'a>(kind: &str, props: &'a Props) -> Option<&'a str> {
     props.get(schema::kind(kind)?.physical_name?)?.as_str()
 }
 
-/// A stable digest of what was read, secrets included only through their presence.
+/// A stable digest of what was read; secrets count by their version (their values are never read).
 pub fn fingerprint(live: &Live) -> String {
     let json = serde_json::to_string(&(&live.id, &live.props, &live.tags)).unwrap_or_default();
-    let mut h = Sha256::new();
-    h.update(json.as_bytes());
-    // Secret values are not serialized; fold a digest of them in so drift shows, without saving them.
-    for v in live.props.values() {
-        if let Value::Secret(s) = v {
-            h.update(Sha256::digest(s.value.as_bytes()));
-        }
-    }
-    format!("{:x}", h.finalize())
+    format!("{:x}", Sha256::digest(json.as_bytes()))
 }
 
 fn protected(live: &Live) -> bool {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{Live, Resolved, Resource, Tags};
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct StackInfo {
     pub name: String,
     pub environment: String,
@@ -25,6 +25,9 @@ pub struct StackInfo {
     /// Existing resources the file takes over (`[[adopt]]`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub adopt: Vec<crate::model::Adopt>,
+    /// `[outputs]`: names a pipeline reads with `zinfra output`, each a resource's output.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub outputs: std::collections::BTreeMap<String, crate::model::Ref>,
 }
 
 /// An AWS call whose outcome is unknown: the connection broke, the reply was lost, or the service

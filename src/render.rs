@@ -55,7 +55,7 @@ pub fn value(v: &Value) -> String {
         }
         Value::Json(j) => serde_json::to_string(j).unwrap_or_default(),
         Value::Ref(_) | Value::Unknown => "(known after apply)".into(),
-        Value::Secret(_) => "(sensitive)".into(),
+        Value::Secret(s) => format!("(sensitive, version {})", s.version),
     }
 }
 
@@ -82,7 +82,7 @@ pub fn json_value(v: &Value) -> serde_json::Value {
         }
         Value::Json(j) => j.clone(),
         Value::Ref(_) | Value::Unknown => "(known after apply)".into(),
-        Value::Secret(_) => "(sensitive)".into(),
+        Value::Secret(s) => format!("(sensitive, version {})", s.version).into(),
     }
 }
 

@@ -47,6 +47,9 @@ pub struct Field {
     pub write_only: bool,
     /// Why a change to this force-new field replaces the resource, shown in the plan's reason.
     pub replace_note: Option<&'static str>,
+    /// Changing this field in place writes the resource's secret again (the API takes the value with
+    /// every write), so apply needs the secret's environment variable for it.
+    pub rewrites_secret: bool,
     pub doc: &'static str,
 }
 
@@ -60,8 +63,13 @@ impl Field {
             force_new: false,
             write_only: false,
             replace_note: None,
+            rewrites_secret: false,
             doc,
         }
+    }
+    pub const fn rewrites_secret(mut self) -> Field {
+        self.rewrites_secret = true;
+        self
     }
     pub const fn required(mut self) -> Field {
         self.required = true;

@@ -128,6 +128,9 @@ fn parse_named(
     let mut resources = Vec::new();
     let mut moved = Vec::new();
     let mut adopt = Vec::new();
+    let mut outputs = Vec::new();
+    // Every address in the file, valid or not, so an invalid resource is reported once.
+    let mut declared = Vec::new();
     for (kind_key, kind_val) in root.iter() {
         let kind_name: &str = kind_key.get_ref();
         if kind_name == "stack" {
@@ -139,6 +142,10 @@ fn parse_named(
         }
         if kind_name == "adopt" {
             adopt = p.adoptions(kind_val);
+            continue;
+        }
+        if kind_name == "outputs" {
+            outputs = p.outputs(kind_val);
             continue;
         }
         let Some(kind) = schema::kind(kind_name) else {
@@ -164,6 +171,7 @@ fn parse_named(
             continue;
         };
         for (name_key, body) in tables.iter() {
+            declared.push(format!("{kind_name}.{}", name_key.get_ref()));
             if let Some(r) = p.resource(kind, name_key, body) {
                 resources.push(r);
             }
@@ -171,12 +179,14 @@ fn parse_named(
     }
     p.check_moves(&moved, &resources);
     p.check_adoptions(&adopt, &resources);
+    p.check_outputs(&outputs, &resources, &declared);
     if !p.diags.is_empty() {
         return Err(p.diags);
     }
     let mut info = info.expect("stack info parsed without diagnostics");
     info.moved = moved.into_iter().map(|(m, _)| m).collect();
     info.adopt = adopt;
+    info.outputs = outputs.into_iter().map(|(n, r, _)| (n, r)).collect();
     Ok(Stack {
         path: path.to_owned(),
         source: source.to_owned(),
@@ -315,6 +325,89 @@ impl Parser<'_> {
             .into_iter()
             .map(|([address, id], _)| Adopt { address, id })
             .collect()
+    }
+
+    /// `[outputs]`: `name = "kind.name.attr"`, each with the span of its value.
+    fn outputs(&mut self, v: &DeSpanned<'_>) -> Vec<(String, Ref, Range<usize>)> {
+        const HELP: &str = "write `[outputs]` with lines like `alb_dns_name = \"lb.web.dns_name\"`";
+        let DeValue::Table(t) = v.get_ref() else {
+            self.error("`outputs` must be a table", v.span(), "not a table", HELP);
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (k, val) in t.iter() {
+            let name: &str = k.get_ref();
+            if name.is_empty()
+                || !name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                self.error(
+                    format!("invalid output name `{name}`"),
+                    k.span(),
+                    "not an output name",
+                    "letters, digits, `_` and `-` (it becomes a GitHub Actions step output)",
+                );
+                continue;
+            }
+            let parsed = match val.get_ref() {
+                DeValue::String(s) => s
+                    .rsplit_once('.')
+                    .filter(|(a, attr)| a.contains('.') && !attr.is_empty())
+                    .map(|(a, attr)| Ref {
+                        address: a.to_owned(),
+                        attr: attr.to_owned(),
+                    }),
+                _ => None,
+            };
+            match parsed {
+                Some(r) => out.push((name.to_owned(), r, val.span())),
+                None => self.error(
+                    format!("output `{name}` must name a resource's output"),
+                    val.span(),
+                    "expected \"kind.name.attribute\"",
+                    HELP,
+                ),
+            }
+        }
+        out
+    }
+
+    fn check_outputs(
+        &mut self,
+        outputs: &[(String, Ref, Range<usize>)],
+        resources: &[Resource],
+        declared: &[String],
+    ) {
+        for (name, r, span) in outputs {
+            let Some(res) = resources.iter().find(|x| x.address == r.address) else {
+                if declared.contains(&r.address) {
+                    continue; // declared but invalid: reported where it is
+                }
+                let help = did_you_mean(&r.address, resources.iter().map(|x| x.address.as_str()))
+                    .map(|s| format!("did you mean `{s}`?"))
+                    .unwrap_or_else(|| "name a resource declared in this file".into());
+                self.error(
+                    format!(
+                        "output `{name}` names {}, which the file does not declare",
+                        r.address
+                    ),
+                    span.clone(),
+                    "no such resource",
+                    help,
+                );
+                continue;
+            };
+            let kind = schema::kind(&res.kind).expect("declared kinds are known");
+            if !kind.outputs.contains(&r.attr.as_str()) {
+                self.error(
+                    format!("{} has no output `{}`", r.address, r.attr),
+                    span.clone(),
+                    "no such output",
+                    format!("outputs of {}: {}", kind.name, kind.outputs.join(", ")),
+                );
+            }
+        }
     }
 
     /// An array of tables `[[table]]` with exactly two string fields, each one's span kept as
@@ -596,6 +689,7 @@ impl Parser<'_> {
             waivers,
             moved: Vec::new(),
             adopt: Vec::new(),
+            outputs: BTreeMap::new(),
         })
     }
 
@@ -692,7 +786,13 @@ impl Parser<'_> {
                     if kind.taggable {
                         names.push("tags");
                     }
-                    let help = did_you_mean(key, names.iter().copied())
+                    // A secret written as a value: its field is `x_from_env`.
+                    let from_env = format!("{key}_from_env");
+                    let help = names
+                        .iter()
+                        .find(|n| **n == from_env)
+                        .copied()
+                        .or_else(|| did_you_mean(key, names.iter().copied()))
                         .map(|s| format!("did you mean `{s}`?"))
                         .unwrap_or_else(|| {
                             format!("fields of {}: {}", kind.name, names.join(", "))
@@ -781,6 +881,20 @@ impl Parser<'_> {
                         out.insert(f.name.to_owned(), d);
                     }
                 }
+            }
+        }
+        // A secret's version (`x_version`) rides on the secret `x`, which compares by it alone.
+        let versions: Vec<(String, i64)> = out
+            .iter()
+            .filter(|(_, v)| matches!(v, Value::Secret(_)))
+            .filter_map(|(k, _)| match out.get(&format!("{k}_version")) {
+                Some(Value::Int(n)) => Some((k.clone(), *n)),
+                _ => None,
+            })
+            .collect();
+        for (k, n) in versions {
+            if let Some(Value::Secret(s)) = out.get_mut(&k) {
+                s.version = n;
             }
         }
         if !prefix.is_empty() {
@@ -963,21 +1077,12 @@ impl Parser<'_> {
                     );
                     return None;
                 }
-                match (self.env)(s) {
-                    Some(value) => Some(Value::Secret(Secret {
-                        env: s.to_string(),
-                        value,
-                    })),
-                    None => {
-                        self.error(
-                            format!("environment variable `{s}` is not set"),
-                            v.span(),
-                            format!("{address} takes its secret value from it"),
-                            format!("export {s} before running zinfra; secret values never live in the stack file"),
-                        );
-                        None
-                    }
-                }
+                // Write-only: the value is needed only when apply writes it, which apply checks.
+                Some(Value::Secret(Secret {
+                    env: s.to_string(),
+                    version: 1,
+                    value: (self.env)(s),
+                }))
             }
             _ => {
                 self.type_error(ty, v, address, path);

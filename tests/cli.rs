@@ -112,17 +112,13 @@ fn graph_output() {
 }
 
 #[test]
-fn missing_secret_is_an_error_before_any_call() {
+fn secrets_are_not_needed_to_validate_or_graph() {
+    // Write-only secrets: only an apply that writes one needs its variable (tests/stack.rs).
     let root = env!("CARGO_MANIFEST_DIR");
     let dev = format!("{root}/stacks/zenoo-dev.toml");
     let (url, count) = counting_endpoint();
-    let run = zinfra_at(&url, &["plan", &dev], &[]).expect(1);
-    assert!(
-        run.stderr
-            .contains("error: environment variable `ZENOO_DEV_DB_PASSWORD` is not set"),
-        "{}",
-        run.stderr
-    );
+    zinfra_at(&url, &["validate", &dev], &[]).expect(0);
+    zinfra_at(&url, &["graph", &dev], &[]).expect(0);
     assert_eq!(count.load(Ordering::SeqCst), 0);
 }
 

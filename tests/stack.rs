@@ -399,47 +399,54 @@ async fn reference_stack_life_cycle() {
         assert_eq!(fields, [*field], "editing {address}");
         all_edits = edit(&all_edits, from, to);
     }
-    // The secret: a new value is an in-place update that never shows the value.
+    // Secrets are write-only: a plan needs none of their variables and reports no change, whatever
+    // the environment holds; a version bump in the file is the change, and never shows the value.
+    let plan = zinfra(&["plan", path(&f), "--json"], &[]).expect(0).json();
+    assert_eq!(changes(&plan), [], "a plan without secrets after an apply");
     let plan = zinfra(
         &["plan", path(&f)],
-        &[
-            ("ZENOO_DEV_DB_PASSWORD", "rotated-value-1"),
-            REDIS_DEFAULT,
-            REDIS_APP,
-        ],
+        &[("ZENOO_DEV_DB_PASSWORD", "rotated-value-1")],
     )
     .expect(0);
-    assert!(
-        plan.stdout.contains("~ value = (sensitive) -> (sensitive)"),
-        "{}",
-        plan.stdout
+    assert!(plan.stdout.contains("No changes"), "{}", plan.stdout);
+    let bumped = s.write(
+        "bumped.toml",
+        &edit(
+            &edit(
+                &text,
+                "value_from_env = \"ZENOO_DEV_DB_PASSWORD\"",
+                "value_from_env = \"ZENOO_DEV_DB_PASSWORD\"\nvalue_version = 2",
+            ),
+            "password_from_env = \"ZENOO_DEV_REDIS_APP_PASSWORD\"",
+            "password_from_env = \"ZENOO_DEV_REDIS_APP_PASSWORD\"\npassword_version = 2",
+        ),
     );
-    assert!(!plan.stdout.contains("rotated-value-1") && !plan.stdout.contains(SECRET.1));
-    // A Redis user's password cannot be read back: its fingerprint tag shows the change, never the value.
-    let rotated = [
-        SECRET,
-        REDIS_DEFAULT,
-        (REDIS_APP.0, "hub-redis-password-rotated"),
-    ];
-    let plan = zinfra(&["plan", path(&f), "--json"], &rotated)
-        .expect(0)
-        .json();
-    assert_eq!(
-        changes(&plan),
-        [("elasticache_user.app".to_string(), "update".to_string())]
-    );
-    let plan = zinfra(&["plan", path(&f)], &rotated).expect(0);
+    let plan = zinfra(&["plan", path(&bumped)], &[]).expect(0);
     assert!(
         plan.stdout
-            .contains("~ password = (sensitive) -> (sensitive)"),
+            .contains("~ value = (sensitive, version 1) -> (sensitive, version 2)"),
         "{}",
         plan.stdout
     );
     assert!(
-        !plan.stdout.contains("hub-redis-password"),
+        plan.stdout
+            .contains("~ password = (sensitive, version 1) -> (sensitive, version 2)"),
         "{}",
         plan.stdout
     );
+    // Apply asks for exactly the variables it must write, before changing anything.
+    let refused = zinfra(
+        &["apply", path(&bumped), "--auto-approve"],
+        &[("ZENOO_DEV_DB_PASSWORD", "rotated-value-1")],
+    )
+    .expect(1);
+    assert!(
+        refused.stderr.contains("ZENOO_DEV_REDIS_APP_PASSWORD for `password` of elasticache_user.app (version 2: new version)")
+            && !refused.stderr.contains("ZENOO_DEV_DB_PASSWORD for"),
+        "{}",
+        refused.stderr
+    );
+    assert!(!refused.stderr.contains("rotated-value-1"));
 
     // Fields that force replacement say why, and dependents follow.
     let g = s.write(
@@ -2372,18 +2379,31 @@ async fn secrets_stay_out_of_output_trace_logs_plan_files_json_and_summaries() {
     );
     let run = run.expect(0);
     assert!(run.stderr.lines().count() > 100, "trace logging is on");
+    // Rotation: the file bumps the version; the plan needs no secret, the apply the new one.
+    let f = s.write(
+        "stack.toml",
+        &text.replace(
+            "kms_key = \"kms_key.k\"",
+            "kms_key = \"kms_key.k\"\nvalue_version = 2",
+        ),
+    );
     let planfile = s.dir.join("p.zplan");
-    let plan = zinfra(
-        &["plan", path(&f), "--out", path(&planfile)],
-        &[("ZENOO_TEST_SECRET", second), trace[0]],
-    )
-    .expect(0);
+    let plan = zinfra(&["plan", path(&f), "--out", path(&planfile)], &[trace[0]]).expect(0);
     assert!(
-        plan.stdout.contains("~ value = (sensitive) -> (sensitive)"),
+        plan.stdout
+            .contains("~ value = (sensitive, version 1) -> (sensitive, version 2)"),
         "{}",
         plan.stdout
     );
     let saved = std::fs::read_to_string(&planfile).unwrap();
+    let refused = zinfra(&["apply", path(&planfile)], &[trace[0]]).expect(1);
+    assert!(
+        refused
+            .stderr
+            .contains("ZENOO_TEST_SECRET for `value` of ssm_parameter.p (version 2: new version)"),
+        "{}",
+        refused.stderr
+    );
     let applied = zinfra(
         &["apply", path(&planfile)],
         &[
@@ -2393,18 +2413,27 @@ async fn secrets_stay_out_of_output_trace_logs_plan_files_json_and_summaries() {
         ],
     )
     .expect(0);
+    // The first file again: version 2 live, 1 declared, a change in JSON that shows no value.
+    let v1 = s.write("v1.toml", &text);
     let json = zinfra(
-        &["plan", path(&f), "--json"],
+        &["plan", path(&v1), "--json"],
         &[("ZENOO_TEST_SECRET", first), trace[0]],
     )
     .expect(0);
-    assert!(json.stdout.contains("(sensitive)"), "{}", json.stdout);
+    assert!(
+        json.stdout.contains("(sensitive, version 2)"),
+        "{}",
+        json.stdout
+    );
     let checked = zinfra(
         &["check", path(&f), "--live", "--format", "sarif"],
         &[("ZENOO_TEST_SECRET", first), trace[0]],
     );
     let summary_text = std::fs::read_to_string(&summary).unwrap();
-    assert!(summary_text.contains("(sensitive)"), "{summary_text}");
+    assert!(
+        summary_text.contains("(sensitive, version 1)"),
+        "{summary_text}"
+    );
     for text in [
         &run.stdout,
         &run.stderr,
@@ -2824,4 +2853,70 @@ async fn verify_redis(conf: &aws_config::SdkConfig) {
     }
     names.sort();
     assert_eq!(names, ["default", "hub"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn output_reads_live_state_as_text_json_and_github_step_outputs() {
+    let s = Scratch::new("output");
+    let stack = unique("output");
+    let text = format!(
+        "[stack]\nname = \"{stack}\"\nenvironment = \"test\"\nregion = \"us-east-1\"\n\n\
+         [kms_key.k]\n\n\
+         [ecr_repository.app]\nencryption_type = \"KMS\"\nkms_key = \"kms_key.k\"\n\n\
+         [s3_bucket.assets]\nbucket = \"{stack}-assets\"\n\n\
+         [outputs]\nrepository_url = \"ecr_repository.app.repository_url\"\nbucket = \"s3_bucket.assets.id\"\n"
+    );
+    let f = s.write("stack.toml", &text);
+    // Before the apply: declared, not created yet; asking for one is an error naming it.
+    let before = zinfra(&["output", path(&f)], &[]).expect(0);
+    assert!(
+        before.stdout.contains("repository_url = (not created yet)"),
+        "{}",
+        before.stdout
+    );
+    let missing = zinfra(&["output", path(&f), "bucket"], &[]).expect(1);
+    assert!(
+        missing.stderr.contains("bucket: no such output"),
+        "{}",
+        missing.stderr
+    );
+
+    zinfra(&["apply", path(&f), "--auto-approve"], &[]).expect(0);
+    let gh = s.dir.join("github_output");
+    let text_out = zinfra(&["output", path(&f)], &[("GITHUB_OUTPUT", path(&gh))]).expect(0);
+    let bucket = format!("{stack}-assets");
+    assert!(
+        text_out.stdout.contains(&format!("bucket = {bucket}\n"))
+            && text_out.stdout.contains("repository_url = ")
+            && text_out
+                .stdout
+                .contains("ecr_repository.app.arn = arn:aws:ecr:"),
+        "{}",
+        text_out.stdout
+    );
+    // Step outputs: the declared ones, in the multi-line form.
+    let written = std::fs::read_to_string(&gh).unwrap();
+    assert!(
+        written.contains(&format!("bucket<<ZINFRA_EOF\n{bucket}\nZINFRA_EOF\n"))
+            && written.contains("repository_url<<ZINFRA_EOF\n"),
+        "{written}"
+    );
+    let json = zinfra(&["output", path(&f), "--json"], &[])
+        .expect(0)
+        .json();
+    let url = json["outputs"]["repository_url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(url.ends_with(&format!("/{stack}-app")), "{url}");
+    assert_eq!(
+        json["resources"]["s3_bucket.assets"]["id"].as_str(),
+        Some(bucket.as_str())
+    );
+    // One value, bare, for `$(zinfra output …)`; any resource's output by its address too.
+    let one = zinfra(&["output", path(&f), "repository_url"], &[]).expect(0);
+    assert_eq!(one.stdout, format!("{url}\n"));
+    let arn = zinfra(&["output", path(&f), "kms_key.k.arn"], &[]).expect(0);
+    assert!(arn.stdout.starts_with("arn:aws:kms:"), "{}", arn.stdout);
+    zinfra(&["destroy", path(&f), "--auto-approve"], &[]).expect(0);
 }

@@ -1,9 +1,9 @@
 //! ElastiCache for Redis: subnet groups, parameter groups, RBAC users and user groups, replication groups.
 //!
 //! Everything is found through the tagging index (`cx.tagged`), with its tags, and then described by id. Replication groups
-//! take minutes on AWS: create, update and delete wait with [`crate::wait::until`]. User passwords cannot be
-//! read back, so a salted, slow fingerprint of the last password written is kept in a tag; the password itself
-//! is never logged, put in an error, or stored.
+//! take minutes on AWS: create, update and delete wait with [`crate::wait::until`]. User passwords are
+//! write-only: the version last written is kept in a tag (`zinfra:secret-version`); the password itself is
+//! never read, logged, put in an error, or stored.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -15,13 +15,12 @@ use aws_sdk_elasticache::types::{
     ReplicationGroup, Tag, TransitEncryptionMode, User,
 };
 use futures::future::try_join_all;
-use sha2::{Digest, Sha256};
 
 use super::{
     Driver, ReadCx, TagChanges, absent_if, error_code, owned_address, sdk_error, tag_changes,
     user_tags,
 };
-use crate::model::{Live, PropsExt, Resolved, Secret, Tags, Value};
+use crate::model::{Live, PropsExt, Resolved, Secret, TAG_SECRET_VERSION, Tags, Value};
 use crate::wait::{self, Poll};
 
 const SUBNET_GROUP: &str = "elasticache_subnet_group";
@@ -30,10 +29,10 @@ const USER: &str = "elasticache_user";
 const USER_GROUP: &str = "elasticache_user_group";
 const REPLICATION_GROUP: &str = "elasticache_replication_group";
 
-/// The tag holding the fingerprint of the password last written to a user.
-pub const PASSWORD_TAG: &str = "zinfra:password-fingerprint";
-/// SHA-256 rounds of the fingerprint: slow enough that a tag reader cannot cheaply guess passwords.
-const FINGERPRINT_ROUNDS: u32 = 20_000;
+/// The tag holding the version of the password last written to a user.
+pub const PASSWORD_TAG: &str = TAG_SECRET_VERSION;
+/// Where users written before versions kept a fingerprint of their password: still never a user tag.
+const OLD_PASSWORD_TAG: &str = "zinfra:password-fingerprint";
 
 /// Replication groups: 15-30 minutes on AWS to create, similar to delete.
 const GROUP_TIMEOUT: Duration = Duration::from_secs(60 * 60);
@@ -116,14 +115,14 @@ impl Driver for ElastiCache {
                 return Ok(None);
             }
             if cx.kind == USER {
-                let password = password_as_read(cx, &live, tags.get(PASSWORD_TAG));
+                let password = password_as_read(&live, tags.get(PASSWORD_TAG));
                 if !password.is_null() {
                     live.props.insert("password".into(), password);
                 }
             }
             live.tags = tags
                 .into_iter()
-                .filter(|(k, _)| k != PASSWORD_TAG)
+                .filter(|(k, _)| k != PASSWORD_TAG && k != OLD_PASSWORD_TAG)
                 .collect();
             live.outputs.insert("arn".into(), arn.clone());
             Ok(Some(live))
@@ -502,8 +501,8 @@ impl ElastiCache {
         let id = r.props.str("user_id").context("`user_id` is required")?;
         let mut tags = r.tags.clone();
         let password = r.props.secret("password");
-        if let Some(p) = password {
-            tags.insert(PASSWORD_TAG.into(), fingerprint(id, p));
+        if let Some(Value::Secret(s)) = r.props.get("password") {
+            tags.insert(PASSWORD_TAG.into(), s.version.to_string());
         }
         let res = self
             .client
@@ -554,13 +553,13 @@ impl ElastiCache {
             .await
             .map_err(|e| redacted(sdk_error("ModifyUser", e), password))?;
         if auth {
-            match password {
-                Some(p) => {
-                    self.set_tags(arn, &[(PASSWORD_TAG, &fingerprint(&live.id, p))])
+            match r.props.get("password") {
+                Some(Value::Secret(s)) => {
+                    self.set_tags(arn, &[(PASSWORD_TAG, &s.version.to_string())])
                         .await?
                 }
-                // No password any more (IAM): drop the fingerprint; AWS answers TagNotFound when there was none.
-                None => {
+                // No password any more (IAM): drop the version; AWS answers TagNotFound when there was none.
+                _ => {
                     absent_if(
                         "RemoveTagsFromResource",
                         self.client
@@ -647,45 +646,15 @@ fn auth_mode(r: &Resolved) -> Result<AuthenticationMode> {
     })
 }
 
-/// The password as read: AWS never returns it, so it reads as the desired one exactly when the fingerprint
-/// tag matches it, and as an empty secret (a change) otherwise.
-fn password_as_read(cx: &ReadCx<'_>, live: &Live, tag: Option<&String>) -> Value {
+/// The password as read: AWS never returns it, so it reads as the version last written (the tag; 1
+/// for a user written before versions).
+fn password_as_read(live: &Live, tag: Option<&String>) -> Value {
     if live.props.str("authentication") != Some("password") {
         return Value::Null;
     }
-    let want = cx
-        .desired
-        .iter()
-        .find(|d| d.address == live.address)
-        .and_then(|d| match d.props.get("password") {
-            Some(Value::Secret(s)) => Some(s.value.clone()),
-            _ => None,
-        });
-    let value = match (want, tag) {
-        (Some(w), Some(t)) if *t == fingerprint(&live.id, &w) => w,
-        _ => String::new(),
-    };
-    Value::Secret(Secret {
-        env: String::new(),
-        value,
-    })
-}
-
-/// A salted, iterated SHA-256 of a password: enough to tell whether it changed, costly to guess from.
-pub fn fingerprint(user_id: &str, password: &str) -> String {
-    let mut h = Sha256::new();
-    h.update(b"zinfra elasticache user password\0");
-    h.update(user_id.as_bytes());
-    h.update(b"\0");
-    h.update(password.as_bytes());
-    let mut d = h.finalize();
-    for _ in 1..FINGERPRINT_ROUNDS {
-        let mut h = Sha256::new();
-        h.update(d);
-        h.update(password.as_bytes());
-        d = h.finalize();
-    }
-    d.iter().map(|b| format!("{b:02x}")).collect()
+    Value::Secret(Secret::as_read(
+        tag.and_then(|t| t.parse().ok()).unwrap_or(1),
+    ))
 }
 
 /// An error with the secret blanked out, should AWS ever quote it.
@@ -1267,7 +1236,10 @@ impl ElastiCache {
             self.set_tags(arn, &set).await?;
         }
         // The password fingerprint is the driver's own, never a user tag to remove.
-        let remove: Vec<String> = remove.into_iter().filter(|k| k != PASSWORD_TAG).collect();
+        let remove: Vec<String> = remove
+            .into_iter()
+            .filter(|k| k != PASSWORD_TAG && k != OLD_PASSWORD_TAG)
+            .collect();
         if !remove.is_empty() {
             self.remove_tags(arn, remove).await?;
         }
@@ -1315,16 +1287,6 @@ fn s(v: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn fingerprints_depend_on_user_and_password() {
-        let a = fingerprint("app", "correct-horse-battery");
-        assert_eq!(a.len(), 64);
-        assert_eq!(a, fingerprint("app", "correct-horse-battery"));
-        assert_ne!(a, fingerprint("app", "correct-horse-battery2"));
-        assert_ne!(a, fingerprint("app2", "correct-horse-battery"));
-        assert!(!a.contains("correct"));
-    }
 
     #[test]
     fn engine_versions_read_as_written() {

@@ -13,7 +13,10 @@ use futures::future::try_join_all;
 use super::{
     Driver, ReadCx, TagChanges, error_code, owned_address, sdk_error, tag_changes, user_tags,
 };
-use crate::model::{Live, Props, PropsExt, Resolved, Resource, Secret, TAG_STACK, Tags, Value};
+use crate::model::{
+    Live, Props, PropsExt, Resolved, Resource, Secret, TAG_SECRET_VERSION, TAG_STACK, Tags, Value,
+    take_secret_version,
+};
 
 const KIND: &str = "ssm_parameter";
 /// GetParameters takes at most 10 names.
@@ -50,7 +53,6 @@ impl Driver for Ssm {
             return Ok(vec![]);
         }
         let names: Vec<&str> = metas.iter().filter_map(ParameterMetadata::name).collect();
-        let values = try_join_all(names.chunks(GET_BATCH).map(|batch| self.get_values(batch)));
         // Tags come with the index entry of the parameter's ARN; only where two names share an ARN
         // (`/a` and `a`) or the index lacks it is ListTagsForResource asked.
         let index = cx.index().await?;
@@ -59,18 +61,49 @@ impl Driver for Ssm {
         for name in &names {
             *per_arn.entry(arn_of(name)).or_default() += 1;
         }
-        let indexed: BTreeMap<String, &Tags> = index
+        let indexed: BTreeMap<String, (&str, &Tags)> = index
             .all()
             .filter(|(arn, _)| arn.contains(":ssm:"))
             .filter_map(|(arn, tags)| {
                 let tail = arn.split_once(":parameter/")?.1;
-                Some((format!("parameter/{tail}"), tags))
+                Some((format!("parameter/{tail}"), (arn, tags)))
             })
             .collect();
+        // Write-only secrets: a SecureString, or a value the file takes from the environment, is never
+        // read, let alone decrypted. Plain values are read, and so is a parameter whose ARN neither
+        // DescribeParameters nor the index gave (without decryption).
+        let from_env: Vec<&str> = cx
+            .desired
+            .iter()
+            .filter(|r| matches!(r.props.get("value"), Some(Value::Secret(_))))
+            .filter_map(|r| r.props.str("name"))
+            .collect();
+        let is_secret = |m: &ParameterMetadata| {
+            m.r#type() == Some(&ParameterType::SecureString)
+                || m.name().is_some_and(|n| from_env.contains(&n))
+        };
+        let known_arn = |m: &ParameterMetadata| -> Option<String> {
+            let name = m.name()?;
+            m.arn().map(str::to_owned).or_else(|| {
+                indexed
+                    .get(&arn_of(name))
+                    .filter(|_| per_arn.get(&arn_of(name)) == Some(&1))
+                    .map(|(arn, _)| (*arn).to_owned())
+            })
+        };
+        let to_get: Vec<&str> = metas
+            .iter()
+            .filter(|m| !is_secret(m) || known_arn(m).is_none())
+            .filter_map(ParameterMetadata::name)
+            .collect();
+        let values = try_join_all(to_get.chunks(GET_BATCH).map(|batch| self.get_values(batch)));
         let tags = try_join_all(names.iter().map(|name| {
             let arn = arn_of(name);
             let unique = per_arn.get(&arn) == Some(&1);
-            let found = indexed.get(&arn).filter(|_| unique).map(|t| (*t).clone());
+            let found = indexed
+                .get(&arn)
+                .filter(|_| unique)
+                .map(|(_, t)| (*t).clone());
             async move {
                 match found {
                     Some(t) => Ok(Some(t)),
@@ -84,17 +117,6 @@ impl Driver for Ssm {
             .flatten()
             .filter_map(|p| Some((p.name()?.to_owned(), p)))
             .collect();
-        let secret_wanted: BTreeMap<&str, bool> = cx
-            .desired
-            .iter()
-            .map(|r| {
-                (
-                    r.address.as_str(),
-                    matches!(r.props.get("value"), Some(Value::Secret(_))),
-                )
-            })
-            .collect();
-
         let mut out = Vec::new();
         for (meta, tags) in metas.iter().zip(tags) {
             let (Some(name), Some(tags)) = (meta.name(), tags) else {
@@ -105,44 +127,35 @@ impl Driver for Ssm {
             else {
                 continue;
             };
-            // Deleted between the two calls.
-            let Some(param) = values.get(name) else {
-                continue;
-            };
             let ty = meta
                 .r#type()
-                .or(param.r#type())
                 .map(|t| t.as_str().to_owned())
                 .unwrap_or_default();
-            let value = param.value().unwrap_or_default().to_owned();
-            // A value taken from the environment compares as a secret whatever the parameter type.
-            let secret = ty == "SecureString"
-                || secret_wanted
-                    .get(address.as_str())
-                    .copied()
-                    .unwrap_or(false);
-
+            let mut tags = tags;
+            let version = take_secret_version(&mut tags);
+            let param = values.get(name);
+            let value = if is_secret(meta) {
+                // A value taken from the environment compares by version whatever the type.
+                Value::Secret(Secret::as_read(version))
+            } else {
+                // Deleted between the two calls.
+                let Some(param) = param else {
+                    continue;
+                };
+                Value::Str(param.value().unwrap_or_default().to_owned())
+            };
+            let arn = known_arn(meta).or_else(|| param.and_then(|p| p.arn()).map(str::to_owned));
             let mut live = Live::new(&address, KIND, name);
-            if let Some(arn) = param.arn() {
-                live.outputs.insert("arn".into(), arn.to_owned());
+            if let Some(arn) = &arn {
+                live.outputs.insert("arn".into(), arn.clone());
             }
             live.props
                 .insert("name".into(), Value::Str(name.to_owned()));
             live.props.insert("type".into(), Value::Str(ty));
-            live.props.insert(
-                "value".into(),
-                if secret {
-                    Value::Secret(Secret {
-                        env: String::new(),
-                        value,
-                    })
-                } else {
-                    Value::Str(value)
-                },
-            );
+            live.props.insert("value".into(), value);
             if let Some(key) = meta.key_id() {
                 live.props
-                    .insert("kms_key".into(), Value::Str(key_arn(key, param.arn())));
+                    .insert("kms_key".into(), Value::Str(key_arn(key, arn.as_deref())));
             }
             if let Some(description) = meta.description() {
                 live.props
@@ -263,7 +276,8 @@ impl Ssm {
             .client
             .get_parameters()
             .set_names(Some(names.iter().map(|n| (*n).to_owned()).collect()))
-            .with_decryption(true)
+            // Only plain values are wanted: nothing is decrypted.
+            .with_decryption(false)
             .send()
             .await
             .map_err(|e| sdk_error("GetParameters", e))?;
@@ -335,12 +349,20 @@ impl Ssm {
         let ty = r.props.str("type").unwrap_or("SecureString");
         let (value, secret) = value_of(&r.props).context("the parameter has no value")?;
         let key = r.props.str("kms_key").filter(|_| ty == "SecureString");
+        // The version of a secret value goes with it, tagged after the value is written so that a
+        // run cut in between writes it again rather than believe it written.
+        let version = match r.props.get("value") {
+            Some(Value::Secret(s)) => Some(s.version.to_string()),
+            _ => None,
+        };
         let tags = if overwrite {
             None
         } else {
             Some(
                 r.tags
                     .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .chain(version.as_deref().map(|v| (TAG_SECRET_VERSION, v)))
                     .map(|(k, v)| Tag::builder().key(k).value(v).build())
                     .collect::<Result<Vec<_>, _>>()?,
             )
@@ -358,6 +380,13 @@ impl Ssm {
             .send()
             .await;
         match res {
+            Ok(_) if overwrite => match version {
+                Some(v) => {
+                    self.add_tags(name, &[(TAG_SECRET_VERSION, v.as_str())])
+                        .await
+                }
+                None => Ok(()),
+            },
             Ok(_) => Ok(()),
             Err(e) => {
                 let err = sdk_error("PutParameter", e);
@@ -371,21 +400,26 @@ impl Ssm {
         }
     }
 
+    async fn add_tags(&self, name: &str, tags: &[(&str, &str)]) -> Result<()> {
+        let tags = tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
+            .collect::<Result<Vec<_>, _>>()?;
+        self.client
+            .add_tags_to_resource()
+            .resource_type(ResourceTypeForTagging::Parameter)
+            .resource_id(name)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| sdk_error("AddTagsToResource", e))?;
+        Ok(())
+    }
+
     async fn sync_tags(&self, name: &str, want: &Tags, have: &Tags) -> Result<()> {
         let TagChanges { set, remove } = tag_changes(have, want);
-        let set = set
-            .into_iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect::<Result<Vec<_>, _>>()?;
         if !set.is_empty() {
-            self.client
-                .add_tags_to_resource()
-                .resource_type(ResourceTypeForTagging::Parameter)
-                .resource_id(name)
-                .set_tags(Some(set))
-                .send()
-                .await
-                .map_err(|e| sdk_error("AddTagsToResource", e))?;
+            self.add_tags(name, &set).await?;
         }
         if !remove.is_empty() {
             self.client

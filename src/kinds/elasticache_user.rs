@@ -6,7 +6,7 @@ use crate::validate::ResourceCx;
 
 pub static KIND: KindDef = KindDef {
     name: "elasticache_user",
-    doc: "A Redis RBAC user: its access string, and a password from the environment (`password_from_env`) or IAM authentication. Passwords are write-only: zinfra keeps a salted, slow fingerprint in the tag `zinfra:password-fingerprint` so a changed environment value is applied, and never stores or prints the password.",
+    doc: "A Redis RBAC user: its access string, and a password from the environment (`password_from_env`) or IAM authentication. Passwords are write-only: sent when the user is created or `password_version` changes, never read, stored or printed; the version written last is kept in the tag `zinfra:secret-version`.",
     fields: &[
         Field::new(
             "user_id",
@@ -40,8 +40,14 @@ pub static KIND: KindDef = KindDef {
         Field::new(
             "password_from_env",
             Ty::SecretEnv,
-            "Environment variable holding the password (16 to 128 printable characters, no spaces, `\"`, `/` or `@`).",
+            "Environment variable holding the password (16 to 128 printable characters, no spaces, `\"`, `/` or `@`). Needed only when the password is written.",
         ),
+        Field::new(
+            "password_version",
+            Ty::Int,
+            "Version of the password (1 by default): bump it to write a new one (rotation).",
+        )
+        .write_only(),
     ],
     physical_name: Some("user_id"),
     taggable: true,
@@ -75,6 +81,9 @@ fn validate(cx: &ResourceCx<'_>) {
         }
     }
     let has_password = cx.has_field("password_from_env");
+    if cx.int("password_version").is_some_and(|v| v < 1) {
+        cx.error_at_value("password_version", "versions start at 1", "use 1 or more");
+    }
     match cx.str("authentication") {
         Some("password") if !has_password => cx.error_at_header(
             "a password user needs `password_from_env`",
@@ -92,9 +101,11 @@ fn validate(cx: &ResourceCx<'_>) {
         ),
         _ => {}
     }
-    if let Some(Value::Secret(s)) = cx.get("password") {
-        // Checked here so a bad value fails before any AWS call; the message never quotes it.
-        let v = &s.value;
+    if let Some(Value::Secret(s)) = cx.get("password")
+        && let Some(v) = &s.value
+    {
+        // Checked here (when the variable is set) so a bad value fails before any AWS call; the
+        // message never quotes it.
         let ok = (16..=128).contains(&v.chars().count())
             && v.chars()
                 .all(|c| c.is_ascii_graphic() && !matches!(c, '"' | '/' | '@'));

@@ -19,19 +19,27 @@ pub static KIND: KindDef = KindDef {
             Ty::Enum(&["String", "StringList", "SecureString"]),
             "Parameter type.",
         )
-        .default(Default::Str("SecureString")),
+        .default(Default::Str("SecureString"))
+        .rewrites_secret(),
         Field::new("value", Ty::Str, "Plain value (not for SecureString)."),
         Field::new(
             "value_from_env",
             Ty::SecretEnv,
-            "Environment variable holding the value.",
+            "Environment variable holding the value. Write-only: the value is sent to AWS when the parameter is created or `value_version` changes, never read back; `plan` does not need the variable.",
         ),
+        Field::new(
+            "value_version",
+            Ty::Int,
+            "Version of the value from `value_from_env` (1 by default): bump it to write a new value (rotation). Kept on the parameter in the tag `zinfra:secret-version`.",
+        )
+        .write_only(),
         Field::new(
             "kms_key",
             Ty::Ref(&["kms_key"], "arn"),
             "Key for SecureString; AWS's `alias/aws/ssm` when omitted.",
-        ),
-        Field::new("description", Ty::Str, "Description."),
+        )
+        .rewrites_secret(),
+        Field::new("description", Ty::Str, "Description.").rewrites_secret(),
     ],
     physical_name: Some("name"),
     taggable: true,
@@ -73,6 +81,16 @@ fn validate(cx: &ResourceCx<'_>) {
             "a parameter needs exactly one of `value` and `value_from_env`",
             "set one",
         );
+    }
+    if cx.has_field("value_version") && !has_env {
+        cx.error_at_value(
+            "value_version",
+            "`value_version` versions a value from `value_from_env`",
+            "remove it, or take the value from the environment",
+        );
+    }
+    if cx.int("value_version").is_some_and(|v| v < 1) {
+        cx.error_at_value("value_version", "versions start at 1", "use 1 or more");
     }
     if cx.str("type") != Some("SecureString") && !cx.is_null("kms_key") {
         cx.error_at_value(

@@ -231,32 +231,61 @@ fn resources_gone_from_the_file_are_deleted_dependents_first() {
 }
 
 #[test]
-fn secrets_render_as_sensitive_and_drift_is_detected() {
+fn secrets_are_write_only_compared_by_version_and_rotated_by_a_bump() {
     let s = Case::new(STACK).ok();
+    // As a driver reads it: version 1 (the tag), no value.
     let mut live = all_live(&s);
-    live[3].props.insert(
-        "value".into(),
-        Value::Secret(Secret {
-            env: String::new(),
-            value: "old-secret".into(),
-        }),
-    );
+    live[3]
+        .props
+        .insert("value".into(), Value::Secret(Secret::as_read(1)));
     let p = plan_of(&s, &live);
+    assert!(!p.has_changes(), "{}", render::human(&p, Style::default()));
+    assert!(p.secret_writes().is_empty());
+
+    // A bump writes the value again: the plan says which variable the apply needs.
+    let bumped = Case::new(&STACK.replace(
+        "value_from_env = \"SET_VAR\"",
+        "value_from_env = \"SET_VAR\"\nvalue_version = 2",
+    ))
+    .ok();
+    let p = plan_of(&bumped, &live);
     let r = p.get("ssm_parameter.db").unwrap();
     assert_eq!(r.action, Action::Update);
     let text = render::human(&p, Style::default());
     assert!(
-        text.contains("~ value = (sensitive) -> (sensitive)"),
+        text.contains("~ value = (sensitive, version 1) -> (sensitive, version 2)"),
         "{text}"
     );
+    let writes = p.secret_writes();
+    assert_eq!(writes.len(), 1);
+    assert_eq!(
+        (writes[0].env.as_str(), writes[0].version, writes[0].why),
+        ("SET_VAR", 2, "new version")
+    );
+    assert!(writes[0].loaded);
     let json = serde_json::to_string(&render::json(&p)).unwrap();
     let saved = serde_json::to_string(&p).unwrap();
     for out in [&text, &json, &saved] {
-        assert!(
-            !out.contains("s3cr3t-value") && !out.contains("old-secret"),
-            "{out}"
-        );
+        assert!(!out.contains("s3cr3t-value"), "{out}");
     }
+
+    // A change of a field whose write carries the value needs the variable too; a tag change not.
+    let described = Case::new(&STACK.replace(
+        "value_from_env = \"SET_VAR\"",
+        "value_from_env = \"SET_VAR\"\ndescription = \"db\"",
+    ))
+    .ok();
+    let p = plan_of(&described, &live);
+    assert_eq!(p.secret_writes()[0].why, "its write carries the secret");
+
+    // Created without the variable set: loaded is false, and apply refuses naming it.
+    let unset = Case::new(&STACK.replace("SET_VAR", "UNSET_VAR")).ok();
+    let p = plan_of(&unset, &all_live(&unset)[..3]);
+    let writes = p.secret_writes();
+    assert_eq!(
+        (writes[0].env.as_str(), writes[0].why, writes[0].loaded),
+        ("UNSET_VAR", "created", false)
+    );
 }
 
 #[test]

@@ -401,23 +401,65 @@ fn invalid_enum_value() {
 }
 
 #[test]
-fn missing_secret_env_var() {
-    Case::new(
+fn a_secret_variable_is_not_needed_to_load_a_stack() {
+    // Write-only secrets: plan never needs the variable; apply asks for it when it writes.
+    let s = Case::new(
         "
         [ssm_parameter.db]
         name = \"/t/db\"
         value_from_env = \"UNSET_VAR\"
+        value_version = 3
+        ",
+    )
+    .ok();
+    match s.get("ssm_parameter.db").unwrap().props.get("value") {
+        Some(crate::model::Value::Secret(secret)) => {
+            assert_eq!((secret.env.as_str(), secret.version), ("UNSET_VAR", 3));
+            assert!(secret.value.is_none());
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_secret_version_starts_at_one_and_needs_a_secret() {
+    Case::new(
+        "
+        [ssm_parameter.db]
+        name = \"/t/db\"
+        value_from_env = \"SET_VAR\"
+        value_version = 0
         ",
     )
     .errors(
         "
-        error: environment variable `UNSET_VAR` is not set
-          --> stack.toml:8:18
+        error: versions start at 1
+          --> stack.toml:9:17
           |
-        8 | value_from_env = \"UNSET_VAR\"
-          |                  ^^^^^^^^^^^ ssm_parameter.db takes its secret value from it
+        9 | value_version = 0
+          |                 ^ in ssm_parameter.db
           |
-          = help: export UNSET_VAR before running zinfra; secret values never live in the stack file
+          = help: use 1 or more
+        ",
+    );
+    Case::new(
+        "
+        [ssm_parameter.db]
+        name = \"/t/db\"
+        type = \"String\"
+        value = \"x\"
+        value_version = 2
+        ",
+    )
+    .errors(
+        "
+        error: `value_version` versions a value from `value_from_env`
+           --> stack.toml:10:17
+           |
+        10 | value_version = 2
+           |                 ^ in ssm_parameter.db
+           |
+           = help: remove it, or take the value from the environment
         ",
     );
 }
@@ -2125,6 +2167,47 @@ fn msk_cluster_needs_a_key() {
           |              ^^^^^^ `kms_key` is required here
           |
           = help: kms_key: Customer-managed key of this stack for encryption at rest.
+        ",
+    );
+}
+
+#[test]
+fn outputs_name_declared_resources_and_their_outputs() {
+    Case::new(
+        "
+        [ecr_repository.app]
+
+        [outputs]
+        url = \"ecr_repository.app.repository_uri\"
+        lb = \"lb.web.dns_name\"
+        bad = 3
+        ",
+    )
+    .errors(
+        "
+        error: output `bad` must name a resource's output
+           --> stack.toml:11:7
+           |
+        11 | bad = 3
+           |       ^ expected \"kind.name.attribute\"
+           |
+           = help: write `[outputs]` with lines like `alb_dns_name = \"lb.web.dns_name\"`
+
+        error: ecr_repository.app has no output `repository_uri`
+          --> stack.toml:9:7
+          |
+        9 | url = \"ecr_repository.app.repository_uri\"
+          |       ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ no such output
+          |
+          = help: outputs of ecr_repository: id, arn, repository_url
+
+        error: output `lb` names lb.web, which the file does not declare
+           --> stack.toml:10:6
+           |
+        10 | lb = \"lb.web.dns_name\"
+           |      ^^^^^^^^^^^^^^^^^ no such resource
+           |
+           = help: name a resource declared in this file
         ",
     );
 }

@@ -2,7 +2,7 @@
 //! DeleteCacheSubnetGroup, member clusters, replica counts and deleted groups are the extension's).
 
 use aws_sdk_elasticache::types::{AutomaticFailoverStatus, MultiAzStatus, TransitEncryptionMode};
-use zinfra::drivers::elasticache::{PASSWORD_TAG, fingerprint};
+use zinfra::drivers::elasticache::PASSWORD_TAG;
 use zinfra::drivers::{Aws, Driver};
 use zinfra::model::{Live, Resolved, Secret, TAG_STACK, Value};
 
@@ -18,9 +18,14 @@ fn strs(v: &[&str]) -> Value {
 }
 
 fn secret(env: &str, value: &str) -> Value {
+    secret_v(env, value, 1)
+}
+
+fn secret_v(env: &str, value: &str, version: i64) -> Value {
     Value::Secret(Secret {
         env: env.to_owned(),
-        value: value.to_owned(),
+        version,
+        value: Some(value.to_owned()),
     })
 }
 
@@ -324,7 +329,7 @@ async fn elasticache_users_and_user_group() {
         "the secret leaks through Debug"
     );
 
-    // AWS holds a password user whose fingerprint tag matches the password; the tag is the driver's own.
+    // AWS holds a password user tagged with the version written (1); the tag is the driver's own.
     let u = &ec
         .describe_users()
         .user_id(&app_id)
@@ -350,15 +355,19 @@ async fn elasticache_users_and_user_group() {
         .iter()
         .find(|t| t.key() == Some(PASSWORD_TAG))
         .unwrap();
-    assert!(fp.value() == Some(fingerprint(&app_id, &p2).as_str()));
-    assert!(!fp.value().unwrap().contains(&p2));
+    assert_eq!(fp.value(), Some("1"));
     assert!(!live_app.tags.contains_key(PASSWORD_TAG));
 
-    // A new password in the environment reads as a change; after the update (ModifyUser: the extension's)
-    // it reads back equal.
+    // A new value in the environment alone is no change (write-only; the plan never needs it): a
+    // version bump is. After the update (ModifyUser: the extension's) it reads back equal.
     let p3 = unique("app-pass-rotated-0123456789");
     app.props
         .insert("password".into(), secret("REDIS_APP_PASSWORD", &p3));
+    let same = read(&aws, &*du, &stack, "elasticache_user", &[desired(&app)]).await;
+    let same = same.iter().find(|l| l.address == app.address).unwrap();
+    assert!(same.props.get("password") == app.props.get("password"));
+    app.props
+        .insert("password".into(), secret_v("REDIS_APP_PASSWORD", &p3, 2));
     let stale = read(&aws, &*du, &stack, "elasticache_user", &[desired(&app)]).await;
     let stale = stale.iter().find(|l| l.address == app.address).unwrap();
     assert!(
@@ -379,7 +388,7 @@ async fn elasticache_users_and_user_group() {
         .clone();
     assert_eq!(u.access_string(), Some("on ~app:* +@read"));
 
-    // From a password to IAM authentication (user id = user name): the fingerprint goes with the password.
+    // From a password to IAM authentication (user id = user name): the version tag goes with the password.
     let iam_id = unique("ziam");
     let mut iam = resolved(
         &stack,

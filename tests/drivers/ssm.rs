@@ -10,9 +10,14 @@ async fn ssm() -> aws_sdk_ssm::Client {
 }
 
 fn secret(env: &str, value: &str) -> Value {
+    secret_v(env, value, 1)
+}
+
+fn secret_v(env: &str, value: &str, version: i64) -> Value {
     Value::Secret(Secret {
         env: env.to_owned(),
-        value: value.to_owned(),
+        version,
+        value: Some(value.to_owned()),
     })
 }
 
@@ -118,8 +123,8 @@ async fn ssm_secure_string_lifecycle() {
     let live = read_one(&aws, &*d, &r, &name).await;
     assert_eq!(live.props, r.props);
     assert!(
-        matches!(live.props.get("value"), Some(Value::Secret(s)) if s.value == value && s.env.is_empty()),
-        "value read as a secret"
+        matches!(live.props.get("value"), Some(Value::Secret(s)) if s.value.is_none() && s.version == 1 && s.env.is_empty()),
+        "value read as a secret's version, never its value"
     );
     assert!(
         !format!("{live:?}").contains(&value),
@@ -153,10 +158,10 @@ async fn ssm_secure_string_lifecycle() {
     assert!(err.contains("ParameterAlreadyExists"), "{err}");
     assert!(!err.contains(&value), "the secret leaks through an error");
 
-    // New value, description and tags in place.
+    // Rotation (version 2), description and tags in place.
     let value2 = unique("s3cr3t-rotated");
     r.props
-        .insert("value".into(), secret("DB_PASSWORD", &value2));
+        .insert("value".into(), secret_v("DB_PASSWORD", &value2, 2));
     r.props
         .insert("description".into(), s("database password, rotated"));
     r.tags.insert("team".into(), "data".into());
