@@ -41,6 +41,22 @@ pub struct Cli {
     /// Use this stack name instead of the file's `[stack] name` (one file, many ephemeral environments).
     #[arg(long, global = true, env = "ZINFRA_STACK_NAME", value_name = "NAME")]
     stack_name: Option<String>,
+    /// Set a stack variable declared in `[variables]` (repeatable); also `ZINFRA_VAR_NAME`.
+    #[arg(long = "var", global = true, value_name = "NAME=VALUE", value_parser = parse_var)]
+    vars: Vec<(String, String)>,
+}
+
+fn parse_var(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((n, v)) if !n.is_empty() => Ok((n.to_owned(), v.to_owned())),
+        _ => Err(format!("`{s}` is not NAME=VALUE")),
+    }
+}
+
+/// How a stack file is loaded: the `--stack-name` override and the `--var` values.
+struct Load<'a> {
+    name: Option<&'a str>,
+    vars: &'a [(String, String)],
 }
 
 #[derive(Subcommand, Debug)]
@@ -245,11 +261,20 @@ fn locate(path: &str, source: &str, diags: &[Diagnostic]) -> Vec<(String, usize,
         .collect()
 }
 
-fn load_stack(path: &Path, ui: &Ui, name: Option<&str>) -> Result<(Stack, Graph)> {
+fn load_stack(path: &Path, ui: &Ui, load: &Load<'_>) -> Result<(Stack, Graph)> {
     let source =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let shown = path.display().to_string();
-    let stack = stack::load_named(&shown, source, &stack::process_env, name).map_err(|inv| {
+    // `--var NAME=VALUE` reads as `ZINFRA_VAR_NAME`, and wins over it.
+    let env = |k: &str| {
+        load.vars
+            .iter()
+            .rev()
+            .find(|(n, _)| stack::var_env(n) == k)
+            .map(|(_, v)| v.clone())
+            .or_else(|| stack::process_env(k))
+    };
+    let stack = stack::load_named(&shown, source, &env, load.name).map_err(|inv| {
         let n = inv.diags.len();
         let s = if n == 1 { "" } else { "s" };
         anyhow!(Invalid {
@@ -266,6 +291,22 @@ fn load_stack(path: &Path, ui: &Ui, name: Option<&str>) -> Result<(Stack, Graph)
             at: locate(&stack.path, &stack.source, &[*d]),
         })
     })?;
+    // A --var the file does not declare is a typo or the wrong file: never ignored.
+    if let Some((n, _)) = load
+        .vars
+        .iter()
+        .find(|(n, _)| !stack.info.variables.contains_key(n))
+    {
+        let declared: Vec<&str> = stack.info.variables.keys().map(String::as_str).collect();
+        bail!(
+            "--var {n}=…: {shown} declares no variable `{n}` (declared: {}); nothing was sent to AWS",
+            if declared.is_empty() {
+                "none".to_owned()
+            } else {
+                declared.join(", ")
+            }
+        );
+    }
     Ok((stack, graph))
 }
 
@@ -355,7 +396,10 @@ fn refuse_conflicts(p: &Plan) -> Result<()> {
 
 /// Commands that need no network (validate, graph, check of the file), or `None`.
 fn offline(cli: &Cli, ui: &Ui) -> Option<Result<i32>> {
-    let name = cli.stack_name.as_deref();
+    let name = &Load {
+        name: cli.stack_name.as_deref(),
+        vars: &cli.vars,
+    };
     Some(match &cli.command {
         Command::Validate { stack } => load_stack(stack, ui, name).map(|(s, _)| {
             println!(
@@ -424,7 +468,10 @@ async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
         return done;
     }
     let style = Style { color: ui.color };
-    let name = cli.stack_name.as_deref();
+    let name = &Load {
+        name: cli.stack_name.as_deref(),
+        vars: &cli.vars,
+    };
     match cli.command {
         Command::Validate { .. } | Command::Graph { .. } => unreachable!("run offline"),
         Command::Output {
@@ -552,6 +599,23 @@ async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
         } => {
             let signals = Signals::listen();
             if let Some(saved) = read_saved_plan(&target)? {
+                // A saved plan applies exactly the values it was made with.
+                if let Some((n, v)) = name
+                    .vars
+                    .iter()
+                    .find(|(n, v)| saved.stack.variables.get(n) != Some(v))
+                {
+                    bail!(
+                        "--var {n}={v}: {} was made with {}; a saved plan applies exactly its own values. Make a new plan with `zinfra plan --var … --out`.",
+                        target.display(),
+                        saved
+                            .stack
+                            .variables
+                            .get(n)
+                            .map(|w| format!("{n} = \"{w}\""))
+                            .unwrap_or_else(|| format!("no variable `{n}`"))
+                    );
+                }
                 let aws = connect(&cli.endpoint_url, &saved.stack.region).await;
                 let stack = saved.stack.name.clone();
                 return locked(

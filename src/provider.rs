@@ -25,6 +25,10 @@ pub struct StackInfo {
     /// Existing resources the file takes over (`[[adopt]]`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub adopt: Vec<crate::model::Adopt>,
+    /// `[variables]` and the values this run used (`--var`, `ZINFRA_VAR_*`, defaults): a saved plan
+    /// records them.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub variables: std::collections::BTreeMap<String, String>,
     /// `[outputs]`: names a pipeline reads with `zinfra output`, each a resource's output.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub outputs: std::collections::BTreeMap<String, crate::model::Ref>,

@@ -190,6 +190,15 @@ fn resource(out: &mut String, r: &ResourcePlan, st: Style) {
 
 pub fn human(plan: &Plan, st: Style) -> String {
     let mut out = String::new();
+    if !plan.stack.variables.is_empty() {
+        let vars: Vec<String> = plan
+            .stack
+            .variables
+            .iter()
+            .map(|(k, v)| format!("{k} = \"{v}\""))
+            .collect();
+        let _ = writeln!(out, "Variables: {}\n", vars.join(", "));
+    }
     if !plan.has_changes() {
         out.push_str(&format!(
             "{} Live infrastructure matches the stack file ({} resources).\n",

@@ -105,9 +105,14 @@ fn parse_named(
         spans: Spans::default(),
         env,
         stack_name: String::new(),
+        vars: BTreeMap::new(),
     };
     let root = root.into_inner();
     let mut info = p.stack_info(&root);
+    // Before any resource: their string values may use `${var.NAME}`.
+    if let Some(v) = root.get("variables") {
+        p.variables(v);
+    }
     if let Some(name) = name {
         if valid_stack_name(name) {
             p.stack_name = name.to_owned();
@@ -146,6 +151,9 @@ fn parse_named(
         }
         if kind_name == "outputs" {
             outputs = p.outputs(kind_val);
+            continue;
+        }
+        if kind_name == "variables" {
             continue;
         }
         let Some(kind) = schema::kind(kind_name) else {
@@ -187,6 +195,7 @@ fn parse_named(
     info.moved = moved.into_iter().map(|(m, _)| m).collect();
     info.adopt = adopt;
     info.outputs = outputs.into_iter().map(|(n, r, _)| (n, r)).collect();
+    info.variables = p.vars.into_iter().map(|(k, (v, _))| (k, v)).collect();
     Ok(Stack {
         path: path.to_owned(),
         source: source.to_owned(),
@@ -201,6 +210,14 @@ struct Parser<'e> {
     spans: Spans,
     env: EnvLookup<'e>,
     stack_name: String,
+    /// `[variables]`: each one's value for this run, and whether one was found (a variable without a
+    /// value is reported once, where it is declared, and its uses stay quiet).
+    vars: BTreeMap<String, (String, bool)>,
+}
+
+/// The environment variable that sets stack variable `name` (`--var name=…` sets it too).
+pub fn var_env(name: &str) -> String {
+    format!("ZINFRA_VAR_{name}")
 }
 
 const STACK_NAME_HELP: &str =
@@ -325,6 +342,198 @@ impl Parser<'_> {
             .into_iter()
             .map(|([address, id], _)| Adopt { address, id })
             .collect()
+    }
+
+    /// `[variables.NAME]` with `type` (string, number, bool), optional `default`, `description`,
+    /// `allowed` values and a `pattern` the whole value must match. The value comes from `--var
+    /// NAME=…` / `ZINFRA_VAR_NAME`, else the default.
+    fn variables(&mut self, v: &DeSpanned<'_>) {
+        const HELP: &str = "write `[variables.image_tag]` with `type = \"string\"` and optionally `default`, `description`, `allowed = [...]`, `pattern = \"^...$\"`";
+        let DeValue::Table(t) = v.get_ref() else {
+            self.error("`variables` must be a table", v.span(), "not a table", HELP);
+            return;
+        };
+        for (k, body) in t.iter() {
+            let name: &str = k.get_ref();
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                self.error(
+                    format!("invalid variable name `{name}`"),
+                    k.span(),
+                    "not a variable name",
+                    "letters, digits and `_` (it is also an environment variable's name)",
+                );
+                continue;
+            }
+            let DeValue::Table(fields) = body.get_ref() else {
+                self.error(
+                    format!("variable `{name}` must be a table"),
+                    body.span(),
+                    "not a table",
+                    HELP,
+                );
+                continue;
+            };
+            let mut ok = true;
+            let mut text = |f: &str, p: &mut Self| -> Option<(String, Range<usize>)> {
+                let v = fields.get(f)?;
+                match v.get_ref() {
+                    DeValue::String(s) => Some((s.to_string(), v.span())),
+                    DeValue::Integer(i) => Some((i.as_str().replace('_', ""), v.span())),
+                    DeValue::Float(x) => Some((x.as_str().to_owned(), v.span())),
+                    DeValue::Boolean(b) => Some((b.to_string(), v.span())),
+                    _ => {
+                        p.error(
+                            format!("`{f}` of variable `{name}` must be a single value"),
+                            v.span(),
+                            "not a value",
+                            HELP,
+                        );
+                        ok = false;
+                        None
+                    }
+                }
+            };
+            let ty = text("type", self);
+            let default = text("default", self);
+            let pattern = text("pattern", self);
+            let _ = text("description", self);
+            let allowed: Option<Vec<String>> =
+                fields.get("allowed").and_then(|a| match a.get_ref() {
+                    DeValue::Array(items) => Some(
+                        items
+                            .iter()
+                            .filter_map(|i| match i.get_ref() {
+                                DeValue::String(s) => Some(s.to_string()),
+                                DeValue::Integer(n) => Some(n.as_str().to_owned()),
+                                DeValue::Boolean(b) => Some(b.to_string()),
+                                _ => None,
+                            })
+                            .collect(),
+                    ),
+                    _ => None,
+                });
+            for (f, _) in fields.iter() {
+                let f: &str = f.get_ref();
+                if !["type", "default", "description", "allowed", "pattern"].contains(&f) {
+                    let fk = fields
+                        .get_key_value(f)
+                        .map(|(k, _)| k.span())
+                        .unwrap_or(k.span());
+                    self.error(
+                        format!("unknown field `{f}` in variable `{name}`"),
+                        fk,
+                        "unknown field",
+                        HELP,
+                    );
+                    ok = false;
+                }
+            }
+            let ty_name = ty.as_ref().map(|(t, _)| t.as_str()).unwrap_or("string");
+            if !["string", "number", "bool"].contains(&ty_name) {
+                let span = ty.as_ref().map(|(_, s)| s.clone()).unwrap_or(k.span());
+                self.error(
+                    format!("unknown variable type `{ty_name}`"),
+                    span,
+                    "not a type",
+                    "`string`, `number` or `bool`",
+                );
+                ok = false;
+            }
+            let regex = match &pattern {
+                Some((p, span)) => match regex::Regex::new(&format!("^(?:{p})$")) {
+                    Ok(r) => Some(r),
+                    Err(e) => {
+                        self.error(
+                            format!("invalid pattern of variable `{name}`: {e}"),
+                            span.clone(),
+                            "not a regular expression",
+                            "a Rust `regex` pattern, matched against the whole value",
+                        );
+                        ok = false;
+                        None
+                    }
+                },
+                None => None,
+            };
+            let env = var_env(name);
+            let given = (self.env)(&env);
+            let (value, from, span) = match (given, &default) {
+                (Some(v), _) => (v, format!("--var {name}= / {env}"), k.span()),
+                (None, Some((d, s))) => (d.clone(), "its default".to_owned(), s.clone()),
+                (None, None) => {
+                    self.error(
+                        format!("variable `{name}` has no value"),
+                        k.span(),
+                        "declared without a default",
+                        format!("set it with `--var {name}=…` or the environment variable `{env}`"),
+                    );
+                    self.vars.insert(name.to_owned(), (String::new(), false));
+                    continue;
+                }
+            };
+            let type_ok = match ty_name {
+                "number" => value.parse::<f64>().is_ok(),
+                "bool" => value == "true" || value == "false",
+                _ => true,
+            };
+            let problem = if !type_ok {
+                Some(format!("is not a {ty_name}"))
+            } else if let Some(a) = allowed.as_ref().filter(|a| !a.contains(&value)) {
+                Some(format!("is not one of {}", a.join(", ")))
+            } else {
+                regex.as_ref().filter(|r| !r.is_match(&value)).map(|r| {
+                    // As written: without the `^(?:…)$` that anchors it.
+                    let p = r.as_str();
+                    format!("does not match the pattern `{}`", &p[4..p.len() - 2])
+                })
+            };
+            if let Some(problem) = problem
+                && ok
+            {
+                self.error(
+                    format!("variable `{name}` = \"{value}\" (from {from}) {problem}"),
+                    span,
+                    "invalid value",
+                    format!("give `{name}` a valid value"),
+                );
+                ok = false;
+            }
+            self.vars.insert(name.to_owned(), (value, ok));
+        }
+    }
+
+    /// A string with its `${var.NAME}` replaced, or `None` (reported) when one names no variable.
+    fn substitute(&mut self, s: &str, span: Range<usize>) -> Option<String> {
+        let mut out = String::new();
+        let mut rest = s;
+        while let Some(i) = rest.find("${var.") {
+            out.push_str(&rest[..i]);
+            let after = &rest[i + 6..];
+            let Some(end) = after.find('}') else {
+                out.push_str(&rest[i..]);
+                rest = "";
+                break;
+            };
+            let name = &after[..end];
+            match self.vars.get(name) {
+                Some((v, _)) => out.push_str(v),
+                None => {
+                    let help = did_you_mean(name, self.vars.keys().map(String::as_str))
+                        .map(|s| format!("did you mean `${{var.{s}}}`?"))
+                        .unwrap_or_else(|| format!("declare it: `[variables.{name}]`"));
+                    self.error(
+                        format!("`${{var.{name}}}` names no declared variable"),
+                        span,
+                        "unknown variable",
+                        help,
+                    );
+                    return None;
+                }
+            }
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        Some(out)
     }
 
     /// `[outputs]`: `name = "kind.name.attr"`, each with the span of its value.
@@ -690,6 +899,7 @@ impl Parser<'_> {
             moved: Vec::new(),
             adopt: Vec::new(),
             outputs: BTreeMap::new(),
+            variables: BTreeMap::new(),
         })
     }
 
@@ -935,6 +1145,13 @@ impl Parser<'_> {
     }
 
     fn value(&mut self, ty: &Ty, v: &DeSpanned<'_>, address: &str, path: &str) -> Option<Value> {
+        if let DeValue::String(s) = v.get_ref()
+            && s.contains("${var.")
+        {
+            let s = self.substitute(s, v.span())?;
+            let v = Spanned::new(v.span(), DeValue::String(s.into()));
+            return self.value(ty, &v, address, path);
+        }
         self.spans.insert(format!("{address}.{path}"), v.span());
         let dv = v.get_ref();
         match (ty, dv) {

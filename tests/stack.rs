@@ -3,7 +3,8 @@
 
 use aws_sdk_ec2::types::Filter;
 
-use crate::support::cli::{Scratch, changes, path, zinfra};
+use crate::cli::counting_endpoint;
+use crate::support::cli::{Scratch, changes, path, zinfra, zinfra_at};
 use crate::support::{sdk_config, unique};
 
 /// The reference stacks both declare the GitHub OIDC provider, of which an account holds one per URL:
@@ -2919,4 +2920,137 @@ async fn output_reads_live_state_as_text_json_and_github_step_outputs() {
     let arn = zinfra(&["output", path(&f), "kms_key.k.arn"], &[]).expect(0);
     assert!(arn.stdout.starts_with("arn:aws:kms:"), "{}", arn.stdout);
     zinfra(&["destroy", path(&f), "--auto-approve"], &[]).expect(0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn variables_from_var_and_the_environment_reach_aws_and_the_saved_plan() {
+    let s = Scratch::new("vars");
+    let stack = unique("vars");
+    let text = format!(
+        "[stack]\nname = \"{stack}\"\nenvironment = \"test\"\nregion = \"us-east-1\"\n\n\
+         [variables.image_tag]\ntype = \"string\"\npattern = \"[0-9a-f]{{7,40}}\"\n\n\
+         [ssm_parameter.image]\nname = \"/{stack}/image\"\ntype = \"String\"\nvalue = \"registry.test/app:${{var.image_tag}}\"\n"
+    );
+    let f = s.write("stack.toml", &text);
+    let (url, count) = counting_endpoint();
+    // Missing, invalid and undeclared values: diagnostics before any request.
+    let missing = zinfra_at(&url, &["plan", path(&f)], &[]).expect(1);
+    assert!(
+        missing.stderr.contains("variable `image_tag` has no value"),
+        "{}",
+        missing.stderr
+    );
+    let invalid = zinfra_at(&url, &["plan", path(&f), "--var", "image_tag=latest"], &[]).expect(1);
+    assert!(
+        invalid.stderr.contains("variable `image_tag` = \"latest\" (from --var image_tag= / ZINFRA_VAR_image_tag) does not match the pattern"),
+        "{}",
+        invalid.stderr
+    );
+    let undeclared = zinfra_at(
+        &url,
+        &[
+            "plan",
+            path(&f),
+            "--var",
+            "image_tag=abc1234",
+            "--var",
+            "tag=x",
+        ],
+        &[],
+    )
+    .expect(1);
+    assert!(
+        undeclared.stderr.contains("declares no variable `tag`"),
+        "{}",
+        undeclared.stderr
+    );
+    assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 0);
+
+    zinfra(
+        &[
+            "apply",
+            path(&f),
+            "--auto-approve",
+            "--var",
+            "image_tag=abc1234",
+        ],
+        &[],
+    )
+    .expect(0);
+    let ssm = aws_sdk_ssm::Client::new(&sdk_config().await);
+    let value = |name: String| {
+        let ssm = ssm.clone();
+        async move {
+            ssm.get_parameter()
+                .name(name)
+                .send()
+                .await
+                .unwrap()
+                .parameter()
+                .unwrap()
+                .value()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    assert_eq!(
+        value(format!("/{stack}/image")).await,
+        "registry.test/app:abc1234"
+    );
+    // The same value from the environment: no change.
+    zinfra(
+        &["plan", path(&f), "--detailed-exitcode"],
+        &[("ZINFRA_VAR_image_tag", "abc1234")],
+    )
+    .expect(0);
+    // A new one: the plan names the values it used, and the saved plan records them.
+    let planfile = s.dir.join("p.zplan");
+    let plan = zinfra(
+        &[
+            "plan",
+            path(&f),
+            "--var",
+            "image_tag=def5678",
+            "--out",
+            path(&planfile),
+        ],
+        &[("ZINFRA_VAR_image_tag", "abc1234")],
+    )
+    .expect(0);
+    assert!(
+        plan.stdout.contains("Variables: image_tag = \"def5678\""),
+        "{}",
+        plan.stdout
+    );
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&planfile).unwrap()).unwrap();
+    assert_eq!(saved["stack"]["variables"]["image_tag"], "def5678");
+    let other = zinfra(
+        &["apply", path(&planfile), "--var", "image_tag=0000000"],
+        &[],
+    )
+    .expect(1);
+    assert!(
+        other
+            .stderr
+            .contains("was made with image_tag = \"def5678\""),
+        "{}",
+        other.stderr
+    );
+    zinfra(&["apply", path(&planfile)], &[]).expect(0);
+    assert_eq!(
+        value(format!("/{stack}/image")).await,
+        "registry.test/app:def5678"
+    );
+    zinfra(
+        &[
+            "destroy",
+            path(&f),
+            "--auto-approve",
+            "--var",
+            "image_tag=def5678",
+        ],
+        &[],
+    )
+    .expect(0);
 }

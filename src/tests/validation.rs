@@ -2211,3 +2211,62 @@ fn outputs_name_declared_resources_and_their_outputs() {
         ",
     );
 }
+
+#[test]
+fn variables_are_typed_validated_and_substituted() {
+    const VARS: &str = "
+        [variables.image_tag]
+        type = \"string\"
+        pattern = \"[0-9a-f]{7,40}|v[0-9.]+\"
+        default = \"v1.0\"
+
+        [variables.size]
+        type = \"number\"
+        default = 2
+
+        [ssm_parameter.tag]
+        name = \"/t/tag-${var.image_tag}\"
+        type = \"String\"
+        value = \"${var.image_tag}:${var.size}\"
+        ";
+    let s = Case::new(VARS).ok();
+    let r = s.get("ssm_parameter.tag").unwrap();
+    assert_eq!(r.props.get("value").unwrap().as_str(), Some("v1.0:2"));
+    assert_eq!(r.props.get("name").unwrap().as_str(), Some("/t/tag-v1.0"));
+    assert_eq!(s.info.variables["image_tag"], "v1.0");
+
+    // A value from the environment (what `--var` sets) that breaks the pattern, at the declaration.
+    Case::new(&VARS.replace("default = \"v1.0\"", "")).errors(
+        "
+        error: variable `image_tag` has no value
+          --> stack.toml:6:12
+          |
+        6 | [variables.image_tag]
+          |            ^^^^^^^^^ declared without a default
+          |
+          = help: set it with `--var image_tag=…` or the environment variable `ZINFRA_VAR_image_tag`
+        ",
+    );
+    Case::new(&VARS.replace("v1.0", "latest")).errors(
+        "
+        error: variable `image_tag` = \"latest\" (from its default) does not match the pattern `[0-9a-f]{7,40}|v[0-9.]+`
+          --> stack.toml:9:11
+          |
+        9 | default = \"latest\"
+          |           ^^^^^^^^ invalid value
+          |
+          = help: give `image_tag` a valid value
+        ",
+    );
+    Case::new(&VARS.replace("${var.size}", "${var.sise}")).errors(
+        "
+        error: `${var.sise}` names no declared variable
+           --> stack.toml:18:9
+           |
+        18 | value = \"${var.image_tag}:${var.sise}\"
+           |         ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ unknown variable
+           |
+           = help: did you mean `${var.size}`?
+        ",
+    );
+}
