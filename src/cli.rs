@@ -53,6 +53,30 @@ fn parse_var(s: &str) -> Result<(String, String), String> {
     }
 }
 
+/// Narrow or force one run (Terraform's -target, -exclude, -replace).
+#[derive(clap::Args, Debug, Default)]
+struct SelectArgs {
+    /// Only ADDRESS and what it depends on (repeatable).
+    #[arg(long = "target", id = "targets", value_name = "ADDRESS")]
+    targets: Vec<String>,
+    /// Leave ADDRESS and what depends on it alone (repeatable).
+    #[arg(long, value_name = "ADDRESS")]
+    exclude: Vec<String>,
+    /// Replace ADDRESS although nothing forces it (repeatable); names it for this run, data and all.
+    #[arg(long, value_name = "ADDRESS")]
+    replace: Vec<String>,
+}
+
+impl SelectArgs {
+    fn selection(&self) -> plan::Selection {
+        plan::Selection {
+            target: self.targets.clone(),
+            exclude: self.exclude.clone(),
+            replace: self.replace.clone(),
+        }
+    }
+}
+
 /// How a stack file is loaded: the `--stack-name` override and the `--var` values.
 struct Load<'a> {
     name: Option<&'a str>,
@@ -79,6 +103,11 @@ enum Command {
         /// Repeatable.
         #[arg(long = "allow-destroy", value_name = "ADDRESS")]
         allow_destroy: Vec<String>,
+        /// Preview what `zinfra destroy` would delete.
+        #[arg(long)]
+        destroy: bool,
+        #[command(flatten)]
+        select: SelectArgs,
     },
     /// Make live AWS match the stack file, or apply a saved plan.
     Apply {
@@ -91,6 +120,12 @@ enum Command {
         /// Repeatable.
         #[arg(long = "allow-destroy", value_name = "ADDRESS")]
         allow_destroy: Vec<String>,
+        #[command(flatten)]
+        select: SelectArgs,
+        /// Plan afresh and apply only if the plan equals this reviewed one (saved by `plan --out`
+        /// on the pull request); otherwise refuse and show the difference.
+        #[arg(long, value_name = "PLANFILE")]
+        reviewed: Option<PathBuf>,
         /// At most this many changes at once. By default every change whose dependencies are done
         /// starts at once; per-API rate limits keep the request rate under AWS's throttling.
         #[arg(long, value_name = "N", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
@@ -337,19 +372,30 @@ async fn make_plan(
     aws: &Aws,
     destroy: bool,
     allow_destroy: &[String],
+    selection: &plan::Selection,
 ) -> Result<(Plan, Vec<Live>)> {
     let live = aws
         .read(&stack.info, &stack.resources)
         .await
         .context("reading live state")?;
     let live = plan::moved(live, &stack.info.moved);
-    let mut plan = plan::compute(
+    let unknown = selection.unknown(&stack.resources, &live);
+    if !unknown.is_empty() {
+        bail!(
+            "{}: neither in {} nor live in stack {}; nothing was changed",
+            unknown.join(", "),
+            stack.path,
+            stack.info.name
+        );
+    }
+    let mut plan = plan::compute_with(
         &stack.info,
         &stack.resources,
         &deps_of(stack, graph),
         graph.order(),
         &live,
         destroy,
+        selection,
     );
     refuse_conflicts(&plan)?;
     allow(&mut plan, allow_destroy);
@@ -535,7 +581,7 @@ async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
             let stack = stack.expect("clap requires STACK without --list");
             let (s, g) = load_stack(&stack, ui, name)?;
             let aws = connect(&cli.endpoint_url, &s.info.region).await;
-            let (_, live_state) = make_plan(&s, &g, &aws, false, &[]).await?;
+            let (_, live_state) = make_plan(&s, &g, &aws, false, &[], &Default::default()).await?;
             let code = report_findings(&s, &check::check_live(&s, &live_state), format, true, ui)?;
             // A declared resource that could not be read is never reported as compliant.
             let missing: Vec<&str> = s
@@ -561,11 +607,14 @@ async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
             json,
             detailed_exitcode,
             allow_destroy,
+            destroy,
+            select,
         } => {
             let (s, g) = load_stack(&stack, ui, name)?;
             enforce_baseline(&s, ui)?;
             let aws = connect(&cli.endpoint_url, &s.info.region).await;
-            let (p, _) = make_plan(&s, &g, &aws, false, &allow_destroy).await?;
+            let (p, _) =
+                make_plan(&s, &g, &aws, destroy, &allow_destroy, &select.selection()).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&render::json(&p))?);
             } else {
@@ -594,11 +643,19 @@ async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
             target,
             auto_approve,
             allow_destroy,
+            select,
+            reviewed,
             parallelism,
             lock_timeout,
         } => {
             let signals = Signals::listen();
             if let Some(saved) = read_saved_plan(&target)? {
+                if !select.selection().is_empty() {
+                    bail!(
+                        "--target, --exclude and --replace shape a plan: give them to `zinfra plan --out`; {} applies exactly what it was made with",
+                        target.display()
+                    );
+                }
                 // A saved plan applies exactly the values it was made with.
                 if let Some((n, v)) = name
                     .vars
@@ -639,7 +696,30 @@ async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
                 )
                 .await;
             }
-            let (s, g) = load_stack(&target, ui, name)?;
+            // The reviewed plan gives the variables and selection it was made with.
+            let reviewed = match &reviewed {
+                Some(path) => Some(read_saved_plan(path)?.with_context(|| {
+                    format!(
+                        "{} is not a plan saved by `zinfra plan --out`",
+                        path.display()
+                    )
+                })?),
+                None => None,
+            };
+            let mut vars: Vec<(String, String)> = reviewed
+                .iter()
+                .flat_map(|r| r.stack.variables.clone())
+                .collect();
+            vars.extend(name.vars.iter().cloned());
+            let selection = match &reviewed {
+                Some(r) if select.selection().is_empty() => r.selection.clone(),
+                _ => select.selection(),
+            };
+            let load = Load {
+                name: name.name,
+                vars: &vars,
+            };
+            let (s, g) = load_stack(&target, ui, &load)?;
             enforce_baseline(&s, ui)?;
             let aws = connect(&cli.endpoint_url, &s.info.region).await;
             locked(
@@ -650,7 +730,19 @@ async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
                 "apply",
                 lock_timeout,
                 async {
-                    let (p, live) = make_plan(&s, &g, &aws, false, &allow_destroy).await?;
+                    let (p, live) =
+                        make_plan(&s, &g, &aws, false, &allow_destroy, &selection).await?;
+                    if let Some(r) = &reviewed {
+                        let diff = plan::differences(r, &p);
+                        if !diff.is_empty() {
+                            bail!(
+                                "refusing to apply: the plan made now differs from the reviewed plan {}:\n{}\nNothing was applied. Review a new plan.",
+                                r.stack.name,
+                                diff.iter().map(|d| format!("  {d}")).collect::<Vec<_>>().join("\n")
+                            );
+                        }
+                        eprintln!("The plan made now equals the reviewed plan.");
+                    }
                     show_plan(&p, ui)?;
                     let recorded = recorded_protection(&aws, &p).await?;
                     if !p.has_changes() {
@@ -686,7 +778,7 @@ async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
                 "destroy",
                 lock_timeout,
                 async {
-                    let (p, live) = make_plan(&s, &g, &aws, true, &[]).await?;
+                    let (p, live) = make_plan(&s, &g, &aws, true, &[], &Default::default()).await?;
                     if recorded_protection(&aws, &p)
                         .await?
                         .is_some_and(|m| m.protected)
@@ -1257,7 +1349,11 @@ async fn apply_saved(
             ));
         }
     }
-    for l in &live {
+    // A plan narrowed by --target/--exclude covers only its own resources.
+    for l in live
+        .iter()
+        .filter(|_| p.selection.target.is_empty() && p.selection.exclude.is_empty())
+    {
         if p.get(&l.address).is_none() {
             stale.push(format!("  {}: appeared since the plan was made", l.address));
         }

@@ -91,9 +91,33 @@ pub struct Plan {
     /// Resources of the same stack name owned from another region: never changed, never deleted.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub foreign: Vec<Foreign>,
+    /// `--target`, `--exclude` and `--replace`: the plan covers only part of the stack, or replaces
+    /// on request. Recorded so a saved plan says what it was made for.
+    #[serde(default, skip_serializing_if = "Selection::is_empty")]
+    pub selection: Selection,
     /// Set when the plan is saved: what it was made from, and a digest over all of it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seal: Option<Seal>,
+}
+
+/// What an operator narrowed or forced for one run (Terraform's `-target`, `-exclude`, `-replace`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Selection {
+    /// Only these and what they depend on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub target: Vec<Address>,
+    /// Not these, nor what depends on them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<Address>,
+    /// Replaced although nothing forces it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replace: Vec<Address>,
+}
+
+impl Selection {
+    pub fn is_empty(&self) -> bool {
+        self.target.is_empty() && self.exclude.is_empty() && self.replace.is_empty()
+    }
 }
 
 /// A secret that apply has to write (the resource is created, or the file bumped its version, or a
@@ -654,6 +678,28 @@ pub fn compute(
     live: &[Live],
     destroy: bool,
 ) -> Plan {
+    compute_with(
+        stack,
+        desired,
+        deps,
+        graph_order,
+        live,
+        destroy,
+        &Selection::default(),
+    )
+}
+
+/// [`compute`], narrowed or forced by an operator's selection. Unknown addresses are the caller's
+/// to refuse ([`Selection::unknown`]).
+pub fn compute_with(
+    stack: &StackInfo,
+    desired: &[Resource],
+    deps: &BTreeMap<Address, BTreeSet<Address>>,
+    graph_order: &[Address],
+    live: &[Live],
+    destroy: bool,
+    selection: &Selection,
+) -> Plan {
     let Claimed {
         ours: live,
         foreign,
@@ -731,7 +777,13 @@ pub fn compute(
                     let changes = diff_resource(r, &resolved, &tags, l);
                     let forcing: Vec<&Change> =
                         changes.iter().filter(|c| c.forces_replacement).collect();
-                    let (action, reason) = if changes.is_empty() {
+                    let requested = selection.replace.contains(addr);
+                    let (action, reason) = if requested {
+                        (
+                            Action::Replace,
+                            Some("replacement requested with --replace".to_owned()),
+                        )
+                    } else if changes.is_empty() {
                         (Action::NoOp, None)
                     } else if forcing.is_empty() {
                         (Action::Update, None)
@@ -750,7 +802,8 @@ pub fn compute(
                         holds: (action == Action::Replace)
                             .then(|| holds(l, used(l) > 0))
                             .flatten(),
-                        allowed: r.allow_destroy,
+                        // Naming it for replacement is naming it for this run.
+                        allowed: r.allow_destroy || requested,
                         moved_from: l.tags.get(TAG_ADDRESS).filter(|a| *a != addr).cloned(),
                         adopted: l.found,
                         exists: None,
@@ -838,6 +891,7 @@ pub fn compute(
         });
     }
 
+    let resources = select(resources, deps, selection);
     Plan {
         format: PLAN_FORMAT,
         stack: stack.clone(),
@@ -847,7 +901,121 @@ pub fn compute(
         destroy,
         allow_destroy: Vec::new(),
         foreign,
+        selection: selection.clone(),
         seal: None,
+    }
+}
+
+/// How plan `now` differs from the reviewed plan `was`, a line per difference: resources whose
+/// action or changes differ, and resources only one of them touches. Empty when they are the same.
+pub fn differences(was: &Plan, now: &Plan) -> Vec<String> {
+    let changing = |p: &Plan| -> BTreeMap<Address, ResourcePlan> {
+        p.resources
+            .iter()
+            .filter(|r| r.action != Action::NoOp)
+            .map(|r| (r.address.clone(), r.clone()))
+            .collect()
+    };
+    let (was_r, now_r) = (changing(was), changing(now));
+    let verb = |a: Action| format!("{a:?}").to_lowercase();
+    let mut out = Vec::new();
+    if was.stack.name != now.stack.name || was.stack.region != now.stack.region {
+        out.push(format!(
+            "the reviewed plan is for stack {} in {}, this one for {} in {}",
+            was.stack.name, was.stack.region, now.stack.name, now.stack.region
+        ));
+    }
+    for (a, r) in &was_r {
+        match now_r.get(a) {
+            None => out.push(format!("{a}: reviewed {}, now no change", verb(r.action))),
+            Some(n) if n.action != r.action => out.push(format!(
+                "{a}: reviewed {}, now {}",
+                verb(r.action),
+                verb(n.action)
+            )),
+            Some(n) => {
+                let fields =
+                    |p: &ResourcePlan| -> BTreeMap<String, (Option<Value>, Option<Value>)> {
+                        p.changes
+                            .iter()
+                            .map(|c| (c.field.clone(), (c.before.clone(), c.after.clone())))
+                            .collect()
+                    };
+                let (fw, fnow) = (fields(r), fields(n));
+                let differing: Vec<&str> = fw
+                    .keys()
+                    .chain(fnow.keys())
+                    .filter(|k| fw.get(*k) != fnow.get(*k))
+                    .map(String::as_str)
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect();
+                if !differing.is_empty() {
+                    out.push(format!(
+                        "{a}: {} differently: {}",
+                        verb(r.action),
+                        differing.join(", ")
+                    ));
+                }
+            }
+        }
+    }
+    for (a, n) in &now_r {
+        if !was_r.contains_key(a) {
+            out.push(format!("{a}: reviewed no change, now {}", verb(n.action)));
+        }
+    }
+    out
+}
+
+/// Keep what `--target` reaches (the targets and, transitively, what they depend on) and drop what
+/// `--exclude` reaches (the excluded and, transitively, what depends on them).
+fn select(
+    resources: Vec<ResourcePlan>,
+    deps: &BTreeMap<Address, BTreeSet<Address>>,
+    selection: &Selection,
+) -> Vec<ResourcePlan> {
+    let closure = |start: &[Address], next: &dyn Fn(&str) -> Vec<Address>| {
+        let mut seen: BTreeSet<Address> = BTreeSet::new();
+        let mut todo: Vec<Address> = start.to_vec();
+        while let Some(a) = todo.pop() {
+            if seen.insert(a.clone()) {
+                todo.extend(next(&a));
+            }
+        }
+        seen
+    };
+    let targeted = (!selection.target.is_empty()).then(|| {
+        closure(&selection.target, &|a| {
+            deps.get(a).into_iter().flatten().cloned().collect()
+        })
+    });
+    let excluded = closure(&selection.exclude, &|a| {
+        deps.iter()
+            .filter(|(_, d)| d.contains(a))
+            .map(|(k, _)| k.clone())
+            .collect()
+    });
+    resources
+        .into_iter()
+        .filter(|r| targeted.as_ref().is_none_or(|t| t.contains(&r.address)))
+        .filter(|r| !excluded.contains(&r.address))
+        .collect()
+}
+
+impl Selection {
+    /// Addresses the selection names that are neither declared nor live: a typo, refused before
+    /// anything is done.
+    pub fn unknown<'a>(&'a self, desired: &[Resource], live: &[Live]) -> Vec<&'a str> {
+        self.target
+            .iter()
+            .chain(&self.exclude)
+            .chain(&self.replace)
+            .filter(|a| {
+                !desired.iter().any(|r| &r.address == *a) && !live.iter().any(|l| &l.address == *a)
+            })
+            .map(String::as_str)
+            .collect()
     }
 }
 

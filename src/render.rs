@@ -188,6 +188,43 @@ fn resource(out: &mut String, r: &ResourcePlan, st: Style) {
     let _ = writeln!(out, "    }}\n");
 }
 
+/// The plan header's account of `--target`, `--exclude`, `--replace` and `--destroy`.
+fn selection(plan: &Plan) -> String {
+    let sel = &plan.selection;
+    let mut out = String::new();
+    if !sel.target.is_empty() {
+        let _ = writeln!(
+            out,
+            "Targeted (--target): only {} and what {} on; the rest of the stack is not planned.",
+            sel.target.join(", "),
+            if sel.target.len() == 1 {
+                "it depends"
+            } else {
+                "they depend"
+            }
+        );
+    }
+    if !sel.exclude.is_empty() {
+        let _ = writeln!(
+            out,
+            "Excluded (--exclude): {} and what depends on {}.",
+            sel.exclude.join(", "),
+            if sel.exclude.len() == 1 { "it" } else { "them" }
+        );
+    }
+    if !sel.replace.is_empty() {
+        let _ = writeln!(
+            out,
+            "Replaced on request (--replace): {}.",
+            sel.replace.join(", ")
+        );
+    }
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    out
+}
+
 pub fn human(plan: &Plan, st: Style) -> String {
     let mut out = String::new();
     if !plan.stack.variables.is_empty() {
@@ -199,6 +236,7 @@ pub fn human(plan: &Plan, st: Style) -> String {
             .collect();
         let _ = writeln!(out, "Variables: {}\n", vars.join(", "));
     }
+    out.push_str(&selection(plan));
     if !plan.has_changes() {
         out.push_str(&format!(
             "{} Live infrastructure matches the stack file ({} resources).\n",
@@ -300,7 +338,7 @@ pub fn json(plan: &Plan) -> serde_json::Value {
             })
         })
         .collect();
-    serde_json::json!({
+    let mut out = serde_json::json!({
         "format_version": crate::plan::PLAN_FORMAT,
         "stack": plan.stack.name,
         "environment": plan.stack.environment,
@@ -312,7 +350,15 @@ pub fn json(plan: &Plan) -> serde_json::Value {
             .map(|(a, w)| serde_json::json!({"address": a, "rule": w.rule, "reason": w.reason, "expires": w.expires}))
             .collect::<Vec<_>>(),
         "resource_changes": changes,
-    })
+    });
+    // Only when used, so plans without them read as before.
+    if !plan.stack.variables.is_empty() {
+        out["variables"] = serde_json::json!(plan.stack.variables);
+    }
+    if !plan.selection.is_empty() {
+        out["selection"] = serde_json::json!(plan.selection);
+    }
+    out
 }
 
 /// Markdown for a job summary: one table row per change with the reason for replacements, then the

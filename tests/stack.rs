@@ -3054,3 +3054,234 @@ async fn variables_from_var_and_the_environment_reach_aws_and_the_saved_plan() {
     )
     .expect(0);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn target_exclude_replace_and_plan_destroy() {
+    let s = Scratch::new("select");
+    let stack = unique("select");
+    let param = |name: &str, value: &str, extra: &str| {
+        format!(
+            "[ssm_parameter.{name}]\nname = \"/{stack}/{name}\"\ntype = \"String\"\nvalue = \"{value}\"\n{extra}\n"
+        )
+    };
+    let file = |a: &str, c: &str| {
+        format!(
+            "[stack]\nname = \"{stack}\"\nenvironment = \"test\"\nregion = \"us-east-1\"\n\n{}{}{}",
+            param("a", a, ""),
+            param("b", "b1", "depends_on = [\"ssm_parameter.a\"]"),
+            param("c", c, ""),
+        )
+    };
+    let f = s.write("stack.toml", &file("a1", "c1"));
+    let ssm = aws_sdk_ssm::Client::new(&sdk_config().await);
+    let value = |name: &str| {
+        let (ssm, name) = (ssm.clone(), format!("/{stack}/{name}"));
+        async move {
+            ssm.get_parameter()
+                .name(name)
+                .send()
+                .await
+                .ok()
+                .and_then(|o| o.parameter?.value)
+        }
+    };
+    // A typo is refused before anything is done.
+    let typo = zinfra(&["plan", path(&f), "--target", "ssm_parameter.z"], &[]).expect(1);
+    assert!(
+        typo.stderr.contains("ssm_parameter.z: neither in"),
+        "{}",
+        typo.stderr
+    );
+    // --target: b and what it depends on (a); c is not planned.
+    let plan = zinfra(&["plan", path(&f), "--target", "ssm_parameter.b"], &[]).expect(0);
+    assert!(
+        plan.stdout
+            .contains("Targeted (--target): only ssm_parameter.b and what it depends on"),
+        "{}",
+        plan.stdout
+    );
+    zinfra(
+        &[
+            "apply",
+            path(&f),
+            "--auto-approve",
+            "--target",
+            "ssm_parameter.b",
+        ],
+        &[],
+    )
+    .expect(0);
+    assert_eq!(value("a").await.as_deref(), Some("a1"));
+    assert_eq!(value("b").await.as_deref(), Some("b1"));
+    assert_eq!(value("c").await, None);
+    // --exclude: a and what depends on it (b) are left alone.
+    let f = s.write("stack.toml", &file("a2", "c1"));
+    zinfra(
+        &[
+            "apply",
+            path(&f),
+            "--auto-approve",
+            "--exclude",
+            "ssm_parameter.a",
+        ],
+        &[],
+    )
+    .expect(0);
+    assert_eq!(value("a").await.as_deref(), Some("a1"));
+    assert_eq!(value("c").await.as_deref(), Some("c1"));
+    // --replace: forced, with its reason, recorded in the saved plan.
+    let planfile = s.dir.join("p.zplan");
+    let plan = zinfra(
+        &[
+            "plan",
+            path(&f),
+            "--replace",
+            "ssm_parameter.c",
+            "--exclude",
+            "ssm_parameter.a",
+            "--out",
+            path(&planfile),
+        ],
+        &[],
+    )
+    .expect(0);
+    assert!(
+        plan.stdout.contains("replacement requested with --replace"),
+        "{}",
+        plan.stdout
+    );
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&planfile).unwrap()).unwrap();
+    assert_eq!(saved["selection"]["replace"][0], "ssm_parameter.c");
+    zinfra(&["apply", path(&planfile)], &[]).expect(0);
+    assert_eq!(value("c").await.as_deref(), Some("c1"));
+    // plan --destroy previews, deletes nothing.
+    let preview = zinfra(&["plan", path(&f), "--destroy", "--json"], &[])
+        .expect(0)
+        .json();
+    let mut got = changes(&preview);
+    got.sort();
+    assert_eq!(
+        got,
+        ["a", "b", "c"].map(|n| (format!("ssm_parameter.{n}"), "delete".to_owned()))
+    );
+    assert_eq!(value("a").await.as_deref(), Some("a1"));
+    zinfra(&["destroy", path(&f), "--auto-approve"], &[]).expect(0);
+    assert_eq!(value("a").await, None);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn apply_reviewed_applies_only_the_plan_that_was_reviewed() {
+    let s = Scratch::new("reviewed");
+    let stack = unique("reviewed");
+    let file = |v: &str| {
+        format!(
+            "[stack]\nname = \"{stack}\"\nenvironment = \"test\"\nregion = \"us-east-1\"\n\n\
+             [ssm_parameter.a]\nname = \"/{stack}/a\"\ntype = \"String\"\nvalue = \"{v}\"\n"
+        )
+    };
+    let ssm = aws_sdk_ssm::Client::new(&sdk_config().await);
+    let name = format!("/{stack}/a");
+    let value = || {
+        let (ssm, name) = (ssm.clone(), name.clone());
+        async move {
+            ssm.get_parameter()
+                .name(name)
+                .send()
+                .await
+                .unwrap()
+                .parameter
+                .unwrap()
+                .value
+                .unwrap()
+        }
+    };
+    let f = s.write("stack.toml", &file("a1"));
+    zinfra(&["apply", path(&f), "--auto-approve"], &[]).expect(0);
+
+    // The pull request's plan, then the merge job: identical, so applied.
+    let f = s.write("stack.toml", &file("a2"));
+    let reviewed = s.dir.join("reviewed.zplan");
+    zinfra(&["plan", path(&f), "--out", path(&reviewed)], &[]).expect(0);
+    let run = zinfra(
+        &[
+            "apply",
+            path(&f),
+            "--reviewed",
+            path(&reviewed),
+            "--auto-approve",
+        ],
+        &[],
+    )
+    .expect(0);
+    assert!(
+        run.stderr.contains("equals the reviewed plan"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(value().await, "a2");
+
+    // Reviewed, then the live value drifted before the merge: refused, with the difference.
+    let f = s.write("stack.toml", &file("a3"));
+    zinfra(&["plan", path(&f), "--out", path(&reviewed)], &[]).expect(0);
+    ssm.put_parameter()
+        .name(&name)
+        .value("by-hand")
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap();
+    let refused = zinfra(
+        &[
+            "apply",
+            path(&f),
+            "--reviewed",
+            path(&reviewed),
+            "--auto-approve",
+        ],
+        &[],
+    )
+    .expect(1);
+    assert!(
+        refused
+            .stderr
+            .contains("the plan made now differs from the reviewed plan")
+            && refused
+                .stderr
+                .contains("ssm_parameter.a: update differently: value"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(value().await, "by-hand");
+    // A resource the reviewed plan did not touch.
+    let f = s.write(
+        "stack.toml",
+        &format!(
+            "{}\n[ssm_parameter.b]\nname = \"/{stack}/b\"\ntype = \"String\"\nvalue = \"b\"\n",
+            file("by-hand")
+        ),
+    );
+    zinfra(&["plan", path(&f)], &[]).expect(0);
+    let s2 = s.write("nochange.toml", &file("by-hand"));
+    let unchanged = s.dir.join("unchanged.zplan");
+    zinfra(&["plan", path(&s2), "--out", path(&unchanged)], &[]).expect(0);
+    let refused = zinfra(
+        &[
+            "apply",
+            path(&f),
+            "--reviewed",
+            path(&unchanged),
+            "--auto-approve",
+        ],
+        &[],
+    )
+    .expect(1);
+    assert!(
+        refused
+            .stderr
+            .contains("ssm_parameter.b: reviewed no change, now create"),
+        "{}",
+        refused.stderr
+    );
+    zinfra(&["destroy", path(&s2), "--auto-approve"], &[]).expect(0);
+}

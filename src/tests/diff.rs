@@ -426,3 +426,71 @@ Nothing else was changed. Fix the cause and run the same command again: it picks
 "
     );
 }
+
+fn plan_selected(s: &Stack, live: &[Live], selection: &plan::Selection) -> Plan {
+    let g = Graph::new(s).unwrap();
+    let deps = s
+        .resources
+        .iter()
+        .map(|r| (r.address.clone(), g.deps(&r.address).cloned().collect()))
+        .collect();
+    plan::compute_with(
+        &s.info,
+        &s.resources,
+        &deps,
+        g.order(),
+        live,
+        false,
+        selection,
+    )
+}
+
+#[test]
+fn target_exclude_and_replace_narrow_or_force_a_plan() {
+    let s = Case::new(STACK).ok();
+    let addresses =
+        |p: &Plan| -> Vec<String> { p.resources.iter().map(|r| r.address.clone()).collect() };
+    // --target: the target and what it depends on.
+    let sel = plan::Selection {
+        target: vec!["subnet.a".into()],
+        ..Default::default()
+    };
+    let p = plan_selected(&s, &[], &sel);
+    assert_eq!(addresses(&p), ["vpc.main", "subnet.a"]);
+    let text = render::human(&p, Style::default());
+    assert!(
+        text.contains("Targeted (--target): only subnet.a and what it depends on"),
+        "{text}"
+    );
+    // --exclude: the excluded and what depends on it.
+    let sel = plan::Selection {
+        exclude: vec!["vpc.main".into()],
+        ..Default::default()
+    };
+    assert_eq!(
+        addresses(&plan_selected(&s, &[], &sel)),
+        ["ssm_parameter.db"]
+    );
+    // --replace: forced, said why, and named for this run.
+    let sel = plan::Selection {
+        replace: vec!["security_group.web".into()],
+        ..Default::default()
+    };
+    let p = plan_selected(&s, &all_live(&s), &sel);
+    let r = p.get("security_group.web").unwrap();
+    assert_eq!(r.action, Action::Replace);
+    assert_eq!(
+        r.reason.as_deref(),
+        Some("replacement requested with --replace")
+    );
+    assert!(r.allowed);
+    assert_eq!(p.selection, sel);
+    let saved: Plan = serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap();
+    assert_eq!(saved.selection, sel);
+    // A typo is named, never ignored.
+    let sel = plan::Selection {
+        target: vec!["subnet.z".into()],
+        ..Default::default()
+    };
+    assert_eq!(sel.unknown(&s.resources, &all_live(&s)), ["subnet.z"]);
+}
