@@ -188,6 +188,29 @@ fn resource(out: &mut String, r: &ResourcePlan, st: Style) {
     let _ = writeln!(out, "    }}\n");
 }
 
+/// Secrets that exist and stay as they are: write-only, so never read; their version says what was
+/// written last, and the plan needed none of their variables.
+fn secrets_set(plan: &Plan) -> String {
+    let mut set = Vec::new();
+    for r in plan.resources.iter().filter(|r| r.action == Action::NoOp) {
+        let Some(d) = plan.desired.iter().find(|d| d.address == r.address) else {
+            continue;
+        };
+        for (field, v) in &d.props {
+            if let Value::Secret(s) = v {
+                set.push(format!("{}.{field} (version {})", r.address, s.version));
+            }
+        }
+    }
+    if set.is_empty() {
+        return String::new();
+    }
+    format!(
+        "Secrets set, unchanged (write-only, never read): {}.\n",
+        set.join(", ")
+    )
+}
+
 /// The plan header's account of `--target`, `--exclude`, `--replace` and `--destroy`.
 fn selection(plan: &Plan) -> String {
     let sel = &plan.selection;
@@ -243,6 +266,7 @@ pub fn human(plan: &Plan, st: Style) -> String {
             st.green("No changes."),
             plan.resources.len()
         ));
+        out.push_str(&secrets_set(plan));
         out.push_str(&foreign(plan));
         out.push_str(&waivers(plan));
         return out;

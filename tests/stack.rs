@@ -410,6 +410,19 @@ async fn reference_stack_life_cycle() {
     )
     .expect(0);
     assert!(plan.stdout.contains("No changes"), "{}", plan.stdout);
+    // Reported as set, from the version tags alone.
+    assert!(
+        plan.stdout
+            .contains("Secrets set, unchanged (write-only, never read): ")
+            && plan
+                .stdout
+                .contains("ssm_parameter.db_password.value (version 1)")
+            && plan
+                .stdout
+                .contains("elasticache_user.app.password (version 1)"),
+        "{}",
+        plan.stdout
+    );
     let bumped = s.write(
         "bumped.toml",
         &edit(

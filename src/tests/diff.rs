@@ -117,7 +117,8 @@ fn matching_live_state_is_no_change_whatever_the_set_order() {
     assert!(!p.has_changes(), "{}", render::human(&p, Style::default()));
     assert_eq!(
         render::human(&p, Style::default()),
-        "No changes. Live infrastructure matches the stack file (4 resources).\n"
+        "No changes. Live infrastructure matches the stack file (4 resources).\n\
+         Secrets set, unchanged (write-only, never read): ssm_parameter.db.value (version 1).\n"
     );
 }
 
@@ -241,6 +242,13 @@ fn secrets_are_write_only_compared_by_version_and_rotated_by_a_bump() {
     let p = plan_of(&s, &live);
     assert!(!p.has_changes(), "{}", render::human(&p, Style::default()));
     assert!(p.secret_writes().is_empty());
+    assert!(
+        render::human(&p, Style::default()).contains(
+            "Secrets set, unchanged (write-only, never read): ssm_parameter.db.value (version 1)."
+        ),
+        "{}",
+        render::human(&p, Style::default())
+    );
 
     // A bump writes the value again: the plan says which variable the apply needs.
     let bumped = Case::new(&STACK.replace(
