@@ -366,6 +366,15 @@ fn deps_of(
         .collect()
 }
 
+/// Live state as the file sees it: read, with `[[moved]]` resources at their new address.
+async fn read_live(stack: &Stack, aws: &Aws) -> Result<Vec<Live>> {
+    let live = aws
+        .read(&stack.info, &stack.resources)
+        .await
+        .context("reading live state")?;
+    Ok(plan::moved(live, &stack.info.moved))
+}
+
 async fn make_plan(
     stack: &Stack,
     graph: &Graph,
@@ -374,11 +383,7 @@ async fn make_plan(
     allow_destroy: &[String],
     selection: &plan::Selection,
 ) -> Result<(Plan, Vec<Live>)> {
-    let live = aws
-        .read(&stack.info, &stack.resources)
-        .await
-        .context("reading live state")?;
-    let live = plan::moved(live, &stack.info.moved);
+    let live = read_live(stack, aws).await?;
     let unknown = selection.unknown(&stack.resources, &live);
     if !unknown.is_empty() {
         bail!(
@@ -527,17 +532,13 @@ async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
         } => {
             let (s, _) = load_stack(&stack, ui, name)?;
             let aws = connect(&cli.endpoint_url, &s.info.region).await;
-            let live = aws
-                .read(&s.info, &s.resources)
-                .await
-                .context("reading live state")?;
+            let live = read_live(&s, &aws).await?;
             let live: Vec<Live> = plan::claim(&s.info, &live)
                 .ours
                 .into_iter()
                 .cloned()
                 .collect();
             let outputs = crate::output::collect(&s.info, &live);
-            let github = std::env::var_os("GITHUB_OUTPUT").map(PathBuf::from);
             let mut step_outputs = String::new();
             match &one {
                 Some(n) => {
@@ -564,17 +565,7 @@ async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
                     step_outputs.push_str(&outputs.github(None));
                 }
             }
-            if let Some(path) = github
-                && !step_outputs.is_empty()
-            {
-                use std::io::Write;
-                std::fs::OpenOptions::new()
-                    .append(true)
-                    .create(true)
-                    .open(&path)
-                    .and_then(|mut f| f.write_all(step_outputs.as_bytes()))
-                    .with_context(|| format!("writing step outputs to {}", path.display()))?;
-            }
+            ui.write_step_outputs(&step_outputs)?;
             Ok(EXIT_OK)
         }
         Command::Check { stack, format, .. } => {
@@ -1350,10 +1341,8 @@ async fn apply_saved(
         }
     }
     // A plan narrowed by --target/--exclude covers only its own resources.
-    for l in live
-        .iter()
-        .filter(|_| p.selection.target.is_empty() && p.selection.exclude.is_empty())
-    {
+    let narrowed = !p.selection.target.is_empty() || !p.selection.exclude.is_empty();
+    for l in live.iter().filter(|_| !narrowed) {
         if p.get(&l.address).is_none() {
             stale.push(format!("  {}: appeared since the plan was made", l.address));
         }

@@ -23,20 +23,12 @@ pub fn collect(info: &StackInfo, live: &[Live]) -> Outputs {
     let resources: BTreeMap<Address, BTreeMap<String, String>> = live
         .iter()
         .map(|l| {
-            let mut o: BTreeMap<String, String> = l
+            let o = l
                 .outputs
                 .iter()
                 .filter(|(k, _)| !HIDDEN.contains(&k.as_str()))
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
-            // Where the MSK cluster publishes its bootstrap brokers: the name a client reads.
-            if let Some(p) = l
-                .props
-                .get("publish_bootstrap_brokers_to")
-                .and_then(|v| v.as_str())
-            {
-                o.insert("bootstrap_brokers_parameter".into(), p.to_owned());
-            }
             (l.address.clone(), o)
         })
         .collect();

@@ -118,6 +118,20 @@ impl Selection {
     pub fn is_empty(&self) -> bool {
         self.target.is_empty() && self.exclude.is_empty() && self.replace.is_empty()
     }
+
+    /// Addresses the selection names that are neither declared nor live: a typo, refused before
+    /// anything is done.
+    pub fn unknown<'a>(&'a self, desired: &[Resource], live: &[Live]) -> Vec<&'a str> {
+        self.target
+            .iter()
+            .chain(&self.exclude)
+            .chain(&self.replace)
+            .filter(|a| {
+                !desired.iter().any(|r| &r.address == *a) && !live.iter().any(|l| &l.address == *a)
+            })
+            .map(String::as_str)
+            .collect()
+    }
 }
 
 /// A secret that apply has to write (the resource is created, or the file bumped its version, or a
@@ -149,7 +163,8 @@ impl Plan {
             for (field, v) in &r.props {
                 let Value::Secret(secret) = v else { continue };
                 let why = match rp.action {
-                    Action::Create if rp.adopted => "adopted",
+                    // An adopted resource converges in place: its secret is written then.
+                    Action::Update if rp.adopted => "adopted",
                     Action::Create => "created",
                     Action::Replace => "replaced",
                     Action::Update if rp.changes.iter().any(|c| &c.field == field) => "new version",
@@ -1001,22 +1016,6 @@ fn select(
         .filter(|r| targeted.as_ref().is_none_or(|t| t.contains(&r.address)))
         .filter(|r| !excluded.contains(&r.address))
         .collect()
-}
-
-impl Selection {
-    /// Addresses the selection names that are neither declared nor live: a typo, refused before
-    /// anything is done.
-    pub fn unknown<'a>(&'a self, desired: &[Resource], live: &[Live]) -> Vec<&'a str> {
-        self.target
-            .iter()
-            .chain(&self.exclude)
-            .chain(&self.replace)
-            .filter(|a| {
-                !desired.iter().any(|r| &r.address == *a) && !live.iter().any(|l| &l.address == *a)
-            })
-            .map(String::as_str)
-            .collect()
-    }
 }
 
 fn replace_reason(

@@ -1,4 +1,4 @@
-//! Human and JSON views of a plan. Secret values show as `(sensitive)`, everywhere.
+//! Human and JSON views of a plan. Secrets show as `(sensitive, version N)`, never their values.
 
 use std::fmt::Write;
 
@@ -211,7 +211,7 @@ fn secrets_set(plan: &Plan) -> String {
     )
 }
 
-/// The plan header's account of `--target`, `--exclude`, `--replace` and `--destroy`.
+/// The plan header's account of `--target`, `--exclude` and `--replace`.
 fn selection(plan: &Plan) -> String {
     let sel = &plan.selection;
     let mut out = String::new();
@@ -386,7 +386,7 @@ pub fn json(plan: &Plan) -> serde_json::Value {
 }
 
 /// Markdown for a job summary: one table row per change with the reason for replacements, then the
-/// full plan in a collapsed block. Secrets show as `(sensitive)`, as everywhere.
+/// full plan in a collapsed block. Secrets show as `(sensitive, version N)`, as everywhere.
 pub fn markdown_plan(plan: &Plan) -> String {
     let mut out = String::new();
     let _ = writeln!(

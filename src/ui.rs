@@ -22,6 +22,8 @@ pub struct Ui {
     pub github: bool,
     /// Markdown summary file, appended to: `--summary`, else `$GITHUB_STEP_SUMMARY`.
     pub summary: Option<PathBuf>,
+    /// `$GITHUB_OUTPUT`: step outputs (`zinfra output`), appended to.
+    pub step_outputs: Option<PathBuf>,
 }
 
 impl Ui {
@@ -33,6 +35,7 @@ impl Ui {
             tty: !no_color && std::io::stderr().is_terminal(),
             github: std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true"),
             summary: summary.or_else(|| var("GITHUB_STEP_SUMMARY").map(PathBuf::from)),
+            step_outputs: var("GITHUB_OUTPUT").map(PathBuf::from),
         }
     }
 
@@ -82,17 +85,26 @@ impl Ui {
 
     /// Append Markdown to the summary file, if there is one.
     pub fn write_summary(&self, markdown: &str) -> Result<()> {
-        let Some(path) = &self.summary else {
-            return Ok(());
-        };
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .with_context(|| format!("cannot write the summary to {}", path.display()))?;
-        f.write_all(markdown.as_bytes())
-            .with_context(|| format!("cannot write the summary to {}", path.display()))
+        append(self.summary.as_deref(), markdown, "the summary")
     }
+
+    /// Step outputs in `$GITHUB_OUTPUT`'s format; nothing outside GitHub Actions.
+    pub fn write_step_outputs(&self, lines: &str) -> Result<()> {
+        append(self.step_outputs.as_deref(), lines, "step outputs")
+    }
+}
+
+fn append(path: Option<&std::path::Path>, text: &str, what: &str) -> Result<()> {
+    let Some(path) = path.filter(|_| !text.is_empty()) else {
+        return Ok(());
+    };
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("cannot write {what} to {}", path.display()))?;
+    f.write_all(text.as_bytes())
+        .with_context(|| format!("cannot write {what} to {}", path.display()))
 }
 
 pub struct Group(bool);

@@ -20,7 +20,9 @@ use super::{
     Driver, ReadCx, TagChanges, absent_if, error_code, owned_address, sdk_error, tag_changes,
     user_tags,
 };
-use crate::model::{Live, PropsExt, Resolved, Secret, TAG_SECRET_VERSION, Tags, Value};
+use crate::model::{
+    Live, PropsExt, Resolved, Secret, TAG_SECRET_VERSION, Tags, Value, take_secret_version,
+};
 use crate::wait::{self, Poll};
 
 const SUBNET_GROUP: &str = "elasticache_subnet_group";
@@ -29,8 +31,6 @@ const USER: &str = "elasticache_user";
 const USER_GROUP: &str = "elasticache_user_group";
 const REPLICATION_GROUP: &str = "elasticache_replication_group";
 
-/// The tag holding the version of the password last written to a user.
-pub const PASSWORD_TAG: &str = TAG_SECRET_VERSION;
 /// Where users written before versions kept a fingerprint of their password: still never a user tag.
 const OLD_PASSWORD_TAG: &str = "zinfra:password-fingerprint";
 
@@ -114,15 +114,17 @@ impl Driver for ElastiCache {
             {
                 return Ok(None);
             }
+            let mut tags = tags;
+            let version = take_secret_version(&mut tags);
             if cx.kind == USER {
-                let password = password_as_read(&live, tags.get(PASSWORD_TAG));
+                let password = password_as_read(&live, version);
                 if !password.is_null() {
                     live.props.insert("password".into(), password);
                 }
             }
             live.tags = tags
                 .into_iter()
-                .filter(|(k, _)| k != PASSWORD_TAG && k != OLD_PASSWORD_TAG)
+                .filter(|(k, _)| k != OLD_PASSWORD_TAG)
                 .collect();
             live.outputs.insert("arn".into(), arn.clone());
             Ok(Some(live))
@@ -502,7 +504,7 @@ impl ElastiCache {
         let mut tags = r.tags.clone();
         let password = r.props.secret("password");
         if let Some(Value::Secret(s)) = r.props.get("password") {
-            tags.insert(PASSWORD_TAG.into(), s.version.to_string());
+            tags.insert(TAG_SECRET_VERSION.into(), s.version.to_string());
         }
         let res = self
             .client
@@ -555,7 +557,7 @@ impl ElastiCache {
         if auth {
             match r.props.get("password") {
                 Some(Value::Secret(s)) => {
-                    self.set_tags(arn, &[(PASSWORD_TAG, &s.version.to_string())])
+                    self.set_tags(arn, &[(TAG_SECRET_VERSION, &s.version.to_string())])
                         .await?
                 }
                 // No password any more (IAM): drop the version; AWS answers TagNotFound when there was none.
@@ -565,7 +567,7 @@ impl ElastiCache {
                         self.client
                             .remove_tags_from_resource()
                             .resource_name(arn)
-                            .tag_keys(PASSWORD_TAG)
+                            .tag_keys(TAG_SECRET_VERSION)
                             .send()
                             .await,
                         &["TagNotFound", "TagNotFoundFault"],
@@ -646,15 +648,12 @@ fn auth_mode(r: &Resolved) -> Result<AuthenticationMode> {
     })
 }
 
-/// The password as read: AWS never returns it, so it reads as the version last written (the tag; 1
-/// for a user written before versions).
-fn password_as_read(live: &Live, tag: Option<&String>) -> Value {
+/// The password as read: AWS never returns it, so it reads as the version last written.
+fn password_as_read(live: &Live, version: i64) -> Value {
     if live.props.str("authentication") != Some("password") {
         return Value::Null;
     }
-    Value::Secret(Secret::as_read(
-        tag.and_then(|t| t.parse().ok()).unwrap_or(1),
-    ))
+    Value::Secret(Secret::as_read(version))
 }
 
 /// An error with the secret blanked out, should AWS ever quote it.
@@ -1238,7 +1237,7 @@ impl ElastiCache {
         // The password fingerprint is the driver's own, never a user tag to remove.
         let remove: Vec<String> = remove
             .into_iter()
-            .filter(|k| k != PASSWORD_TAG && k != OLD_PASSWORD_TAG)
+            .filter(|k| k != TAG_SECRET_VERSION && k != OLD_PASSWORD_TAG)
             .collect();
         if !remove.is_empty() {
             self.remove_tags(arn, remove).await?;

@@ -186,6 +186,11 @@ impl Kafka {
         if let Some(b) = brokers {
             live.outputs.insert("bootstrap_brokers_sasl_iam".into(), b);
         }
+        // The parameter a client reads the brokers from: what `zinfra output` hands a pipeline.
+        if let Value::Str(name) = &published {
+            live.outputs
+                .insert("bootstrap_brokers_parameter".into(), name.clone());
+        }
         let p = &mut live.props;
         p.insert("publish_bootstrap_brokers_to".into(), published);
         let s = |v: Option<&str>| v.map_or(Value::Null, |v| Value::Str(v.to_owned()));

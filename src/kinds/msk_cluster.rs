@@ -107,7 +107,12 @@ pub static KIND: KindDef = KindDef {
     ],
     physical_name: Some("name"),
     taggable: true,
-    outputs: &["id", "arn", "bootstrap_brokers_sasl_iam"],
+    outputs: &[
+        "id",
+        "arn",
+        "bootstrap_brokers_sasl_iam",
+        "bootstrap_brokers_parameter",
+    ],
     validate,
     create_before_delete: false,
     holds: Some(Holds::always("its topics and their messages")),

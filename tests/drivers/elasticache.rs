@@ -2,8 +2,8 @@
 //! DeleteCacheSubnetGroup, member clusters, replica counts and deleted groups are the extension's).
 
 use aws_sdk_elasticache::types::{AutomaticFailoverStatus, MultiAzStatus, TransitEncryptionMode};
-use zinfra::drivers::elasticache::PASSWORD_TAG;
 use zinfra::drivers::{Aws, Driver};
+use zinfra::model::TAG_SECRET_VERSION as PASSWORD_TAG;
 use zinfra::model::{Live, Resolved, Secret, TAG_STACK, Value};
 
 use crate::drivers::common::*;

@@ -144,6 +144,8 @@ async fn msk_cluster_lifecycle_in_place_changes_and_resume_after_timeout() {
         boot.split(',').count() == 2 && boot.split(',').all(|h| h.ends_with(":9098")),
         "{boot}"
     );
+    // The parameter's name is an output too (`zinfra output`).
+    assert_eq!(created.outputs["bootstrap_brokers_parameter"], param);
 
     // Published to SSM as a plain String (the broker list is not secret).
     let ssm = aws_sdk_ssm::Client::new(&sdk_config().await);
