@@ -226,17 +226,33 @@ fn with_write_only(plan: &Plan, live: &Live) -> Live {
 /// How long steps already running may take to finish after an interruption.
 pub const GRACE: Duration = Duration::from_secs(5);
 
-/// Run the plan against `live` (what was read when it was made or checked). `parallelism` caps the
-/// steps in flight (`--parallelism N`); `usize::MAX` is no cap, the default.
+/// How a run goes: `parallelism` caps the steps in flight (`--parallelism N`; `usize::MAX`, the
+/// default, is no cap); `no_wait` starts rollouts without waiting for them (`--no-wait`).
+#[derive(Clone, Copy, Debug)]
+pub struct RunOpts {
+    pub parallelism: usize,
+    pub no_wait: bool,
+}
+
+impl From<usize> for RunOpts {
+    fn from(parallelism: usize) -> RunOpts {
+        RunOpts {
+            parallelism,
+            no_wait: false,
+        }
+    }
+}
+
+/// Run the plan against `live` (what was read when it was made or checked).
 pub async fn run(
     plan: &Plan,
     live: &[Live],
     provider: Arc<dyn Provider>,
-    parallelism: usize,
+    opts: impl Into<RunOpts>,
     progress: Arc<dyn Progress>,
 ) -> Report {
     let (_never, interrupt) = tokio::sync::watch::channel(false);
-    run_until(plan, live, provider, parallelism, progress, interrupt).await
+    run_until(plan, live, provider, opts, progress, interrupt).await
 }
 
 /// [`run`], stopping when `interrupt` turns true: nothing new starts, steps already running get
@@ -245,10 +261,14 @@ pub async fn run_until(
     plan: &Plan,
     live: &[Live],
     provider: Arc<dyn Provider>,
-    parallelism: usize,
+    opts: impl Into<RunOpts>,
     progress: Arc<dyn Progress>,
     mut interrupt: tokio::sync::watch::Receiver<bool>,
 ) -> Report {
+    let RunOpts {
+        parallelism,
+        no_wait,
+    } = opts.into();
     let ops = schedule(plan);
     let live_by: BTreeMap<Address, Live> = live
         .iter()
@@ -308,7 +328,8 @@ pub async fn run_until(
                     .find(|r| r.address == op.address)
                     .and_then(|r| r.timeout)
                     .map(Duration::from_secs);
-                let cx = OpCx::new(timeout);
+                let mut cx = OpCx::new(timeout);
+                cx.no_wait = no_wait;
                 started.insert(i, (Instant::now(), cx.clone()));
                 progress.started(&op.address, op.step);
                 let provider = provider.clone();

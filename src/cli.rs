@@ -133,6 +133,10 @@ enum Command {
         /// Wait this long for another run's lock on the stack (e.g. `5m`); by default fail at once.
         #[arg(long, value_parser = parse_duration, default_value = "0s")]
         lock_timeout: std::time::Duration,
+        /// Start ECS deployments without waiting for them to be stable (by default apply waits, and
+        /// a deployment the circuit breaker stops fails the run).
+        #[arg(long)]
+        no_wait: bool,
     },
     /// Delete everything zinfra created for this stack. Refuses stacks marked `protected = true`.
     Destroy {
@@ -638,7 +642,12 @@ async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
             reviewed,
             parallelism,
             lock_timeout,
+            no_wait,
         } => {
+            let run = apply::RunOpts {
+                parallelism: parallelism.unwrap_or(usize::MAX),
+                no_wait,
+            };
             let signals = Signals::listen();
             if let Some(saved) = read_saved_plan(&target)? {
                 if !select.selection().is_empty() {
@@ -674,15 +683,7 @@ async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
                     "apply",
                     lock_timeout,
                     async {
-                        apply_saved(
-                            saved,
-                            aws.clone(),
-                            &allow_destroy,
-                            parallelism,
-                            ui,
-                            &signals,
-                        )
-                        .await
+                        apply_saved(saved, aws.clone(), &allow_destroy, run, ui, &signals).await
                     },
                 )
                 .await;
@@ -742,7 +743,7 @@ async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
                     }
                     refuse_guarded(&p)?;
                     confirm(auto_approve, "apply")?;
-                    let code = finish(&p, &live, aws.clone(), parallelism, ui, &signals).await?;
+                    let code = finish(&p, &live, aws.clone(), run, ui, &signals).await?;
                     if code == EXIT_OK {
                         record_protection(&aws, &p, recorded).await?;
                     }
@@ -789,7 +790,15 @@ async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
                     show_plan(&p, ui)?;
                     refuse_guarded(&p)?;
                     confirm_destroy(auto_approve, &s.info.name)?;
-                    finish(&p, &live, aws.clone(), parallelism, ui, &signals).await
+                    finish(
+                        &p,
+                        &live,
+                        aws.clone(),
+                        parallelism.unwrap_or(usize::MAX).into(),
+                        ui,
+                        &signals,
+                    )
+                    .await
                 },
             )
             .await
@@ -1081,7 +1090,7 @@ async fn finish(
     p: &Plan,
     live: &[Live],
     aws: Arc<Aws>,
-    parallelism: Option<usize>,
+    run: apply::RunOpts,
     ui: &Ui,
     signals: &Signals,
 ) -> Result<i32> {
@@ -1095,7 +1104,7 @@ async fn finish(
             p,
             live,
             aws as Arc<dyn Provider>,
-            parallelism.unwrap_or(usize::MAX),
+            run,
             ui.progress(),
             signals.interrupted.clone(),
         )
@@ -1292,7 +1301,7 @@ async fn apply_saved(
     mut p: Plan,
     aws: Arc<Aws>,
     allow_destroy: &[String],
-    parallelism: Option<usize>,
+    run: apply::RunOpts,
     ui: &Ui,
     signals: &Signals,
 ) -> Result<i32> {
@@ -1365,7 +1374,7 @@ async fn apply_saved(
         return Ok(EXIT_OK);
     }
     refuse_guarded(&p)?;
-    let code = finish(&p, &live, aws.clone(), parallelism, ui, signals).await?;
+    let code = finish(&p, &live, aws.clone(), run, ui, signals).await?;
     if code == EXIT_OK && !p.destroy {
         record_protection(&aws, &p, recorded).await?;
     }

@@ -17,6 +17,8 @@ pub struct OpCx {
     pub timeout: Option<Duration>,
     /// What the operation is waiting for right now, e.g. `PENDING_VALIDATION`.
     pub status: Arc<Mutex<Option<String>>>,
+    /// `apply --no-wait`: start rollouts (ECS deployments) and return without waiting for them.
+    pub no_wait: bool,
 }
 
 impl OpCx {
@@ -24,6 +26,7 @@ impl OpCx {
         OpCx {
             timeout,
             status: Arc::default(),
+            no_wait: false,
         }
     }
 
@@ -56,6 +59,11 @@ pub fn status(s: impl Into<String>) {
             *slot = Some(s);
         }
     });
+}
+
+/// Whether this run skips waiting for rollouts (`apply --no-wait`); false outside [`scope`].
+pub fn no_wait() -> bool {
+    OP.try_with(|cx| cx.no_wait).unwrap_or(false)
 }
 
 /// The timeout in force: the resource's own, else `default`.

@@ -789,11 +789,15 @@ async fn reference_stack_life_cycle() {
         "{}",
         refused.stderr
     );
+    // --no-wait: the replaced repository is new and empty, so no image 1.1.0 can start until a
+    // pipeline pushes one; waiting for the deployment would fail this run (see
+    // image_deploys_wait_for_the_rollout_and_a_failed_one_rolls_back).
     let applied = zinfra(
         &[
             "apply",
             path(&g),
             "--auto-approve",
+            "--no-wait",
             "--allow-destroy",
             "elasticache_replication_group.redis",
             "--allow-destroy",
@@ -3297,4 +3301,204 @@ async fn apply_reviewed_applies_only_the_plan_that_was_reviewed() {
         refused.stderr
     );
     zinfra(&["destroy", path(&s2), "--auto-approve"], &[]).expect(0);
+}
+
+/// A service whose image comes from the stack's own repository, tagged by a variable (the pipeline's
+/// commit), as `zinfra apply --var image_tag=$GITHUB_SHA` deploys it.
+fn deploy_stack(stack: &str) -> String {
+    format!(
+        r#"[stack]
+name = "{stack}"
+environment = "test"
+region = "us-east-1"
+waivers = [
+  {{ rule = "ZS-IDS-001", reason = "test stack" }},
+  {{ rule = "ZS-IDS-002", reason = "test stack" }},
+]
+
+[variables.image_tag]
+type = "string"
+description = "The image to run: the commit the pipeline built"
+
+[vpc.main]
+cidr_block = "10.98.0.0/16"
+waivers = [{{ rule = "ZS-NET-001", reason = "private test service" }}]
+
+[subnet.private_a]
+vpc = "vpc.main"
+cidr_block = "10.98.10.0/24"
+availability_zone = "us-east-1a"
+
+[security_group.app]
+vpc = "vpc.main"
+description = "app"
+egress = [{{ from_port = 443, to_port = 443, cidr_blocks = ["0.0.0.0/0"], description = "AWS APIs" }}]
+
+[ecr_repository.app]
+force_delete = true
+
+[ecs_cluster.main]
+
+[iam_role.task_execution]
+assume_role_policy = {{ Version = "2012-10-17", Statement = [{{ Effect = "Allow", Principal = {{ Service = "ecs-tasks.amazonaws.com" }}, Action = "sts:AssumeRole" }}] }}
+
+[ecs_task_definition.app]
+cpu = 256
+memory = 512
+execution_role = "iam_role.task_execution"
+
+[[ecs_task_definition.app.container_definitions]]
+name = "app"
+repository = "ecr_repository.app"
+tag = "${{var.image_tag}}"
+port_mappings = [{{ container_port = 80 }}]
+
+[ecs_service.app]
+cluster = "ecs_cluster.main"
+task_definition = "ecs_task_definition.app"
+desired_count = 2
+subnets = ["subnet.private_a"]
+security_groups = ["security_group.app"]
+"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn image_deploys_wait_for_the_rollout_and_a_failed_one_rolls_back() {
+    let s = Scratch::new("deploy");
+    let stack = unique("deploy");
+    let f = s.write("stack.toml", &deploy_stack(&stack));
+    let conf = sdk_config().await;
+    let ecr = aws_sdk_ecr::Client::new(&conf);
+    let ecs = aws_sdk_ecs::Client::new(&conf);
+    let repo = format!("{stack}-app");
+    let cluster = format!("{stack}-main");
+    let service = format!("{stack}-app");
+    let family = format!("{stack}-app");
+    let apply = |tag: &str, extra: &[&str]| {
+        let var = format!("image_tag={tag}");
+        let mut args = vec!["apply", path(&f), "--auto-approve", "--var", var.as_str()];
+        args.extend_from_slice(extra);
+        zinfra(&args, &[])
+    };
+    let describe = || async {
+        ecs.describe_services()
+            .cluster(&cluster)
+            .services(&service)
+            .send()
+            .await
+            .unwrap()
+            .services()[0]
+            .clone()
+    };
+
+    // The repository first, then the images the pipeline pushes, then the service.
+    apply("v1", &["--target", "ecr_repository.app"]).expect(0);
+    for tag in ["v1", "v2"] {
+        ecr.put_image()
+            .repository_name(&repo)
+            .image_tag(tag)
+            .image_manifest(format!(
+                r#"{{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{{"digest":"sha256:{tag}"}},"layers":[]}}"#
+            ))
+            .send()
+            .await
+            .unwrap();
+    }
+    apply("v1", &[]).expect(0);
+
+    // A new image: a new task definition revision, the service moved to it, and apply returns only
+    // once the deployment completed.
+    let t0 = std::time::Instant::now();
+    let out = apply("v2", &[]).expect(0);
+    let took = t0.elapsed();
+    assert!(
+        out.stdout.contains("ecs_task_definition.app") && out.stdout.contains("ecs_service.app"),
+        "{}",
+        out.stdout
+    );
+    let svc = describe().await;
+    assert!(
+        svc.task_definition()
+            .unwrap()
+            .ends_with(&format!("{family}:2")),
+        "{:?}",
+        svc.task_definition()
+    );
+    let deployments = svc.deployments();
+    assert_eq!(deployments.len(), 1, "{deployments:?}");
+    assert_eq!(
+        deployments[0].rollout_state().unwrap().as_str(),
+        "COMPLETED"
+    );
+    assert_eq!(deployments[0].running_count(), 2);
+    eprintln!("apply --var image_tag=v2 until the deployment was stable: {took:?}");
+
+    // An image that cannot start: the circuit breaker stops the deployment and rolls back; apply exits
+    // 1 naming the deployment, its reason and the revision the service runs again.
+    let failed = apply("v3", &[]).expect(1);
+    let err = format!("{}{}", failed.stdout, failed.stderr);
+    assert!(err.contains("deployment ecs-svc/"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "of service {service} failed: ECS deployment circuit breaker: tasks failed to start."
+        )),
+        "{err}"
+    );
+    assert!(err.contains("CannotPullContainerError"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "the circuit breaker rolled the service back to {family}:2"
+        )),
+        "{err}"
+    );
+    let svc = describe().await;
+    assert!(
+        svc.task_definition()
+            .unwrap()
+            .ends_with(&format!("{family}:2")),
+        "{:?}",
+        svc.task_definition()
+    );
+    // The service is not what the file says: the next plan shows it, and a good image converges.
+    zinfra(
+        &[
+            "plan",
+            path(&f),
+            "--detailed-exitcode",
+            "--var",
+            "image_tag=v3",
+        ],
+        &[],
+    )
+    .expect(2);
+    apply("v1", &[]).expect(0);
+    assert_eq!(
+        describe().await.deployments()[0]
+            .rollout_state()
+            .unwrap()
+            .as_str(),
+        "COMPLETED"
+    );
+
+    // --no-wait: the deployment is started and apply returns; it fails later, unobserved.
+    apply("v9", &["--no-wait"]).expect(0);
+    let svc = describe().await;
+    assert_eq!(svc.deployments()[0].status(), Some("PRIMARY"));
+    assert!(
+        svc.deployments().len() >= 2
+            || svc.deployments()[0].rollout_state().unwrap().as_str() != "COMPLETED"
+    );
+
+    zinfra(
+        &[
+            "destroy",
+            path(&f),
+            "--auto-approve",
+            "--var",
+            "image_tag=v9",
+        ],
+        &[],
+    )
+    .expect(0);
 }

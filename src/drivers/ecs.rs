@@ -33,6 +33,9 @@ const SERVICE_BATCH: usize = 10;
 /// Draining a service's tasks takes about its deregistration delay (5 minutes by default) and more.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(20 * 60);
 const POLL_MAX: Duration = Duration::from_secs(15);
+/// A rollout replaces every task and waits out health checks and the old tasks' draining; the circuit
+/// breaker stops a failing one after up to 200 failed task launches (AWS), well inside this.
+const ROLLOUT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 pub struct Ecs {
     client: aws_sdk_ecs::Client,
@@ -359,6 +362,11 @@ fn absent_task_definition<E: ProvideErrorMetadata, R>(
 }
 
 /// A task definition's family: `<stack>-<name>`, as physical names are made.
+/// `family:revision` of a task definition ARN, as the console shows it.
+fn revision(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
 pub fn family(stack: &str, name: &str) -> String {
     format!("{stack}-{}", name.replace('_', "-"))
 }
@@ -684,10 +692,110 @@ impl Ecs {
                 _ => req,
             };
         }
-        req.send()
+        let out = req
+            .send()
             .await
             .map_err(|e| sdk_error("UpdateService", e))?;
-        Ok(())
+        // These start a new deployment (AWS: "UpdateService"); desired count and the circuit breaker
+        // setting do not.
+        let deploys = fields.iter().any(|f| {
+            matches!(
+                *f,
+                "task_definition"
+                    | "subnets"
+                    | "security_groups"
+                    | "assign_public_ip"
+                    | "load_balancers"
+            )
+        });
+        let primary = out
+            .service()
+            .and_then(|s| {
+                s.deployments()
+                    .iter()
+                    .find(|d| d.status() == Some("PRIMARY"))
+            })
+            .and_then(|d| d.id());
+        match primary {
+            Some(id) if deploys && !wait::no_wait() => self.rollout(cluster, live, id).await,
+            _ => Ok(()),
+        }
+    }
+
+    /// Wait until deployment `id` of the service is COMPLETED. FAILED (the circuit breaker stopped it:
+    /// tasks failed to start or health checks failed) is an error naming the deployment, the reason
+    /// and, when ECS rolled back, the task definition the service runs again.
+    async fn rollout(&self, cluster: &str, live: &Live, id: &str) -> Result<()> {
+        let name = live
+            .outputs
+            .get("name")
+            .map(String::as_str)
+            .unwrap_or(&live.id);
+        let what = format!("deployment {id}");
+        wait::until(&what, ROLLOUT_TIMEOUT, POLL_MAX, || async {
+            let out = self
+                .client
+                .describe_services()
+                .cluster(cluster)
+                .services(name)
+                .send()
+                .await
+                .map_err(|e| sdk_error("DescribeServices", e))?;
+            let service = out
+                .services()
+                .first()
+                .with_context(|| format!("service {name} is gone"))?;
+            let primary = service
+                .deployments()
+                .iter()
+                .find(|d| d.status() == Some("PRIMARY"));
+            let Some(d) = service.deployments().iter().find(|d| d.id() == Some(id)) else {
+                // Drained: replaced by a newer deployment (another run, or the rollback).
+                let now = primary.and_then(|p| p.task_definition()).unwrap_or("?");
+                return Err(anyhow!(
+                    "deployment {id} of service {name} was replaced before it completed; \
+                     the service now runs {}",
+                    revision(now)
+                ));
+            };
+            let state = d
+                .rollout_state()
+                .map(|s| s.as_str())
+                .unwrap_or("IN_PROGRESS");
+            match state {
+                "COMPLETED" => Ok(Poll::Ready(())),
+                "FAILED" => {
+                    let reason = d.rollout_state_reason().unwrap_or("no reason given");
+                    let back = primary
+                        .filter(|p| p.id() != Some(id))
+                        .and_then(|p| p.task_definition())
+                        .map(|t| {
+                            format!(
+                                "; the circuit breaker rolled the service back to {}",
+                                revision(t)
+                            )
+                        })
+                        .unwrap_or_default();
+                    let why = service
+                        .events()
+                        .iter()
+                        .filter_map(|e| e.message())
+                        .find(|m| m.contains(id) && m.contains("failed"))
+                        .map(|m| format!(" (ECS: {m})"))
+                        .unwrap_or_default();
+                    Err(anyhow!(
+                        "deployment {id} of service {name} failed: {reason}{why}{back}"
+                    ))
+                }
+                _ => Ok(Poll::Pending(format!(
+                    "{state}, {}/{} tasks running, {} failed",
+                    d.running_count(),
+                    d.desired_count(),
+                    d.failed_tasks()
+                ))),
+            }
+        })
+        .await
     }
 
     /// Scale to zero, delete, and wait until ECS reports the service INACTIVE (its tasks drained), so

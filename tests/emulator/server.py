@@ -16,6 +16,7 @@ sys.path.insert(0, HERE)
 EXTENSIONS = [
     "acm_idempotency",
     "ecr_scan_on_push",
+    "ecs_deployments",
     "ecs_service_deployment_configuration",
     "elasticache",
     "eventual",
