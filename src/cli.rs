@@ -456,7 +456,7 @@ fn offline(cli: &Cli, ui: &Ui) -> Option<Result<i32>> {
         vars: &cli.vars,
     };
     Some(match &cli.command {
-        Command::Validate { stack } => load_stack(stack, ui, name).map(|(s, _)| {
+        Command::Validate { stack } => load_stack(stack, ui, name).map(|(s, g)| {
             println!(
                 "{} is valid: {} resources in stack {} ({}).",
                 stack.display(),
@@ -464,6 +464,15 @@ fn offline(cli: &Cli, ui: &Ui) -> Option<Result<i32>> {
                 s.info.name,
                 s.info.environment
             );
+            // What a CI job's timeout must exceed (the longest dependency chain of bounded waits).
+            let (longest, chain) = g.longest_wait(&s);
+            if !longest.is_zero() {
+                println!(
+                    "Longest chain of waits: {} ({}); give a job that applies or destroys it more.",
+                    crate::wait::human(longest),
+                    chain.join(" -> ")
+                );
+            }
             EXIT_OK
         }),
         Command::Graph { stack, format } => load_stack(stack, ui, name).map(|(_, g)| {

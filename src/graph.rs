@@ -153,3 +153,44 @@ pub fn topo(
         path.push(next);
     }
 }
+
+impl Graph {
+    /// The longest chain of waits an apply or destroy of `stack` can meet: each resource's own
+    /// bound (its `timeout`, else its kind's `wait`), added up along dependency chains (a chain runs
+    /// one after the other; separate chains run at once). With the chain, dependencies first. A CI job
+    /// that runs `apply` needs a longer timeout than this.
+    pub fn longest_wait(&self, stack: &Stack) -> (std::time::Duration, Vec<Address>) {
+        use std::time::Duration;
+        let own = |a: &Address| -> Duration {
+            stack.get(a).map_or(Duration::ZERO, |r| {
+                r.timeout.map(Duration::from_secs).unwrap_or_else(|| {
+                    crate::schema::kind(&r.kind)
+                        .and_then(|k| k.wait)
+                        .unwrap_or_default()
+                })
+            })
+        };
+        // Dependencies come first in `order`, so each total is final when it is read.
+        let mut total: BTreeMap<&Address, (Duration, Option<&Address>)> = BTreeMap::new();
+        for a in &self.order {
+            let before = self
+                .deps(a)
+                .filter_map(|d| total.get(d).map(|(t, _)| (*t, d)))
+                .max_by_key(|(t, _)| *t);
+            let (t, prev) = before.map_or((Duration::ZERO, None), |(t, d)| (t, Some(d)));
+            total.insert(a, (t + own(a), prev));
+        }
+        let Some((&end, &(longest, _))) = total.iter().max_by_key(|(_, (t, _))| *t) else {
+            return (Duration::ZERO, Vec::new());
+        };
+        let mut chain = vec![end.clone()];
+        let mut at = end;
+        while let Some((_, Some(prev))) = total.get(at) {
+            chain.push((*prev).clone());
+            at = prev;
+        }
+        chain.reverse();
+        chain.retain(|a| !own(a).is_zero());
+        (longest, chain)
+    }
+}

@@ -116,6 +116,10 @@ pub struct KindDef {
     /// An existing resource of this kind can be handed to a stack with `[[adopt]]`: its driver finds
     /// it by name (`Driver::find`) and can record the stack's ownership on it.
     pub adoptable: bool,
+    /// The longest one create, update or delete of this kind waits for AWS (the kind file's `WAIT`,
+    /// the driver's deadline). A resource's `timeout` overrides it. [`crate::graph::Graph::longest_wait`]
+    /// adds them up along dependency chains: the time a CI job must allow.
+    pub wait: Option<std::time::Duration>,
 }
 
 /// What a stateful kind keeps, and when it counts as stateful.

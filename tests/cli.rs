@@ -84,7 +84,9 @@ fn validate_output() {
     let run = zinfra_at("http://127.0.0.1:9", &["validate", &dev], &DEV_ENV).expect(0);
     assert_eq!(
         run.stdout.replace(&dev, "stacks/zenoo-dev.toml"),
-        "stacks/zenoo-dev.toml is valid: 57 resources in stack zenoo-dev (dev).\n"
+        "stacks/zenoo-dev.toml is valid: 57 resources in stack zenoo-dev (dev).\n\
+         Longest chain of waits: 1h30m (acm_certificate.frontend -> cloudfront_distribution.frontend); \
+         give a job that applies or destroys it more.\n"
     );
 }
 

@@ -691,7 +691,7 @@ async fn reference_stack_life_cycle() {
     // A new image tag registers a new task definition revision; the service moves to it in place.
     let g3 = s.write(
         "revision.toml",
-        &edit(&text, "tag = \"1.0.0\"", "tag = \"1.1.0\""),
+        &edit(&text, "default = \"1.0.0\"", "default = \"1.1.0\""),
     );
     let plan = zinfra(&["plan", path(&g3), "--json"], &env)
         .expect(0)
@@ -750,7 +750,7 @@ async fn reference_stack_life_cycle() {
     assert!(human.contains("  # ecr_repository.hub must be replaced\n  # (`encryption_type` and `kms_key` cannot be changed in place: ECR sets"), "{human}");
 
     // Apply every in-place edit, the replacement and the new revision together; the next plan is empty.
-    let all_edits = edit(&all_edits, "tag = \"1.0.0\"", "tag = \"1.1.0\"");
+    let all_edits = edit(&all_edits, "default = \"1.0.0\"", "default = \"1.1.0\"");
     let ecs = aws_sdk_ecs::Client::new(&sdk_config().await);
     let running = |ecs: aws_sdk_ecs::Client| async move {
         ecs.describe_services()

@@ -30,7 +30,7 @@ const KIND: &str = "acm_certificate";
 /// The region CloudFront takes certificates from.
 pub const CLOUDFRONT_REGION: &str = "us-east-1";
 /// DNS validation usually completes within minutes; AWS gives up after 72 hours.
-const ISSUE_TIMEOUT: Duration = Duration::from_secs(45 * 60);
+const ISSUE_TIMEOUT: Duration = crate::kinds::acm_certificate::WAIT;
 const POLL_MAX: Duration = Duration::from_secs(15);
 /// A load balancer or distribution lets go of a certificate a little after it stops using it.
 const RELEASE_TIMEOUT: Duration = Duration::from_secs(10 * 60);

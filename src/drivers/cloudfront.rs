@@ -27,7 +27,7 @@ const DISTRIBUTION: &str = "cloudfront_distribution";
 /// Origin access controls carry no tags: zinfra writes `zinfra <stack> <address>` as their description.
 const OAC_MARK: &str = "zinfra";
 /// Real distributions take minutes to deploy; emulators answer at once.
-const DEPLOY_TIMEOUT: Duration = Duration::from_secs(45 * 60);
+const DEPLOY_TIMEOUT: Duration = crate::kinds::cloudfront_distribution::WAIT;
 const DEPLOY_POLL: Duration = Duration::from_secs(30);
 
 pub struct CloudFront {

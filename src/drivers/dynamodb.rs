@@ -20,7 +20,7 @@ use crate::model::{Live, Props, PropsExt, Resolved, Resource, Tags, Value};
 const KIND: &str = "dynamodb_table";
 const NOT_FOUND: &str = "ResourceNotFoundException";
 /// How long to wait for a table to become ACTIVE after a create or an update.
-const ACTIVE_TIMEOUT: Duration = Duration::from_secs(600);
+const ACTIVE_TIMEOUT: Duration = crate::kinds::dynamodb_table::WAIT;
 
 pub struct DynamoDb {
     client: aws_sdk_dynamodb::Client,

@@ -618,7 +618,7 @@ fn attached_vpcs(attachments: &[aws_sdk_ec2::types::InternetGatewayAttachment]) 
 // Elastic IP and NAT gateway
 
 /// NAT gateways take a minute or two to become available and about as long to delete.
-const NAT_TIMEOUT: Duration = Duration::from_secs(600);
+const NAT_TIMEOUT: Duration = crate::kinds::nat_gateway::WAIT;
 const NAT_POLL: Duration = Duration::from_secs(15);
 
 impl Ec2 {

@@ -31,11 +31,11 @@ const SERVICE: &str = "ecs_service";
 const CLUSTER_BATCH: usize = 100;
 const SERVICE_BATCH: usize = 10;
 /// Draining a service's tasks takes about its deregistration delay (5 minutes by default) and more.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(20 * 60);
+const DRAIN_TIMEOUT: Duration = crate::kinds::ecs_cluster::WAIT;
 const POLL_MAX: Duration = Duration::from_secs(15);
 /// A rollout replaces every task and waits out health checks and the old tasks' draining; the circuit
 /// breaker stops a failing one after up to 200 failed task launches (AWS), well inside this.
-const ROLLOUT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+const ROLLOUT_TIMEOUT: Duration = crate::kinds::ecs_service::WAIT;
 
 pub struct Ecs {
     client: aws_sdk_ecs::Client,

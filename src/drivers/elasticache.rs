@@ -35,10 +35,10 @@ const REPLICATION_GROUP: &str = "elasticache_replication_group";
 const OLD_PASSWORD_TAG: &str = "zinfra:password-fingerprint";
 
 /// Replication groups: 15-30 minutes on AWS to create, similar to delete.
-const GROUP_TIMEOUT: Duration = Duration::from_secs(60 * 60);
+const GROUP_TIMEOUT: Duration = crate::kinds::elasticache_replication_group::WAIT;
 const GROUP_POLL: Duration = Duration::from_secs(30);
 /// Users and user groups: seconds to a few minutes.
-const RBAC_TIMEOUT: Duration = Duration::from_secs(10 * 60);
+const RBAC_TIMEOUT: Duration = crate::kinds::elasticache_user::WAIT;
 const RBAC_POLL: Duration = Duration::from_secs(5);
 
 const RG_ABSENT: &[&str] = &["ReplicationGroupNotFoundFault"];
@@ -739,26 +739,31 @@ impl ElastiCache {
     }
 
     async fn wait_user_group(&self, id: &str) -> Result<()> {
-        wait::until("user group", RBAC_TIMEOUT, RBAC_POLL, || async {
-            let out = self
-                .client
-                .describe_user_groups()
-                .user_group_id(id)
-                .send()
-                .await
-                .map_err(|e| sdk_error("DescribeUserGroups", e))?;
-            let status = out
-                .user_groups()
-                .first()
-                .and_then(|g| g.status())
-                .unwrap_or("unknown")
-                .to_owned();
-            Ok(if status == "active" {
-                Poll::Ready(())
-            } else {
-                Poll::Pending(status)
-            })
-        })
+        wait::until(
+            "user group",
+            crate::kinds::elasticache_user_group::WAIT,
+            RBAC_POLL,
+            || async {
+                let out = self
+                    .client
+                    .describe_user_groups()
+                    .user_group_id(id)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("DescribeUserGroups", e))?;
+                let status = out
+                    .user_groups()
+                    .first()
+                    .and_then(|g| g.status())
+                    .unwrap_or("unknown")
+                    .to_owned();
+                Ok(if status == "active" {
+                    Poll::Ready(())
+                } else {
+                    Poll::Pending(status)
+                })
+            },
+        )
         .await
     }
 
@@ -776,23 +781,28 @@ impl ElastiCache {
         {
             return Ok(());
         }
-        wait::until("user group deletion", RBAC_TIMEOUT, RBAC_POLL, || async {
-            let out = absent_if(
-                "DescribeUserGroups",
-                self.client
-                    .describe_user_groups()
-                    .user_group_id(id)
-                    .send()
-                    .await,
-                UG_ABSENT,
-            )?;
-            Ok(
-                match out.and_then(|o| o.user_groups.unwrap_or_default().into_iter().next()) {
-                    None => Poll::Ready(()),
-                    Some(g) => Poll::Pending(g.status().unwrap_or("deleting").to_owned()),
-                },
-            )
-        })
+        wait::until(
+            "user group deletion",
+            crate::kinds::elasticache_user_group::WAIT,
+            RBAC_POLL,
+            || async {
+                let out = absent_if(
+                    "DescribeUserGroups",
+                    self.client
+                        .describe_user_groups()
+                        .user_group_id(id)
+                        .send()
+                        .await,
+                    UG_ABSENT,
+                )?;
+                Ok(
+                    match out.and_then(|o| o.user_groups.unwrap_or_default().into_iter().next()) {
+                        None => Poll::Ready(()),
+                        Some(g) => Poll::Pending(g.status().unwrap_or("deleting").to_owned()),
+                    },
+                )
+            },
+        )
         .await
     }
 }

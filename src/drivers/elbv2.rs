@@ -35,7 +35,7 @@ const LISTENER: &str = "lb_listener";
 const RULE: &str = "lb_listener_rule";
 /// DescribeTags, DescribeLoadBalancers and DescribeTargetGroups take at most 20 ARNs.
 const BATCH: usize = 20;
-const LB_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+const LB_TIMEOUT: Duration = crate::kinds::lb::WAIT;
 const POLL_MAX: Duration = Duration::from_secs(10);
 
 pub struct Elbv2 {
@@ -238,24 +238,29 @@ impl Driver for Elbv2 {
             LB => self.delete_lb(arn).await,
             TG => {
                 // A target group stays in use for a moment after its listener or load balancer is deleted.
-                wait::until("target group release", LB_TIMEOUT, POLL_MAX, || async {
-                    match self
-                        .client
-                        .delete_target_group()
-                        .target_group_arn(arn)
-                        .send()
-                        .await
-                    {
-                        Ok(_) => Ok(Poll::Ready(())),
-                        Err(e) if error_code(&e) == Some("TargetGroupNotFound") => {
-                            Ok(Poll::Ready(()))
+                wait::until(
+                    "target group release",
+                    crate::kinds::lb_target_group::WAIT,
+                    POLL_MAX,
+                    || async {
+                        match self
+                            .client
+                            .delete_target_group()
+                            .target_group_arn(arn)
+                            .send()
+                            .await
+                        {
+                            Ok(_) => Ok(Poll::Ready(())),
+                            Err(e) if error_code(&e) == Some("TargetGroupNotFound") => {
+                                Ok(Poll::Ready(()))
+                            }
+                            Err(e) if error_code(&e) == Some("ResourceInUse") => {
+                                Ok(Poll::Pending("IN_USE".into()))
+                            }
+                            Err(e) => Err(sdk_error("DeleteTargetGroup", e)),
                         }
-                        Err(e) if error_code(&e) == Some("ResourceInUse") => {
-                            Ok(Poll::Pending("IN_USE".into()))
-                        }
-                        Err(e) => Err(sdk_error("DeleteTargetGroup", e)),
-                    }
-                })
+                    },
+                )
                 .await
             }
             LISTENER => match self.client.delete_listener().listener_arn(arn).send().await {

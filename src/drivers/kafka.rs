@@ -28,7 +28,7 @@ use super::{
 use crate::model::{Live, PropsExt, Resolved, Value};
 use crate::wait::Poll;
 
-const TIMEOUT: Duration = Duration::from_secs(3600);
+const TIMEOUT: Duration = crate::kinds::msk_cluster::WAIT;
 /// Where the bootstrap string is published; kept out of `Live.tags` so it never shows as tag drift.
 const TAG_PUBLISH: &str = "zinfra:bootstrap-parameter";
 const POLL: Duration = Duration::from_secs(30);

@@ -123,7 +123,7 @@ impl SecurityHub {
         }
         crate::wait::until(
             "Foundational Security Best Practices",
-            Duration::from_secs(600),
+            crate::kinds::securityhub_account::WAIT,
             Duration::from_secs(15),
             || async {
                 Ok(match self.fsbp().await? {

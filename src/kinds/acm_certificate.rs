@@ -7,6 +7,10 @@ use crate::validate::ResourceCx;
 
 static NAME: Ty = Ty::Str;
 
+/// The longest one operation waits for AWS: DNS validation and issuance (AWS: usually minutes, up to hours when the records are slow to resolve).
+/// The driver's deadline; a resource's `timeout` overrides it.
+pub const WAIT: std::time::Duration = std::time::Duration::from_secs(45 * 60);
+
 pub static KIND: KindDef = KindDef {
     name: "acm_certificate",
     doc: "A public ACM certificate, validated by DNS records zinfra writes into the stack's zone; apply waits until it is issued.",
@@ -66,6 +70,7 @@ pub static KIND: KindDef = KindDef {
     create_before_delete: false,
     holds: Some(Holds::when_used("the certificate listeners serve")),
     adoptable: false,
+    wait: Some(WAIT),
 };
 
 fn validate(cx: &ResourceCx<'_>) {

@@ -50,6 +50,10 @@ pub static ORIGIN: Ty = Ty::Object(&[
     .default(Default::Str("")),
 ]);
 
+/// The longest one operation waits for AWS: a distribution deploying to every edge location, or being disabled before deletion.
+/// The driver's deadline; a resource's `timeout` overrides it.
+pub const WAIT: std::time::Duration = std::time::Duration::from_secs(45 * 60);
+
 pub static KIND: KindDef = KindDef {
     name: "cloudfront_distribution",
     doc: "A CloudFront distribution serving private S3 origins through origin access controls, HTTPS only, TLS 1.2 or later, optionally behind a CLOUDFRONT web ACL.",
@@ -117,6 +121,7 @@ pub static KIND: KindDef = KindDef {
     create_before_delete: false,
     holds: None,
     adoptable: false,
+    wait: Some(WAIT),
 };
 
 fn validate(cx: &ResourceCx<'_>) {

@@ -5,6 +5,10 @@ use crate::validate::ResourceCx;
 
 static ATTR_TYPE: Ty = Ty::Enum(&["S", "N", "B"]);
 
+/// The longest one operation waits for AWS: a table or its indexes turning ACTIVE.
+/// The driver's deadline; a resource's `timeout` overrides it.
+pub const WAIT: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
 pub static KIND: KindDef = KindDef {
     name: "dynamodb_table",
     doc: "A DynamoDB table: encrypted at rest (with a CMK when `kms_key` is set), TTL and point-in-time recovery on.",
@@ -58,6 +62,7 @@ pub static KIND: KindDef = KindDef {
     create_before_delete: false,
     holds: Some(Holds::always("its items")),
     adoptable: true,
+    wait: Some(WAIT),
 };
 
 fn validate(cx: &ResourceCx<'_>) {

@@ -67,6 +67,7 @@ pub static KIND: KindDef = KindDef {
     create_before_delete: false,
     holds: Some(Holds::always("its images")),
     adoptable: true,
+    wait: None,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

@@ -3,6 +3,10 @@
 use crate::schema::{Default, Field, KindDef, Ty};
 use crate::validate::ResourceCx;
 
+/// The longest one operation waits for AWS: the cluster's services draining before it can be deleted.
+/// The driver's deadline; a resource's `timeout` overrides it.
+pub const WAIT: std::time::Duration = std::time::Duration::from_secs(20 * 60);
+
 pub static KIND: KindDef = KindDef {
     name: "ecs_cluster",
     doc: "An ECS cluster for Fargate services, with Container Insights on.",
@@ -28,6 +32,7 @@ pub static KIND: KindDef = KindDef {
     create_before_delete: false,
     holds: None,
     adoptable: false,
+    wait: Some(WAIT),
 };
 
 fn validate(cx: &ResourceCx<'_>) {

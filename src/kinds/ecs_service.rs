@@ -21,6 +21,10 @@ pub static LOAD_BALANCER: Ty = Ty::Object(&[
     Field::new("container_port", Ty::Int, "Its port.").required(),
 ]);
 
+/// The longest one operation waits for AWS: a deployment rolling out (every task replaced and healthy), or a deleted service draining.
+/// The driver's deadline; a resource's `timeout` overrides it.
+pub const WAIT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
+
 pub static KIND: KindDef = KindDef {
     name: "ecs_service",
     doc: "A Fargate service in private subnets, without public IPs, with a deployment circuit breaker that rolls back failed deployments.",
@@ -80,6 +84,7 @@ pub static KIND: KindDef = KindDef {
     create_before_delete: false,
     holds: None,
     adoptable: false,
+    wait: Some(WAIT),
 };
 
 fn validate(cx: &ResourceCx<'_>) {

@@ -112,6 +112,7 @@ pub static KIND: KindDef = KindDef {
     create_before_delete: true,
     holds: None,
     adoptable: false,
+    wait: None,
 };
 
 /// Fargate's valid task sizes: CPU units → the memory values (MiB) allowed with them.

@@ -5,6 +5,10 @@ use crate::validate::ResourceCx;
 
 static SG: Ty = Ty::Ref(&["security_group"], "id");
 
+/// The longest one operation waits for AWS: a replication group created or modified (AWS: up to an hour for a multi-AZ group).
+/// The driver's deadline; a resource's `timeout` overrides it.
+pub const WAIT: std::time::Duration = std::time::Duration::from_secs(60 * 60);
+
 pub static KIND: KindDef = KindDef {
     name: "elasticache_replication_group",
     doc: "A Redis replication group (cluster mode disabled: one primary and its replicas) in a private subnet group, encrypted at rest with a CMK and in transit (TLS required), with RBAC users from a user group. Creation takes minutes on AWS: apply waits for `available` (default timeout 60m, or the resource's `timeout`).",
@@ -120,6 +124,7 @@ pub static KIND: KindDef = KindDef {
     create_before_delete: false,
     holds: Some(Holds::always("its data")),
     adoptable: false,
+    wait: Some(WAIT),
 };
 
 fn validate(cx: &ResourceCx<'_>) {

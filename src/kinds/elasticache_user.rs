@@ -4,6 +4,10 @@ use crate::model::Value;
 use crate::schema::{Default, Field, KindDef, Ty};
 use crate::validate::ResourceCx;
 
+/// The longest one operation waits for AWS: a user turning active, or deleted.
+/// The driver's deadline; a resource's `timeout` overrides it.
+pub const WAIT: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
 pub static KIND: KindDef = KindDef {
     name: "elasticache_user",
     doc: "A Redis RBAC user: its access string, and a password from the environment (`password_from_env`) or IAM authentication. Passwords are write-only: sent when the user is created or `password_version` changes, never read, stored or printed; the version written last is kept in the tag `zinfra:secret-version`.",
@@ -56,6 +60,7 @@ pub static KIND: KindDef = KindDef {
     create_before_delete: false,
     holds: None,
     adoptable: false,
+    wait: Some(WAIT),
 };
 
 fn validate(cx: &ResourceCx<'_>) {

@@ -6,6 +6,10 @@ use crate::validate::ResourceCx;
 
 static USER: Ty = Ty::Ref(&["elasticache_user"], "id");
 
+/// The longest one operation waits for AWS: a user group turning active, or deleted.
+/// The driver's deadline; a resource's `timeout` overrides it.
+pub const WAIT: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
 pub static KIND: KindDef = KindDef {
     name: "elasticache_user_group",
     doc: "A Redis RBAC user group. It must hold your own disabled `default` user (`user_name = \"default\"`, `access_string` starting with `off`), so no client connects without its own credentials.",
@@ -34,6 +38,7 @@ pub static KIND: KindDef = KindDef {
     create_before_delete: false,
     holds: None,
     adoptable: false,
+    wait: Some(WAIT),
 };
 
 fn validate(cx: &ResourceCx<'_>) {

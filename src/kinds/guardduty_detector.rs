@@ -28,6 +28,7 @@ pub static KIND: KindDef = KindDef {
     create_before_delete: false,
     holds: None,
     adoptable: false,
+    wait: None,
 };
 
 /// Intrusion detection is a baseline control: a disabled detector is a finding, not a setting.

@@ -41,6 +41,7 @@ pub static KIND: KindDef = KindDef {
         "the key material: whatever it encrypted cannot be decrypted after deletion",
     )),
     adoptable: true,
+    wait: None,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

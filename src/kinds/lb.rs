@@ -7,6 +7,10 @@ use crate::validate::ResourceCx;
 static SUBNET: Ty = Ty::Ref(&["subnet"], "id");
 static SG: Ty = Ty::Ref(&["security_group"], "id");
 
+/// The longest one operation waits for AWS: a load balancer turning active, or released after deletion.
+/// The driver's deadline; a resource's `timeout` overrides it.
+pub const WAIT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
 pub static KIND: KindDef = KindDef {
     name: "lb",
     doc: "An internet-facing Application Load Balancer in public subnets, dropping invalid header fields.",
@@ -63,6 +67,7 @@ pub static KIND: KindDef = KindDef {
     create_before_delete: false,
     holds: None,
     adoptable: false,
+    wait: Some(WAIT),
 };
 
 fn validate(cx: &ResourceCx<'_>) {

@@ -49,6 +49,7 @@ pub static KIND: KindDef = KindDef {
     create_before_delete: false,
     holds: None,
     adoptable: false,
+    wait: None,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

@@ -38,6 +38,10 @@ pub static HEALTH_CHECK: Ty = Ty::Object(&[
     .default(Default::Int(2)),
 ]);
 
+/// The longest one operation waits for AWS: a target group released by its listeners after they are deleted.
+/// The driver's deadline; a resource's `timeout` overrides it.
+pub const WAIT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
 pub static KIND: KindDef = KindDef {
     name: "lb_target_group",
     doc: "A target group for ALB listeners; `ip` targets, as Fargate tasks need.",
@@ -88,6 +92,7 @@ pub static KIND: KindDef = KindDef {
     create_before_delete: false,
     holds: None,
     adoptable: false,
+    wait: Some(WAIT),
 };
 
 fn validate(cx: &ResourceCx<'_>) {

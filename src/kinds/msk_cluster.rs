@@ -7,6 +7,10 @@ use crate::validate::ResourceCx;
 static SUBNET_REF: Ty = Ty::Ref(&["subnet"], "id");
 static SG_REF: Ty = Ty::Ref(&["security_group"], "id");
 
+/// The longest one operation waits for AWS: an MSK cluster created, updated or deleted (AWS: up to 90 minutes for a multi-broker cluster).
+/// The driver's deadline; a resource's `timeout` overrides it.
+pub const WAIT: std::time::Duration = std::time::Duration::from_secs(90 * 60);
+
 pub static KIND: KindDef = KindDef {
     name: "msk_cluster",
     doc: "An Amazon MSK (Kafka) cluster in private subnets: TLS everywhere, encrypted at rest with the \
@@ -117,6 +121,7 @@ pub static KIND: KindDef = KindDef {
     create_before_delete: false,
     holds: Some(Holds::always("its topics and their messages")),
     adoptable: false,
+    wait: Some(WAIT),
 };
 
 /// The baseline's controls: private subnets, TLS everywhere, IAM authentication only, brokers spread

@@ -4,6 +4,10 @@ use crate::model::Value;
 use crate::schema::{Field, KindDef, Ty};
 use crate::validate::ResourceCx;
 
+/// The longest one operation waits for AWS: a NAT gateway turning available, or deleted.
+/// The driver's deadline; a resource's `timeout` overrides it.
+pub const WAIT: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
 pub static KIND: KindDef = KindDef {
     name: "nat_gateway",
     doc: "A public NAT gateway: outbound internet access for private subnets. Apply waits until it is \
@@ -32,6 +36,7 @@ pub static KIND: KindDef = KindDef {
     create_before_delete: false,
     holds: None,
     adoptable: false,
+    wait: Some(WAIT),
 };
 
 /// A public NAT gateway only works from a subnet that routes to the internet.

@@ -62,6 +62,7 @@ pub static KIND: KindDef = KindDef {
     create_before_delete: false,
     holds: None,
     adoptable: true,
+    wait: None,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

@@ -25,6 +25,7 @@ pub static KIND: KindDef = KindDef {
         "its records and delegation: a new zone gets new name servers",
     )),
     adoptable: false,
+    wait: None,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

@@ -46,6 +46,7 @@ pub static KIND: KindDef = KindDef {
     create_before_delete: false,
     holds: None,
     adoptable: false,
+    wait: None,
 };
 
 /// Each route goes to exactly one target.

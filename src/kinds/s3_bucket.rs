@@ -44,6 +44,7 @@ pub static KIND: KindDef = KindDef {
     create_before_delete: false,
     holds: Some(Holds::always("its objects")),
     adoptable: true,
+    wait: None,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

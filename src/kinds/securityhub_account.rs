@@ -4,6 +4,10 @@ use crate::model::Value;
 use crate::schema::{Default, Field, KindDef, Ty};
 use crate::validate::ResourceCx;
 
+/// The longest one operation waits for AWS: the Foundational Security Best Practices standard turning READY.
+/// The driver's deadline; a resource's `timeout` overrides it.
+pub const WAIT: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
 pub static KIND: KindDef = KindDef {
     name: "securityhub_account",
     doc: "AWS Security Hub enabled for the stack's region, subscribed to the AWS Foundational Security \
@@ -21,6 +25,7 @@ pub static KIND: KindDef = KindDef {
     create_before_delete: false,
     holds: None,
     adoptable: false,
+    wait: Some(WAIT),
 };
 
 fn validate(cx: &ResourceCx<'_>) {

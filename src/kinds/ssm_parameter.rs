@@ -48,6 +48,7 @@ pub static KIND: KindDef = KindDef {
     create_before_delete: false,
     holds: Some(Holds::only_if(is_secure_string, "its secret value")),
     adoptable: true,
+    wait: None,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

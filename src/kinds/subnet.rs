@@ -36,6 +36,7 @@ pub static KIND: KindDef = KindDef {
     create_before_delete: false,
     holds: None,
     adoptable: false,
+    wait: None,
 };
 
 fn net(cx_value: Option<&str>) -> Option<ipnet::Ipv4Net> {

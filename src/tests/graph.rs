@@ -93,3 +93,42 @@ fn self_reference_is_a_cycle() {
         ",
     );
 }
+
+/// The time a CI job must allow: bounded waits added up along the longest chain, a resource's own
+/// `timeout` in place of its kind's, and chains that run side by side not added.
+#[test]
+fn longest_wait_adds_waits_along_the_longest_chain() {
+    let s = Case::new(
+        "
+        [vpc.main]
+        cidr_block = \"10.0.0.0/16\"
+
+        [subnet.a]
+        vpc = \"vpc.main\"
+        cidr_block = \"10.0.1.0/24\"
+        availability_zone = \"us-east-1a\"
+        tier = \"public\"
+
+        [eip.nat]
+
+        [nat_gateway.a]
+        subnet = \"subnet.a\"
+        eip = \"eip.nat\"
+        timeout = \"25m\"
+
+        [dynamodb_table.t]
+        hash_key = \"id\"
+        attributes = { id = \"S\" }
+        depends_on = [\"nat_gateway.a\"]
+
+        [dynamodb_table.side]
+        hash_key = \"id\"
+        attributes = { id = \"S\" }
+        ",
+    )
+    .ok();
+    let (longest, chain) = Graph::new(&s).unwrap().longest_wait(&s);
+    // 25m (the NAT gateway's own timeout, not its kind's 10m) + 10m (a table); the other table runs beside.
+    assert_eq!(longest, std::time::Duration::from_secs(35 * 60));
+    assert_eq!(chain, ["nat_gateway.a", "dynamodb_table.t"]);
+}

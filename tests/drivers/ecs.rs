@@ -112,10 +112,22 @@ async fn ecs_cluster_task_definition_and_service_lifecycle() {
     let stack = unique("ecs-life");
     let (subnet, sg, tg) = network().await;
     let account = &super::common::account();
-    let repo = format!(
-        "{account}.dkr.ecr.us-east-1.amazonaws.com/{}",
-        unique("zinfra-test/hub")
-    );
+    let repo_name = unique("zinfra-test/hub");
+    let repo = format!("{account}.dkr.ecr.us-east-1.amazonaws.com/{repo_name}");
+    // A deployment pulls the image: it must be in the repository (the emulator checks, as ECS does).
+    let ecr = aws_sdk_ecr::Client::new(&crate::support::sdk_config().await);
+    ecr.create_repository()
+        .repository_name(&repo_name)
+        .send()
+        .await
+        .unwrap();
+    ecr.put_image()
+        .repository_name(&repo_name)
+        .image_tag("v1")
+        .image_manifest(r#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"digest":"sha256:v1"},"layers":[]}"#)
+        .send()
+        .await
+        .unwrap();
     let exec_role = format!("arn:aws:iam::{account}:role/{}", unique("exec"));
     let task_role = format!("arn:aws:iam::{account}:role/{}", unique("task"));
     let parameter = format!(
@@ -381,4 +393,10 @@ async fn ecs_cluster_task_definition_and_service_lifecycle() {
     d.delete(&svc_live).await.expect("service again");
     d.delete(&td_live).await.expect("task definition again");
     d.delete(&cluster_live).await.expect("cluster again");
+    ecr.delete_repository()
+        .repository_name(&repo_name)
+        .force(true)
+        .send()
+        .await
+        .unwrap();
 }
