@@ -2,6 +2,7 @@
 
 mod support;
 
+mod action;
 mod check;
 mod cli;
 mod corpus;
@@ -13,3 +14,4 @@ mod localstack;
 mod pacing;
 mod requests;
 mod stack;
+mod workflows;
