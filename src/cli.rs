@@ -188,6 +188,9 @@ enum Command {
         #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
         format: GraphFormat,
     },
+    /// Every resource kind's fields as JSON (for tools: src/constraints/generate.py reads it).
+    #[command(hide = true)]
+    Schema,
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -489,6 +492,10 @@ fn offline(cli: &Cli, ui: &Ui) -> Option<Result<i32>> {
             print!("{}", crate::check::rules::rules_doc());
             Ok(EXIT_OK)
         }
+        Command::Schema => {
+            println!("{:#}", crate::schema::to_json());
+            Ok(EXIT_OK)
+        }
         Command::Check {
             stack: Some(stack),
             format,
@@ -537,7 +544,9 @@ async fn run(cli: Cli, ui: &Ui) -> Result<i32> {
         vars: &cli.vars,
     };
     match cli.command {
-        Command::Validate { .. } | Command::Graph { .. } => unreachable!("run offline"),
+        Command::Validate { .. } | Command::Graph { .. } | Command::Schema => {
+            unreachable!("run offline")
+        }
         Command::Output {
             stack,
             name: one,

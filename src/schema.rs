@@ -202,3 +202,46 @@ impl Ty {
         }
     }
 }
+
+/// Every kind's fields, flattened to paths (`container_definitions[].name` for a field of the objects
+/// in a list), with their types: what tools outside the crate need to know of the schema.
+pub fn to_json() -> serde_json::Value {
+    fn ty_name(t: &Ty) -> String {
+        match t {
+            Ty::Str => "string".into(),
+            Ty::Int => "integer".into(),
+            Ty::Bool => "boolean".into(),
+            Ty::Enum(_) => "enum".into(),
+            Ty::Cidr => "cidr".into(),
+            Ty::Ref(..) => "reference".into(),
+            Ty::List(t) | Ty::Set(t) => format!("list<{}>", ty_name(t)),
+            Ty::Map(t) => format!("map<{}>", ty_name(t)),
+            Ty::Object(_) => "object".into(),
+            Ty::Json => "json".into(),
+            Ty::SecretEnv => "secret".into(),
+        }
+    }
+    fn walk(prefix: &str, fields: &[Field], out: &mut Vec<serde_json::Value>) {
+        for f in fields {
+            let path = format!("{prefix}{}", f.name);
+            out.push(serde_json::json!({ "path": path, "type": ty_name(&f.ty) }));
+            match f.ty {
+                Ty::Object(inner) => walk(&format!("{path}."), inner, out),
+                Ty::List(Ty::Object(inner)) | Ty::Set(Ty::Object(inner)) => {
+                    walk(&format!("{path}[]."), inner, out)
+                }
+                Ty::Map(Ty::Object(inner)) => walk(&format!("{path}{{}}."), inner, out),
+                _ => {}
+            }
+        }
+    }
+    let kinds: serde_json::Map<String, serde_json::Value> = kinds::ALL
+        .iter()
+        .map(|k| {
+            let mut fields = Vec::new();
+            walk("", k.fields, &mut fields);
+            (k.name.to_owned(), serde_json::Value::Array(fields))
+        })
+        .collect();
+    serde_json::Value::Object(kinds)
+}
