@@ -303,9 +303,38 @@ fn locate(path: &str, source: &str, diags: &[Diagnostic]) -> Vec<(String, usize,
         .collect()
 }
 
+/// A stack file's text. One that is not UTF-8 is a diagnostic at the first byte that is not, with
+/// its line and column, like any other problem in the file.
+fn read_source(path: &Path, ui: &Ui) -> Result<String> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(text),
+        Err(e) => {
+            let at = e.utf8_error().valid_up_to();
+            let bad = e.as_bytes()[at];
+            let lossy = String::from_utf8_lossy(e.as_bytes()).into_owned();
+            let shown = path.display().to_string();
+            // The valid prefix is the same in the lossy text: the span is the replacement character.
+            let d = crate::diagnostic::Diagnostic::new(
+                format!("{shown} is not UTF-8 text: byte 0x{bad:02x} at offset {at} starts no UTF-8 character"),
+                Some(at..at + '\u{FFFD}'.len_utf8()),
+                "not UTF-8",
+            )
+            .help("stack files are UTF-8: save it as UTF-8 (iconv -f latin1 -t utf-8, or your editor's encoding setting)");
+            let diags = [d];
+            Err(anyhow!(Invalid {
+                text: format!(
+                    "{}error: {shown} has 1 problem; nothing was sent to AWS\n",
+                    crate::diagnostic::render(&shown, &lossy, &diags, ui.color)
+                ),
+                at: locate(&shown, &lossy, &diags),
+            }))
+        }
+    }
+}
+
 fn load_stack(path: &Path, ui: &Ui, load: &Load<'_>) -> Result<(Stack, Graph)> {
-    let source =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let source = read_source(path, ui)?;
     let shown = path.display().to_string();
     // `--var NAME=VALUE` reads as `ZINFRA_VAR_NAME`, and wins over it.
     let env = |k: &str| {
@@ -1271,11 +1300,13 @@ fn save_plan(p: &Plan, s: &Stack, path: &Path) -> Result<()> {
 }
 
 fn read_saved_plan(path: &Path) -> Result<Option<Plan>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    if !text.trim_start().starts_with('{') {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    // Not a plan (plans are JSON objects): a stack file, read and reported by `load_stack`.
+    if !bytes.trim_ascii_start().starts_with(b"{") {
         return Ok(None);
     }
+    let text = String::from_utf8(bytes)
+        .with_context(|| format!("{} is not a plan: not UTF-8", path.display()))?;
     let p: Plan = serde_json::from_str(&text).with_context(|| {
         format!(
             "{} is not a zinfra plan file, or it was cut short; nothing was applied",

@@ -7,6 +7,7 @@
 pub mod apply;
 pub mod check;
 pub mod cli;
+pub mod constraints;
 pub mod diagnostic;
 pub mod drivers;
 pub mod graph;

@@ -868,8 +868,10 @@ impl Parser<'_> {
             .get("waivers")
             .map(|v| self.waivers(v, "stack"))
             .unwrap_or_default();
-        if let Some(v) = t.get("protected") {
-            self.spans.insert("stack.protected".into(), v.span());
+        for field in ["protected", "region", "tags"] {
+            if let Some(v) = t.get(field) {
+                self.spans.insert(format!("stack.{field}"), v.span());
+            }
         }
         let protected = match t.get("protected") {
             None => false,

@@ -143,4 +143,45 @@ fn validate(cx: &ResourceCx<'_>) {
             "at most 255 characters and not starting with `sg-`",
         );
     }
+    // EC2's model has no constraint on these; its API reference has (CreateSecurityGroup, IpRange).
+    let mut texts: Vec<(String, &str)> = ["group_name", "description"]
+        .into_iter()
+        .filter_map(|f| Some((f.to_owned(), cx.str(f)?)))
+        .collect();
+    for list in ["ingress", "egress"] {
+        if let Some(rules) = cx.get(list) {
+            for (i, r) in rules.as_list().iter().enumerate() {
+                if let Some(d) = r
+                    .as_map()
+                    .and_then(|m| m.get("description"))
+                    .and_then(Value::as_str)
+                {
+                    texts.push((format!("{list}[{i}].description"), d));
+                }
+            }
+        }
+    }
+    for (path, text) in texts {
+        if let Some(bad) = text.chars().find(|c| !ec2_text_char(*c)) {
+            cx.error_at_value(
+                &path,
+                &format!("`{path}` has a character EC2 refuses: {bad:?}"),
+                "EC2 takes a-z, A-Z, 0-9, spaces and ._-:/()#,@[]+=&;{}!$* here (up to 255 characters)",
+            );
+        } else if text.chars().count() > 255 {
+            cx.error_at_value(
+                &path,
+                &format!(
+                    "`{path}` is {} characters long; EC2 accepts at most 255",
+                    text.chars().count()
+                ),
+                "shorten it",
+            );
+        }
+    }
+}
+
+/// The characters EC2 takes in a security group's name and description and in a rule's description.
+fn ec2_text_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || " ._-:/()#,@[]+=&;{}!$*".contains(c)
 }

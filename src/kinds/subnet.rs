@@ -45,6 +45,7 @@ fn net(cx_value: Option<&str>) -> Option<ipnet::Ipv4Net> {
 
 /// The subnet must sit inside its VPC and must not overlap a sibling declared before it.
 fn validate(cx: &ResourceCx<'_>) {
+    super::vpc::check_block_size(cx, "subnet");
     let Some(mine) = net(cx.str("cidr_block")) else {
         return;
     };

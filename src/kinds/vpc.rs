@@ -1,6 +1,7 @@
 //! `vpc`: schema and checks. AWS calls: `src/drivers/ec2.rs`; tests: `tests/drivers/ec2.rs`.
 
-use crate::schema::{Default, Field, KindDef, Ty, no_validation};
+use crate::schema::{Default, Field, KindDef, Ty};
+use crate::validate::ResourceCx;
 
 pub static KIND: KindDef = KindDef {
     name: "vpc",
@@ -25,9 +26,33 @@ pub static KIND: KindDef = KindDef {
     physical_name: None,
     taggable: true,
     outputs: &["id", "arn"],
-    validate: no_validation,
+    validate,
     create_before_delete: false,
     holds: None,
     adoptable: false,
     wait: None,
 };
+
+/// AWS allows a VPC's (and a subnet's) IPv4 block between /16 and /28.
+pub fn check_block_size(cx: &ResourceCx<'_>, what: &str) {
+    let Some(net) = cx
+        .str("cidr_block")
+        .and_then(|s| s.parse::<ipnet::Ipv4Net>().ok())
+    else {
+        return;
+    };
+    if !(16..=28).contains(&net.prefix_len()) {
+        cx.error_at_value(
+            "cidr_block",
+            &format!(
+                "{what} CIDR {net} is /{}: AWS allows a {what} between /16 (65,536 addresses) and /28 (16)",
+                net.prefix_len()
+            ),
+            "pick a prefix length from 16 to 28",
+        );
+    }
+}
+
+fn validate(cx: &ResourceCx<'_>) {
+    check_block_size(cx, "VPC");
+}

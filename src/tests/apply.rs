@@ -191,7 +191,7 @@ fn replacement_deletes_dependents_first_and_recreates_in_order() {
 
 const SERVICE_STACK: &str = "
     [iam_role.exec]
-    assume_role_policy = { Version = \"2012-10-17\", Statement = [] }
+    assume_role_policy = { Version = \"2012-10-17\", Statement = [{ Effect = \"Allow\", Principal = { Service = \"ecs-tasks.amazonaws.com\" }, Action = \"sts:AssumeRole\" }] }
 
     [vpc.main]
     cidr_block = \"10.0.0.0/16\"
@@ -299,7 +299,7 @@ async fn destroy_follows_references_against_the_kind_order() {
     let text = format!(
         "{SERVICE_STACK}
     [iam_role.deploy]
-    assume_role_policy = {{ Version = \"2012-10-17\", Statement = [] }}
+    assume_role_policy = {{ Version = \"2012-10-17\", Statement = [{{ Effect = \"Allow\", Principal = {{ Service = \"ecs-tasks.amazonaws.com\" }}, Action = \"sts:AssumeRole\" }}] }}
     inline_policies.deploy = {{ Version = \"2012-10-17\", Statement = [{{ Effect = \"Allow\", Action = \"ecs:UpdateService\", Resource = \"${{ecs_service.app.arn}}\" }}] }}
 "
     );

@@ -21,7 +21,7 @@ fn stack() -> crate::stack::Stack {
         cidr_block = \"10.0.0.0/16\"
 
         [iam_role.r]
-        assume_role_policy = { Statement = [{ Resource = \"${subnet.a.id}\" }] }
+        assume_role_policy = { Statement = [{ Effect = \"Allow\", Principal = { Service = \"ec2.amazonaws.com\" }, Action = \"sts:AssumeRole\", Condition = { StringEquals = { \"aws:SourceArn\" = \"${subnet.a.id}\" } } }] }
         depends_on = [\"internet_gateway.gw\"]
         ",
     )

@@ -1234,11 +1234,11 @@ fn bucket_policy_declared_once_and_without_id() {
         "
         [s3_bucket.site]
         bucket = \"zenoo-site\"
-        policy = { Version = \"2012-10-17\", Statement = [] }
+        policy = { Version = \"2012-10-17\", Statement = [{ Effect = \"Deny\", Principal = \"*\", Action = \"s3:*\", Resource = \"*\" }] }
 
         [s3_bucket_policy.site]
         bucket = \"s3_bucket.site\"
-        policy = { Id = \"mine\", Version = \"2012-10-17\", Statement = [] }
+        policy = { Id = \"mine\", Version = \"2012-10-17\", Statement = [{ Effect = \"Deny\", Principal = \"*\", Action = \"s3:*\", Resource = \"*\" }] }
         ",
     )
     .errors(
@@ -1246,8 +1246,8 @@ fn bucket_policy_declared_once_and_without_id() {
         error: the policy's `Id` is set by zinfra
            --> stack.toml:12:10
            |
-        12 | policy = { Id = \"mine\", Version = \"2012-10-17\", Statement = [] }
-           |          ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ in s3_bucket_policy.site
+        12 | policy = { Id = \"mine\", Version = \"2012-10-17\", Statement = [{ Effect = \"Deny\", Principal = \"*\", Action = \"s3:*\", Resource = \"*\" }] }
+           |          ^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^^ in s3_bucket_policy.site
            |
            = help: remove `Id`: zinfra writes its own there to find the policy again (bucket policies carry no tags)
 
