@@ -37,6 +37,8 @@ impl Spans {
 /// What a kind's `validate` sees: its resource, the whole stack, and a place to report errors.
 pub struct ResourceCx<'a> {
     pub resource: &'a Resource,
+    /// The stack's region.
+    pub region: &'a str,
     pub stack: &'a [Resource],
     pub spans: &'a Spans,
     pub diags: &'a RefCell<Vec<Diagnostic>>,
@@ -73,6 +75,16 @@ impl ResourceCx<'_> {
             _ => None,
         }
     }
+    /// The region a referenced certificate is requested in: its `region`, else the stack's.
+    pub fn certificate_region(&self, field: &str) -> Option<(String, &str)> {
+        let cert = self.referenced(field)?;
+        let region = cert
+            .props
+            .get("region")
+            .and_then(Value::as_str)
+            .unwrap_or(self.region);
+        Some((cert.address.clone(), region))
+    }
     pub fn error_at_value(&self, field: &str, message: &str, help: &str) {
         let span = self.spans.value(&self.resource.address, field);
         let label = format!("in {}", self.resource.address);
@@ -104,6 +116,7 @@ pub fn check(stack: &crate::stack::Stack) -> Vec<Diagnostic> {
         let kind = crate::schema::kind(&r.kind).expect("parsed kinds exist");
         let cx = ResourceCx {
             resource: r,
+            region: &stack.info.region,
             stack: &stack.resources,
             spans: &stack.spans,
             diags: &diags,

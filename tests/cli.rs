@@ -85,7 +85,7 @@ fn validate_output() {
     assert_eq!(
         run.stdout.replace(&dev, "stacks/zenoo-dev.toml"),
         "stacks/zenoo-dev.toml is valid: 57 resources in stack zenoo-dev (dev).\n\
-         Longest chain of waits: 1h30m (acm_certificate.frontend -> cloudfront_distribution.frontend); \
+         Longest chain of waits: 2h (msk_cluster.events -> ecs_service.hub); \
          give a job that applies or destroys it more.\n"
     );
 }

@@ -491,6 +491,8 @@ async fn reference_stack_life_cycle() {
                 "elasticache_subnet_group.redis".to_string(),
                 "update".to_string()
             ),
+            // Its Kafka policy names the new cluster.
+            ("iam_role.task".to_string(), "update".to_string()),
             ("msk_cluster.events".to_string(), "replace".to_string()),
             ("route_table.private".to_string(), "update".to_string()),
         ]
@@ -520,7 +522,11 @@ async fn reference_stack_life_cycle() {
         .json();
     assert_eq!(
         changes(&plan),
-        [("msk_cluster.events".to_string(), "replace".to_string())]
+        [
+            ("msk_cluster.events".to_string(), "replace".to_string()),
+            // Its Kafka policy names the new cluster.
+            ("iam_role.task".to_string(), "update".to_string()),
+        ]
     );
     assert_eq!(
         plan["resource_changes"]
@@ -1253,6 +1259,26 @@ async fn verify_live_properties() {
         .unwrap();
     let c = c.cluster_info().unwrap();
     assert_eq!(c.state().map(|s| s.as_str()), Some("ACTIVE"));
+    // The hub's task role may use the cluster over IAM: connect, its topics, its consumer groups.
+    let cluster_arn = c.cluster_arn().unwrap();
+    let (head, path) = cluster_arn.split_once(":cluster/").unwrap();
+    let events = aws_sdk_iam::Client::new(&conf)
+        .get_role_policy()
+        .role_name("zenoo-dev-hub-task")
+        .policy_name("events")
+        .send()
+        .await
+        .unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_str(&urlencoding::decode(events.policy_document()).unwrap()).unwrap();
+    assert_eq!(
+        doc,
+        serde_json::json!({ "Version": "2012-10-17", "Statement": [
+            { "Effect": "Allow", "Action": ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"], "Resource": cluster_arn },
+            { "Effect": "Allow", "Action": ["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData", "kafka-cluster:WriteData"], "Resource": format!("{head}:topic/{path}/hub.*") },
+            { "Effect": "Allow", "Action": ["kafka-cluster:DescribeGroup", "kafka-cluster:AlterGroup"], "Resource": format!("{head}:group/{path}/hub-*") },
+        ]})
+    );
     let nodes = c.broker_node_group_info().unwrap();
     let broker_subnets = ec2
         .describe_subnets()

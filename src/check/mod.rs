@@ -72,6 +72,10 @@ impl Item<'_> {
     pub fn str(&self, field: &str) -> Option<&str> {
         self.get(field).and_then(Value::as_str)
     }
+    /// A value only live state has (`check --live`), such as a certificate's signature algorithm.
+    pub fn output(&self, name: &str) -> Option<&str> {
+        self.outputs?.get(name).map(String::as_str)
+    }
     pub fn bool(&self, field: &str) -> Option<bool> {
         self.get(field).and_then(Value::as_bool)
     }

@@ -143,7 +143,7 @@ pub static RULES: &[Rule] = &[
     },
     Rule {
         id: "ZS-ACM-001",
-        title: "Certificates use RSA 2048 keys",
+        title: "Certificates use RSA 2048 keys and SHA-256 with RSA signatures",
         seed: SEED_ACM,
         severity: Error,
         equivalents: &[],
@@ -394,6 +394,15 @@ pub static RULES: &[Rule] = &[
         equivalents: &["checkov CKV_AWS_291"],
         kind: "msk_cluster",
         check: Resource(msk_iam),
+    },
+    Rule {
+        id: "ZS-MSK-005",
+        title: "An MSK cluster with IAM authentication is reachable: a role of the stack may connect to it",
+        seed: SEED_MSK,
+        severity: Error,
+        equivalents: &[],
+        kind: "msk_cluster",
+        check: Resource(msk_reachable),
     },
     Rule {
         id: "ZS-IDS-001",
@@ -652,10 +661,20 @@ fn named_repository(sub: &str) -> bool {
 
 fn acm_rsa_2048(_: &View, c: &Item) -> Option<Fail> {
     match c.str("key_algorithm") {
-        Some("RSA_2048") | None => None,
+        Some("RSA_2048") | None => {}
+        Some(other) => {
+            return fail(
+                "key_algorithm",
+                format!("the key is `{other}`, not RSA 2048"),
+            );
+        }
+    }
+    // Only ACM knows how the issued certificate is signed: checked with --live.
+    match c.output("signature_algorithm") {
+        Some("SHA256WITHRSA") | None => None,
         Some(other) => fail(
             "key_algorithm",
-            format!("the key is `{other}`, not RSA 2048"),
+            format!("the certificate is signed with {other}, not SHA-256 with RSA"),
         ),
     }
 }
@@ -943,6 +962,57 @@ fn msk_iam(_: &View, c: &Item) -> Option<Fail> {
         return fail("unauthenticated", "unauthenticated clients are allowed");
     }
     off(c, "sasl_iam", "IAM client authentication")
+}
+
+/// IAM authentication with no role allowed `kafka-cluster:Connect` on the cluster: no client can use it.
+fn msk_reachable(v: &View, c: &Item) -> Option<Fail> {
+    if c.bool("sasl_iam") == Some(false) {
+        return None; // ZS-MSK-004 reports that
+    }
+    let reference = format!("${{{}.arn}}", c.address);
+    let arn = c.output("arn");
+    let names_cluster = |r: &str| {
+        r == "*"
+            || r == reference
+            || arn.is_some_and(|a| r == a || r.strip_suffix('*').is_some_and(|p| a.starts_with(p)))
+    };
+    let connects = |a: &str| matches!(a, "*" | "kafka-cluster:*" | "kafka-cluster:Connect");
+    let strings = |v: Option<&serde_json::Value>| -> Vec<String> {
+        match v {
+            Some(serde_json::Value::String(s)) => vec![s.clone()],
+            Some(serde_json::Value::Array(a)) => a
+                .iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let reachable = v.of_kind("iam_role").any(|role| {
+        let Some(Value::Map(policies)) = role.get("inline_policies") else {
+            return false;
+        };
+        policies.values().any(|doc| {
+            let Value::Json(doc) = doc else {
+                return false;
+            };
+            let statements = match doc.get("Statement") {
+                Some(serde_json::Value::Array(a)) => a.iter().collect(),
+                Some(one) => vec![one],
+                None => Vec::new(),
+            };
+            statements.into_iter().any(|s| {
+                s.get("Effect").and_then(|e| e.as_str()) == Some("Allow")
+                    && strings(s.get("Action")).iter().any(|a| connects(a))
+                    && strings(s.get("Resource")).iter().any(|r| names_cluster(r))
+            })
+        })
+    });
+    (!reachable).then(|| {
+        fail(
+            "sasl_iam",
+            "clients authenticate with IAM, but no role of the stack may `kafka-cluster:Connect` to the cluster",
+        )
+    })?
 }
 
 /// Stack-level rules apply to a full environment: a stack with a VPC of its own.

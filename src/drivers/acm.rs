@@ -189,6 +189,11 @@ impl Driver for Acm {
                 live.props
                     .insert("validation_method".into(), Value::Str(m.as_str().into()));
             }
+            if let Some(s) = cert.signature_algorithm() {
+                // Read by `check --live` (ZS-ACM-001): the seed asks for SHA-256 with RSA.
+                live.outputs
+                    .insert("signature_algorithm".into(), s.to_owned());
+            }
             if let Some(k) = cert.key_algorithm() {
                 // DescribeCertificate says `RSA-2048` where RequestCertificate takes `RSA_2048`.
                 live.props.insert(

@@ -181,6 +181,14 @@ impl Kafka {
         let arn = c.cluster_arn().unwrap_or_default();
         let mut live = Live::new(address, "msk_cluster", arn);
         live.outputs.insert("arn".into(), arn.to_owned());
+        // Topics and consumer groups are named by ARNs under the cluster's name and UUID
+        // (`…:topic/<cluster>/<uuid>/<topic>`): IAM policies of Kafka clients grant on these prefixes.
+        if let Some((head, path)) = arn.split_once(":cluster/") {
+            live.outputs
+                .insert("topic_arn_prefix".into(), format!("{head}:topic/{path}"));
+            live.outputs
+                .insert("group_arn_prefix".into(), format!("{head}:group/{path}"));
+        }
         let brokers = self.bootstrap(arn).await?;
         let published = self.published(c, brokers.as_deref()).await?;
         if let Some(b) = brokers {

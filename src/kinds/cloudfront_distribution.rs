@@ -151,6 +151,18 @@ fn validate(cx: &ResourceCx<'_>) {
             "add `certificate = \"acm_certificate.<name>\"` covering every alias",
         );
     }
+    // CloudFront takes certificates from us-east-1 only.
+    if let Some((cert, region)) = cx.certificate_region("certificate")
+        && region != "us-east-1"
+    {
+        cx.error_at_value(
+            "certificate",
+            &format!(
+                "{cert} is requested in {region}; CloudFront uses certificates in us-east-1 only"
+            ),
+            &format!("set `region = \"us-east-1\"` on {cert}"),
+        );
+    }
     if let Some(acl) = cx.referenced("web_acl")
         && acl.props.get("scope").and_then(Value::as_str) != Some("CLOUDFRONT")
     {

@@ -94,6 +94,19 @@ fn validate(cx: &ResourceCx<'_>) {
             }
         }
         Some("HTTPS") => {
+            // A load balancer serves certificates of its own region only.
+            if let Some((cert, region)) = cx.certificate_region("certificate")
+                && region != cx.region
+            {
+                cx.error_at_value(
+                    "certificate",
+                    &format!(
+                        "{cert} is requested in {region}; a load balancer in {} serves certificates of its own region only",
+                        cx.region
+                    ),
+                    &format!("remove `region` from {cert} (or request another certificate for the load balancer)"),
+                );
+            }
             if cx.is_null("certificate") {
                 cx.error_at_header(
                     "HTTPS listener without a certificate",

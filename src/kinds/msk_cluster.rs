@@ -116,6 +116,8 @@ pub static KIND: KindDef = KindDef {
         "arn",
         "bootstrap_brokers_sasl_iam",
         "bootstrap_brokers_parameter",
+        "topic_arn_prefix",
+        "group_arn_prefix",
     ],
     validate,
     create_before_delete: false,

@@ -891,3 +891,93 @@ fn an_environment_has_threat_detection() {
     // A stack without a VPC of its own (a few parameters, a table) is not an environment.
     passes("ZS-IDS", "[kms_key.k]\n");
 }
+
+/// The seed's "SHA-256 with RSA" signature is known only to ACM: `check --live` reads it.
+#[test]
+fn a_certificate_signed_otherwise_fails_live() {
+    let mut live = live_reference();
+    let cert = live
+        .iter_mut()
+        .find(|l| l.address == "acm_certificate.alb")
+        .unwrap();
+    cert.outputs
+        .insert("signature_algorithm".into(), "SHA256WITHRSA".into());
+    let found = |live: &[crate::model::Live]| -> Vec<String> {
+        check::evaluate(&check::View::live(live), &Default::default(), "2026-01-01")
+            .iter()
+            .map(|f| format!("{} {} {}", f.rule.id, f.address, f.message))
+            .collect()
+    };
+    assert_eq!(found(&live), Vec::<String>::new());
+    let cert = live
+        .iter_mut()
+        .find(|l| l.address == "acm_certificate.alb")
+        .unwrap();
+    cert.outputs
+        .insert("signature_algorithm".into(), "SHA1WITHRSA".into());
+    assert_eq!(
+        found(&live),
+        [
+            "ZS-ACM-001 acm_certificate.alb the certificate is signed with SHA1WITHRSA, not SHA-256 with RSA"
+        ]
+    );
+}
+
+/// ZS-MSK-005: with IAM authentication, some role of the stack must be allowed to connect; live, the
+/// grant names the cluster's ARN.
+#[test]
+fn an_msk_cluster_no_role_may_connect_to_fails() {
+    use crate::model::Value;
+    let base = live_reference();
+    let found = |live: &[crate::model::Live]| -> Vec<(String, String)> {
+        check::evaluate(&check::View::live(live), &Default::default(), "2026-01-01")
+            .iter()
+            .map(|f| (f.rule.id.to_owned(), f.address.clone()))
+            .collect()
+    };
+    assert_eq!(found(&base), Vec::<(String, String)>::new());
+    // The task role without its Kafka policy.
+    let mut live = base.clone();
+    let role = live
+        .iter_mut()
+        .find(|l| l.address == "iam_role.task")
+        .unwrap();
+    let Some(Value::Map(policies)) = role.props.get_mut("inline_policies") else {
+        panic!("inline_policies");
+    };
+    assert!(policies.remove("events").is_some());
+    assert_eq!(
+        found(&live),
+        [("ZS-MSK-005".to_owned(), "msk_cluster.events".to_owned())]
+    );
+    // Live, a grant on the cluster's ARN (as AWS returns it) counts; one on another cluster does not.
+    let arn = "arn:aws:kafka:us-east-1:123456789012:cluster/zenoo-dev-events/abc-1";
+    let with_grant = |resource: &str| {
+        let mut live = live.clone();
+        live.iter_mut()
+            .find(|l| l.address == "msk_cluster.events")
+            .unwrap()
+            .outputs
+            .insert("arn".into(), arn.into());
+        let role = live
+            .iter_mut()
+            .find(|l| l.address == "iam_role.task")
+            .unwrap();
+        let Some(Value::Map(policies)) = role.props.get_mut("inline_policies") else {
+            panic!("inline_policies");
+        };
+        policies.insert(
+            "kafka".into(),
+            Value::Json(serde_json::json!({
+                "Version": "2012-10-17",
+                "Statement": [{ "Effect": "Allow", "Action": "kafka-cluster:Connect", "Resource": resource }]
+            })),
+        );
+        found(&live)
+    };
+    assert_eq!(with_grant(arn), Vec::<(String, String)>::new());
+    assert_eq!(
+        with_grant("arn:aws:kafka:us-east-1:123456789012:cluster/other/xyz"),
+        [("ZS-MSK-005".to_owned(), "msk_cluster.events".to_owned())]
+    );
+}

@@ -2270,3 +2270,55 @@ fn variables_are_typed_validated_and_substituted() {
         ",
     );
 }
+
+/// A load balancer serves certificates of its own region; CloudFront only ones in us-east-1.
+#[test]
+fn certificates_are_in_the_region_that_serves_them() {
+    let text = format!("{}{FRONT}", super::HEADER)
+        .replace("us-east-1", "eu-west-1")
+        + "
+[acm_certificate.edge]
+domain_name = \"app.dev.zenoo.example\"
+zone = \"route53_zone.main\"
+region = \"us-east-1\"
+
+[acm_certificate.regional]
+domain_name = \"cdn.dev.zenoo.example\"
+zone = \"route53_zone.main\"
+
+[lb_listener.https]
+load_balancer = \"lb.web\"
+port = 443
+protocol = \"HTTPS\"
+certificate = \"acm_certificate.edge\"
+default_action = \"forward\"
+target_group = \"lb_target_group.api\"
+
+[s3_bucket.site]
+bucket = \"zenoo-site\"
+
+[cloudfront_origin_access_control.site]
+
+[cloudfront_distribution.cdn]
+origins = [{ origin_id = \"site\", bucket = \"s3_bucket.site\", origin_access_control = \"cloudfront_origin_access_control.site\" }]
+default_origin = \"site\"
+aliases = [\"cdn.dev.zenoo.example\"]
+certificate = \"acm_certificate.regional\"
+";
+    let got = match Case::raw(&text).load() {
+        Ok(_) => panic!("expected errors"),
+        Err(inv) => inv.render(false),
+    };
+    let messages: Vec<&str> = got
+        .lines()
+        .filter_map(|l| l.strip_prefix("error: "))
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "acm_certificate.edge is requested in us-east-1; a load balancer in eu-west-1 serves certificates of its own region only",
+            "acm_certificate.regional is requested in eu-west-1; CloudFront uses certificates in us-east-1 only",
+        ],
+        "{got}"
+    );
+}
