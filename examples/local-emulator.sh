@@ -202,7 +202,6 @@ export AWS_EC2_METADATA_DISABLED=true
 # The reference stack reads its database password from here (ssm_parameter.db_password).
 export ZENOO_DEV_DB_PASSWORD="${ZENOO_DEV_DB_PASSWORD:-local-demo-password}"
 export ZENOO_DEV_REDIS_DEFAULT_PASSWORD="${ZENOO_DEV_REDIS_DEFAULT_PASSWORD:-local-demo-default-user-off}"
-export ZENOO_DEV_REDIS_APP_PASSWORD="${ZENOO_DEV_REDIS_APP_PASSWORD:-local-demo-redis-password}"
 
 cd "$repo"
 say "zinfra validate $stack"

@@ -91,10 +91,9 @@ fn validate_output() {
 }
 
 /// The dev reference stack's secrets (the Redis passwords need 16 to 128 characters).
-const DEV_ENV: [(&str, &str); 3] = [
+const DEV_ENV: [(&str, &str); 2] = [
     ("ZENOO_DEV_DB_PASSWORD", "x"),
     ("ZENOO_DEV_REDIS_DEFAULT_PASSWORD", "x-0123456789abcdef"),
-    ("ZENOO_DEV_REDIS_APP_PASSWORD", "x-0123456789abcdef"),
 ];
 
 #[test]

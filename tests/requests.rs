@@ -126,10 +126,6 @@ async fn a_no_change_plan_of_the_prod_stack_costs_at_most_one_and_a_half_request
             "ZENOO_PROD_REDIS_DEFAULT_PASSWORD",
             "prod-default-user-off-0123",
         ),
-        (
-            "ZENOO_PROD_REDIS_APP_PASSWORD",
-            "prod-hub-redis-password-0123",
-        ),
     ];
     let (resources, c) = plan_counts("requests-prod", &text, &env);
     let total: u64 = c.values().sum();

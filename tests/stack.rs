@@ -17,10 +17,9 @@ pub(crate) const REDIS_DEFAULT: (&str, &str) = (
     "ZENOO_DEV_REDIS_DEFAULT_PASSWORD",
     "default-user-is-off-0123",
 );
-pub(crate) const REDIS_APP: (&str, &str) =
-    ("ZENOO_DEV_REDIS_APP_PASSWORD", "hub-redis-password-0123");
-/// Every secret the dev reference stack takes from the environment.
-pub(crate) const DEV_ENV: [(&str, &str); 3] = [SECRET, REDIS_DEFAULT, REDIS_APP];
+/// Every secret the dev reference stack takes from the environment (the hub's Redis user
+/// authenticates with IAM: no password).
+pub(crate) const DEV_ENV: [(&str, &str); 2] = [SECRET, REDIS_DEFAULT];
 
 pub(crate) fn reference_stack() -> String {
     std::fs::read_to_string(concat!(
@@ -426,7 +425,7 @@ async fn reference_stack_life_cycle() {
                 .contains("ssm_parameter.db_password.value (version 1)")
             && plan
                 .stdout
-                .contains("elasticache_user.app.password (version 1)"),
+                .contains("elasticache_user.default.password (version 1)"),
         "{}",
         plan.stdout
     );
@@ -438,8 +437,8 @@ async fn reference_stack_life_cycle() {
                 "value_from_env = \"ZENOO_DEV_DB_PASSWORD\"",
                 "value_from_env = \"ZENOO_DEV_DB_PASSWORD\"\nvalue_version = 2",
             ),
-            "password_from_env = \"ZENOO_DEV_REDIS_APP_PASSWORD\"",
-            "password_from_env = \"ZENOO_DEV_REDIS_APP_PASSWORD\"\npassword_version = 2",
+            "password_from_env = \"ZENOO_DEV_REDIS_DEFAULT_PASSWORD\"",
+            "password_from_env = \"ZENOO_DEV_REDIS_DEFAULT_PASSWORD\"\npassword_version = 2",
         ),
     );
     let plan = zinfra(&["plan", path(&bumped)], &[]).expect(0);
@@ -462,7 +461,7 @@ async fn reference_stack_life_cycle() {
     )
     .expect(1);
     assert!(
-        refused.stderr.contains("ZENOO_DEV_REDIS_APP_PASSWORD for `password` of elasticache_user.app (version 2: new version)")
+        refused.stderr.contains("ZENOO_DEV_REDIS_DEFAULT_PASSWORD for `password` of elasticache_user.default (version 2: new version)")
             && !refused.stderr.contains("ZENOO_DEV_DB_PASSWORD for"),
         "{}",
         refused.stderr
@@ -686,10 +685,14 @@ async fn reference_stack_life_cycle() {
         .json();
     assert_eq!(
         changes(&plan),
-        [(
-            "elasticache_replication_group.redis".to_string(),
-            "replace".to_string()
-        )]
+        [
+            (
+                "elasticache_replication_group.redis".to_string(),
+                "replace".to_string()
+            ),
+            // Its cache policy names the new group.
+            ("iam_role.task".to_string(), "update".to_string()),
+        ]
     );
     assert_eq!(
         plan["resource_changes"]
@@ -2134,10 +2137,6 @@ async fn prod_stack_applies_and_destroy_respects_deletion_protection() {
             "ZENOO_PROD_REDIS_DEFAULT_PASSWORD",
             "prod-default-user-off-0123",
         ),
-        (
-            "ZENOO_PROD_REDIS_APP_PASSWORD",
-            "prod-hub-redis-password-0123",
-        ),
     ];
     let applied = zinfra(&["apply", path(&f), "--auto-approve"], &env).expect(0);
     assert!(
@@ -2887,14 +2886,16 @@ async fn verify_redis(conf: &aws_config::SdkConfig) {
     for uid in ug.user_groups()[0].user_ids() {
         let u = ec.describe_users().user_id(uid).send().await.unwrap();
         let u = &u.users()[0];
+        // The disabled default user has a password of its own; the hub's user authenticates with IAM.
+        let hub = u.user_name() != Some("default");
         assert_eq!(
             u.authentication()
                 .and_then(|a| a.r#type())
                 .map(|t| t.as_str()),
-            Some("password"),
-            "{uid} authenticates with its own password"
+            Some(if hub { "iam" } else { "password" }),
+            "{uid}"
         );
-        if u.user_name() == Some("default") {
+        if !hub {
             assert!(
                 u.access_string().unwrap().starts_with("off"),
                 "the default user is enabled"
@@ -2903,7 +2904,34 @@ async fn verify_redis(conf: &aws_config::SdkConfig) {
         names.push(u.user_name().unwrap().to_owned());
     }
     names.sort();
-    assert_eq!(names, ["default", "hub"]);
+    assert_eq!(names, ["default", "zenoo-dev-hub"]);
+    // The task role may connect as that user to this group, and to nothing else.
+    let group_arn = g.arn().unwrap();
+    let user_arn = ec
+        .describe_users()
+        .user_id("zenoo-dev-hub")
+        .send()
+        .await
+        .unwrap()
+        .users()[0]
+        .arn()
+        .unwrap()
+        .to_owned();
+    let cache = aws_sdk_iam::Client::new(conf)
+        .get_role_policy()
+        .role_name("zenoo-dev-hub-task")
+        .policy_name("cache")
+        .send()
+        .await
+        .unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_str(&urlencoding::decode(cache.policy_document()).unwrap()).unwrap();
+    assert_eq!(
+        doc,
+        serde_json::json!({ "Version": "2012-10-17", "Statement": [
+            { "Effect": "Allow", "Action": "elasticache:Connect", "Resource": [group_arn, user_arn] },
+        ]})
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -288,13 +288,7 @@ fn the_workflow_checks_catch_a_missing_secret_and_a_short_timeout() {
         .into_iter()
         .filter(|e| !runs[0].env.contains(e))
         .collect();
-    assert_eq!(
-        missing,
-        [
-            "ZENOO_DEV_REDIS_APP_PASSWORD",
-            "ZENOO_DEV_REDIS_DEFAULT_PASSWORD"
-        ]
-    );
+    assert_eq!(missing, ["ZENOO_DEV_REDIS_DEFAULT_PASSWORD"]);
     let (longest, _) = zinfra::graph::Graph::new(&stack)
         .unwrap()
         .longest_wait(&stack);
