@@ -434,10 +434,13 @@ fn taken_because(stack: &StackInfo, l: &Live) -> Option<String> {
             l.id
         ));
     }
-    let adopted = stack
-        .adopt
-        .iter()
-        .any(|a| a.address == l.address && a.id == l.id);
+    // The account's detector or hub, enabled before the stack: used as it is, never replaced.
+    let singleton = schema::kind(&l.kind).is_some_and(|k| k.account_singleton);
+    let adopted = singleton
+        || stack
+            .adopt
+            .iter()
+            .any(|a| a.address == l.address && a.id == l.id);
     (!adopted).then(|| {
         format!(
             "{noun} {} already exists and is not this stack's (it has no zinfra tags): declare [[adopt]] address = \"{}\" id = \"{}\" to take it over, or give the resource another name",

@@ -120,6 +120,10 @@ pub struct KindDef {
     /// the driver's deadline). A resource's `timeout` overrides it. [`crate::graph::Graph::longest_wait`]
     /// adds them up along dependency chains: the time a CI job must allow.
     pub wait: Option<std::time::Duration>,
+    /// One per account and region (a GuardDuty detector, Security Hub), often enabled before the
+    /// stack, by hand or by the organisation: an existing one is adopted without `[[adopt]]`, its
+    /// settings as found are recorded on it, and destroy puts them back instead of deleting it.
+    pub account_singleton: bool,
 }
 
 /// What a stateful kind keeps, and when it counts as stateful.

@@ -3563,3 +3563,121 @@ async fn image_deploys_wait_for_the_rollout_and_a_failed_one_rolls_back() {
     )
     .expect(0);
 }
+
+/// GuardDuty and Security Hub are usually on before any stack (by hand or by the organisation): the
+/// stack adopts them as they are, applies its settings, and destroy leaves them as they were found.
+#[tokio::test(flavor = "multi_thread")]
+async fn existing_guardduty_and_security_hub_are_adopted_and_left_as_found() {
+    use aws_sdk_guardduty::types::FindingPublishingFrequency as Freq;
+    // A region of its own: the reference stack tests use GuardDuty and Security Hub in us-east-1.
+    let region = "eu-central-1";
+    let conf = sdk_config()
+        .await
+        .into_builder()
+        .region(aws_config::Region::new(region))
+        .build();
+    let gd = aws_sdk_guardduty::Client::new(&conf);
+    let sh = aws_sdk_securityhub::Client::new(&conf);
+    let team = std::collections::HashMap::from([("Team".to_owned(), "sec".to_owned())]);
+    let detector = gd
+        .create_detector()
+        .enable(true)
+        .finding_publishing_frequency(Freq::SixHours)
+        .set_tags(Some(team.clone()))
+        .send()
+        .await
+        .unwrap()
+        .detector_id()
+        .unwrap()
+        .to_owned();
+    sh.enable_security_hub()
+        .enable_default_standards(false)
+        .set_tags(Some(team.clone()))
+        .send()
+        .await
+        .unwrap();
+    let hub = sh
+        .describe_hub()
+        .send()
+        .await
+        .unwrap()
+        .hub_arn()
+        .unwrap()
+        .to_owned();
+
+    let s = Scratch::new("singletons");
+    let stack = unique("singletons");
+    let f = s.write(
+        "stack.toml",
+        &format!(
+            "[stack]\nname = \"{stack}\"\nenvironment = \"test\"\nregion = \"{region}\"\n\n\
+             [guardduty_detector.main]\nfinding_publishing_frequency = \"FIFTEEN_MINUTES\"\n\n\
+             [securityhub_account.main]\n"
+        ),
+    );
+    let plan = zinfra(&["plan", path(&f), "--detailed-exitcode"], &[]).expect(2);
+    for address in ["guardduty_detector.main", "securityhub_account.main"] {
+        assert!(
+            plan.stdout.contains(&format!(
+                "# {address} will be adopted (tagged and converged in place)"
+            )),
+            "{}",
+            plan.stdout
+        );
+    }
+    zinfra(&["apply", path(&f), "--auto-approve"], &[]).expect(0);
+    zinfra(&["plan", path(&f), "--detailed-exitcode"], &[]).expect(0);
+    let d = gd
+        .get_detector()
+        .detector_id(&detector)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        d.finding_publishing_frequency(),
+        Some(&Freq::FifteenMinutes)
+    );
+    let tags = d.tags().unwrap();
+    assert_eq!(tags.get("Team").map(String::as_str), Some("sec"));
+    assert_eq!(tags.get("zinfra:stack"), Some(&stack));
+    assert_eq!(
+        tags.get("zinfra:found").map(String::as_str),
+        Some("enable=true frequency=SIX_HOURS tags=Team")
+    );
+    let standards = sh.get_enabled_standards().send().await.unwrap();
+    assert_eq!(standards.standards_subscriptions().len(), 1);
+
+    // Destroy: both stay, as they were.
+    zinfra(&["destroy", path(&f), "--auto-approve"], &[]).expect(0);
+    let d = gd
+        .get_detector()
+        .detector_id(&detector)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(d.finding_publishing_frequency(), Some(&Freq::SixHours));
+    assert_eq!(d.tags(), Some(&team));
+    assert_eq!(
+        sh.describe_hub().send().await.unwrap().hub_arn(),
+        Some(hub.as_str())
+    );
+    let hub_tags = sh
+        .list_tags_for_resource()
+        .resource_arn(&hub)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(hub_tags.tags(), Some(&team));
+    let standards = sh.get_enabled_standards().send().await.unwrap();
+    assert!(standards.standards_subscriptions().is_empty());
+    // And the next plan adopts them again, from scratch.
+    let plan = zinfra(&["plan", path(&f), "--detailed-exitcode"], &[]).expect(2);
+    assert!(plan.stdout.contains("will be adopted"), "{}", plan.stdout);
+
+    gd.delete_detector()
+        .detector_id(&detector)
+        .send()
+        .await
+        .unwrap();
+    sh.disable_security_hub().send().await.unwrap();
+}

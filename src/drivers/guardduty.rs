@@ -1,8 +1,10 @@
 //! GuardDuty: the region's threat-detection detector.
 //!
 //! A region holds at most one detector per account. zinfra finds its own by the ownership tags that
-//! `GetDetector` reports. A detector that zinfra did not create is never adopted: create fails naming it,
-//! because taking it over would let `destroy` delete detection that someone else set up and relies on.
+//! `GetDetector` reports. One enabled before the stack (by hand, or by the organisation) is adopted as it
+//! is (`super::singleton`): its settings and tags as found are recorded on it, the file's settings are
+//! applied, and destroy puts the found settings back and removes only the tags the stack added, never
+//! the detector. Another stack's detector is never adopted.
 
 use std::collections::HashMap;
 
@@ -12,11 +14,12 @@ use aws_sdk_guardduty::types::{DetectorStatus, FindingPublishingFrequency};
 use futures::future::try_join_all;
 use tokio::sync::OnceCell;
 
+use super::singleton::{Found, TAG_FOUND, added_tag_keys, stack_tags};
 use super::{
     Driver, ReadCx, TagChanges, absent_if, owned_address, sdk_error, tag_changes, tag_pairs,
     user_tags,
 };
-use crate::model::{Live, PropsExt, Resolved, Value};
+use crate::model::{Live, PropsExt, Resolved, Resource, Value};
 
 pub struct GuardDuty {
     client: aws_sdk_guardduty::Client,
@@ -102,6 +105,44 @@ impl GuardDuty {
     }
 }
 
+impl GuardDuty {
+    /// A detector as the stack sees it: an adopted one's found tags are not the stack's.
+    async fn live_of(
+        &self,
+        address: &str,
+        id: &str,
+        d: &aws_sdk_guardduty::operation::get_detector::GetDetectorOutput,
+    ) -> Result<Live> {
+        let mut live = Live::new(address, "guardduty_detector", id);
+        live.props.insert(
+            "enable".into(),
+            Value::Bool(d.status() == Some(&DetectorStatus::Enabled)),
+        );
+        live.props.insert(
+            "finding_publishing_frequency".into(),
+            d.finding_publishing_frequency()
+                .map_or(Value::Null, |f| Value::Str(f.as_str().to_owned())),
+        );
+        let all = user_tags(tags_of(d));
+        let found = all.get(TAG_FOUND).map(|f| Found::decode(f));
+        if let Some(f) = all.get(TAG_FOUND) {
+            live.outputs.insert(TAG_FOUND.into(), f.clone());
+        }
+        live.tags = stack_tags(all, found.as_ref());
+        live.outputs.insert("arn".into(), self.arn(id).await?);
+        Ok(live)
+    }
+}
+
+/// A setting as the found record keeps it.
+fn value_word(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::Bool(b)) => b.to_string(),
+        Some(Value::Str(s)) => s.clone(),
+        _ => "none".into(),
+    }
+}
+
 fn frequency(r: &Resolved) -> Option<FindingPublishingFrequency> {
     r.props
         .str("finding_publishing_frequency")
@@ -135,25 +176,22 @@ impl Driver for GuardDuty {
             let Some(address) = owned_address(cx.stack, tags_of(&d)) else {
                 continue;
             };
-            let mut live = Live::new(&address, "guardduty_detector", &id);
-            live.props.insert(
-                "enable".into(),
-                Value::Bool(d.status() == Some(&DetectorStatus::Enabled)),
-            );
-            live.props.insert(
-                "finding_publishing_frequency".into(),
-                d.finding_publishing_frequency()
-                    .map_or(Value::Null, |f| Value::Str(f.as_str().to_owned())),
-            );
-            live.tags = user_tags(tags_of(&d));
-            live.outputs.insert("arn".into(), self.arn(&id).await?);
-            out.push(live);
+            out.push(self.live_of(&address, &id, &d).await?);
         }
         Ok(out)
     }
 
+    /// The region's detector, whoever enabled it: an account singleton the stack adopts as it is.
+    async fn find(&self, _cx: &ReadCx<'_>, r: &Resource) -> Result<Option<Live>> {
+        match self.detectors().await?.into_iter().next() {
+            Some((id, d)) => Ok(Some(self.live_of(&r.address, &id, &d).await?)),
+            None => Ok(None),
+        }
+    }
+
     async fn create(&self, r: &Resolved) -> Result<Live> {
-        // One detector per account and region: refuse to stand beside, or take over, someone else's.
+        // One detector per account and region: one found at plan time is adopted (update), never
+        // created beside; one that appeared since (or another stack's) is refused.
         if let Some((id, d)) = self.detectors().await?.into_iter().next() {
             let owner = tags_of(&d)
                 .into_iter()
@@ -195,6 +233,19 @@ impl Driver for GuardDuty {
 
     async fn update(&self, r: &Resolved, live: &Live, changed: &[String]) -> Result<Live> {
         let has = |f: &str| changed.iter().any(|c| c == f);
+        // Adopting a detector enabled before the stack: record what it was like first.
+        let found = live.found.then(|| {
+            Found::new(
+                [
+                    ("enable", value_word(live.props.get("enable"))),
+                    (
+                        "frequency",
+                        value_word(live.props.get("finding_publishing_frequency")),
+                    ),
+                ],
+                &live.tags,
+            )
+        });
         if has("enable") || has("finding_publishing_frequency") {
             self.client
                 .update_detector()
@@ -206,9 +257,19 @@ impl Driver for GuardDuty {
                 .map_err(|e| sdk_error("UpdateDetector", e))
                 .with_context(|| format!("updating {}", r.address))?;
         }
-        if has("tags") {
+        if has("tags") || found.is_some() {
             let arn = self.arn(&live.id).await?;
-            let TagChanges { set, remove } = tag_changes(&live.tags, &r.tags);
+            let mut want = r.tags.clone();
+            let (have, keep) = match &found {
+                // The tags it had stay; the record of what it was joins the stack's.
+                Some(f) => {
+                    want.insert(TAG_FOUND.into(), f.encode());
+                    (Default::default(), f.tag_keys.clone())
+                }
+                None => (live.tags.clone(), Vec::new()),
+            };
+            let TagChanges { set, mut remove } = tag_changes(&have, &want);
+            remove.retain(|k| !keep.contains(k));
             if !set.is_empty() {
                 let set: HashMap<String, String> = set
                     .into_iter()
@@ -238,8 +299,45 @@ impl Driver for GuardDuty {
         Ok(out)
     }
 
-    /// Deletes only the detector zinfra created (the one read found by its tags).
+    /// Deletes only the detector zinfra created (the one read found by its tags); one the stack
+    /// adopted gets its settings as found back, and loses only the tags the stack added.
     async fn delete(&self, live: &Live) -> Result<()> {
+        if let Some(found) = live.outputs.get(TAG_FOUND) {
+            let found = Found::decode(found);
+            self.client
+                .update_detector()
+                .detector_id(&live.id)
+                .set_enable(found.setting("enable").map(|e| e == "true"))
+                .set_finding_publishing_frequency(
+                    found
+                        .setting("frequency")
+                        .filter(|f| *f != "none")
+                        .map(FindingPublishingFrequency::from),
+                )
+                .send()
+                .await
+                .map_err(|e| sdk_error("UpdateDetector", e))
+                .with_context(|| format!("restoring {} as found", live.address))?;
+            // The tags now on it, all of them: the ones the stack added go.
+            let now = self
+                .client
+                .get_detector()
+                .detector_id(&live.id)
+                .send()
+                .await
+                .map_err(|e| sdk_error("GetDetector", e))?;
+            let keys = added_tag_keys(&user_tags(tags_of(&now)), &found);
+            if !keys.is_empty() {
+                self.client
+                    .untag_resource()
+                    .resource_arn(self.arn(&live.id).await?)
+                    .set_tag_keys(Some(keys))
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("UntagResource", e))?;
+            }
+            return Ok(());
+        }
         let res = self
             .client
             .delete_detector()

@@ -29,6 +29,7 @@ pub mod route53;
 pub mod s3;
 pub mod s3_bucket_policy;
 pub mod securityhub;
+pub mod singleton;
 pub mod ssm;
 pub mod wafv2;
 

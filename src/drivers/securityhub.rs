@@ -1,8 +1,10 @@
 //! Security Hub: the region's hub and its subscription to AWS Foundational Security Best Practices.
 //!
 //! The hub is a per-account, per-region singleton whose id is its ARN (`…:hub/default`). zinfra owns it
-//! when the hub carries the stack's ownership tags (`ListTagsForResource`). A hub enabled outside zinfra
-//! is never taken over: create fails naming it, so `destroy` can never disable someone else's hub.
+//! when the hub carries the stack's ownership tags (`ListTagsForResource`). A hub enabled before the
+//! stack (by hand, or by the organisation) is adopted as it is (`super::singleton`): whether it ran the
+//! standard and its tags are recorded on it, and destroy puts that back instead of disabling the hub.
+//! Another stack's hub is never adopted.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -11,11 +13,12 @@ use anyhow::{Context, Result, bail};
 use async_trait::async_trait;
 use aws_sdk_securityhub::types::{StandardsStatus, StandardsSubscriptionRequest};
 
+use super::singleton::{Found, TAG_FOUND, added_tag_keys, stack_tags};
 use super::{
     Driver, ReadCx, TagChanges, error_code, owned_address, sdk_error, tag_changes, tag_pairs,
     user_tags,
 };
-use crate::model::{Live, Resolved, TAG_STACK, Value};
+use crate::model::{Live, Resolved, Resource, TAG_STACK, Value};
 use crate::wait::Poll;
 
 pub struct SecurityHub {
@@ -139,6 +142,28 @@ impl SecurityHub {
         .await
     }
 
+    /// The hub as the stack sees it: an adopted one's found tags are not the stack's.
+    async fn live_of(
+        &self,
+        address: &str,
+        hub: &str,
+        tags: &HashMap<String, String>,
+    ) -> Result<Live> {
+        let mut live = Live::new(address, "securityhub_account", hub);
+        live.outputs.insert("arn".into(), hub.to_owned());
+        live.props.insert(
+            "foundational_best_practices".into(),
+            Value::Bool(self.fsbp().await?.is_some()),
+        );
+        let all = user_tags(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let found = all.get(TAG_FOUND).map(|f| Found::decode(f));
+        if let Some(f) = all.get(TAG_FOUND) {
+            live.outputs.insert(TAG_FOUND.into(), f.clone());
+        }
+        live.tags = stack_tags(all, found.as_ref());
+        Ok(live)
+    }
+
     async fn unsubscribe_fsbp(&self) -> Result<()> {
         if let Some((sub, _)) = self.fsbp().await? {
             self.client
@@ -176,14 +201,16 @@ impl Driver for SecurityHub {
         let Some(address) = owned_address(cx.stack, pairs()) else {
             return Ok(vec![]);
         };
-        let mut live = Live::new(&address, "securityhub_account", &hub);
-        live.outputs.insert("arn".into(), hub.clone());
-        live.props.insert(
-            "foundational_best_practices".into(),
-            Value::Bool(self.fsbp().await?.is_some()),
-        );
-        live.tags = user_tags(pairs());
-        Ok(vec![live])
+        Ok(vec![self.live_of(&address, &hub, &tags).await?])
+    }
+
+    /// The region's hub, whoever enabled it: an account singleton the stack adopts as it is.
+    async fn find(&self, _cx: &ReadCx<'_>, r: &Resource) -> Result<Option<Live>> {
+        let Some(hub) = self.hub().await? else {
+            return Ok(None);
+        };
+        let tags = self.tags(&hub).await?;
+        Ok(Some(self.live_of(&r.address, &hub, &tags).await?))
     }
 
     async fn create(&self, r: &Resolved) -> Result<Live> {
@@ -228,6 +255,11 @@ impl Driver for SecurityHub {
 
     async fn update(&self, r: &Resolved, live: &Live, changed: &[String]) -> Result<Live> {
         let has = |f: &str| changed.iter().any(|c| c == f);
+        // Adopting a hub enabled before the stack: record what it was like first.
+        let found = live.found.then(|| {
+            let on = live.props.get("foundational_best_practices") == Some(&Value::Bool(true));
+            Found::new([("fsbp", on.to_string())], &live.tags)
+        });
         if has("foundational_best_practices") {
             let done = if r.props.get("foundational_best_practices") == Some(&Value::Bool(false)) {
                 self.unsubscribe_fsbp().await
@@ -236,8 +268,18 @@ impl Driver for SecurityHub {
             };
             done.with_context(|| format!("updating {}", r.address))?;
         }
-        if has("tags") {
-            let TagChanges { set, remove } = tag_changes(&live.tags, &r.tags);
+        if has("tags") || found.is_some() {
+            let mut want = r.tags.clone();
+            let (have, keep) = match &found {
+                // The tags it had stay; the record of what it was joins the stack's.
+                Some(f) => {
+                    want.insert(TAG_FOUND.into(), f.encode());
+                    (Default::default(), f.tag_keys.clone())
+                }
+                None => (live.tags.clone(), Vec::new()),
+            };
+            let TagChanges { set, mut remove } = tag_changes(&have, &want);
+            remove.retain(|k| !keep.contains(k));
             if !set.is_empty() {
                 let set: HashMap<String, String> = set
                     .into_iter()
@@ -267,8 +309,37 @@ impl Driver for SecurityHub {
         Ok(out)
     }
 
-    /// Disables the hub zinfra enabled (read found it by its tags); its subscriptions go with it.
+    /// Disables the hub zinfra enabled (read found it by its tags); its subscriptions go with it. A hub
+    /// the stack adopted stays enabled: the standard as found, and only the stack's tags removed.
     async fn delete(&self, live: &Live) -> Result<()> {
+        if let Some(found) = live.outputs.get(TAG_FOUND) {
+            let found = Found::decode(found);
+            let restored = match found.setting("fsbp") {
+                Some("false") => self.unsubscribe_fsbp().await,
+                Some("true") => self.subscribe_fsbp().await,
+                _ => Ok(()),
+            };
+            restored.with_context(|| format!("restoring {} as found", live.address))?;
+            let keys = added_tag_keys(
+                &user_tags(
+                    self.tags(&live.id)
+                        .await?
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v.as_str())),
+                ),
+                &found,
+            );
+            if !keys.is_empty() {
+                self.client
+                    .untag_resource()
+                    .resource_arn(&live.id)
+                    .set_tag_keys(Some(keys))
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("UntagResource", e))?;
+            }
+            return Ok(());
+        }
         match self.client.disable_security_hub().send().await {
             Err(e) if error_code(&e) != Some("InvalidAccessException") => {
                 Err(sdk_error("DisableSecurityHub", e))

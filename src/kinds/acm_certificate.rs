@@ -71,6 +71,7 @@ pub static KIND: KindDef = KindDef {
     holds: Some(Holds::when_used("the certificate listeners serve")),
     adoptable: false,
     wait: Some(WAIT),
+    account_singleton: false,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

@@ -63,6 +63,7 @@ pub static KIND: KindDef = KindDef {
     holds: Some(Holds::always("its items")),
     adoptable: true,
     wait: Some(WAIT),
+    account_singleton: false,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

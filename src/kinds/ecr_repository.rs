@@ -68,6 +68,7 @@ pub static KIND: KindDef = KindDef {
     holds: Some(Holds::always("its images")),
     adoptable: true,
     wait: None,
+    account_singleton: false,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

@@ -113,6 +113,7 @@ pub static KIND: KindDef = KindDef {
     holds: None,
     adoptable: false,
     wait: None,
+    account_singleton: false,
 };
 
 /// Fargate's valid task sizes: CPU units → the memory values (MiB) allowed with them.

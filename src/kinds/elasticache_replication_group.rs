@@ -125,6 +125,7 @@ pub static KIND: KindDef = KindDef {
     holds: Some(Holds::always("its data")),
     adoptable: false,
     wait: Some(WAIT),
+    account_singleton: false,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

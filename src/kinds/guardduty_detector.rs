@@ -29,6 +29,7 @@ pub static KIND: KindDef = KindDef {
     holds: None,
     adoptable: false,
     wait: None,
+    account_singleton: true,
 };
 
 /// Intrusion detection is a baseline control: a disabled detector is a finding, not a setting.

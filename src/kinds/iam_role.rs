@@ -45,6 +45,7 @@ pub static KIND: KindDef = KindDef {
     holds: None,
     adoptable: true,
     wait: None,
+    account_singleton: false,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

@@ -14,4 +14,5 @@ pub static KIND: KindDef = KindDef {
     holds: None,
     adoptable: false,
     wait: None,
+    account_singleton: false,
 };

@@ -42,6 +42,7 @@ pub static KIND: KindDef = KindDef {
     )),
     adoptable: true,
     wait: None,
+    account_singleton: false,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

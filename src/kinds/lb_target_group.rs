@@ -93,6 +93,7 @@ pub static KIND: KindDef = KindDef {
     holds: None,
     adoptable: false,
     wait: Some(WAIT),
+    account_singleton: false,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

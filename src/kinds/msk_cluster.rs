@@ -124,6 +124,7 @@ pub static KIND: KindDef = KindDef {
     holds: Some(Holds::always("its topics and their messages")),
     adoptable: false,
     wait: Some(WAIT),
+    account_singleton: false,
 };
 
 /// The baseline's controls: private subnets, TLS everywhere, IAM authentication only, brokers spread

@@ -37,6 +37,7 @@ pub static KIND: KindDef = KindDef {
     holds: None,
     adoptable: false,
     wait: Some(WAIT),
+    account_singleton: false,
 };
 
 /// A public NAT gateway only works from a subnet that routes to the internet.

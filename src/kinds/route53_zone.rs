@@ -26,6 +26,7 @@ pub static KIND: KindDef = KindDef {
     )),
     adoptable: false,
     wait: None,
+    account_singleton: false,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

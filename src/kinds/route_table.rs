@@ -47,6 +47,7 @@ pub static KIND: KindDef = KindDef {
     holds: None,
     adoptable: false,
     wait: None,
+    account_singleton: false,
 };
 
 /// Each route goes to exactly one target.

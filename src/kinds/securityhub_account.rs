@@ -26,6 +26,7 @@ pub static KIND: KindDef = KindDef {
     holds: None,
     adoptable: false,
     wait: Some(WAIT),
+    account_singleton: true,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

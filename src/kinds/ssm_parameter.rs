@@ -49,6 +49,7 @@ pub static KIND: KindDef = KindDef {
     holds: Some(Holds::only_if(is_secure_string, "its secret value")),
     adoptable: true,
     wait: None,
+    account_singleton: false,
 };
 
 fn validate(cx: &ResourceCx<'_>) {

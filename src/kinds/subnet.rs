@@ -37,6 +37,7 @@ pub static KIND: KindDef = KindDef {
     holds: None,
     adoptable: false,
     wait: None,
+    account_singleton: false,
 };
 
 fn net(cx_value: Option<&str>) -> Option<ipnet::Ipv4Net> {

@@ -31,6 +31,7 @@ pub static KIND: KindDef = KindDef {
     holds: None,
     adoptable: false,
     wait: None,
+    account_singleton: false,
 };
 
 /// AWS allows a VPC's (and a subnet's) IPv4 block between /16 and /28.

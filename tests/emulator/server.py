@@ -15,11 +15,13 @@ sys.path.insert(0, HERE)
 # Extension modules, applied in order before the server starts.
 EXTENSIONS = [
     "acm_idempotency",
+    "acm_signature",
     "ecr_scan_on_push",
     "ecs_deployments",
     "ecs_service_deployment_configuration",
     "elasticache",
     "eventual",
+    "guardduty_tagging",
     "msk",
     "route53_create_existing",
     "securityhub",
