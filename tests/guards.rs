@@ -346,7 +346,7 @@ async fn a_hand_made_record_is_refused_in_the_plan_until_adopted() {
     let s = Scratch::new("record");
     let stack = unique("record");
     let domain = format!("{stack}.zenoo.example");
-    let zone = format!("[route53_zone.main]\nname = \"{domain}\"\n\n");
+    let zone = format!("[route53_zone.main]\nname = \"{domain}\"\ndelegation = \"external\"\n\n");
     let f = s.write("zone.toml", &stack_file(&stack, "us-east-1", &zone));
     zinfra(&["apply", path(&f), "--auto-approve"], &[]).expect(0);
     let r53 = aws_sdk_route53::Client::new(&sdk_config().await);

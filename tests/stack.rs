@@ -3681,3 +3681,129 @@ async fn existing_guardduty_and_security_hub_are_adopted_and_left_as_found() {
         .unwrap();
     sh.disable_security_hub().send().await.unwrap();
 }
+
+/// A subdomain's zone delegated by the stack's parent zone: the NS record (with its ownership record)
+/// appears in the parent with the subdomain's name servers, goes when the delegation is dropped, and
+/// `zinfra output` hands the name servers to whoever delegates by hand.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_subdomain_is_delegated_by_its_parent_zone() {
+    let s = Scratch::new("delegation");
+    let stack = unique("deleg");
+    let root = format!("{stack}.example");
+    let sub = format!("dev.{root}");
+    let text = format!(
+        "[stack]\nname = \"{stack}\"\nenvironment = \"test\"\nregion = \"us-east-1\"\n\n\
+         [route53_zone.root]\nname = \"{root}\"\n\n\
+         [route53_zone.dev]\nname = \"{sub}\"\nparent_zone = \"route53_zone.root\"\n"
+    );
+    let f = s.write("stack.toml", &text);
+    zinfra(&["apply", path(&f), "--auto-approve"], &[]).expect(0);
+    zinfra(&["plan", path(&f), "--detailed-exitcode"], &[]).expect(0);
+
+    let r53 = aws_sdk_route53::Client::new(&sdk_config().await);
+    let zone_id = |name: String| {
+        let r53 = r53.clone();
+        async move {
+            let zones = r53
+                .list_hosted_zones_by_name()
+                .dns_name(&name)
+                .send()
+                .await
+                .unwrap();
+            let z = zones
+                .hosted_zones()
+                .iter()
+                .find(|z| z.name().trim_end_matches('.') == name)
+                .unwrap();
+            z.id().rsplit('/').next().unwrap().to_owned()
+        }
+    };
+    let (root_id, sub_id) = (zone_id(root.clone()).await, zone_id(sub.clone()).await);
+    let mut servers: Vec<String> = r53
+        .get_hosted_zone()
+        .id(&sub_id)
+        .send()
+        .await
+        .unwrap()
+        .delegation_set()
+        .unwrap()
+        .name_servers()
+        .to_vec();
+    servers.sort();
+    let sets = |id: String| {
+        let r53 = r53.clone();
+        async move {
+            r53.list_resource_record_sets()
+                .hosted_zone_id(id)
+                .send()
+                .await
+                .unwrap()
+                .resource_record_sets()
+                .to_vec()
+        }
+    };
+    let in_root = sets(root_id.clone()).await;
+    let ns = in_root
+        .iter()
+        .find(|r| r.name().trim_end_matches('.') == sub && r.r#type().as_str() == "NS")
+        .expect("the delegation");
+    let mut values: Vec<String> = ns
+        .resource_records()
+        .iter()
+        .map(|r| r.value().to_owned())
+        .collect();
+    values.sort();
+    assert_eq!(values, servers);
+    assert_eq!(ns.ttl(), Some(172_800));
+    assert!(
+        in_root.iter().any(
+            |r| r.name().trim_end_matches('.') == format!("zinfra-ns.{sub}")
+                && r.resource_records()[0]
+                    .value()
+                    .contains("zinfra/address=route53_zone.dev")
+        ),
+        "{in_root:?}"
+    );
+    let out = zinfra(&["output", path(&f), "route53_zone.dev.name_servers"], &[]).expect(0);
+    let mut printed: Vec<String> = out.stdout.trim().split(',').map(str::to_owned).collect();
+    printed.sort();
+    assert_eq!(printed, servers);
+
+    // Delegated by hand from now on: the stack's NS record goes, the zone stays.
+    let external = text.replace(
+        "parent_zone = \"route53_zone.root\"",
+        "delegation = \"external\"",
+    );
+    let g = s.write("external.toml", &external);
+    let plan = zinfra(&["plan", path(&g), "--json"], &[]).expect(0).json();
+    assert_eq!(
+        changes(&plan),
+        [("route53_zone.dev".to_string(), "update".to_string())]
+    );
+    zinfra(&["apply", path(&g), "--auto-approve"], &[]).expect(0);
+    zinfra(&["plan", path(&g), "--detailed-exitcode"], &[]).expect(0);
+    let in_root = sets(root_id.clone()).await;
+    assert!(
+        !in_root
+            .iter()
+            .any(|r| r.name().trim_end_matches('.').ends_with(&sub)),
+        "{in_root:?}"
+    );
+    // Back to the parent, then destroy: the delegation goes before the zones.
+    zinfra(&["apply", path(&f), "--auto-approve"], &[]).expect(0);
+    zinfra(&["destroy", path(&f), "--auto-approve"], &[]).expect(0);
+    let left = r53
+        .list_hosted_zones_by_name()
+        .dns_name(&root)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !left
+            .hosted_zones()
+            .iter()
+            .any(|z| z.name().trim_end_matches('.').ends_with(&root)),
+        "{:?}",
+        left.hosted_zones()
+    );
+}

@@ -22,6 +22,7 @@ const SEED_ACM: &str = "SSL certificates are managed by Certificate Manager (ACM
 const SEED_ALB: &str = "Application Load Balancers (ALB) have the redirection rules to make sure each request goes to the relevant services. They enforce secure requests by redirecting HTTP to HTTPS protocol and they are integrated with Web Application Firewall (WAF).";
 const SEED_WAF: &str = "Web Application Firewall (WAF) rule sets that we use both for frontend and backend contain IP reputation list, rate limit, request body, size restriction and known bad inputs.";
 const SEED_CF: &str = "Requests are directed through the SSL/TLS connection and the security settings such as SSL certificate, security policies and firewall integration are managed by CloudFront.";
+const SEED_DNS: &str = "Domain records are created based on the hosted zone managed within our AWS account by the service called Route53.";
 const SEED_R53: &str = "Records in question are associated with the corresponding load balancers\u{2019} domain names instead of explicit static IPs.";
 const SEED_ECR: &str = "They are encrypted with AES-256 algorithm and scanned during the push action for the vulnerability findings. Most of our images are having tag immutability to avoid wrongly performed overwrites.";
 const SEED_ECS: &str = "Services are deployed as containers to Elastic Container Service (ECS) by the GitHub actions with specific user roles dedicated for CI/CD processes.";
@@ -394,6 +395,15 @@ pub static RULES: &[Rule] = &[
         equivalents: &["checkov CKV_AWS_291"],
         kind: "msk_cluster",
         check: Resource(msk_iam),
+    },
+    Rule {
+        id: "ZS-DNS-001",
+        title: "A subdomain's zone says how it is delegated (by a parent zone of the stack, or by hand)",
+        seed: SEED_DNS,
+        severity: Error,
+        equivalents: &[],
+        kind: "route53_zone",
+        check: Resource(zone_delegated),
     },
     Rule {
         id: "ZS-MSK-005",
@@ -962,6 +972,25 @@ fn msk_iam(_: &View, c: &Item) -> Option<Fail> {
         return fail("unauthenticated", "unauthenticated clients are allowed");
     }
     off(c, "sasl_iam", "IAM client authentication")
+}
+
+/// A zone of three labels or more (`dev.zenoo.example`) is reachable only once its parent domain
+/// delegates to it: the file says by whom. Checked on the file; live there is nothing to read.
+fn zone_delegated(v: &View, z: &Item) -> Option<Fail> {
+    if v.live {
+        return None;
+    }
+    let name = z.str("name")?;
+    let labels = name.trim_end_matches('.').split('.').count();
+    let parent = matches!(z.get("parent_zone"), Some(Value::Ref(_)));
+    (labels >= 3 && !parent && z.str("delegation").is_none()).then(|| {
+        fail(
+            "name",
+            format!(
+                "zone {name} is a subdomain but says nothing of its delegation: set `parent_zone` to the stack's parent zone, or `delegation = \"external\"` and add its `name_servers` output to the parent by hand"
+            ),
+        )
+    })?
 }
 
 /// IAM authentication with no role allowed `kafka-cluster:Connect` on the cluster: no client can use it.

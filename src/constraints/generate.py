@@ -174,6 +174,7 @@ NONE = {
     "acm_certificate.region": "zinfra's own: where the certificate is requested",
     "lb_listener.default_action": "zinfra's own enum (forward, redirect-https), sent as DefaultActions",
     "lb_listener.ssl_policy": "zinfra's own enum of the TLS 1.2+ policies",
+    "route53_zone.delegation": "zinfra's own: says how a subdomain is delegated, never sent",
     "wafv2_web_acl.scope": "zinfra's own enum (REGIONAL, CLOUDFRONT)",
 }
 

@@ -290,13 +290,36 @@ impl Driver for Route53 {
     async fn read(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {
         let zones = stack_zones_once(&self.client, cx).await?;
         match cx.kind {
-            ZONE => Ok(
-                try_join_all(zones.iter().map(|z| self.read_zone(cx.stack, z)))
-                    .await?
-                    .into_iter()
-                    .flatten()
-                    .collect(),
-            ),
+            ZONE => {
+                let mut lives: Vec<Live> =
+                    try_join_all(zones.iter().map(|z| self.read_zone(cx.stack, z)))
+                        .await?
+                        .into_iter()
+                        .flatten()
+                        .collect();
+                // A zone is delegated by a parent zone of the stack when the parent holds its NS
+                // record with the zone's ownership record.
+                for live in &mut lives {
+                    let name = live.props.str("name").unwrap_or_default().to_owned();
+                    let mut parent = Value::Str(String::new());
+                    for p in zones
+                        .iter()
+                        .filter(|p| name.ends_with(&format!(".{}", p.name)))
+                    {
+                        let sets = zone_records_once(&self.client, cx, &p.id).await?;
+                        let owned = registry(&sets)
+                            .get(&registry_name(&name, "NS"))
+                            .is_some_and(|(stack, address)| {
+                                stack == cx.stack && *address == live.address
+                            });
+                        if owned {
+                            parent = Value::Str(p.id.clone());
+                        }
+                    }
+                    live.props.insert("parent_zone".into(), parent);
+                }
+                Ok(lives)
+            }
             _ => {
                 let per_zone = try_join_all(zones.iter().map(|z| self.read_records(cx, z))).await?;
                 Ok(per_zone.into_iter().flatten().collect())
@@ -379,6 +402,8 @@ impl Route53 {
             let name = record_name(set.name());
             let ty = set.r#type().as_str().to_owned();
             let address = match owners.get(&registry_name(&name, &ty)) {
+                // A subdomain's delegation: its zone's (`parent_zone`), not a record of the file.
+                Some((_, address)) if address.starts_with("route53_zone.") => continue,
                 Some((stack, address)) if stack == cx.stack => address,
                 Some(_) => continue,
                 None => match marked.get(&(ty.clone(), name.clone())) {
@@ -467,14 +492,59 @@ impl Route53 {
             .map_err(|e| sdk_error("GetHostedZone", e))?;
         let mut live = Live::new(&r.address, ZONE, &id);
         live.tags = r.tags.clone();
-        outputs(
-            &mut live,
-            &id,
-            got.delegation_set()
-                .map(|d| d.name_servers())
-                .unwrap_or_default(),
-        );
+        let servers = got
+            .delegation_set()
+            .map(|d| d.name_servers())
+            .unwrap_or_default();
+        outputs(&mut live, &id, servers);
+        if let Some(parent) = r.props.str("parent_zone").filter(|p| !p.is_empty()) {
+            self.delegate(
+                ChangeAction::Create,
+                parent,
+                &name,
+                servers,
+                &stack,
+                &r.address,
+            )
+            .await?;
+        }
         Ok(live)
+    }
+
+    /// The NS record in `parent` that delegates `name` to its zone's name servers, with its ownership
+    /// record, in one atomic batch (CREATE fails rather than overwrite a delegation made by hand).
+    async fn delegate(
+        &self,
+        action: ChangeAction,
+        parent: &str,
+        name: &str,
+        servers: &[String],
+        stack: &str,
+        address: &str,
+    ) -> Result<()> {
+        let ns = ResourceRecordSet::builder()
+            .name(name)
+            .r#type(RrType::Ns)
+            .ttl(DELEGATION_TTL)
+            .set_resource_records(Some(
+                servers
+                    .iter()
+                    .map(|s| ResourceRecord::builder().value(s).build())
+                    .collect::<Result<_, _>>()?,
+            ))
+            .build()?;
+        let changes = [ns, registry_set(name, "NS", stack, address)?]
+            .into_iter()
+            .map(|set| {
+                Change::builder()
+                    .action(action.clone())
+                    .resource_record_set(set)
+                    .build()
+            })
+            .collect::<Result<_, _>>()?;
+        self.change(parent, changes)
+            .await
+            .with_context(|| format!("delegating {name} from zone {parent}"))
     }
 
     async fn create_hosted_zone(&self, r: &Resolved, name: &str, prefix: &str) -> Result<String> {
@@ -532,6 +602,41 @@ impl Route53 {
                     )
                     .await?;
                 }
+                "parent_zone" => {
+                    let name = normalize(r.props.str("name").unwrap_or_default());
+                    let servers: Vec<String> = live
+                        .outputs
+                        .get("name_servers")
+                        .map(|n| n.split(',').map(str::to_owned).collect())
+                        .unwrap_or_default();
+                    let stack = r
+                        .tags
+                        .get(crate::model::TAG_STACK)
+                        .cloned()
+                        .unwrap_or_default();
+                    if let Some(old) = live.props.str("parent_zone").filter(|p| !p.is_empty()) {
+                        self.delegate(
+                            ChangeAction::Delete,
+                            old,
+                            &name,
+                            &servers,
+                            &stack,
+                            &live.address,
+                        )
+                        .await?;
+                    }
+                    if let Some(new) = r.props.str("parent_zone").filter(|p| !p.is_empty()) {
+                        self.delegate(
+                            ChangeAction::Create,
+                            new,
+                            &name,
+                            &servers,
+                            &stack,
+                            &r.address,
+                        )
+                        .await?;
+                    }
+                }
                 other => bail!("route53_zone field `{other}` cannot be changed in place"),
             }
         }
@@ -543,6 +648,29 @@ impl Route53 {
     }
 
     async fn delete_zone(&self, live: &Live) -> Result<()> {
+        // The parent's NS record goes first: a delegation to name servers that are gone is a lame one.
+        if let Some(parent) = live.props.str("parent_zone").filter(|p| !p.is_empty()) {
+            let servers: Vec<String> = live
+                .outputs
+                .get("name_servers")
+                .map(|n| n.split(',').map(str::to_owned).collect())
+                .unwrap_or_default();
+            let stack = live
+                .tags
+                .get(crate::model::TAG_STACK)
+                .cloned()
+                .unwrap_or_default();
+            let name = normalize(live.props.str("name").unwrap_or_default());
+            self.delegate(
+                ChangeAction::Delete,
+                parent,
+                &name,
+                &servers,
+                &stack,
+                &live.address,
+            )
+            .await?;
+        }
         // AWS deletes only empty zones. Certificate validation CNAMEs that acm_certificate wrote (and left,
         // see src/drivers/acm.rs) go with the zone; anything else in it stops the delete with AWS's error.
         let records = match zone_records(&self.client, &live.id).await {
@@ -779,6 +907,9 @@ fn record_live(address: &str, zone: &str, set: &ResourceRecordSet) -> Live {
 }
 
 /// The zone's own tags: AWS's minus zinfra's record markers and `aws:` keys.
+/// AWS's TTL for a delegation (the NS records of a new zone carry the same, two days).
+const DELEGATION_TTL: i64 = 172_800;
+
 fn zone_tags(all: &Tags) -> Tags {
     all.iter()
         .filter(|(k, _)| !k.starts_with(MARKER) && !k.starts_with("aws:"))

@@ -1,5 +1,6 @@
 //! `route53_zone`: schema and checks. AWS calls: `src/drivers/route53.rs`; tests: `tests/drivers/route53.rs`.
 
+use crate::model::Value;
 use crate::schema::{Default, Field, Holds, KindDef, Ty};
 use crate::validate::ResourceCx;
 
@@ -15,6 +16,19 @@ pub static KIND: KindDef = KindDef {
         .required()
         .force_new(),
         Field::new("comment", Ty::Str, "Zone comment.").default(Default::Str("Managed by zinfra")),
+        Field::new(
+            "parent_zone",
+            Ty::Ref(&["route53_zone"], "id"),
+            "For a subdomain: the stack's zone of the parent domain, where zinfra writes the NS record that delegates to this zone's name servers.",
+        )
+        // Not set: no delegation by the stack (one it wrote before is removed), not "unmanaged".
+        .default(Default::Str("")),
+        Field::new(
+            "delegation",
+            Ty::Enum(&["external"]),
+            "For a subdomain whose parent zone is not in the stack: `external` says it is delegated there by hand, with this zone's `name_servers` output.",
+        )
+        .write_only(),
     ],
     physical_name: Some("name"),
     taggable: true,
@@ -30,10 +44,37 @@ pub static KIND: KindDef = KindDef {
 };
 
 fn validate(cx: &ResourceCx<'_>) {
-    if let Some(name) = cx.str("name")
-        && let Err(why) = domain_name(name, false)
-    {
+    let Some(name) = cx.str("name") else {
+        return;
+    };
+    if let Err(why) = domain_name(name, false) {
         cx.error_at_value("name", "invalid domain name", why);
+        return;
+    }
+    let name = normalize(name);
+    match (cx.referenced("parent_zone"), cx.str("delegation")) {
+        (Some(_), Some(_)) => cx.error_at_value(
+            "delegation",
+            "a zone is delegated either by its `parent_zone` or by hand (`delegation = \"external\"`), not both",
+            "remove one",
+        ),
+        (Some(parent), None) => {
+            let parent_name = parent
+                .props
+                .get("name")
+                .and_then(Value::as_str)
+                .map(normalize)
+                .unwrap_or_default();
+            if !name.ends_with(&format!(".{parent_name}")) {
+                cx.error_at_value(
+                    "parent_zone",
+                    &format!("{} ({parent_name}) is not a parent domain of {name}", parent.address),
+                    "a parent zone's name is a suffix of this zone's, e.g. zenoo.example for dev.zenoo.example",
+                );
+            }
+        }
+        // A subdomain that says nothing is the baseline's to report (ZS-DNS-001).
+        _ => {}
     }
 }
 

@@ -981,3 +981,20 @@ fn an_msk_cluster_no_role_may_connect_to_fails() {
         [("ZS-MSK-005".to_owned(), "msk_cluster.events".to_owned())]
     );
 }
+
+#[test]
+fn a_subdomain_says_how_it_is_delegated() {
+    fails(
+        "ZS-DNS-001",
+        "[route53_zone.dev]\nname = \"dev.zenoo.example\"\n",
+        "ZS-DNS-001 route53_zone.dev 7:8",
+    );
+    passes(
+        "ZS-DNS-001",
+        "[route53_zone.dev]\nname = \"dev.zenoo.example\"\ndelegation = \"external\"\n",
+    );
+    passes(
+        "ZS-DNS-001",
+        "[route53_zone.root]\nname = \"zenoo.example\"\n\n[route53_zone.dev]\nname = \"dev.zenoo.example\"\nparent_zone = \"route53_zone.root\"\n",
+    );
+}

@@ -2322,3 +2322,41 @@ certificate = \"acm_certificate.regional\"
         "{got}"
     );
 }
+
+#[test]
+fn a_parent_zone_is_a_parent_domain_and_not_beside_external() {
+    Case::new(
+        "
+        [route53_zone.root]
+        name = \"zenoo.example\"
+
+        [route53_zone.other]
+        name = \"dev.other.example\"
+        parent_zone = \"route53_zone.root\"
+
+        [route53_zone.both]
+        name = \"api.zenoo.example\"
+        parent_zone = \"route53_zone.root\"
+        delegation = \"external\"
+        ",
+    )
+    .errors(
+        "
+        error: route53_zone.root (zenoo.example) is not a parent domain of dev.other.example
+           --> stack.toml:11:15
+           |
+        11 | parent_zone = \"route53_zone.root\"
+           |               ^^^^^^^^^^^^^^^^^^^ in route53_zone.other
+           |
+           = help: a parent zone's name is a suffix of this zone's, e.g. zenoo.example for dev.zenoo.example
+
+        error: a zone is delegated either by its `parent_zone` or by hand (`delegation = \"external\"`), not both
+           --> stack.toml:16:14
+           |
+        16 | delegation = \"external\"
+           |              ^^^^^^^^^^ in route53_zone.both
+           |
+           = help: remove one
+        ",
+    );
+}
