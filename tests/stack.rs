@@ -3807,3 +3807,83 @@ async fn a_subdomain_is_delegated_by_its_parent_zone() {
         left.hosted_zones()
     );
 }
+
+/// An organisation's member account: the administrator account sets GuardDuty's status and frequency.
+/// The stack adopts the detector, says what the organisation controls, and never fights over it.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_organisation_managed_detector_is_adopted_and_its_settings_left_to_the_organisation() {
+    use aws_sdk_guardduty::types::FindingPublishingFrequency as Freq;
+    let region = "eu-west-3";
+    let conf = sdk_config()
+        .await
+        .into_builder()
+        .region(aws_config::Region::new(region))
+        .build();
+    let gd = aws_sdk_guardduty::Client::new(&conf);
+    let detector = gd
+        .create_detector()
+        .enable(true)
+        .finding_publishing_frequency(Freq::SixHours)
+        .send()
+        .await
+        .unwrap()
+        .detector_id()
+        .unwrap()
+        .to_owned();
+    // What an organisation's delegated administrator looks like from the member account.
+    gd.enable_organization_admin_account()
+        .admin_account_id("111122223333")
+        .send()
+        .await
+        .unwrap();
+
+    let s = Scratch::new("org-detector");
+    let stack = unique("orgdet");
+    let f = s.write(
+        "stack.toml",
+        &format!(
+            "[stack]\nname = \"{stack}\"\nenvironment = \"test\"\nregion = \"{region}\"\n\
+             waivers = [{{ rule = \"ZS-IDS-002\", reason = \"test\" }}]\n\n\
+             [guardduty_detector.main]\nfinding_publishing_frequency = \"FIFTEEN_MINUTES\"\n"
+        ),
+    );
+    let plan = zinfra(&["plan", path(&f)], &[]).expect(0);
+    assert!(
+        plan.stderr.contains("guardduty_detector.main: GuardDuty in this account is managed by the organisation's administrator account 111122223333: `finding_publishing_frequency` is SIX_HOURS there (the file says FIFTEEN_MINUTES); zinfra leaves it to the organisation"),
+        "{}",
+        plan.stderr
+    );
+    assert!(
+        plan.stdout
+            .contains("# guardduty_detector.main will be adopted"),
+        "{}",
+        plan.stdout
+    );
+    zinfra(&["apply", path(&f), "--auto-approve"], &[]).expect(0);
+    zinfra(&["plan", path(&f), "--detailed-exitcode"], &[]).expect(0);
+    let d = gd
+        .get_detector()
+        .detector_id(&detector)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(d.finding_publishing_frequency(), Some(&Freq::SixHours));
+    assert_eq!(
+        d.tags().unwrap().get("zinfra:found").map(String::as_str),
+        Some("enable=true frequency=SIX_HOURS tags=")
+    );
+    zinfra(&["destroy", path(&f), "--auto-approve"], &[]).expect(0);
+    let d = gd
+        .get_detector()
+        .detector_id(&detector)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(d.finding_publishing_frequency(), Some(&Freq::SixHours));
+    assert!(d.tags().is_none_or(|t| t.is_empty()), "{:?}", d.tags());
+    gd.delete_detector()
+        .detector_id(&detector)
+        .send()
+        .await
+        .unwrap();
+}

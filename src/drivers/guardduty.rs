@@ -112,6 +112,7 @@ impl GuardDuty {
         address: &str,
         id: &str,
         d: &aws_sdk_guardduty::operation::get_detector::GetDetectorOutput,
+        desired: Option<&Resource>,
     ) -> Result<Live> {
         let mut live = Live::new(address, "guardduty_detector", id);
         live.props.insert(
@@ -130,9 +131,43 @@ impl GuardDuty {
         }
         live.tags = stack_tags(all, found.as_ref());
         live.outputs.insert("arn".into(), self.arn(id).await?);
+        // A member of an organisation: its administrator account sets whether GuardDuty runs and how
+        // often it publishes; the member cannot change either. Reported, never fought over: the plan
+        // compares them as the file says, and apply leaves them.
+        let admin = self
+            .client
+            .get_administrator_account()
+            .detector_id(id)
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetAdministratorAccount", e))?
+            .administrator()
+            .and_then(|a| a.account_id())
+            .map(str::to_owned);
+        if let Some(admin) = admin {
+            for field in ORG_CONTROLLED {
+                let actual = live.props.get(*field).cloned().unwrap_or(Value::Null);
+                live.outputs
+                    .insert(format!("organisation:{field}"), value_word(Some(&actual)));
+                if let Some(want) = desired.and_then(|r| r.props.get(*field))
+                    && *want != actual
+                {
+                    tracing::warn!(
+                        "{address}: GuardDuty in this account is managed by the organisation's administrator account {admin}: `{field}` is {} there (the file says {}); zinfra leaves it to the organisation",
+                        value_word(Some(&actual)),
+                        value_word(Some(want))
+                    );
+                    live.props.insert((*field).to_owned(), want.clone());
+                }
+            }
+            live.outputs.insert("administrator".into(), admin);
+        }
         Ok(live)
     }
 }
+
+/// What an organisation's administrator account sets for its members' detectors.
+const ORG_CONTROLLED: &[&str] = &["enable", "finding_publishing_frequency"];
 
 /// A setting as the found record keeps it.
 fn value_word(v: Option<&Value>) -> String {
@@ -176,7 +211,8 @@ impl Driver for GuardDuty {
             let Some(address) = owned_address(cx.stack, tags_of(&d)) else {
                 continue;
             };
-            out.push(self.live_of(&address, &id, &d).await?);
+            let desired = cx.desired.iter().copied().find(|r| r.address == address);
+            out.push(self.live_of(&address, &id, &d, desired).await?);
         }
         Ok(out)
     }
@@ -184,7 +220,7 @@ impl Driver for GuardDuty {
     /// The region's detector, whoever enabled it: an account singleton the stack adopts as it is.
     async fn find(&self, _cx: &ReadCx<'_>, r: &Resource) -> Result<Option<Live>> {
         match self.detectors().await?.into_iter().next() {
-            Some((id, d)) => Ok(Some(self.live_of(&r.address, &id, &d).await?)),
+            Some((id, d)) => Ok(Some(self.live_of(&r.address, &id, &d, Some(r)).await?)),
             None => Ok(None),
         }
     }
@@ -234,19 +270,24 @@ impl Driver for GuardDuty {
     async fn update(&self, r: &Resolved, live: &Live, changed: &[String]) -> Result<Live> {
         let has = |f: &str| changed.iter().any(|c| c == f);
         // Adopting a detector enabled before the stack: record what it was like first.
+        // What it really is: an organisation's settings are kept beside the props the plan compared.
+        let actual = |field: &str| {
+            live.outputs
+                .get(&format!("organisation:{field}"))
+                .cloned()
+                .unwrap_or_else(|| value_word(live.props.get(field)))
+        };
         let found = live.found.then(|| {
             Found::new(
                 [
-                    ("enable", value_word(live.props.get("enable"))),
-                    (
-                        "frequency",
-                        value_word(live.props.get("finding_publishing_frequency")),
-                    ),
+                    ("enable", actual("enable")),
+                    ("frequency", actual("finding_publishing_frequency")),
                 ],
                 &live.tags,
             )
         });
-        if has("enable") || has("finding_publishing_frequency") {
+        let managed = live.outputs.contains_key("administrator");
+        if !managed && (has("enable") || has("finding_publishing_frequency")) {
             self.client
                 .update_detector()
                 .detector_id(&live.id)
@@ -304,20 +345,24 @@ impl Driver for GuardDuty {
     async fn delete(&self, live: &Live) -> Result<()> {
         if let Some(found) = live.outputs.get(TAG_FOUND) {
             let found = Found::decode(found);
-            self.client
-                .update_detector()
-                .detector_id(&live.id)
-                .set_enable(found.setting("enable").map(|e| e == "true"))
-                .set_finding_publishing_frequency(
-                    found
-                        .setting("frequency")
-                        .filter(|f| *f != "none")
-                        .map(FindingPublishingFrequency::from),
-                )
-                .send()
-                .await
-                .map_err(|e| sdk_error("UpdateDetector", e))
-                .with_context(|| format!("restoring {} as found", live.address))?;
+            // An organisation's member: its settings were never the stack's to change.
+            let managed = live.outputs.contains_key("administrator");
+            if !managed {
+                self.client
+                    .update_detector()
+                    .detector_id(&live.id)
+                    .set_enable(found.setting("enable").map(|e| e == "true"))
+                    .set_finding_publishing_frequency(
+                        found
+                            .setting("frequency")
+                            .filter(|f| *f != "none")
+                            .map(FindingPublishingFrequency::from),
+                    )
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("UpdateDetector", e))
+                    .with_context(|| format!("restoring {} as found", live.address))?;
+            }
             // The tags now on it, all of them: the ones the stack added go.
             let now = self
                 .client

@@ -21,6 +21,7 @@ EXTENSIONS = [
     "ecs_service_deployment_configuration",
     "elasticache",
     "eventual",
+    "guardduty_administrator",
     "guardduty_tagging",
     "msk",
     "route53_create_existing",
