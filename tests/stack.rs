@@ -1886,6 +1886,45 @@ async fn verify_live_frontend(alb_rate_limit: Option<i64>, root_object: &str) {
             .unwrap_or_default(),
         ""
     );
+    // The API behind the same distribution: the ALB by its `api` record, HTTPS and TLS 1.2 only, for
+    // `/api/*`, not cached, every viewer header but Host.
+    let api = c
+        .origins()
+        .unwrap()
+        .items()
+        .iter()
+        .find(|o| o.id() == "api")
+        .expect("the ALB origin");
+    assert_eq!(api.domain_name(), "api.dev.zenoo.example");
+    let custom = api.custom_origin_config().expect("a custom origin");
+    assert_eq!(
+        custom.origin_protocol_policy(),
+        &aws_sdk_cloudfront::types::OriginProtocolPolicy::HttpsOnly
+    );
+    assert_eq!(
+        custom.origin_ssl_protocols().unwrap().items(),
+        [aws_sdk_cloudfront::types::SslProtocol::TlSv12]
+    );
+    let behaviors = c.cache_behaviors().unwrap().items();
+    assert_eq!(behaviors.len(), 1);
+    assert_eq!(
+        (
+            behaviors[0].path_pattern(),
+            behaviors[0].target_origin_id(),
+            behaviors[0].cache_policy_id(),
+            behaviors[0].origin_request_policy_id()
+        ),
+        (
+            "/api/*",
+            "api",
+            Some("4135ea2d-6df8-44a3-9df3-4b5a84be39ad"),
+            Some("b689b0a8-53d0-40ab-baf2-68738e2966ac")
+        )
+    );
+    assert_eq!(
+        behaviors[0].viewer_protocol_policy(),
+        &aws_sdk_cloudfront::types::ViewerProtocolPolicy::RedirectToHttps
+    );
     let oacs = cf.list_origin_access_controls().send().await.unwrap();
     let oac = oacs
         .origin_access_control_list()

@@ -791,6 +791,8 @@ fn cf_oac(_: &View, d: &Item) -> Option<Fail> {
         .list("origins")
         .iter()
         .filter_map(Value::as_map)
+        // An ALB origin is reached over HTTPS by its name: access controls are S3's.
+        .filter(|o| o.get("alb_record").is_none_or(Value::is_null))
         .filter(|o| o.get("origin_access_control").is_none_or(Value::is_null))
         .filter_map(|o| o.get("origin_id").and_then(Value::as_str))
         .collect::<Vec<_>>();

@@ -121,6 +121,8 @@ MEMBERS = {
     "cloudfront_distribution.aliases": ("cloudfront", "CreateDistributionWithTags", "DistributionConfigWithTags.DistributionConfig.Aliases.Items[]"),
     "cloudfront_distribution.default_root_object": ("cloudfront", "CreateDistributionWithTags", "DistributionConfigWithTags.DistributionConfig.DefaultRootObject"),
     "cloudfront_distribution.price_class": ("cloudfront", "CreateDistributionWithTags", "DistributionConfigWithTags.DistributionConfig.PriceClass"),
+    "cloudfront_distribution.behaviors[].path_pattern": ("cloudfront", "CreateDistributionWithTags", "DistributionConfigWithTags.DistributionConfig.CacheBehaviors.Items[].PathPattern"),
+    "cloudfront_distribution.behaviors[].origin": ("cloudfront", "CreateDistributionWithTags", "DistributionConfigWithTags.DistributionConfig.CacheBehaviors.Items[].TargetOriginId"),
     "cloudfront_distribution.cache_policy_id": ("cloudfront", "CreateDistributionWithTags", "DistributionConfigWithTags.DistributionConfig.DefaultCacheBehavior.CachePolicyId"),
     "ecr_repository.encryption_type": ("ecr", "CreateRepository", "encryptionConfiguration.encryptionType"),
     "ecr_repository.lifecycle_policy": ("ecr", "PutLifecyclePolicy", "lifecyclePolicyText"),

@@ -9,11 +9,13 @@ use anyhow::{Context, Result, anyhow};
 use async_trait::async_trait;
 use aws_sdk_cloudfront::Client;
 use aws_sdk_cloudfront::types::{
-    Aliases, DefaultCacheBehavior, Distribution, DistributionConfig, DistributionConfigWithTags,
+    Aliases, AllowedMethods, CacheBehavior, CacheBehaviors, CachedMethods, CustomOriginConfig,
+    DefaultCacheBehavior, Distribution, DistributionConfig, DistributionConfigWithTags, Method,
     MinimumProtocolVersion, OriginAccessControlConfig, OriginAccessControlOriginTypes,
     OriginAccessControlSigningBehaviors, OriginAccessControlSigningProtocols,
-    OriginAccessControlSummary, Origins, PriceClass, S3OriginConfig, SslSupportMethod, Tag,
-    TagKeys, Tags, ViewerCertificate, ViewerProtocolPolicy,
+    OriginAccessControlSummary, OriginProtocolPolicy, OriginSslProtocols, Origins, PriceClass,
+    S3OriginConfig, SslProtocol, SslSupportMethod, Tag, TagKeys, Tags, ViewerCertificate,
+    ViewerProtocolPolicy,
 };
 use futures::future::try_join_all;
 
@@ -545,24 +547,45 @@ fn desired_oac(
 /// Write the fields zinfra manages into a distribution's configuration; the rest is kept as AWS has it.
 fn apply_props(c: &mut DistributionConfig, p: &Props) -> Result<()> {
     let mut origins = Vec::new();
+    let mut alb_origins: Vec<String> = Vec::new();
     let mut first = None;
     for o in p.list("origins") {
         let m = o.as_map().context("an origin is not a table")?;
         let s = |k: &str| m.get(k).and_then(Value::as_str);
         let id = s("origin_id").context("origin without `origin_id`")?;
         first.get_or_insert_with(|| id.to_owned());
-        origins.push(
-            aws_sdk_cloudfront::types::Origin::builder()
-                .id(id)
+        let origin = aws_sdk_cloudfront::types::Origin::builder()
+            .id(id)
+            .origin_path(s("origin_path").unwrap_or_default());
+        let origin = match s("alb_record") {
+            // An ALB: by its record's name, over HTTPS only and TLS 1.2, so its certificate matches.
+            Some(name) => {
+                alb_origins.push(id.to_owned());
+                origin.domain_name(name).custom_origin_config(
+                    CustomOriginConfig::builder()
+                        .http_port(80)
+                        .https_port(443)
+                        .origin_protocol_policy(OriginProtocolPolicy::HttpsOnly)
+                        .origin_ssl_protocols(
+                            OriginSslProtocols::builder()
+                                .quantity(1)
+                                .items(SslProtocol::TlSv12)
+                                .build()?,
+                        )
+                        .origin_read_timeout(30)
+                        .origin_keepalive_timeout(5)
+                        .build()?,
+                )
+            }
+            None => origin
                 .domain_name(s("bucket").context("origin without `bucket`")?)
-                .origin_path(s("origin_path").unwrap_or_default())
                 // An OAC origin keeps an empty origin access identity.
                 .s3_origin_config(S3OriginConfig::builder().origin_access_identity("").build())
                 .origin_access_control_id(
                     s("origin_access_control").context("origin without `origin_access_control`")?,
-                )
-                .build()?,
-        );
+                ),
+        };
+        origins.push(origin.build()?);
     }
     let target = p
         .str("default_origin")
@@ -622,6 +645,67 @@ fn apply_props(c: &mut DistributionConfig, p: &Props) -> Result<()> {
         .set_cache_policy_id(p.str("cache_policy_id").map(str::to_owned))
         .build()?;
     c.default_cache_behavior = Some(b);
+    // Path behaviours, in the file's order: an ALB origin's answers are not cached and it gets every
+    // viewer header but Host; an S3 origin's are cached like the default behaviour's.
+    let viewer = ViewerProtocolPolicy::from(
+        p.str("viewer_protocol_policy")
+            .unwrap_or("redirect-to-https"),
+    );
+    let mut behaviors = Vec::new();
+    for b in p.list("behaviors") {
+        let m = b.as_map().context("a behaviour is not a table")?;
+        let s = |k: &str| m.get(k).and_then(Value::as_str);
+        let origin = s("origin").context("behaviour without `origin`")?;
+        let api = alb_origins.iter().any(|o| o == origin);
+        let methods: &[Method] = if api {
+            &[
+                Method::Get,
+                Method::Head,
+                Method::Options,
+                Method::Put,
+                Method::Post,
+                Method::Patch,
+                Method::Delete,
+            ]
+        } else {
+            &[Method::Get, Method::Head]
+        };
+        let cached = CachedMethods::builder()
+            .quantity(2)
+            .items(Method::Get)
+            .items(Method::Head)
+            .build()?;
+        behaviors.push(
+            CacheBehavior::builder()
+                .path_pattern(s("path_pattern").context("behaviour without `path_pattern`")?)
+                .target_origin_id(origin)
+                .viewer_protocol_policy(viewer.clone())
+                .compress(p.bool_or("compress", true))
+                .allowed_methods(
+                    AllowedMethods::builder()
+                        .quantity(methods.len() as i32)
+                        .set_items(Some(methods.to_vec()))
+                        .cached_methods(cached)
+                        .build()?,
+                )
+                .cache_policy_id(if api {
+                    crate::kinds::cloudfront_distribution::CACHING_DISABLED
+                } else {
+                    p.str("cache_policy_id")
+                        .unwrap_or(crate::kinds::cloudfront_distribution::CACHING_OPTIMIZED)
+                })
+                .set_origin_request_policy_id(api.then(|| {
+                    crate::kinds::cloudfront_distribution::ALL_VIEWER_EXCEPT_HOST.to_owned()
+                }))
+                .build()?,
+        );
+    }
+    c.cache_behaviors = Some(
+        CacheBehaviors::builder()
+            .quantity(behaviors.len() as i32)
+            .set_items((!behaviors.is_empty()).then_some(behaviors))
+            .build()?,
+    );
     Ok(())
 }
 
@@ -647,11 +731,16 @@ fn distribution_live(address: &str, d: &Distribution) -> Result<Live> {
         .map(|o| {
             let mut m = BTreeMap::new();
             m.insert("origin_id".into(), Value::Str(o.id().to_owned()));
-            m.insert("bucket".into(), Value::Str(o.domain_name().to_owned()));
             m.insert(
                 "origin_path".into(),
                 Value::Str(o.origin_path().unwrap_or_default().to_owned()),
             );
+            // A custom origin is an ALB reached by its record's name.
+            if o.custom_origin_config().is_some() {
+                m.insert("alb_record".into(), Value::Str(o.domain_name().to_owned()));
+                return Value::Map(m);
+            }
+            m.insert("bucket".into(), Value::Str(o.domain_name().to_owned()));
             // Empty when moto dropped it: filled in by `fill_dropped_oac_ids`.
             let oac = o.origin_access_control_id().filter(|i| !i.is_empty());
             m.insert(
@@ -662,6 +751,25 @@ fn distribution_live(address: &str, d: &Distribution) -> Result<Live> {
         })
         .collect();
     p.insert("origins".into(), Value::List(origins));
+    let behaviors = c
+        .cache_behaviors()
+        .map(|b| b.items())
+        .unwrap_or_default()
+        .iter()
+        .map(|b| {
+            Value::Map(BTreeMap::from([
+                (
+                    "path_pattern".to_owned(),
+                    Value::Str(b.path_pattern().to_owned()),
+                ),
+                (
+                    "origin".to_owned(),
+                    Value::Str(b.target_origin_id().to_owned()),
+                ),
+            ]))
+        })
+        .collect();
+    p.insert("behaviors".into(), Value::List(behaviors));
     let str = |s: &str| Value::Str(s.to_owned());
     if let Some(b) = c.default_cache_behavior() {
         p.insert("default_origin".into(), str(b.target_origin_id()));

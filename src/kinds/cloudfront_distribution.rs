@@ -33,15 +33,18 @@ pub static ORIGIN: Ty = Ty::Object(&[
     Field::new(
         "bucket",
         Ty::Ref(&["s3_bucket"], "regional_domain_name"),
-        "The S3 bucket (its regional domain name).",
-    )
-    .required(),
+        "An S3 origin: the bucket (its regional domain name).",
+    ),
     Field::new(
         "origin_access_control",
         Ty::Ref(&["cloudfront_origin_access_control"], "id"),
-        "The origin access control CloudFront signs requests with.",
-    )
-    .required(),
+        "With `bucket`: the origin access control CloudFront signs requests with.",
+    ),
+    Field::new(
+        "alb_record",
+        Ty::Ref(&["route53_record"], "fqdn"),
+        "An ALB origin (an API behind CloudFront): the stack's alias record of the load balancer, whose name its HTTPS certificate covers. Reached over HTTPS only, TLS 1.2.",
+    ),
     Field::new(
         "origin_path",
         Ty::Str,
@@ -49,6 +52,22 @@ pub static ORIGIN: Ty = Ty::Object(&[
     )
     .default(Default::Str("")),
 ]);
+
+pub static BEHAVIOR: Ty = Ty::Object(&[
+    Field::new(
+        "path_pattern",
+        Ty::Str,
+        "Requests whose path matches, e.g. `/api/*`.",
+    )
+    .required(),
+    Field::new("origin", Ty::Str, "The `origin_id` that serves them.").required(),
+]);
+
+/// AWS managed cache policy `Managed-CachingDisabled`: what an API behind CloudFront answers is not cached.
+pub const CACHING_DISABLED: &str = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad";
+/// AWS managed origin request policy `Managed-AllViewerExceptHostHeader`: headers, cookies and query
+/// strings reach the ALB, the Host header is the origin's (its certificate's name).
+pub const ALL_VIEWER_EXCEPT_HOST: &str = "b689b0a8-53d0-40ab-baf2-68738e2966ac";
 
 /// The longest one operation waits for AWS: a distribution deploying to every edge location, or being disabled before deletion.
 /// The driver's deadline; a resource's `timeout` overrides it.
@@ -69,6 +88,12 @@ pub static KIND: KindDef = KindDef {
             Ty::Str,
             "`origin_id` the default behaviour serves; the first origin unless set.",
         ),
+        Field::new(
+            "behaviors",
+            Ty::List(&BEHAVIOR),
+            "Path patterns served by another origin, in order (first match wins), e.g. `[{ path_pattern = \"/api/*\", origin = \"api\" }]`. An ALB origin's answers are not cached and get every viewer header but Host; an S3 origin's are cached like the default behaviour's.",
+        )
+        .default(Default::Empty),
         Field::new(
             "viewer_protocol_policy",
             Ty::Enum(&["redirect-to-https", "https-only", "allow-all"]),
@@ -192,6 +217,70 @@ fn validate(cx: &ResourceCx<'_>) {
                 &format!("duplicate origin id `{id}`"),
                 "give each origin its own `origin_id`",
             );
+        }
+    }
+    // Each origin is S3 (bucket, through its access control) or an ALB (its alias record).
+    for (i, o) in origins.iter().enumerate() {
+        let Some(m) = o.as_map() else { continue };
+        let at = format!("origins[{i}]");
+        let has = |k: &str| m.get(k).is_some_and(|v| !v.is_null());
+        match (has("bucket"), has("alb_record")) {
+            (true, true) | (false, false) => cx.error_at_value(
+                &at,
+                "an origin is either an S3 `bucket` or an `alb_record`",
+                "give one of them",
+            ),
+            (true, false) if !has("origin_access_control") => cx.error_at_value(
+                &at,
+                "an S3 origin needs its `origin_access_control`",
+                "add `origin_access_control = \"cloudfront_origin_access_control.<name>\"`",
+            ),
+            (false, true) if has("origin_access_control") => cx.error_at_value(
+                &at,
+                "an origin access control signs requests to S3 only",
+                "remove `origin_access_control` from the ALB origin",
+            ),
+            (false, true) => {
+                let record = match m.get("alb_record") {
+                    Some(Value::Ref(r)) => cx.stack.iter().find(|x| x.address == r.address),
+                    _ => None,
+                };
+                let aliases_lb = record.is_some_and(|r| {
+                    matches!(r.props.get("alias"), Some(Value::Ref(a)) if a.address.starts_with("lb."))
+                });
+                if let Some(r) = record.filter(|_| !aliases_lb) {
+                    cx.error_at_value(
+                        &at,
+                        &format!("{} is not an alias record of a load balancer", r.address),
+                        "an ALB origin is reached by the name of a record with `alias = \"lb.<name>\"`",
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    let behaviors = cx.get("behaviors").map(Value::as_list).unwrap_or(&[]);
+    let mut patterns: Vec<&str> = Vec::new();
+    for (i, b) in behaviors.iter().enumerate() {
+        let Some(m) = b.as_map() else { continue };
+        if let Some(o) = m.get("origin").and_then(Value::as_str)
+            && !ids.contains(&o)
+        {
+            cx.error_at_value(
+                &format!("behaviors[{i}].origin"),
+                &format!("no origin has the id `{o}`"),
+                &format!("use one of: {}", ids.join(", ")),
+            );
+        }
+        if let Some(p) = m.get("path_pattern").and_then(Value::as_str) {
+            if patterns.contains(&p) {
+                cx.error_at_value(
+                    &format!("behaviors[{i}].path_pattern"),
+                    &format!("`{p}` is already a behaviour's pattern"),
+                    "each path pattern once",
+                );
+            }
+            patterns.push(p);
         }
     }
     if let Some(d) = cx.str("default_origin")

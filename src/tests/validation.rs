@@ -2360,3 +2360,56 @@ fn a_parent_zone_is_a_parent_domain_and_not_beside_external() {
         ",
     );
 }
+
+/// An origin is S3 (with its access control) or an ALB (its alias record), and behaviours name origins.
+#[test]
+fn cloudfront_origins_are_s3_or_an_alb_record() {
+    let text = format!("{}{FRONT}", super::HEADER)
+        + "
+[route53_record.api]
+zone = \"route53_zone.main\"
+name = \"api.dev.zenoo.example\"
+type = \"A\"
+alias = \"lb.web\"
+
+[route53_record.txt]
+zone = \"route53_zone.main\"
+name = \"txt.dev.zenoo.example\"
+type = \"TXT\"
+ttl = 300
+records = [\"\\\"hello\\\"\"]
+
+[s3_bucket.site]
+bucket = \"zenoo-site\"
+
+[cloudfront_origin_access_control.site]
+
+[cloudfront_distribution.cdn]
+origins = [
+  { origin_id = \"both\", bucket = \"s3_bucket.site\", alb_record = \"route53_record.api\" },
+  { origin_id = \"signed\", alb_record = \"route53_record.api\", origin_access_control = \"cloudfront_origin_access_control.site\" },
+  { origin_id = \"text\", alb_record = \"route53_record.txt\" },
+  { origin_id = \"bare\", bucket = \"s3_bucket.site\" },
+]
+behaviors = [{ path_pattern = \"/api/*\", origin = \"apii\" }]
+";
+    let got = match Case::raw(&text).load() {
+        Ok(_) => panic!("expected errors"),
+        Err(inv) => inv.render(false),
+    };
+    let messages: Vec<&str> = got
+        .lines()
+        .filter_map(|l| l.strip_prefix("error: "))
+        .collect();
+    assert_eq!(
+        messages,
+        [
+            "an origin is either an S3 `bucket` or an `alb_record`",
+            "an origin access control signs requests to S3 only",
+            "route53_record.txt is not an alias record of a load balancer",
+            "an S3 origin needs its `origin_access_control`",
+            "no origin has the id `apii`",
+        ],
+        "{got}"
+    );
+}
