@@ -3926,3 +3926,89 @@ async fn an_organisation_managed_detector_is_adopted_and_its_settings_left_to_th
         .await
         .unwrap();
 }
+
+/// A Security Hub member account: the administrator account decides which standards run. The stack
+/// adopts the hub, says what the organisation controls, and never changes it.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_organisation_managed_security_hub_is_adopted_and_its_standards_left_to_the_organisation()
+ {
+    let region = "eu-north-1";
+    let conf = sdk_config()
+        .await
+        .into_builder()
+        .region(aws_config::Region::new(region))
+        .build();
+    let sh = aws_sdk_securityhub::Client::new(&conf);
+    sh.enable_security_hub()
+        .enable_default_standards(false)
+        .send()
+        .await
+        .unwrap();
+    // The administrator account (moto tells accounts apart by this header) makes this one a member.
+    let admin = "111122223333";
+    sh.enable_security_hub()
+        .enable_default_standards(false)
+        .customize()
+        .mutate_request(move |r| {
+            r.headers_mut().insert("x-moto-account-id", admin);
+        })
+        .send()
+        .await
+        .unwrap();
+    let me = aws_sdk_sts::Client::new(&conf)
+        .get_caller_identity()
+        .send()
+        .await
+        .unwrap()
+        .account()
+        .unwrap()
+        .to_owned();
+    sh.create_members()
+        .account_details(
+            aws_sdk_securityhub::types::AccountDetails::builder()
+                .account_id(me)
+                .build(),
+        )
+        .customize()
+        .mutate_request(move |r| {
+            r.headers_mut().insert("x-moto-account-id", admin);
+        })
+        .send()
+        .await
+        .unwrap();
+
+    let s = Scratch::new("org-hub");
+    let stack = unique("orghub");
+    let f = s.write(
+        "stack.toml",
+        &format!(
+            "[stack]\nname = \"{stack}\"\nenvironment = \"test\"\nregion = \"{region}\"\n\n\
+             [securityhub_account.main]\n"
+        ),
+    );
+    let plan = zinfra(&["plan", path(&f)], &[]).expect(0);
+    assert!(
+        plan.stderr.contains("securityhub_account.main: Security Hub in this account is managed by the organisation's administrator account 111122223333: `foundational_best_practices` is false there (the file says true); zinfra leaves it to the organisation"),
+        "{}",
+        plan.stderr
+    );
+    zinfra(&["apply", path(&f), "--auto-approve"], &[]).expect(0);
+    zinfra(&["plan", path(&f), "--detailed-exitcode"], &[]).expect(0);
+    let standards = sh.get_enabled_standards().send().await.unwrap();
+    assert!(standards.standards_subscriptions().is_empty());
+    zinfra(&["destroy", path(&f), "--auto-approve"], &[]).expect(0);
+    let hub = sh.describe_hub().send().await.unwrap();
+    assert!(hub.hub_arn().is_some(), "the hub stays enabled");
+    let tags = sh
+        .list_tags_for_resource()
+        .resource_arn(hub.hub_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        tags.tags().is_none_or(|t| t.is_empty()),
+        "{:?}",
+        tags.tags()
+    );
+    sh.disable_security_hub().send().await.unwrap();
+}

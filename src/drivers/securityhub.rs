@@ -148,6 +148,7 @@ impl SecurityHub {
         address: &str,
         hub: &str,
         tags: &HashMap<String, String>,
+        desired: Option<&Resource>,
     ) -> Result<Live> {
         let mut live = Live::new(address, "securityhub_account", hub);
         live.outputs.insert("arn".into(), hub.to_owned());
@@ -161,6 +162,34 @@ impl SecurityHub {
             live.outputs.insert(TAG_FOUND.into(), f.clone());
         }
         live.tags = stack_tags(all, found.as_ref());
+        // A member account: its administrator (the organisation's delegated one) decides which
+        // standards run. Reported, compared as the file says, never changed or restored.
+        let admin = self
+            .client
+            .get_administrator_account()
+            .send()
+            .await
+            .map_err(|e| sdk_error("GetAdministratorAccount", e))?
+            .administrator()
+            .and_then(|a| a.account_id())
+            .map(str::to_owned);
+        if let Some(admin) = admin {
+            let field = "foundational_best_practices";
+            let actual = live.props.get(field).cloned().unwrap_or(Value::Null);
+            let on = actual == Value::Bool(true);
+            live.outputs
+                .insert(format!("organisation:{field}"), on.to_string());
+            if let Some(want) = desired.and_then(|r| r.props.get(field))
+                && *want != actual
+            {
+                let wanted = *want == Value::Bool(true);
+                tracing::warn!(
+                    "{address}: Security Hub in this account is managed by the organisation's administrator account {admin}: `{field}` is {on} there (the file says {wanted}); zinfra leaves it to the organisation"
+                );
+                live.props.insert(field.to_owned(), want.clone());
+            }
+            live.outputs.insert("administrator".into(), admin);
+        }
         Ok(live)
     }
 
@@ -201,7 +230,8 @@ impl Driver for SecurityHub {
         let Some(address) = owned_address(cx.stack, pairs()) else {
             return Ok(vec![]);
         };
-        Ok(vec![self.live_of(&address, &hub, &tags).await?])
+        let desired = cx.desired.iter().copied().find(|r| r.address == address);
+        Ok(vec![self.live_of(&address, &hub, &tags, desired).await?])
     }
 
     /// The region's hub, whoever enabled it: an account singleton the stack adopts as it is.
@@ -210,7 +240,7 @@ impl Driver for SecurityHub {
             return Ok(None);
         };
         let tags = self.tags(&hub).await?;
-        Ok(Some(self.live_of(&r.address, &hub, &tags).await?))
+        Ok(Some(self.live_of(&r.address, &hub, &tags, Some(r)).await?))
     }
 
     async fn create(&self, r: &Resolved) -> Result<Live> {
@@ -257,10 +287,18 @@ impl Driver for SecurityHub {
         let has = |f: &str| changed.iter().any(|c| c == f);
         // Adopting a hub enabled before the stack: record what it was like first.
         let found = live.found.then(|| {
-            let on = live.props.get("foundational_best_practices") == Some(&Value::Bool(true));
-            Found::new([("fsbp", on.to_string())], &live.tags)
+            let on = live
+                .outputs
+                .get("organisation:foundational_best_practices")
+                .cloned()
+                .unwrap_or_else(|| {
+                    (live.props.get("foundational_best_practices") == Some(&Value::Bool(true)))
+                        .to_string()
+                });
+            Found::new([("fsbp", on)], &live.tags)
         });
-        if has("foundational_best_practices") {
+        let managed = live.outputs.contains_key("administrator");
+        if !managed && has("foundational_best_practices") {
             let done = if r.props.get("foundational_best_practices") == Some(&Value::Bool(false)) {
                 self.unsubscribe_fsbp().await
             } else {
@@ -314,7 +352,9 @@ impl Driver for SecurityHub {
     async fn delete(&self, live: &Live) -> Result<()> {
         if let Some(found) = live.outputs.get(TAG_FOUND) {
             let found = Found::decode(found);
-            let restored = match found.setting("fsbp") {
+            // An organisation's member: its standards were never the stack's to change.
+            let managed = live.outputs.contains_key("administrator");
+            let restored = match found.setting("fsbp").filter(|_| !managed) {
                 Some("false") => self.unsubscribe_fsbp().await,
                 Some("true") => self.subscribe_fsbp().await,
                 _ => Ok(()),

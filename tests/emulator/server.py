@@ -26,6 +26,7 @@ EXTENSIONS = [
     "msk",
     "route53_create_existing",
     "securityhub",
+    "securityhub_administrator",
     "ssm_describe_parameters",
     "tagging",
     "tagging_pagination",
