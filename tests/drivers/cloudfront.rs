@@ -159,6 +159,7 @@ async fn cloudfront_distribution_lifecycle() {
             ("enabled", Value::Bool(true)),
             ("compress", Value::Bool(true)),
             ("cache_policy_id", s(CACHING_OPTIMIZED)),
+            ("behaviors", Value::List(vec![])),
         ]),
     );
     let t0 = std::time::Instant::now();
@@ -342,6 +343,7 @@ async fn cloudfront_distribution_with_its_default_certificate() {
             ("enabled", Value::Bool(true)),
             ("compress", Value::Bool(true)),
             ("cache_policy_id", s(CACHING_OPTIMIZED)),
+            ("behaviors", Value::List(vec![])),
         ]),
     );
     let created = d.create(&r).await.unwrap_or_else(|e| panic!("{e:#}"));
