@@ -361,12 +361,12 @@ fn absent_task_definition<E: ProvideErrorMetadata, R>(
         })
 }
 
-/// A task definition's family: `<stack>-<name>`, as physical names are made.
 /// `family:revision` of a task definition ARN, as the console shows it.
 fn revision(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
 }
 
+/// A task definition's family: `<stack>-<name>`, as physical names are made.
 pub fn family(stack: &str, name: &str) -> String {
     format!("{stack}-{}", name.replace('_', "-"))
 }

@@ -14,11 +14,8 @@ use aws_sdk_guardduty::types::{DetectorStatus, FindingPublishingFrequency};
 use futures::future::try_join_all;
 use tokio::sync::OnceCell;
 
-use super::singleton::{Found, TAG_FOUND, added_tag_keys, stack_tags};
-use super::{
-    Driver, ReadCx, TagChanges, absent_if, owned_address, sdk_error, tag_changes, tag_pairs,
-    user_tags,
-};
+use super::singleton::{self, Found};
+use super::{Driver, ReadCx, absent_if, owned_address, sdk_error, tag_pairs, user_tags};
 use crate::model::{Live, PropsExt, Resolved, Resource, Value};
 
 pub struct GuardDuty {
@@ -124,43 +121,28 @@ impl GuardDuty {
             d.finding_publishing_frequency()
                 .map_or(Value::Null, |f| Value::Str(f.as_str().to_owned())),
         );
-        let all = user_tags(tags_of(d));
-        let found = all.get(TAG_FOUND).map(|f| Found::decode(f));
-        if let Some(f) = all.get(TAG_FOUND) {
-            live.outputs.insert(TAG_FOUND.into(), f.clone());
-        }
-        live.tags = stack_tags(all, found.as_ref());
+        singleton::read_tags(&mut live, user_tags(tags_of(d)));
         live.outputs.insert("arn".into(), self.arn(id).await?);
         // A member of an organisation: its administrator account sets whether GuardDuty runs and how
-        // often it publishes; the member cannot change either. Reported, never fought over: the plan
-        // compares them as the file says, and apply leaves them.
-        let admin = self
-            .client
-            .get_administrator_account()
-            .detector_id(id)
-            .send()
-            .await
-            .map_err(|e| sdk_error("GetAdministratorAccount", e))?
-            .administrator()
-            .and_then(|a| a.account_id())
-            .map(str::to_owned);
-        if let Some(admin) = admin {
-            for field in ORG_CONTROLLED {
-                let actual = live.props.get(*field).cloned().unwrap_or(Value::Null);
-                live.outputs
-                    .insert(format!("organisation:{field}"), value_word(Some(&actual)));
-                if let Some(want) = desired.and_then(|r| r.props.get(*field))
-                    && *want != actual
-                {
-                    tracing::warn!(
-                        "{address}: GuardDuty in this account is managed by the organisation's administrator account {admin}: `{field}` is {} there (the file says {}); zinfra leaves it to the organisation",
-                        value_word(Some(&actual)),
-                        value_word(Some(want))
-                    );
-                    live.props.insert((*field).to_owned(), want.clone());
-                }
-            }
-            live.outputs.insert("administrator".into(), admin);
+        // often it publishes; the member cannot change either. Asked only when it could matter.
+        if singleton::administrator_may_matter(&live, desired, ORG_CONTROLLED)
+            && let Some(admin) = self
+                .client
+                .get_administrator_account()
+                .detector_id(id)
+                .send()
+                .await
+                .map_err(|e| sdk_error("GetAdministratorAccount", e))?
+                .administrator()
+                .and_then(|a| a.account_id())
+        {
+            singleton::leave_to_organisation(
+                &mut live,
+                desired,
+                admin.to_owned(),
+                "GuardDuty",
+                ORG_CONTROLLED,
+            );
         }
         Ok(live)
     }
@@ -168,15 +150,6 @@ impl GuardDuty {
 
 /// What an organisation's administrator account sets for its members' detectors.
 const ORG_CONTROLLED: &[&str] = &["enable", "finding_publishing_frequency"];
-
-/// A setting as the found record keeps it.
-fn value_word(v: Option<&Value>) -> String {
-    match v {
-        Some(Value::Bool(b)) => b.to_string(),
-        Some(Value::Str(s)) => s.clone(),
-        _ => "none".into(),
-    }
-}
 
 fn frequency(r: &Resolved) -> Option<FindingPublishingFrequency> {
     r.props
@@ -269,24 +242,20 @@ impl Driver for GuardDuty {
 
     async fn update(&self, r: &Resolved, live: &Live, changed: &[String]) -> Result<Live> {
         let has = |f: &str| changed.iter().any(|c| c == f);
-        // Adopting a detector enabled before the stack: record what it was like first.
-        // What it really is: an organisation's settings are kept beside the props the plan compared.
-        let actual = |field: &str| {
-            live.outputs
-                .get(&format!("organisation:{field}"))
-                .cloned()
-                .unwrap_or_else(|| value_word(live.props.get(field)))
-        };
+        // Adopting a detector enabled before the stack: record what it really was like first.
         let found = live.found.then(|| {
             Found::new(
                 [
-                    ("enable", actual("enable")),
-                    ("frequency", actual("finding_publishing_frequency")),
+                    ("enable", singleton::actual(live, "enable")),
+                    (
+                        "frequency",
+                        singleton::actual(live, "finding_publishing_frequency"),
+                    ),
                 ],
                 &live.tags,
             )
         });
-        let managed = live.outputs.contains_key("administrator");
+        let managed = singleton::organisation_managed(live);
         if !managed && (has("enable") || has("finding_publishing_frequency")) {
             self.client
                 .update_detector()
@@ -300,22 +269,8 @@ impl Driver for GuardDuty {
         }
         if has("tags") || found.is_some() {
             let arn = self.arn(&live.id).await?;
-            let mut want = r.tags.clone();
-            let (have, keep) = match &found {
-                // The tags it had stay; the record of what it was joins the stack's.
-                Some(f) => {
-                    want.insert(TAG_FOUND.into(), f.encode());
-                    (Default::default(), f.tag_keys.clone())
-                }
-                None => (live.tags.clone(), Vec::new()),
-            };
-            let TagChanges { set, mut remove } = tag_changes(&have, &want);
-            remove.retain(|k| !keep.contains(k));
+            let (set, remove) = singleton::tag_writes(live, &r.tags, found.as_ref());
             if !set.is_empty() {
-                let set: HashMap<String, String> = set
-                    .into_iter()
-                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                    .collect();
                 self.client
                     .tag_resource()
                     .resource_arn(&arn)
@@ -343,11 +298,9 @@ impl Driver for GuardDuty {
     /// Deletes only the detector zinfra created (the one read found by its tags); one the stack
     /// adopted gets its settings as found back, and loses only the tags the stack added.
     async fn delete(&self, live: &Live) -> Result<()> {
-        if let Some(found) = live.outputs.get(TAG_FOUND) {
-            let found = Found::decode(found);
+        if let Some(found) = singleton::found_of(live) {
             // An organisation's member: its settings were never the stack's to change.
-            let managed = live.outputs.contains_key("administrator");
-            if !managed {
+            if !singleton::organisation_managed(live) {
                 self.client
                     .update_detector()
                     .detector_id(&live.id)
@@ -363,15 +316,7 @@ impl Driver for GuardDuty {
                     .map_err(|e| sdk_error("UpdateDetector", e))
                     .with_context(|| format!("restoring {} as found", live.address))?;
             }
-            // The tags now on it, all of them: the ones the stack added go.
-            let now = self
-                .client
-                .get_detector()
-                .detector_id(&live.id)
-                .send()
-                .await
-                .map_err(|e| sdk_error("GetDetector", e))?;
-            let keys = added_tag_keys(&user_tags(tags_of(&now)), &found);
+            let keys = singleton::destroy_tag_keys(live, &found);
             if !keys.is_empty() {
                 self.client
                     .untag_resource()

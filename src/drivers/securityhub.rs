@@ -13,13 +13,13 @@ use anyhow::{Context, Result, bail};
 use async_trait::async_trait;
 use aws_sdk_securityhub::types::{StandardsStatus, StandardsSubscriptionRequest};
 
-use super::singleton::{Found, TAG_FOUND, added_tag_keys, stack_tags};
-use super::{
-    Driver, ReadCx, TagChanges, error_code, owned_address, sdk_error, tag_changes, tag_pairs,
-    user_tags,
-};
+use super::singleton::{self, Found};
+use super::{Driver, ReadCx, error_code, owned_address, sdk_error, tag_pairs, user_tags};
 use crate::model::{Live, Resolved, Resource, TAG_STACK, Value};
 use crate::wait::Poll;
+
+/// What an organisation's administrator sets for its members' hubs: the standards that run.
+const ORG_CONTROLLED: &[&str] = &["foundational_best_practices"];
 
 pub struct SecurityHub {
     client: aws_sdk_securityhub::Client,
@@ -156,39 +156,29 @@ impl SecurityHub {
             "foundational_best_practices".into(),
             Value::Bool(self.fsbp().await?.is_some()),
         );
-        let all = user_tags(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        let found = all.get(TAG_FOUND).map(|f| Found::decode(f));
-        if let Some(f) = all.get(TAG_FOUND) {
-            live.outputs.insert(TAG_FOUND.into(), f.clone());
-        }
-        live.tags = stack_tags(all, found.as_ref());
+        singleton::read_tags(
+            &mut live,
+            user_tags(tags.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+        );
         // A member account: its administrator (the organisation's delegated one) decides which
-        // standards run. Reported, compared as the file says, never changed or restored.
-        let admin = self
-            .client
-            .get_administrator_account()
-            .send()
-            .await
-            .map_err(|e| sdk_error("GetAdministratorAccount", e))?
-            .administrator()
-            .and_then(|a| a.account_id())
-            .map(str::to_owned);
-        if let Some(admin) = admin {
-            let field = "foundational_best_practices";
-            let actual = live.props.get(field).cloned().unwrap_or(Value::Null);
-            let on = actual == Value::Bool(true);
-            live.outputs
-                .insert(format!("organisation:{field}"), on.to_string());
-            if let Some(want) = desired.and_then(|r| r.props.get(field))
-                && *want != actual
-            {
-                let wanted = *want == Value::Bool(true);
-                tracing::warn!(
-                    "{address}: Security Hub in this account is managed by the organisation's administrator account {admin}: `{field}` is {on} there (the file says {wanted}); zinfra leaves it to the organisation"
-                );
-                live.props.insert(field.to_owned(), want.clone());
-            }
-            live.outputs.insert("administrator".into(), admin);
+        // standards run. Asked only when it could matter.
+        if singleton::administrator_may_matter(&live, desired, ORG_CONTROLLED)
+            && let Some(admin) = self
+                .client
+                .get_administrator_account()
+                .send()
+                .await
+                .map_err(|e| sdk_error("GetAdministratorAccount", e))?
+                .administrator()
+                .and_then(|a| a.account_id())
+        {
+            singleton::leave_to_organisation(
+                &mut live,
+                desired,
+                admin.to_owned(),
+                "Security Hub",
+                ORG_CONTROLLED,
+            );
         }
         Ok(live)
     }
@@ -287,17 +277,15 @@ impl Driver for SecurityHub {
         let has = |f: &str| changed.iter().any(|c| c == f);
         // Adopting a hub enabled before the stack: record what it was like first.
         let found = live.found.then(|| {
-            let on = live
-                .outputs
-                .get("organisation:foundational_best_practices")
-                .cloned()
-                .unwrap_or_else(|| {
-                    (live.props.get("foundational_best_practices") == Some(&Value::Bool(true)))
-                        .to_string()
-                });
-            Found::new([("fsbp", on)], &live.tags)
+            Found::new(
+                [(
+                    "fsbp",
+                    singleton::actual(live, "foundational_best_practices"),
+                )],
+                &live.tags,
+            )
         });
-        let managed = live.outputs.contains_key("administrator");
+        let managed = singleton::organisation_managed(live);
         if !managed && has("foundational_best_practices") {
             let done = if r.props.get("foundational_best_practices") == Some(&Value::Bool(false)) {
                 self.unsubscribe_fsbp().await
@@ -307,22 +295,8 @@ impl Driver for SecurityHub {
             done.with_context(|| format!("updating {}", r.address))?;
         }
         if has("tags") || found.is_some() {
-            let mut want = r.tags.clone();
-            let (have, keep) = match &found {
-                // The tags it had stay; the record of what it was joins the stack's.
-                Some(f) => {
-                    want.insert(TAG_FOUND.into(), f.encode());
-                    (Default::default(), f.tag_keys.clone())
-                }
-                None => (live.tags.clone(), Vec::new()),
-            };
-            let TagChanges { set, mut remove } = tag_changes(&have, &want);
-            remove.retain(|k| !keep.contains(k));
+            let (set, remove) = singleton::tag_writes(live, &r.tags, found.as_ref());
             if !set.is_empty() {
-                let set: HashMap<String, String> = set
-                    .into_iter()
-                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                    .collect();
                 self.client
                     .tag_resource()
                     .resource_arn(&live.id)
@@ -350,25 +324,16 @@ impl Driver for SecurityHub {
     /// Disables the hub zinfra enabled (read found it by its tags); its subscriptions go with it. A hub
     /// the stack adopted stays enabled: the standard as found, and only the stack's tags removed.
     async fn delete(&self, live: &Live) -> Result<()> {
-        if let Some(found) = live.outputs.get(TAG_FOUND) {
-            let found = Found::decode(found);
+        if let Some(found) = singleton::found_of(live) {
             // An organisation's member: its standards were never the stack's to change.
-            let managed = live.outputs.contains_key("administrator");
+            let managed = singleton::organisation_managed(live);
             let restored = match found.setting("fsbp").filter(|_| !managed) {
                 Some("false") => self.unsubscribe_fsbp().await,
                 Some("true") => self.subscribe_fsbp().await,
                 _ => Ok(()),
             };
             restored.with_context(|| format!("restoring {} as found", live.address))?;
-            let keys = added_tag_keys(
-                &user_tags(
-                    self.tags(&live.id)
-                        .await?
-                        .iter()
-                        .map(|(k, v)| (k.as_str(), v.as_str())),
-                ),
-                &found,
-            );
+            let keys = singleton::destroy_tag_keys(live, &found);
             if !keys.is_empty() {
                 self.client
                     .untag_resource()

@@ -4,9 +4,9 @@
 //! the tag keys it had. Destroy then puts those settings back and removes only the tags the stack
 //! added, so the account is left as it was found; the tags it had are never the stack's to remove.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use crate::model::Tags;
+use crate::model::{Live, Resource, Tags, Value};
 
 /// `enable=true frequency=SIX_HOURS tags=Team+Owner`: AWS tag values take letters, digits, spaces and
 /// `_ . : / = + - @`, so settings are `k=v` words and tag keys are joined with `+`.
@@ -83,6 +83,118 @@ pub fn added_tag_keys(tags: &Tags, found: &Found) -> Vec<String> {
         .filter(|k| !k.starts_with("aws:") && !found.tag_keys.contains(k))
         .cloned()
         .collect()
+}
+
+/// What a singleton is as read: its found record (kept in the outputs for update and delete), and the
+/// tags that are the stack's (those it had when found are not).
+pub fn read_tags(live: &mut Live, all: Tags) {
+    let found = all.get(TAG_FOUND).map(|f| Found::decode(f));
+    if let Some(f) = all.get(TAG_FOUND) {
+        live.outputs.insert(TAG_FOUND.into(), f.clone());
+    }
+    live.tags = stack_tags(all, found.as_ref());
+}
+
+/// The found record of an adopted singleton, from what read recorded.
+pub fn found_of(live: &Live) -> Option<Found> {
+    live.outputs.get(TAG_FOUND).map(|f| Found::decode(f))
+}
+
+/// The tag calls an update makes: (tags to set, keys to remove). Adopting (`found`) records what the
+/// singleton was and adds the stack's tags beside the ones it had, which stay.
+pub fn tag_writes(
+    live: &Live,
+    want: &Tags,
+    found: Option<&Found>,
+) -> (HashMap<String, String>, Vec<String>) {
+    let mut want = want.clone();
+    let (have, keep) = match found {
+        Some(f) => {
+            want.insert(TAG_FOUND.into(), f.encode());
+            (Tags::new(), f.tag_keys.clone())
+        }
+        None => (live.tags.clone(), Vec::new()),
+    };
+    let super::TagChanges { set, mut remove } = super::tag_changes(&have, &want);
+    remove.retain(|k| !keep.contains(k));
+    let set = set
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    (set, remove)
+}
+
+/// The keys destroy removes from an adopted singleton: the stack's tags as read, and the found record.
+/// Nothing is read again: a tag someone added since is not the stack's to remove.
+pub fn destroy_tag_keys(live: &Live, found: &Found) -> Vec<String> {
+    let mut tags = live.tags.clone();
+    tags.insert(TAG_FOUND.into(), found.encode());
+    added_tag_keys(&tags, found)
+}
+
+/// A setting as the found record and the organisation note keep it.
+pub fn word(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::Bool(b)) => b.to_string(),
+        Some(Value::Str(s)) => s.clone(),
+        _ => "none".into(),
+    }
+}
+
+/// Whether an organisation's administrator could matter for this read: a setting it controls differs
+/// from the file's, or (destroy) an adopted singleton's found settings may have to be put back. Only
+/// then is the administrator asked for (one call), so a plan with nothing to change makes none.
+pub fn administrator_may_matter(live: &Live, desired: Option<&Resource>, fields: &[&str]) -> bool {
+    match desired {
+        Some(r) => fields.iter().any(|f| {
+            r.props
+                .get(*f)
+                .is_some_and(|w| Some(w) != live.props.get(*f))
+        }),
+        None => live.outputs.contains_key(TAG_FOUND),
+    }
+}
+
+/// A member account whose administrator (`admin`) sets `fields`: the actual values are kept as
+/// `organisation:<field>` outputs, the props take the file's so the plan proposes no change zinfra may
+/// not make, and the difference is said on stderr.
+pub fn leave_to_organisation(
+    live: &mut Live,
+    desired: Option<&Resource>,
+    admin: String,
+    service: &str,
+    fields: &[&str],
+) {
+    for field in fields {
+        let actual = live.props.get(*field).cloned().unwrap_or(Value::Null);
+        live.outputs
+            .insert(format!("organisation:{field}"), word(Some(&actual)));
+        if let Some(want) = desired.and_then(|r| r.props.get(*field))
+            && *want != actual
+        {
+            tracing::warn!(
+                "{}: {service} in this account is managed by the organisation's administrator account {admin}: `{field}` is {} there (the file says {}); zinfra leaves it to the organisation",
+                live.address,
+                word(Some(&actual)),
+                word(Some(want))
+            );
+            live.props.insert((*field).to_owned(), want.clone());
+        }
+    }
+    live.outputs.insert("administrator".into(), admin);
+}
+
+/// Whether an organisation's administrator sets what [`leave_to_organisation`] listed.
+pub fn organisation_managed(live: &Live) -> bool {
+    live.outputs.contains_key("administrator")
+}
+
+/// A setting as it really is: the organisation's where it sets it, else as read.
+pub fn actual(live: &Live, field: &str) -> String {
+    live.outputs
+        .get(&format!("organisation:{field}"))
+        .cloned()
+        .unwrap_or_else(|| word(live.props.get(field)))
 }
 
 #[cfg(test)]
