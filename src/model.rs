@@ -19,6 +19,16 @@ pub const TAG_REGION: &str = "zinfra:region";
 /// resource that holds the secret, never a user tag.
 pub const TAG_SECRET_VERSION: &str = "zinfra:secret-version";
 
+/// The ownership tags zinfra puts on every taggable resource of a stack, beside the stack's and the
+/// resource's own tags (they count against AWS's tag limit too).
+pub fn ownership_tags(stack: &str, address: &str, region: &str) -> [(String, String); 3] {
+    [
+        (TAG_STACK.to_owned(), stack.to_owned()),
+        (TAG_ADDRESS.to_owned(), address.to_owned()),
+        (TAG_REGION.to_owned(), region.to_owned()),
+    ]
+}
+
 /// The secret version a driver read from a resource's tags (removing the tag from them): 1 when the
 /// resource carries none (written before versions existed).
 pub fn take_secret_version(tags: &mut Tags) -> i64 {

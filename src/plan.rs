@@ -331,9 +331,11 @@ impl Plan {
 pub fn desired_tags(stack: &StackInfo, r: &Resource) -> Tags {
     let mut tags = stack.tags.clone();
     tags.extend(r.tags.clone());
-    tags.insert(TAG_STACK.to_owned(), stack.name.clone());
-    tags.insert(TAG_ADDRESS.to_owned(), r.address.clone());
-    tags.insert(TAG_REGION.to_owned(), stack.region.clone());
+    tags.extend(crate::model::ownership_tags(
+        &stack.name,
+        &r.address,
+        &stack.region,
+    ));
     tags
 }
 

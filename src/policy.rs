@@ -4,6 +4,8 @@
 
 use serde_json::{Map, Value};
 
+pub use crate::schema::Grammar;
+
 /// The canonical form of an IAM-grammar policy document; anything without `Statement` is returned as is.
 pub fn normalize(doc: &Value) -> Value {
     let Value::Object(o) = doc else {
@@ -102,70 +104,6 @@ fn condition(v: &Value) -> Value {
         })
         .collect();
     Value::Object(out)
-}
-
-#[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::normalize;
-
-    #[test]
-    fn the_forms_aws_rewrites_compare_equal() {
-        let written = json!({
-            "Version": "2012-10-17",
-            "Statement": {
-                "Effect": "Allow",
-                "Principal": { "AWS": "123456789012", "Service": ["ecs-tasks.amazonaws.com"] },
-                "Action": ["s3:GetObject", "s3:ListBucket"],
-                "Resource": "arn:aws:s3:::b/*",
-                "Condition": { "StringEquals": { "aws:SourceAccount": "123456789012" } }
-            }
-        });
-        let stored = json!({
-            "Version": "2012-10-17",
-            "Statement": [{
-                "Effect": "Allow",
-                "Principal": { "AWS": ["arn:aws:iam::123456789012:root"], "Service": "ecs-tasks.amazonaws.com" },
-                "Action": ["s3:ListBucket", "s3:GetObject"],
-                "Resource": ["arn:aws:s3:::b/*"],
-                "Condition": { "StringEquals": { "aws:SourceAccount": ["123456789012"] } }
-            }]
-        });
-        assert_eq!(normalize(&written), normalize(&stored));
-    }
-
-    #[test]
-    fn real_differences_remain() {
-        let a = json!({ "Statement": [{ "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*" }] });
-        let b = json!({ "Statement": [{ "Effect": "Allow", "Action": "s3:*", "Resource": "*" }] });
-        assert_ne!(normalize(&a), normalize(&b));
-        let not_a_policy = json!({ "a": [2, 1] });
-        assert_eq!(normalize(&not_a_policy), not_a_policy);
-    }
-}
-
-/// Which grammar a policy document follows: who it is attached to decides what it must name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Grammar {
-    /// A role's trust policy: names a principal, never a resource.
-    Trust,
-    /// A policy attached to a role: names resources, never a principal.
-    Identity,
-    /// A bucket, key or repository policy: names a principal (and, for buckets, resources).
-    Resource,
-}
-
-/// The policy documents of each kind and their grammar (other JSON fields, such as an ECR lifecycle
-/// policy, are not IAM documents).
-pub fn grammar_of(kind: &str, field: &str) -> Option<Grammar> {
-    Some(match (kind, field) {
-        ("iam_role", "assume_role_policy") => Grammar::Trust,
-        ("iam_role", "inline_policies") => Grammar::Identity,
-        ("s3_bucket" | "s3_bucket_policy" | "kms_key", "policy") => Grammar::Resource,
-        ("ecr_repository", "repository_policy") => Grammar::Resource,
-        _ => return None,
-    })
 }
 
 /// What AWS's policy grammar refuses in `doc` (IAM JSON policy element reference), each with the
@@ -368,6 +306,15 @@ pub fn grammar_errors(doc: &Value, grammar: Grammar) -> Vec<(String, String)> {
     out
 }
 
+/// A document's statements: its `Statement` list, or the one statement written without a list.
+pub fn statements(doc: &Value) -> Vec<&Value> {
+    match doc.get("Statement") {
+        Some(Value::Array(a)) => a.iter().collect(),
+        Some(s @ Value::Object(_)) => vec![s],
+        _ => Vec::new(),
+    }
+}
+
 /// The strings of a string-or-list element; `None` for an item that is not a string.
 fn strings(v: &Value) -> Vec<Option<&str>> {
     match v {
@@ -390,4 +337,45 @@ fn action_shape(a: &str) -> bool {
         && action
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '*' || c == '?')
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::normalize;
+
+    #[test]
+    fn the_forms_aws_rewrites_compare_equal() {
+        let written = json!({
+            "Version": "2012-10-17",
+            "Statement": {
+                "Effect": "Allow",
+                "Principal": { "AWS": "123456789012", "Service": ["ecs-tasks.amazonaws.com"] },
+                "Action": ["s3:GetObject", "s3:ListBucket"],
+                "Resource": "arn:aws:s3:::b/*",
+                "Condition": { "StringEquals": { "aws:SourceAccount": "123456789012" } }
+            }
+        });
+        let stored = json!({
+            "Version": "2012-10-17",
+            "Statement": [{
+                "Effect": "Allow",
+                "Principal": { "AWS": ["arn:aws:iam::123456789012:root"], "Service": "ecs-tasks.amazonaws.com" },
+                "Action": ["s3:ListBucket", "s3:GetObject"],
+                "Resource": ["arn:aws:s3:::b/*"],
+                "Condition": { "StringEquals": { "aws:SourceAccount": ["123456789012"] } }
+            }]
+        });
+        assert_eq!(normalize(&written), normalize(&stored));
+    }
+
+    #[test]
+    fn real_differences_remain() {
+        let a = json!({ "Statement": [{ "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*" }] });
+        let b = json!({ "Statement": [{ "Effect": "Allow", "Action": "s3:*", "Resource": "*" }] });
+        assert_ne!(normalize(&a), normalize(&b));
+        let not_a_policy = json!({ "a": [2, 1] });
+        assert_eq!(normalize(&not_a_policy), not_a_policy);
+    }
 }

@@ -35,6 +35,17 @@ pub enum Default {
     Empty,
 }
 
+/// Which grammar a policy document follows: who it is attached to decides what it must name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Grammar {
+    /// A role's trust policy: names a principal, never a resource.
+    Trust,
+    /// A policy attached to a role: names resources, never a principal.
+    Identity,
+    /// A bucket, key or repository policy: names a principal.
+    Resource,
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct Field {
     pub name: &'static str,
@@ -50,6 +61,9 @@ pub struct Field {
     /// Changing this field in place writes the resource's secret again (the API takes the value with
     /// every write), so apply needs the secret's environment variable for it.
     pub rewrites_secret: bool,
+    /// An IAM policy document (or a table of them), and the grammar it follows
+    /// (`crate::policy::grammar_errors` checks it).
+    pub policy: Option<Grammar>,
     pub doc: &'static str,
 }
 
@@ -64,8 +78,14 @@ impl Field {
             write_only: false,
             replace_note: None,
             rewrites_secret: false,
+            policy: None,
             doc,
         }
+    }
+    /// An IAM policy document following `g`.
+    pub const fn policy(mut self, g: Grammar) -> Field {
+        self.policy = Some(g);
+        self
     }
     pub const fn rewrites_secret(mut self) -> Field {
         self.rewrites_secret = true;

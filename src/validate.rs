@@ -330,9 +330,8 @@ fn check_aws_constraints(stack: &crate::stack::Stack, diags: &RefCell<Vec<Diagno
     }
 }
 
-/// Zinfra's own tags on every taggable resource: `zinfra:stack`, `zinfra:address`, `zinfra:region`,
-/// and `zinfra:secret-version` on one holding a secret. They count against AWS's 50.
-const ZINFRA_TAGS: usize = 3;
+/// AWS's tag limit per resource; zinfra's own tags (`crate::model::ownership_tags`, and
+/// `zinfra:secret-version` on a resource holding a secret) count against it.
 const MAX_TAGS: usize = 50;
 
 /// AWS's tag rules: keys 1 to 128 characters, values up to 256, letters, digits, spaces and
@@ -395,7 +394,9 @@ fn check_tags(stack: &crate::stack::Stack, diags: &RefCell<Vec<Diagnostic>>) {
         let mut all = stack.info.tags.clone();
         all.extend(r.tags.clone());
         let secret = r.props.values().any(|v| matches!(v, Value::Secret(_)));
-        let ours = ZINFRA_TAGS + usize::from(secret);
+        let ours = crate::model::ownership_tags(&stack.info.name, &r.address, &stack.info.region)
+            .len()
+            + usize::from(secret);
         if all.len() + ours > MAX_TAGS {
             diags.borrow_mut().push(
                 Diagnostic::new(
@@ -472,12 +473,14 @@ fn check_region_and_zones(stack: &crate::stack::Stack, diags: &RefCell<Vec<Diagn
 /// elements a statement may have, and what a trust, role or resource policy must name.
 fn check_policy_grammar(stack: &crate::stack::Stack, diags: &RefCell<Vec<Diagnostic>>) {
     for r in &stack.resources {
-        for (field, v) in &r.props {
-            let Some(grammar) = crate::policy::grammar_of(&r.kind, field) else {
+        let kind = crate::schema::kind(&r.kind).expect("parsed kinds exist");
+        for f in kind.fields {
+            let (Some(grammar), Some(v)) = (f.policy, r.props.get(f.name)) else {
                 continue;
             };
+            let field = f.name;
             let docs: Vec<(String, &serde_json::Value)> = match v {
-                Value::Json(j) => vec![(field.clone(), j)],
+                Value::Json(j) => vec![(field.to_owned(), j)],
                 Value::Map(m) => m
                     .iter()
                     .filter_map(|(k, v)| match v {

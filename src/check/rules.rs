@@ -464,12 +464,7 @@ fn s3_inline_policy(_: &View, b: &Item) -> Option<Fail> {
 
 /// Why a bucket policy grants more than CloudFront reads of one distribution, if it does.
 pub fn bad_statement(policy: &serde_json::Value) -> Option<String> {
-    let statements = match &policy["Statement"] {
-        serde_json::Value::Array(a) => a.clone(),
-        s @ serde_json::Value::Object(_) => vec![s.clone()],
-        _ => vec![],
-    };
-    for s in statements {
+    for s in crate::policy::statements(policy) {
         if s["Effect"] == "Deny" {
             continue;
         }
@@ -610,12 +605,7 @@ fn sg_open_ports(_: &View, sg: &Item) -> Option<Fail> {
 /// in the owner/repository part) and `aud` to STS.
 fn github_trust(_: &View, role: &Item) -> Option<Fail> {
     let policy = role.json("assume_role_policy")?;
-    let statements = match &policy["Statement"] {
-        serde_json::Value::Array(a) => a.clone(),
-        s @ serde_json::Value::Object(_) => vec![s.clone()],
-        _ => vec![],
-    };
-    for s in statements {
+    for s in crate::policy::statements(policy) {
         let federated = one_or_many(&s["Principal"]["Federated"]);
         let github = federated.iter().any(|f| {
             f.contains("token.actions.githubusercontent.com") || f.contains("${iam_oidc_provider.")
@@ -1008,16 +998,6 @@ fn msk_reachable(v: &View, c: &Item) -> Option<Fail> {
             || arn.is_some_and(|a| r == a || r.strip_suffix('*').is_some_and(|p| a.starts_with(p)))
     };
     let connects = |a: &str| matches!(a, "*" | "kafka-cluster:*" | "kafka-cluster:Connect");
-    let strings = |v: Option<&serde_json::Value>| -> Vec<String> {
-        match v {
-            Some(serde_json::Value::String(s)) => vec![s.clone()],
-            Some(serde_json::Value::Array(a)) => a
-                .iter()
-                .filter_map(|x| x.as_str().map(str::to_owned))
-                .collect(),
-            _ => Vec::new(),
-        }
-    };
     let reachable = v.of_kind("iam_role").any(|role| {
         let Some(Value::Map(policies)) = role.get("inline_policies") else {
             return false;
@@ -1026,15 +1006,10 @@ fn msk_reachable(v: &View, c: &Item) -> Option<Fail> {
             let Value::Json(doc) = doc else {
                 return false;
             };
-            let statements = match doc.get("Statement") {
-                Some(serde_json::Value::Array(a)) => a.iter().collect(),
-                Some(one) => vec![one],
-                None => Vec::new(),
-            };
-            statements.into_iter().any(|s| {
-                s.get("Effect").and_then(|e| e.as_str()) == Some("Allow")
-                    && strings(s.get("Action")).iter().any(|a| connects(a))
-                    && strings(s.get("Resource")).iter().any(|r| names_cluster(r))
+            crate::policy::statements(doc).into_iter().any(|s| {
+                s["Effect"] == "Allow"
+                    && one_or_many(&s["Action"]).iter().any(|a| connects(a))
+                    && one_or_many(&s["Resource"]).iter().any(|r| names_cluster(r))
             })
         })
     });

@@ -511,6 +511,30 @@ impl Route53 {
         Ok(live)
     }
 
+    /// [`Route53::delegate`] for a zone as read: its name, name servers and owner.
+    /// The owner is `address`: the zone's address in the file (which a move may have changed).
+    async fn delegation(
+        &self,
+        action: ChangeAction,
+        parent: &str,
+        zone: &Live,
+        address: &str,
+    ) -> Result<()> {
+        let servers: Vec<String> = zone
+            .outputs
+            .get("name_servers")
+            .map(|n| n.split(',').map(str::to_owned).collect())
+            .unwrap_or_default();
+        let stack = zone
+            .tags
+            .get(crate::model::TAG_STACK)
+            .cloned()
+            .unwrap_or_default();
+        let name = normalize(zone.props.str("name").unwrap_or_default());
+        self.delegate(action, parent, &name, &servers, &stack, address)
+            .await
+    }
+
     /// The NS record in `parent` that delegates `name` to its zone's name servers, with its ownership
     /// record, in one atomic batch (CREATE fails rather than overwrite a delegation made by hand).
     async fn delegate(
@@ -603,38 +627,13 @@ impl Route53 {
                     .await?;
                 }
                 "parent_zone" => {
-                    let name = normalize(r.props.str("name").unwrap_or_default());
-                    let servers: Vec<String> = live
-                        .outputs
-                        .get("name_servers")
-                        .map(|n| n.split(',').map(str::to_owned).collect())
-                        .unwrap_or_default();
-                    let stack = r
-                        .tags
-                        .get(crate::model::TAG_STACK)
-                        .cloned()
-                        .unwrap_or_default();
                     if let Some(old) = live.props.str("parent_zone").filter(|p| !p.is_empty()) {
-                        self.delegate(
-                            ChangeAction::Delete,
-                            old,
-                            &name,
-                            &servers,
-                            &stack,
-                            &live.address,
-                        )
-                        .await?;
+                        self.delegation(ChangeAction::Delete, old, live, &live.address)
+                            .await?;
                     }
                     if let Some(new) = r.props.str("parent_zone").filter(|p| !p.is_empty()) {
-                        self.delegate(
-                            ChangeAction::Create,
-                            new,
-                            &name,
-                            &servers,
-                            &stack,
-                            &r.address,
-                        )
-                        .await?;
+                        self.delegation(ChangeAction::Create, new, live, &r.address)
+                            .await?;
                     }
                 }
                 other => bail!("route53_zone field `{other}` cannot be changed in place"),
@@ -650,26 +649,8 @@ impl Route53 {
     async fn delete_zone(&self, live: &Live) -> Result<()> {
         // The parent's NS record goes first: a delegation to name servers that are gone is a lame one.
         if let Some(parent) = live.props.str("parent_zone").filter(|p| !p.is_empty()) {
-            let servers: Vec<String> = live
-                .outputs
-                .get("name_servers")
-                .map(|n| n.split(',').map(str::to_owned).collect())
-                .unwrap_or_default();
-            let stack = live
-                .tags
-                .get(crate::model::TAG_STACK)
-                .cloned()
-                .unwrap_or_default();
-            let name = normalize(live.props.str("name").unwrap_or_default());
-            self.delegate(
-                ChangeAction::Delete,
-                parent,
-                &name,
-                &servers,
-                &stack,
-                &live.address,
-            )
-            .await?;
+            self.delegation(ChangeAction::Delete, parent, live, &live.address)
+                .await?;
         }
         // AWS deletes only empty zones. Certificate validation CNAMEs that acm_certificate wrote (and left,
         // see src/drivers/acm.rs) go with the zone; anything else in it stops the delete with AWS's error.

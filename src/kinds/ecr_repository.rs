@@ -1,6 +1,6 @@
 //! `ecr_repository`: schema and checks. AWS calls: `src/drivers/ecr.rs`; tests: `tests/drivers/ecr.rs`.
 
-use crate::schema::{Default, Field, Holds, KindDef, Ty};
+use crate::schema::{Default, Field, Grammar, Holds, KindDef, Ty};
 use crate::validate::ResourceCx;
 
 /// ECR fixes a repository's encryption when it is created.
@@ -51,7 +51,8 @@ pub static KIND: KindDef = KindDef {
             "repository_policy",
             Ty::Json,
             "Repository policy (who may pull or push).",
-        ),
+        )
+        .policy(Grammar::Resource),
         Field::new(
             "force_delete",
             Ty::Bool,

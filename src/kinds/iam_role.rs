@@ -1,6 +1,6 @@
 //! `iam_role`: schema and checks. AWS calls: `src/drivers/iam.rs`; tests: `tests/drivers/iam.rs`.
 
-use crate::schema::{Default, Field, KindDef, Ty};
+use crate::schema::{Default, Field, Grammar, KindDef, Ty};
 use crate::validate::ResourceCx;
 
 static STR: Ty = Ty::Str;
@@ -21,7 +21,9 @@ pub static KIND: KindDef = KindDef {
             .default(Default::Str("/"))
             .force_new(),
         Field::new("description", Ty::Str, "Description.").default(Default::Str("")),
-        Field::new("assume_role_policy", Ty::Json, "Trust policy.").required(),
+        Field::new("assume_role_policy", Ty::Json, "Trust policy.")
+            .required()
+            .policy(Grammar::Trust),
         Field::new(
             "managed_policy_arns",
             Ty::Set(&STR),
@@ -33,7 +35,8 @@ pub static KIND: KindDef = KindDef {
             Ty::Map(&JSON),
             "Inline policies by name; none unless declared.",
         )
-        .default(Default::Empty),
+        .default(Default::Empty)
+        .policy(Grammar::Identity),
         Field::new("max_session_duration", Ty::Int, "Seconds, 3600 to 43200.")
             .default(Default::Int(3600)),
     ],

@@ -1,6 +1,6 @@
 //! `kms_key`: schema and checks. AWS calls: `src/drivers/kms.rs`; tests: `tests/drivers/kms.rs`.
 
-use crate::schema::{Default, Field, Holds, KindDef, Ty};
+use crate::schema::{Default, Field, Grammar, Holds, KindDef, Ty};
 use crate::validate::ResourceCx;
 
 pub static KIND: KindDef = KindDef {
@@ -30,7 +30,8 @@ pub static KIND: KindDef = KindDef {
             "policy",
             Ty::Json,
             "Key policy; AWS's default key policy when omitted.",
-        ),
+        )
+        .policy(Grammar::Resource),
     ],
     physical_name: Some("alias"),
     taggable: true,

@@ -1,6 +1,6 @@
 //! `s3_bucket`: schema and checks. AWS calls: `src/drivers/s3.rs`; tests: `tests/drivers/s3.rs`.
 
-use crate::schema::{Default, Field, Holds, KindDef, Ty};
+use crate::schema::{Default, Field, Grammar, Holds, KindDef, Ty};
 use crate::validate::ResourceCx;
 
 pub static KIND: KindDef = KindDef {
@@ -28,7 +28,7 @@ pub static KIND: KindDef = KindDef {
         )
         .default(Default::Bool(true)),
         Field::new("versioning", Ty::Bool, "Keep object versions.").default(Default::Bool(true)),
-        Field::new("policy", Ty::Json, "Bucket policy."),
+        Field::new("policy", Ty::Json, "Bucket policy.").policy(Grammar::Resource),
         Field::new(
             "force_destroy",
             Ty::Bool,

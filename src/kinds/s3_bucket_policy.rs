@@ -1,7 +1,7 @@
 //! `s3_bucket_policy`: schema and checks. AWS calls: `src/drivers/s3_bucket_policy.rs`;
 //! tests: `tests/drivers/s3_bucket_policy.rs`.
 
-use crate::schema::{Field, KindDef, Ty};
+use crate::schema::{Field, Grammar, KindDef, Ty};
 use crate::validate::ResourceCx;
 
 pub static KIND: KindDef = KindDef {
@@ -16,7 +16,8 @@ pub static KIND: KindDef = KindDef {
             Ty::Json,
             "Policy document; `${kind.name.attr}` references are resolved.",
         )
-        .required(),
+        .required()
+        .policy(Grammar::Resource),
     ],
     physical_name: None,
     taggable: false,
