@@ -321,16 +321,30 @@ fn read_source(path: &Path, ui: &Ui) -> Result<String> {
                 "not UTF-8",
             )
             .help("stack files are UTF-8: save it as UTF-8 (iconv -f latin1 -t utf-8, or your editor's encoding setting)");
-            let diags = [d];
-            Err(anyhow!(Invalid {
-                text: format!(
-                    "{}error: {shown} has 1 problem; nothing was sent to AWS\n",
-                    crate::diagnostic::render(&shown, &lossy, &diags, ui.color)
-                ),
-                at: locate(&shown, &lossy, &diags),
-            }))
+            Err(invalid_file(
+                &stack::Invalid {
+                    path: shown,
+                    source: lossy,
+                    diags: vec![d],
+                },
+                ui,
+            ))
         }
     }
+}
+
+/// A stack file with problems, as printed: every diagnostic, then the count; and the CI annotations.
+fn invalid_file(inv: &stack::Invalid, ui: &Ui) -> anyhow::Error {
+    let n = inv.diags.len();
+    let s = if n == 1 { "" } else { "s" };
+    anyhow!(Invalid {
+        text: format!(
+            "{}error: {} has {n} problem{s}; nothing was sent to AWS\n",
+            inv.render(ui.color),
+            inv.path
+        ),
+        at: locate(&inv.path, &inv.source, &inv.diags),
+    })
 }
 
 fn load_stack(path: &Path, ui: &Ui, load: &Load<'_>) -> Result<(Stack, Graph)> {
@@ -345,17 +359,8 @@ fn load_stack(path: &Path, ui: &Ui, load: &Load<'_>) -> Result<(Stack, Graph)> {
             .map(|(_, v)| v.clone())
             .or_else(|| stack::process_env(k))
     };
-    let stack = stack::load_named(&shown, source, &env, load.name).map_err(|inv| {
-        let n = inv.diags.len();
-        let s = if n == 1 { "" } else { "s" };
-        anyhow!(Invalid {
-            text: format!(
-                "{}error: {shown} has {n} problem{s}; nothing was sent to AWS\n",
-                inv.render(ui.color),
-            ),
-            at: locate(&shown, &inv.source, &inv.diags),
-        })
-    })?;
+    let stack =
+        stack::load_named(&shown, source, &env, load.name).map_err(|inv| invalid_file(&inv, ui))?;
     let graph = Graph::new(&stack).map_err(|d| {
         anyhow!(Invalid {
             text: crate::diagnostic::render(&stack.path, &stack.source, &[(*d).clone()], ui.color),
