@@ -241,14 +241,9 @@ def constraint(shape):
     return c
 
 
-def rust_str(s):
-    return json.dumps(s, ensure_ascii=True).replace("\\u", "\\u{").replace("{00", "{00") if False else json.dumps(s)
-
-
 def esc(s):
-    # A Rust string literal: JSON's escapes are valid Rust except \uXXXX, written \u{XXXX}.
-    out = json.dumps(s, ensure_ascii=False)
-    return out
+    # A Rust string literal: JSON's escapes are Rust's too (non-ASCII stays as it is, not \uXXXX).
+    return json.dumps(s, ensure_ascii=False)
 
 
 def main():
