@@ -212,7 +212,7 @@ fn with_write_only(plan: &Plan, live: &Live) -> Live {
     let mut l = live.clone();
     if let (Some(r), Some(kind)) = (
         plan.desired.iter().find(|r| r.address == live.address),
-        crate::schema::kind(&live.kind),
+        crate::kinds::kind(&live.kind),
     ) {
         for f in kind.fields.iter().filter(|f| f.write_only) {
             if let Some(v) = r.props.get(f.name) {

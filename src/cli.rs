@@ -359,8 +359,8 @@ fn load_stack(path: &Path, ui: &Ui, load: &Load<'_>) -> Result<(Stack, Graph)> {
             .map(|(_, v)| v.clone())
             .or_else(|| stack::process_env(k))
     };
-    let stack =
-        stack::load_named(&shown, source, &env, load.name).map_err(|inv| invalid_file(&inv, ui))?;
+    let stack = crate::validate::load_named(&shown, source, &env, load.name)
+        .map_err(|inv| invalid_file(&inv, ui))?;
     let graph = Graph::new(&stack).map_err(|d| {
         anyhow!(Invalid {
             text: crate::diagnostic::render(&stack.path, &stack.source, &[(*d).clone()], ui.color),
@@ -527,7 +527,7 @@ fn offline(cli: &Cli, ui: &Ui) -> Option<Result<i32>> {
             Ok(EXIT_OK)
         }
         Command::Schema => {
-            println!("{:#}", crate::schema::to_json());
+            println!("{:#}", crate::kinds::to_json());
             Ok(EXIT_OK)
         }
         Command::Check {

@@ -19,12 +19,12 @@ impl Graph {
         // The field holding each edge, to point at it when the edge closes a cycle.
         let mut via: BTreeMap<(Address, Address), String> = BTreeMap::new();
         for r in &stack.resources {
-            let kind = crate::schema::kind(&r.kind).expect("parsed kinds exist");
+            let kind = crate::kinds::kind(&r.kind).expect("parsed kinds exist");
             let entry = deps.entry(r.address.clone()).or_default();
             for f in kind.fields {
                 let key = f.name.strip_suffix("_from_env").unwrap_or(f.name);
                 if let Some(v) = r.props.get(key) {
-                    crate::validate::walk_refs(&f.ty, v, f.name, &mut |path, _, reference| {
+                    crate::stack::walk_refs(&f.ty, v, f.name, &mut |path, _, reference| {
                         entry.insert(reference.address.clone());
                         via.entry((r.address.clone(), reference.address.clone()))
                             .or_insert_with(|| path.to_owned());
@@ -164,7 +164,7 @@ impl Graph {
         let own = |a: &Address| -> Duration {
             stack.get(a).map_or(Duration::ZERO, |r| {
                 r.timeout.map(Duration::from_secs).unwrap_or_else(|| {
-                    crate::schema::kind(&r.kind)
+                    crate::kinds::kind(&r.kind)
                         .and_then(|k| k.wait)
                         .unwrap_or_default()
                 })

@@ -9,7 +9,7 @@ use crate::model::{
     Address, Live, Move, Props, Resource, TAG_ADDRESS, TAG_REGION, TAG_STACK, Tags, Value,
 };
 use crate::provider::StackInfo;
-use crate::schema::{self, Ty};
+use crate::schema::Ty;
 
 /// 2: plans are sealed (see [`Seal`]); unsealed plans of format 1 are refused.
 pub const PLAN_FORMAT: u32 = 2;
@@ -155,7 +155,7 @@ impl Plan {
             let Some(r) = self.desired.iter().find(|d| d.address == rp.address) else {
                 continue;
             };
-            let kind = schema::kind(&r.kind);
+            let kind = crate::kinds::kind(&r.kind);
             let rides = |field: &str| {
                 kind.and_then(|k| k.field(field))
                     .is_some_and(|f| f.rewrites_secret)
@@ -379,7 +379,7 @@ pub fn claim<'a>(stack: &StackInfo, live: &'a [Live]) -> Claimed<'a> {
     let theirs: Vec<(&Live, String)> = live.iter().filter_map(|l| Some((l, tagged(l)?))).collect();
     let region_of = |l: &Live| {
         tagged(l).or_else(|| {
-            let untaggable = schema::kind(&l.kind).is_some_and(|k| !k.taggable);
+            let untaggable = crate::kinds::kind(&l.kind).is_some_and(|k| !k.taggable);
             untaggable
                 .then(|| {
                     // Attached to one of theirs (a record in their zone), or used by one (an origin
@@ -437,7 +437,7 @@ fn taken_because(stack: &StackInfo, l: &Live) -> Option<String> {
         ));
     }
     // The account's detector or hub, enabled before the stack: used as it is, never replaced.
-    let singleton = schema::kind(&l.kind).is_some_and(|k| k.account_singleton);
+    let singleton = crate::kinds::kind(&l.kind).is_some_and(|k| k.account_singleton);
     let adopted = singleton
         || stack
             .adopt
@@ -453,7 +453,7 @@ fn taken_because(stack: &StackInfo, l: &Live) -> Option<String> {
 
 /// What deleting or replacing `l` would lose, if its kind holds data or identity.
 fn holds(l: &Live, used: bool) -> Option<String> {
-    let h = schema::kind(&l.kind)?.holds?;
+    let h = crate::kinds::kind(&l.kind)?.holds?;
     if h.only_if.is_some_and(|f| !f(&l.props)) || (h.when_used && !used) {
         return None;
     }
@@ -462,7 +462,9 @@ fn holds(l: &Live, used: bool) -> Option<String> {
 
 /// The physical name a resource has (declared) or has live, for rename detection.
 fn physical_name<'a>(kind: &str, props: &'a Props) -> Option<&'a str> {
-    props.get(schema::kind(kind)?.physical_name?)?.as_str()
+    props
+        .get(crate::kinds::kind(kind)?.physical_name?)?
+        .as_str()
 }
 
 /// A stable digest of what was read; secrets count by their version (their values are never read).
@@ -612,7 +614,7 @@ pub fn diff(r: &Resource, resolved: &Props, tags: &Tags, live: &Live) -> Vec<Cha
 }
 
 fn diff_resource(r: &Resource, resolved: &Props, tags: &Tags, live: &Live) -> Vec<Change> {
-    let kind = schema::kind(&r.kind).expect("known kind");
+    let kind = crate::kinds::kind(&r.kind).expect("known kind");
     let mut changes = Vec::new();
     for f in kind.fields {
         if f.write_only {
@@ -769,7 +771,7 @@ pub fn compute_with(
                         .filter(|(_, v)| !v.is_null())
                         .map(|(k, v)| (k.clone(), v.clone()))
                         .chain(
-                            schema::kind(&r.kind)
+                            crate::kinds::kind(&r.kind)
                                 .filter(|k| k.taggable)
                                 .map(|_| ("tags".to_owned(), tags_value(&tags))),
                         )
@@ -1048,7 +1050,7 @@ fn replace_reason(
                 format!("`{}` refers to {}, which is replaced", c.field, x.address),
             )),
             _ => {
-                let note = schema::kind(&r.kind)
+                let note = crate::kinds::kind(&r.kind)
                     .and_then(|k| k.field(&c.field))
                     .and_then(|f| f.replace_note);
                 match fixed.iter_mut().find(|(_, n)| note.is_some() && *n == note) {

@@ -1,6 +1,11 @@
 //! The shape of every resource kind: fields, types, defaults and which changes force replacement.
 
-use crate::kinds;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::ops::Range;
+
+use crate::diagnostic::Diagnostic;
+use crate::model::{Resource, Value};
 
 #[derive(Debug, Clone, Copy)]
 pub enum Ty {
@@ -24,7 +29,7 @@ pub enum Ty {
 }
 
 #[derive(Debug, Clone, Copy)]
-pub enum Default {
+pub enum FieldDefault {
     None,
     Bool(bool),
     Int(i64),
@@ -51,7 +56,7 @@ pub struct Field {
     pub name: &'static str,
     pub ty: Ty,
     pub required: bool,
-    pub default: Default,
+    pub default: FieldDefault,
     /// A change to this field cannot be made in place.
     pub force_new: bool,
     /// Not readable from AWS: used when writing, never compared.
@@ -62,7 +67,7 @@ pub struct Field {
     /// every write), so apply needs the secret's environment variable for it.
     pub rewrites_secret: bool,
     /// An IAM policy document (or a table of them), and the grammar it follows
-    /// (`crate::policy::grammar_errors` checks it).
+    /// (the policy module checks it).
     pub policy: Option<Grammar>,
     pub doc: &'static str,
 }
@@ -73,7 +78,7 @@ impl Field {
             name,
             ty,
             required: false,
-            default: Default::None,
+            default: FieldDefault::None,
             force_new: false,
             write_only: false,
             replace_note: None,
@@ -109,7 +114,7 @@ impl Field {
         self.write_only = true;
         self
     }
-    pub const fn default(mut self, d: Default) -> Field {
+    pub const fn default(mut self, d: FieldDefault) -> Field {
         self.default = d;
         self
     }
@@ -126,7 +131,7 @@ pub struct KindDef {
     /// Attributes other resources can reference (`${kind.name.attr}`).
     pub outputs: &'static [&'static str],
     /// Checks that need only this resource (names, ranges); cross-resource checks live in `validate`.
-    pub validate: fn(&crate::validate::ResourceCx<'_>),
+    pub validate: fn(&ResourceCx<'_>),
     /// A replacement creates the new resource before deleting the old one (immutable revisions that
     /// dependents move to, such as ECS task definitions).
     pub create_before_delete: bool,
@@ -137,7 +142,7 @@ pub struct KindDef {
     /// it by name (`Driver::find`) and can record the stack's ownership on it.
     pub adoptable: bool,
     /// The longest one create, update or delete of this kind waits for AWS (the kind file's `WAIT`,
-    /// the driver's deadline). A resource's `timeout` overrides it. [`crate::graph::Graph::longest_wait`]
+    /// the driver's deadline). A resource's `timeout` overrides it. `Graph::longest_wait`
     /// adds them up along dependency chains: the time a CI job must allow.
     pub wait: Option<std::time::Duration>,
     /// One per account and region (a GuardDuty detector, Security Hub), often enabled before the
@@ -187,15 +192,7 @@ impl KindDef {
     }
 }
 
-pub fn kind(name: &str) -> Option<&'static KindDef> {
-    kinds::ALL.iter().copied().find(|k| k.name == name)
-}
-
-pub fn kind_names() -> Vec<&'static str> {
-    kinds::ALL.iter().map(|k| k.name).collect()
-}
-
-pub fn no_validation(_: &crate::validate::ResourceCx<'_>) {}
+pub fn no_validation(_: &ResourceCx<'_>) {}
 
 impl Ty {
     pub fn describe(&self) -> String {
@@ -227,45 +224,99 @@ impl Ty {
     }
 }
 
-/// Every kind's fields, flattened to paths (`container_definitions[].name` for a field of the objects
-/// in a list), with their types: what tools outside the crate need to know of the schema.
-pub fn to_json() -> serde_json::Value {
-    fn ty_name(t: &Ty) -> String {
-        match t {
-            Ty::Str => "string".into(),
-            Ty::Int => "integer".into(),
-            Ty::Bool => "boolean".into(),
-            Ty::Enum(_) => "enum".into(),
-            Ty::Cidr => "cidr".into(),
-            Ty::Ref(..) => "reference".into(),
-            Ty::List(t) | Ty::Set(t) => format!("list<{}>", ty_name(t)),
-            Ty::Map(t) => format!("map<{}>", ty_name(t)),
-            Ty::Object(_) => "object".into(),
-            Ty::Json => "json".into(),
-            Ty::SecretEnv => "secret".into(),
+/// Where each piece of a resource sits in the file.
+#[derive(Clone, Debug, Default)]
+pub struct Spans {
+    map: HashMap<String, Range<usize>>,
+}
+
+impl Spans {
+    /// `kind.name` → its table header; `kind.name.field` → the field's value; `kind.name.field:key` → the key.
+    pub fn insert(&mut self, key: String, span: Range<usize>) {
+        self.map.insert(key, span);
+    }
+    pub fn get(&self, key: &str) -> Option<Range<usize>> {
+        self.map.get(key).cloned()
+    }
+    pub fn header(&self, address: &str) -> Option<Range<usize>> {
+        self.get(address)
+    }
+    pub fn value(&self, address: &str, path: &str) -> Option<Range<usize>> {
+        self.get(&format!("{address}.{path}"))
+            .or_else(|| self.header(address))
+    }
+    pub fn key(&self, address: &str, path: &str) -> Option<Range<usize>> {
+        self.get(&format!("{address}.{path}:key"))
+            .or_else(|| self.header(address))
+    }
+}
+
+/// What a kind's `validate` sees: its resource, the whole stack, and a place to report errors.
+pub struct ResourceCx<'a> {
+    pub resource: &'a Resource,
+    /// The stack's region.
+    pub region: &'a str,
+    pub stack: &'a [Resource],
+    pub spans: &'a Spans,
+    pub diags: &'a RefCell<Vec<Diagnostic>>,
+}
+
+impl ResourceCx<'_> {
+    pub fn get(&self, field: &str) -> Option<&Value> {
+        self.resource.props.get(field)
+    }
+    pub fn str(&self, field: &str) -> Option<&str> {
+        self.get(field).and_then(Value::as_str)
+    }
+    pub fn int(&self, field: &str) -> Option<i64> {
+        self.get(field).and_then(Value::as_int)
+    }
+    pub fn is_null(&self, field: &str) -> bool {
+        self.get(field).is_none_or(Value::is_null)
+    }
+    /// Whether the file itself sets the field (defaults don't count).
+    pub fn has_field(&self, field: &str) -> bool {
+        self.spans
+            .get(&format!("{}.{field}:key", self.resource.address))
+            .is_some()
+    }
+    pub fn map_has(&self, field: &str, key: &str) -> bool {
+        self.get(field)
+            .and_then(Value::as_map)
+            .is_some_and(|m| m.contains_key(key))
+    }
+    /// The resource a reference field points at, when it exists.
+    pub fn referenced(&self, field: &str) -> Option<&Resource> {
+        match self.get(field)? {
+            Value::Ref(r) => self.stack.iter().find(|x| x.address == r.address),
+            _ => None,
         }
     }
-    fn walk(prefix: &str, fields: &[Field], out: &mut Vec<serde_json::Value>) {
-        for f in fields {
-            let path = format!("{prefix}{}", f.name);
-            out.push(serde_json::json!({ "path": path, "type": ty_name(&f.ty) }));
-            match f.ty {
-                Ty::Object(inner) => walk(&format!("{path}."), inner, out),
-                Ty::List(Ty::Object(inner)) | Ty::Set(Ty::Object(inner)) => {
-                    walk(&format!("{path}[]."), inner, out)
-                }
-                Ty::Map(Ty::Object(inner)) => walk(&format!("{path}{{}}."), inner, out),
-                _ => {}
-            }
-        }
+    /// The region a referenced certificate is requested in: its `region`, else the stack's.
+    pub fn certificate_region(&self, field: &str) -> Option<(String, &str)> {
+        let cert = self.referenced(field)?;
+        let region = cert
+            .props
+            .get("region")
+            .and_then(Value::as_str)
+            .unwrap_or(self.region);
+        Some((cert.address.clone(), region))
     }
-    let kinds: serde_json::Map<String, serde_json::Value> = kinds::ALL
-        .iter()
-        .map(|k| {
-            let mut fields = Vec::new();
-            walk("", k.fields, &mut fields);
-            (k.name.to_owned(), serde_json::Value::Array(fields))
-        })
-        .collect();
-    serde_json::Value::Object(kinds)
+    pub fn error_at_value(&self, field: &str, message: &str, help: &str) {
+        let span = self.spans.value(&self.resource.address, field);
+        let label = format!("in {}", self.resource.address);
+        self.diags
+            .borrow_mut()
+            .push(Diagnostic::new(message, span, label).help(help));
+    }
+    pub fn error_at_header(&self, message: &str, help: &str) {
+        let span = self.spans.header(&self.resource.address);
+        let label = format!("in {}", self.resource.address);
+        self.diags
+            .borrow_mut()
+            .push(Diagnostic::new(message, span, label).help(help));
+    }
+    pub fn error(&self, d: Diagnostic) {
+        self.diags.borrow_mut().push(d);
+    }
 }

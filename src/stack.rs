@@ -9,8 +9,8 @@ use toml::de::{DeTable, DeValue};
 use crate::diagnostic::{Diagnostic, did_you_mean};
 use crate::model::{Adopt, Move, Ref, Resource, Secret, Tags, Value, Waiver};
 use crate::provider::StackInfo;
-use crate::schema::{self, Default, Field, KindDef, Ty};
-use crate::validate::Spans;
+use crate::schema::Spans;
+use crate::schema::{Field, FieldDefault, KindDef, Ty};
 
 #[derive(Clone, Debug)]
 pub struct Stack {
@@ -49,40 +49,12 @@ pub fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-/// Parse and fully validate a stack file. No network.
-pub fn load(path: &str, source: String, env: EnvLookup<'_>) -> Result<Stack, Box<Invalid>> {
-    load_named(path, source, env, None)
-}
-
-/// [`load`], with the stack's name replaced (`--stack-name`: one file, many ephemeral environments).
-/// The name is set before defaults are applied, so every physical name follows it.
-pub fn load_named(
-    path: &str,
-    source: String,
-    env: EnvLookup<'_>,
-    name: Option<&str>,
-) -> Result<Stack, Box<Invalid>> {
-    let invalid = |diags| {
-        Box::new(Invalid {
-            path: path.to_owned(),
-            source: source.clone(),
-            diags,
-        })
-    };
-    let stack = parse_named(path, &source, env, name).map_err(invalid)?;
-    let diags = crate::validate::check(&stack);
-    if !diags.is_empty() {
-        return Err(invalid(diags));
-    }
-    Ok(stack)
-}
-
 /// The TOML and schema layer: types, fields, defaults.
 pub fn parse(path: &str, source: &str, env: EnvLookup<'_>) -> Result<Stack, Vec<Diagnostic>> {
     parse_named(path, source, env, None)
 }
 
-fn parse_named(
+pub fn parse_named(
     path: &str,
     source: &str,
     env: EnvLookup<'_>,
@@ -156,10 +128,10 @@ fn parse_named(
         if kind_name == "variables" {
             continue;
         }
-        let Some(kind) = schema::kind(kind_name) else {
-            let help = match did_you_mean(kind_name, schema::kind_names()) {
+        let Some(kind) = crate::kinds::kind(kind_name) else {
+            let help = match did_you_mean(kind_name, crate::kinds::kind_names()) {
                 Some(s) => format!("did you mean `{s}`?"),
-                None => format!("known kinds: {}", schema::kind_names().join(", ")),
+                None => format!("known kinds: {}", crate::kinds::kind_names().join(", ")),
             };
             p.error(
                 format!("unknown resource kind `{kind_name}`"),
@@ -607,7 +579,7 @@ impl Parser<'_> {
                 );
                 continue;
             };
-            let kind = schema::kind(&res.kind).expect("declared kinds are known");
+            let kind = crate::kinds::kind(&res.kind).expect("declared kinds are known");
             if !kind.outputs.contains(&r.attr.as_str()) {
                 self.error(
                     format!("{} has no output `{}`", r.address, r.attr),
@@ -707,7 +679,7 @@ impl Parser<'_> {
                         a.address
                     ),
                 ),
-                Some(r) if schema::kind(&r.kind).is_some_and(|k| !k.adoptable) => self.error(
+                Some(r) if crate::kinds::kind(&r.kind).is_some_and(|k| !k.adoptable) => self.error(
                     format!("{} resources cannot be adopted", r.kind),
                     at.clone(),
                     "not adoptable",
@@ -764,7 +736,7 @@ impl Parser<'_> {
                     "another kind",
                     "a resource cannot change kind; declare the new one and let the old be deleted",
                 );
-            } else if schema::kind(fk).is_some_and(|k| !k.taggable) {
+            } else if crate::kinds::kind(fk).is_some_and(|k| !k.taggable) {
                 let s = at(self, "from");
                 self.error(
                     format!("{fk} resources cannot be moved"),
@@ -1075,15 +1047,15 @@ impl Parser<'_> {
                 }
                 None => {
                     let d = match f.default {
-                        Default::None => None,
-                        Default::Bool(b) => Some(Value::Bool(b)),
-                        Default::Int(i) => Some(Value::Int(i)),
-                        Default::Str(s) => Some(Value::Str(s.to_owned())),
-                        Default::Empty => Some(match f.ty {
+                        FieldDefault::None => None,
+                        FieldDefault::Bool(b) => Some(Value::Bool(b)),
+                        FieldDefault::Int(i) => Some(Value::Int(i)),
+                        FieldDefault::Str(s) => Some(Value::Str(s.to_owned())),
+                        FieldDefault::Empty => Some(match f.ty {
                             Ty::Map(_) => Value::Map(BTreeMap::new()),
                             _ => Value::List(vec![]),
                         }),
-                        Default::PhysicalName => Some(Value::Str(format!(
+                        FieldDefault::PhysicalName => Some(Value::Str(format!(
                             "{}-{}",
                             self.stack_name,
                             name.replace('_', "-")
@@ -1376,6 +1348,43 @@ pub fn value_refs(v: &Value, out: &mut Vec<Ref>) {
         Value::Json(j) => out.extend(json_refs(j)),
         Value::List(l) => l.iter().for_each(|x| value_refs(x, out)),
         Value::Map(m) => m.values().for_each(|x| value_refs(x, out)),
+        _ => {}
+    }
+}
+
+/// Calls `f(path, allowed kinds, reference)` for each reference inside a value of type `ty`.
+/// Policy-document references allow any kind (empty slice).
+pub fn walk_refs(
+    ty: &crate::schema::Ty,
+    v: &Value,
+    path: &str,
+    f: &mut dyn FnMut(&str, &[&str], &crate::model::Ref),
+) {
+    use crate::schema::Ty;
+    match (ty, v) {
+        (Ty::Ref(kinds, _), Value::Ref(r)) => f(path, kinds, r),
+        (Ty::List(inner) | Ty::Set(inner), Value::List(items)) => {
+            for (i, item) in items.iter().enumerate() {
+                walk_refs(inner, item, &format!("{path}[{i}]"), f);
+            }
+        }
+        (Ty::Map(inner), Value::Map(m)) => {
+            for (k, item) in m {
+                walk_refs(inner, item, &format!("{path}.{k}"), f);
+            }
+        }
+        (Ty::Object(fields), Value::Map(m)) => {
+            for field in fields.iter() {
+                if let Some(item) = m.get(field.name) {
+                    walk_refs(&field.ty, item, &format!("{path}.{}", field.name), f);
+                }
+            }
+        }
+        (Ty::Json, Value::Json(j)) => {
+            for r in crate::stack::json_refs(j) {
+                f(path, &[], &r);
+            }
+        }
         _ => {}
     }
 }

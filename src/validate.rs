@@ -5,103 +5,39 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use crate::diagnostic::Diagnostic;
-use crate::model::{Resource, Value};
+use crate::model::Value;
+use crate::schema::ResourceCx;
 
-/// Where each piece of a resource sits in the file.
-#[derive(Clone, Debug, Default)]
-pub struct Spans {
-    map: HashMap<String, Range<usize>>,
+/// Parse and fully validate a stack file. No network.
+pub fn load(
+    path: &str,
+    source: String,
+    env: crate::stack::EnvLookup<'_>,
+) -> Result<crate::stack::Stack, Box<crate::stack::Invalid>> {
+    load_named(path, source, env, None)
 }
 
-impl Spans {
-    /// `kind.name` → its table header; `kind.name.field` → the field's value; `kind.name.field:key` → the key.
-    pub fn insert(&mut self, key: String, span: Range<usize>) {
-        self.map.insert(key, span);
+/// [`load`], with the stack's name replaced (`--stack-name`: one file, many ephemeral environments).
+/// The name is set before defaults are applied, so every physical name follows it.
+pub fn load_named(
+    path: &str,
+    source: String,
+    env: crate::stack::EnvLookup<'_>,
+    name: Option<&str>,
+) -> Result<crate::stack::Stack, Box<crate::stack::Invalid>> {
+    let invalid = |diags| {
+        Box::new(crate::stack::Invalid {
+            path: path.to_owned(),
+            source: source.clone(),
+            diags,
+        })
+    };
+    let stack = crate::stack::parse_named(path, &source, env, name).map_err(invalid)?;
+    let diags = check(&stack);
+    if !diags.is_empty() {
+        return Err(invalid(diags));
     }
-    pub fn get(&self, key: &str) -> Option<Range<usize>> {
-        self.map.get(key).cloned()
-    }
-    pub fn header(&self, address: &str) -> Option<Range<usize>> {
-        self.get(address)
-    }
-    pub fn value(&self, address: &str, path: &str) -> Option<Range<usize>> {
-        self.get(&format!("{address}.{path}"))
-            .or_else(|| self.header(address))
-    }
-    pub fn key(&self, address: &str, path: &str) -> Option<Range<usize>> {
-        self.get(&format!("{address}.{path}:key"))
-            .or_else(|| self.header(address))
-    }
-}
-
-/// What a kind's `validate` sees: its resource, the whole stack, and a place to report errors.
-pub struct ResourceCx<'a> {
-    pub resource: &'a Resource,
-    /// The stack's region.
-    pub region: &'a str,
-    pub stack: &'a [Resource],
-    pub spans: &'a Spans,
-    pub diags: &'a RefCell<Vec<Diagnostic>>,
-}
-
-impl ResourceCx<'_> {
-    pub fn get(&self, field: &str) -> Option<&Value> {
-        self.resource.props.get(field)
-    }
-    pub fn str(&self, field: &str) -> Option<&str> {
-        self.get(field).and_then(Value::as_str)
-    }
-    pub fn int(&self, field: &str) -> Option<i64> {
-        self.get(field).and_then(Value::as_int)
-    }
-    pub fn is_null(&self, field: &str) -> bool {
-        self.get(field).is_none_or(Value::is_null)
-    }
-    /// Whether the file itself sets the field (defaults don't count).
-    pub fn has_field(&self, field: &str) -> bool {
-        self.spans
-            .get(&format!("{}.{field}:key", self.resource.address))
-            .is_some()
-    }
-    pub fn map_has(&self, field: &str, key: &str) -> bool {
-        self.get(field)
-            .and_then(Value::as_map)
-            .is_some_and(|m| m.contains_key(key))
-    }
-    /// The resource a reference field points at, when it exists.
-    pub fn referenced(&self, field: &str) -> Option<&Resource> {
-        match self.get(field)? {
-            Value::Ref(r) => self.stack.iter().find(|x| x.address == r.address),
-            _ => None,
-        }
-    }
-    /// The region a referenced certificate is requested in: its `region`, else the stack's.
-    pub fn certificate_region(&self, field: &str) -> Option<(String, &str)> {
-        let cert = self.referenced(field)?;
-        let region = cert
-            .props
-            .get("region")
-            .and_then(Value::as_str)
-            .unwrap_or(self.region);
-        Some((cert.address.clone(), region))
-    }
-    pub fn error_at_value(&self, field: &str, message: &str, help: &str) {
-        let span = self.spans.value(&self.resource.address, field);
-        let label = format!("in {}", self.resource.address);
-        self.diags
-            .borrow_mut()
-            .push(Diagnostic::new(message, span, label).help(help));
-    }
-    pub fn error_at_header(&self, message: &str, help: &str) {
-        let span = self.spans.header(&self.resource.address);
-        let label = format!("in {}", self.resource.address);
-        self.diags
-            .borrow_mut()
-            .push(Diagnostic::new(message, span, label).help(help));
-    }
-    pub fn error(&self, d: Diagnostic) {
-        self.diags.borrow_mut().push(d);
-    }
+    Ok(stack)
 }
 
 /// Every check that needs the whole stack; returns what is wrong, in file order.
@@ -113,7 +49,7 @@ pub fn check(stack: &crate::stack::Stack) -> Vec<Diagnostic> {
         return diags.into_inner();
     }
     for r in &stack.resources {
-        let kind = crate::schema::kind(&r.kind).expect("parsed kinds exist");
+        let kind = crate::kinds::kind(&r.kind).expect("parsed kinds exist");
         let cx = ResourceCx {
             resource: r,
             region: &stack.info.region,
@@ -151,11 +87,11 @@ fn check_references(stack: &crate::stack::Stack, diags: &RefCell<Vec<Diagnostic>
         .help(help)
     };
     for r in &stack.resources {
-        let kind = crate::schema::kind(&r.kind).expect("parsed kinds exist");
+        let kind = crate::kinds::kind(&r.kind).expect("parsed kinds exist");
         for f in kind.fields {
             let key = f.name.strip_suffix("_from_env").unwrap_or(f.name);
             if let Some(v) = r.props.get(key) {
-                walk_refs(&f.ty, v, f.name, &mut |path, target_kinds, reference| {
+                crate::stack::walk_refs(&f.ty, v, f.name, &mut |path, target_kinds, reference| {
                     let span = stack.spans.value(&r.address, path);
                     match stack.get(&reference.address) {
                         None => {
@@ -224,47 +160,10 @@ fn check_references(stack: &crate::stack::Stack, diags: &RefCell<Vec<Diagnostic>
     }
 }
 
-/// Calls `f(path, allowed kinds, reference)` for each reference inside a value of type `ty`.
-/// Policy-document references allow any kind (empty slice).
-pub fn walk_refs(
-    ty: &crate::schema::Ty,
-    v: &Value,
-    path: &str,
-    f: &mut dyn FnMut(&str, &[&str], &crate::model::Ref),
-) {
-    use crate::schema::Ty;
-    match (ty, v) {
-        (Ty::Ref(kinds, _), Value::Ref(r)) => f(path, kinds, r),
-        (Ty::List(inner) | Ty::Set(inner), Value::List(items)) => {
-            for (i, item) in items.iter().enumerate() {
-                walk_refs(inner, item, &format!("{path}[{i}]"), f);
-            }
-        }
-        (Ty::Map(inner), Value::Map(m)) => {
-            for (k, item) in m {
-                walk_refs(inner, item, &format!("{path}.{k}"), f);
-            }
-        }
-        (Ty::Object(fields), Value::Map(m)) => {
-            for field in fields.iter() {
-                if let Some(item) = m.get(field.name) {
-                    walk_refs(&field.ty, item, &format!("{path}.{}", field.name), f);
-                }
-            }
-        }
-        (Ty::Json, Value::Json(j)) => {
-            for r in crate::stack::json_refs(j) {
-                f(path, &[], &r);
-            }
-        }
-        _ => {}
-    }
-}
-
 fn check_physical_names(stack: &crate::stack::Stack, diags: &RefCell<Vec<Diagnostic>>) {
     let mut seen: HashMap<(&str, &str), &str> = HashMap::new();
     for r in &stack.resources {
-        let kind = crate::schema::kind(&r.kind).expect("parsed kinds exist");
+        let kind = crate::kinds::kind(&r.kind).expect("parsed kinds exist");
         let Some(field) = kind.physical_name else {
             continue;
         };
@@ -285,7 +184,7 @@ fn check_physical_names(stack: &crate::stack::Stack, diags: &RefCell<Vec<Diagnos
 }
 
 fn kind_outputs(kind: &str) -> &'static [&'static str] {
-    crate::schema::kind(kind).map(|k| k.outputs).unwrap_or(&[])
+    crate::kinds::kind(kind).map(|k| k.outputs).unwrap_or(&[])
 }
 
 /// Every value zinfra sends, against the constraint AWS's model documents for its API member
@@ -296,7 +195,7 @@ fn check_aws_constraints(stack: &crate::stack::Stack, diags: &RefCell<Vec<Diagno
     let reported: std::collections::HashSet<Option<Range<usize>>> =
         diags.borrow().iter().map(|d| d.span.clone()).collect();
     for r in &stack.resources {
-        let kind = crate::schema::kind(&r.kind).expect("parsed kinds exist");
+        let kind = crate::kinds::kind(&r.kind).expect("parsed kinds exist");
         for (path, entry) in crate::constraints::entries(&r.kind) {
             let crate::constraints::Entry::Aws(api, c) = entry else {
                 continue;
@@ -387,7 +286,7 @@ fn check_tags(stack: &crate::stack::Stack, diags: &RefCell<Vec<Diagnostic>>) {
         if !r.tags.is_empty() {
             check_set(&r.tags, &r.address, stack.spans.value(&r.address, "tags"));
         }
-        let taggable = crate::schema::kind(&r.kind).is_some_and(|k| k.taggable);
+        let taggable = crate::kinds::kind(&r.kind).is_some_and(|k| k.taggable);
         if !taggable {
             continue;
         }
@@ -473,7 +372,7 @@ fn check_region_and_zones(stack: &crate::stack::Stack, diags: &RefCell<Vec<Diagn
 /// elements a statement may have, and what a trust, role or resource policy must name.
 fn check_policy_grammar(stack: &crate::stack::Stack, diags: &RefCell<Vec<Diagnostic>>) {
     for r in &stack.resources {
-        let kind = crate::schema::kind(&r.kind).expect("parsed kinds exist");
+        let kind = crate::kinds::kind(&r.kind).expect("parsed kinds exist");
         for f in kind.fields {
             let (Some(grammar), Some(v)) = (f.policy, r.props.get(f.name)) else {
                 continue;

@@ -756,7 +756,7 @@ fn declared(text: &str) -> BTreeMap<String, usize> {
             && !h.contains(' ')
             && !h.starts_with('[')
             && !name.contains('.')
-            && zinfra::schema::kind(kind).is_some()
+            && zinfra::kinds::kind(kind).is_some()
         {
             *out.entry(kind.to_owned()).or_default() += 1;
         }

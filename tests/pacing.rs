@@ -55,7 +55,7 @@ async fn connect(endpoint: &str, limits: Config) -> Arc<Aws> {
 }
 
 async fn plan(aws: &Aws, text: &str, destroy: bool) -> (Plan, Vec<zinfra::model::Live>) {
-    let s = zinfra::stack::load("pacing.toml", text.to_owned(), &|_| None)
+    let s = zinfra::validate::load("pacing.toml", text.to_owned(), &|_| None)
         .unwrap_or_else(|e| panic!("{}", e.render(false)));
     let g = Graph::new(&s).unwrap();
     let deps = s

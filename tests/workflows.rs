@@ -226,13 +226,14 @@ fn every_workflow_gives_zinfra_what_its_stack_needs_and_no_secret_to_pull_reques
                             .filter(|v| provided.contains(*v))
                             .map(|_| value.clone())
                     };
-                    let stack = zinfra::stack::load(&path.display().to_string(), source, &lookup)
-                        .unwrap_or_else(|e| {
-                            panic!(
-                                "{at}: the stack does not load with what the job gives it:\n{}",
-                                e.render(false)
-                            )
-                        });
+                    let stack =
+                        zinfra::validate::load(&path.display().to_string(), source, &lookup)
+                            .unwrap_or_else(|e| {
+                                panic!(
+                                    "{at}: the stack does not load with what the job gives it:\n{}",
+                                    e.render(false)
+                                )
+                            });
                     // Every --var names a declared variable (zinfra refuses undeclared ones).
                     for v in &provided {
                         assert!(
@@ -278,7 +279,7 @@ fn the_workflow_checks_catch_a_missing_secret_and_a_short_timeout() {
     let runs = zinfra_runs(&wf, job);
     assert_eq!(runs.len(), 1);
     let path = &stack_paths(job, &runs[0].stack)[0];
-    let stack = zinfra::stack::load(
+    let stack = zinfra::validate::load(
         &path.display().to_string(),
         std::fs::read_to_string(path).unwrap(),
         &|_| None,

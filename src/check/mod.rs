@@ -409,7 +409,7 @@ mod tests {
         assert_eq!(ids.len(), n, "duplicate rule ids");
         for r in rules::RULES {
             assert!(
-                r.kind == "stack" || crate::schema::kind(r.kind).is_some(),
+                r.kind == "stack" || crate::kinds::kind(r.kind).is_some(),
                 "{}: unknown kind {}",
                 r.id,
                 r.kind

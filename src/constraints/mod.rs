@@ -238,7 +238,7 @@ mod tests {
     /// that needs none (references, booleans, tables of fields).
     #[test]
     fn every_schema_field_has_a_constraint_or_a_reason() {
-        let schema = crate::schema::to_json();
+        let schema = crate::kinds::to_json();
         let (mut with, mut without, mut by_type, mut missing) = (0, 0, 0, Vec::new());
         for (kind, fields) in schema.as_object().unwrap() {
             for f in fields.as_array().unwrap() {

@@ -2,8 +2,8 @@
 
 use crate::kinds::route53_zone::{domain_name, normalize};
 use crate::model::Value;
-use crate::schema::{Default, Field, Holds, KindDef, Ty};
-use crate::validate::ResourceCx;
+use crate::schema::{Field, FieldDefault, Holds, KindDef, Ty};
+use crate::schema::ResourceCx;
 
 static NAME: Ty = Ty::Str;
 
@@ -27,14 +27,14 @@ pub static KIND: KindDef = KindDef {
             Ty::Set(&NAME),
             "More names the certificate covers (the main name need not be repeated).",
         )
-        .default(Default::Empty)
+        .default(FieldDefault::Empty)
         .force_new(),
         Field::new(
             "validation_method",
             Ty::Enum(&["DNS"]),
             "Only DNS validation: the records live in `zone` and renewals need no one.",
         )
-        .default(Default::Str("DNS"))
+        .default(FieldDefault::Str("DNS"))
         .force_new(),
         Field::new(
             "key_algorithm",
@@ -48,7 +48,7 @@ pub static KIND: KindDef = KindDef {
             ]),
             "Public key algorithm; the baseline's RSA 2048 unless told otherwise.",
         )
-        .default(Default::Str("RSA_2048"))
+        .default(FieldDefault::Str("RSA_2048"))
         .force_new(),
         Field::new(
             "zone",

@@ -2,8 +2,8 @@
 //! tests: `tests/drivers/cloudfront.rs`.
 
 use crate::model::Value;
-use crate::schema::{Default, Field, KindDef, Ty};
-use crate::validate::ResourceCx;
+use crate::schema::{Field, FieldDefault, KindDef, Ty};
+use crate::schema::ResourceCx;
 
 static STR: Ty = Ty::Str;
 
@@ -50,7 +50,7 @@ pub static ORIGIN: Ty = Ty::Object(&[
         Ty::Str,
         "Path prefix in the bucket, e.g. `/site`.",
     )
-    .default(Default::Str("")),
+    .default(FieldDefault::Str("")),
 ]);
 
 pub static BEHAVIOR: Ty = Ty::Object(&[
@@ -93,26 +93,26 @@ pub static KIND: KindDef = KindDef {
             Ty::List(&BEHAVIOR),
             "Path patterns served by another origin, in order (first match wins), e.g. `[{ path_pattern = \"/api/*\", origin = \"api\" }]`. An ALB origin's answers are not cached and get every viewer header but Host; an S3 origin's are cached like the default behaviour's.",
         )
-        .default(Default::Empty),
+        .default(FieldDefault::Empty),
         Field::new(
             "viewer_protocol_policy",
             Ty::Enum(&["redirect-to-https", "https-only", "allow-all"]),
             "HTTP is redirected to HTTPS, or refused (`https-only`); `allow-all` is rejected.",
         )
-        .default(Default::Str("redirect-to-https")),
+        .default(FieldDefault::Str("redirect-to-https")),
         Field::new(
             "minimum_protocol_version",
             Ty::Enum(TLS_POLICIES),
             "Oldest TLS viewers may use; TLS 1.2 or later. Applies with `certificate` (CloudFront's default certificate allows TLSv1).",
         )
-        .default(Default::Str("TLSv1.2_2021")),
+        .default(FieldDefault::Str("TLSv1.2_2021")),
         Field::new(
             "certificate",
             Ty::Ref(&["acm_certificate"], "arn"),
             "ACM certificate (requested in us-east-1) for the aliases, served by SNI; CloudFront's own certificate unless set.",
         ),
         Field::new("aliases", Ty::Set(&STR), "Domain names; none unless declared.")
-            .default(Default::Empty),
+            .default(FieldDefault::Empty),
         Field::new(
             "web_acl",
             Ty::Ref(&["wafv2_web_acl"], "arn"),
@@ -123,21 +123,21 @@ pub static KIND: KindDef = KindDef {
             Ty::Str,
             "Object served for `/`.",
         )
-        .default(Default::Str("index.html")),
+        .default(FieldDefault::Str("index.html")),
         Field::new(
             "price_class",
             Ty::Enum(&["PriceClass_100", "PriceClass_200", "PriceClass_All"]),
             "Edge locations used.",
         )
-        .default(Default::Str("PriceClass_100")),
-        Field::new("enabled", Ty::Bool, "Serve requests.").default(Default::Bool(true)),
-        Field::new("compress", Ty::Bool, "Compress responses.").default(Default::Bool(true)),
+        .default(FieldDefault::Str("PriceClass_100")),
+        Field::new("enabled", Ty::Bool, "Serve requests.").default(FieldDefault::Bool(true)),
+        Field::new("compress", Ty::Bool, "Compress responses.").default(FieldDefault::Bool(true)),
         Field::new(
             "cache_policy_id",
             Ty::Str,
             "Cache policy of the default behaviour; AWS managed `CachingOptimized` by default.",
         )
-        .default(Default::Str(CACHING_OPTIMIZED)),
+        .default(FieldDefault::Str(CACHING_OPTIMIZED)),
     ],
     physical_name: None,
     taggable: true,

@@ -1,8 +1,8 @@
 //! `cloudfront_origin_access_control`: schema and checks. AWS calls: `src/drivers/cloudfront.rs`;
 //! tests: `tests/drivers/cloudfront.rs`.
 
-use crate::schema::{Default, Field, KindDef, Ty};
-use crate::validate::ResourceCx;
+use crate::schema::{Field, FieldDefault, KindDef, Ty};
+use crate::schema::ResourceCx;
 
 pub static KIND: KindDef = KindDef {
     name: "cloudfront_origin_access_control",
@@ -13,13 +13,13 @@ pub static KIND: KindDef = KindDef {
             Ty::Str,
             "Name, unique in the account; `<stack>-<name>` by default.",
         )
-        .default(Default::PhysicalName),
+        .default(FieldDefault::PhysicalName),
         Field::new(
             "signing_behavior",
             Ty::Enum(&["always"]),
             "CloudFront signs every request to the origin (the only setting zinfra allows).",
         )
-        .default(Default::Str("always")),
+        .default(FieldDefault::Str("always")),
     ],
     physical_name: Some("name"),
     // CloudFront cannot tag origin access controls: zinfra marks its own in their description.

@@ -1,7 +1,7 @@
 //! `dynamodb_table`: schema and checks. AWS calls: `src/drivers/dynamodb.rs`; tests: `tests/drivers/dynamodb.rs`.
 
-use crate::schema::{Default, Field, Holds, KindDef, Ty};
-use crate::validate::ResourceCx;
+use crate::schema::{Field, FieldDefault, Holds, KindDef, Ty};
+use crate::schema::ResourceCx;
 
 static ATTR_TYPE: Ty = Ty::Enum(&["S", "N", "B"]);
 
@@ -18,7 +18,7 @@ pub static KIND: KindDef = KindDef {
             Ty::Str,
             "Table name; `<stack>-<name>` by default.",
         )
-        .default(Default::PhysicalName)
+        .default(FieldDefault::PhysicalName)
         .force_new(),
         Field::new("hash_key", Ty::Str, "Partition key attribute.")
             .required()
@@ -36,7 +36,7 @@ pub static KIND: KindDef = KindDef {
             Ty::Enum(&["PAY_PER_REQUEST", "PROVISIONED"]),
             "Capacity mode.",
         )
-        .default(Default::Str("PAY_PER_REQUEST")),
+        .default(FieldDefault::Str("PAY_PER_REQUEST")),
         Field::new("read_capacity", Ty::Int, "With PROVISIONED."),
         Field::new("write_capacity", Ty::Int, "With PROVISIONED."),
         Field::new(
@@ -49,11 +49,11 @@ pub static KIND: KindDef = KindDef {
             Ty::Str,
             "Attribute holding each item's expiry time.",
         )
-        .default(Default::Str("expires_at")),
+        .default(FieldDefault::Str("expires_at")),
         Field::new("point_in_time_recovery", Ty::Bool, "Continuous backups.")
-            .default(Default::Bool(true)),
+            .default(FieldDefault::Bool(true)),
         Field::new("deletion_protection", Ty::Bool, "Refuse deletion while on.")
-            .default(Default::Bool(false)),
+            .default(FieldDefault::Bool(false)),
     ],
     physical_name: Some("table_name"),
     taggable: true,

@@ -1,7 +1,7 @@
 //! `ecr_repository`: schema and checks. AWS calls: `src/drivers/ecr.rs`; tests: `tests/drivers/ecr.rs`.
 
-use crate::schema::{Default, Field, Grammar, Holds, KindDef, Ty};
-use crate::validate::ResourceCx;
+use crate::schema::{Field, FieldDefault, Grammar, Holds, KindDef, Ty};
+use crate::schema::ResourceCx;
 
 /// ECR fixes a repository's encryption when it is created.
 const ENCRYPTION_FIXED: &str = "ECR sets a repository's encryption only when it is created, so a new repository replaces it (its images are lost unless pushed again)";
@@ -15,26 +15,26 @@ pub static KIND: KindDef = KindDef {
             Ty::Str,
             "Repository name; `<stack>-<name>` by default.",
         )
-        .default(Default::PhysicalName)
+        .default(FieldDefault::PhysicalName)
         .force_new(),
         Field::new(
             "image_tag_mutability",
             Ty::Enum(&["IMMUTABLE", "MUTABLE"]),
             "`IMMUTABLE` refuses to overwrite a pushed tag.",
         )
-        .default(Default::Str("IMMUTABLE")),
+        .default(FieldDefault::Str("IMMUTABLE")),
         Field::new(
             "scan_on_push",
             Ty::Bool,
             "Scan each pushed image for vulnerabilities.",
         )
-        .default(Default::Bool(true)),
+        .default(FieldDefault::Bool(true)),
         Field::new(
             "encryption_type",
             Ty::Enum(&["AES256", "KMS"]),
             "Encryption at rest: AES-256 (`AES256`) or a KMS key (`KMS`).",
         )
-        .default(Default::Str("AES256"))
+        .default(FieldDefault::Str("AES256"))
         .force_new_because(ENCRYPTION_FIXED),
         Field::new(
             "kms_key",
@@ -58,7 +58,7 @@ pub static KIND: KindDef = KindDef {
             Ty::Bool,
             "Let destroy delete a repository that still holds images.",
         )
-        .default(Default::Bool(false))
+        .default(FieldDefault::Bool(false))
         .write_only(),
     ],
     physical_name: Some("repository_name"),

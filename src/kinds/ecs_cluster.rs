@@ -1,7 +1,7 @@
 //! `ecs_cluster`: schema and checks. AWS calls: `src/drivers/ecs.rs`; tests: `tests/drivers/ecs.rs`.
 
-use crate::schema::{Default, Field, KindDef, Ty};
-use crate::validate::ResourceCx;
+use crate::schema::{Field, FieldDefault, KindDef, Ty};
+use crate::schema::ResourceCx;
 
 /// The longest one operation waits for AWS: the cluster's services draining before it can be deleted.
 /// The driver's deadline; a resource's `timeout` overrides it.
@@ -16,14 +16,14 @@ pub static KIND: KindDef = KindDef {
             Ty::Str,
             "Cluster name; `<stack>-<name>` by default.",
         )
-        .default(Default::PhysicalName)
+        .default(FieldDefault::PhysicalName)
         .force_new(),
         Field::new(
             "container_insights",
             Ty::Enum(&["enabled", "enhanced", "disabled"]),
             "CloudWatch Container Insights metrics.",
         )
-        .default(Default::Str("enabled")),
+        .default(FieldDefault::Str("enabled")),
     ],
     physical_name: Some("cluster_name"),
     taggable: true,

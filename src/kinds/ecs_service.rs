@@ -1,7 +1,7 @@
 //! `ecs_service`: schema and checks. AWS calls: `src/drivers/ecs.rs`; tests: `tests/drivers/ecs.rs`.
 
-use crate::schema::{Default, Field, KindDef, Ty};
-use crate::validate::ResourceCx;
+use crate::schema::{Field, FieldDefault, KindDef, Ty};
+use crate::schema::ResourceCx;
 
 static SUBNET: Ty = Ty::Ref(&["subnet"], "id");
 static SG: Ty = Ty::Ref(&["security_group"], "id");
@@ -34,7 +34,7 @@ pub static KIND: KindDef = KindDef {
             Ty::Str,
             "Service name; `<stack>-<name>` by default.",
         )
-        .default(Default::PhysicalName)
+        .default(FieldDefault::PhysicalName)
         .force_new(),
         Field::new("cluster", Ty::Ref(&["ecs_cluster"], "arn"), "The cluster.")
             .required()
@@ -45,7 +45,8 @@ pub static KIND: KindDef = KindDef {
             "The task definition; a new revision starts a new deployment.",
         )
         .required(),
-        Field::new("desired_count", Ty::Int, "Tasks to keep running.").default(Default::Int(1)),
+        Field::new("desired_count", Ty::Int, "Tasks to keep running.")
+            .default(FieldDefault::Int(1)),
         Field::new(
             "subnets",
             Ty::Set(&SUBNET),
@@ -63,19 +64,19 @@ pub static KIND: KindDef = KindDef {
             Ty::Bool,
             "Always false: tasks reach the internet through NAT or VPC endpoints.",
         )
-        .default(Default::Bool(false)),
+        .default(FieldDefault::Bool(false)),
         Field::new(
             "circuit_breaker",
             Ty::Bool,
             "Stop a failing deployment and roll back to the last working one.",
         )
-        .default(Default::Bool(true)),
+        .default(FieldDefault::Bool(true)),
         Field::new(
             "load_balancers",
             Ty::Set(&LOAD_BALANCER),
             "Target groups the tasks register with.",
         )
-        .default(Default::Empty),
+        .default(FieldDefault::Empty),
     ],
     physical_name: Some("service_name"),
     taggable: true,

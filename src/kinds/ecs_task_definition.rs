@@ -3,8 +3,8 @@
 use std::collections::BTreeSet;
 
 use crate::model::Value;
-use crate::schema::{Default, Field, KindDef, Ty};
-use crate::validate::ResourceCx;
+use crate::schema::{Field, FieldDefault, KindDef, Ty};
+use crate::schema::ResourceCx;
 
 /// Every field of a task definition forces a new revision.
 const NEW_REVISION: &str = "task definitions are immutable, so a new revision is registered, the service moves to it, and this revision is deregistered";
@@ -14,7 +14,7 @@ static PARAMETER: Ty = Ty::Ref(&["ssm_parameter"], "arn");
 static PORT: Ty = Ty::Object(&[
     Field::new("container_port", Ty::Int, "Port the container listens on.").required(),
     Field::new("protocol", Ty::Enum(&["tcp", "udp"]), "`tcp` or `udp`.")
-        .default(Default::Str("tcp")),
+        .default(FieldDefault::Str("tcp")),
 ]);
 const LOGS: Ty = Ty::Object(&[
     Field::new(
@@ -44,21 +44,21 @@ pub static CONTAINER: Ty = Ty::Object(&[
         Ty::Bool,
         "The task stops when this container stops.",
     )
-    .default(Default::Bool(true)),
+    .default(FieldDefault::Bool(true)),
     Field::new("port_mappings", Ty::Set(&PORT), "Ports the container exposes.")
-        .default(Default::Empty),
+        .default(FieldDefault::Empty),
     Field::new(
         "environment",
         Ty::Map(&STR),
         "Plain environment variables (never secrets).",
     )
-    .default(Default::Empty),
+    .default(FieldDefault::Empty),
     Field::new(
         "secrets",
         Ty::Map(&PARAMETER),
         "Environment variables taken from SSM parameters at start (`valueFrom` = the parameter's ARN).",
     )
-    .default(Default::Empty),
+    .default(FieldDefault::Empty),
     Field::new("logs", LOGS, "Send output to CloudWatch Logs (`awslogs` driver)."),
 ]);
 
@@ -81,7 +81,7 @@ pub static KIND: KindDef = KindDef {
         .required()
         .force_new_because(NEW_REVISION),
         Field::new("network_mode", Ty::Str, "Always `awsvpc` on Fargate.")
-            .default(Default::Str("awsvpc"))
+            .default(FieldDefault::Str("awsvpc"))
             .force_new_because(NEW_REVISION),
         Field::new(
             "execution_role",

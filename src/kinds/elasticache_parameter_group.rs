@@ -1,7 +1,7 @@
 //! `elasticache_parameter_group`: schema and checks. AWS calls: `src/drivers/elasticache.rs`; tests: `tests/drivers/elasticache.rs`.
 
-use crate::schema::{Default, Field, KindDef, Ty};
-use crate::validate::ResourceCx;
+use crate::schema::{Field, FieldDefault, KindDef, Ty};
+use crate::schema::ResourceCx;
 
 static VALUE: Ty = Ty::Str;
 
@@ -14,7 +14,7 @@ pub static KIND: KindDef = KindDef {
             Ty::Str,
             "Parameter group name; `<stack>-<name>` by default.",
         )
-        .default(Default::PhysicalName)
+        .default(FieldDefault::PhysicalName)
         .force_new(),
         Field::new(
             "family",
@@ -28,14 +28,14 @@ pub static KIND: KindDef = KindDef {
             Ty::Str,
             "Description (AWS cannot change it).",
         )
-        .default(Default::Str("Managed by zinfra"))
+        .default(FieldDefault::Str("Managed by zinfra"))
         .force_new(),
         Field::new(
             "parameters",
             Ty::Map(&VALUE),
             "Parameter values by name, e.g. `{ maxmemory-policy = \"allkeys-lru\" }`.",
         )
-        .default(Default::Empty),
+        .default(FieldDefault::Empty),
     ],
     physical_name: Some("name"),
     taggable: true,

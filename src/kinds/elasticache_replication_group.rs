@@ -1,7 +1,7 @@
 //! `elasticache_replication_group`: schema and checks. AWS calls: `src/drivers/elasticache.rs`; tests: `tests/drivers/elasticache.rs`.
 
-use crate::schema::{Default, Field, Holds, KindDef, Ty};
-use crate::validate::ResourceCx;
+use crate::schema::{Field, FieldDefault, Holds, KindDef, Ty};
+use crate::schema::ResourceCx;
 
 static SG: Ty = Ty::Ref(&["security_group"], "id");
 
@@ -18,12 +18,12 @@ pub static KIND: KindDef = KindDef {
             Ty::Str,
             "Group id; `<stack>-<name>` by default (at most 40 characters).",
         )
-        .default(Default::PhysicalName)
+        .default(FieldDefault::PhysicalName)
         .force_new(),
         Field::new("description", Ty::Str, "Description.")
-            .default(Default::Str("Managed by zinfra")),
+            .default(FieldDefault::Str("Managed by zinfra")),
         Field::new("engine", Ty::Enum(&["redis"]), "Engine.")
-            .default(Default::Str("redis"))
+            .default(FieldDefault::Str("redis"))
             .force_new(),
         Field::new(
             "engine_version",
@@ -37,7 +37,7 @@ pub static KIND: KindDef = KindDef {
             Ty::Int,
             "Read replicas beside the primary (0 to 5); changed in place.",
         )
-        .default(Default::Int(0)),
+        .default(FieldDefault::Int(0)),
         Field::new(
             "subnet_group",
             Ty::Ref(&["elasticache_subnet_group"], "id"),
@@ -56,7 +56,7 @@ pub static KIND: KindDef = KindDef {
             Ty::Bool,
             "Encrypt data at rest (AWS cannot change it later).",
         )
-        .default(Default::Bool(true))
+        .default(FieldDefault::Bool(true))
         .force_new(),
         Field::new(
             "kms_key",
@@ -70,25 +70,25 @@ pub static KIND: KindDef = KindDef {
             Ty::Bool,
             "TLS between clients and nodes.",
         )
-        .default(Default::Bool(true)),
+        .default(FieldDefault::Bool(true)),
         Field::new(
             "transit_encryption_mode",
             Ty::Enum(&["required", "preferred"]),
             "`required`: clients must use TLS.",
         )
-        .default(Default::Str("required")),
+        .default(FieldDefault::Str("required")),
         Field::new(
             "automatic_failover",
             Ty::Bool,
             "Promote a replica when the primary fails; needs replicas.",
         )
-        .default(Default::Bool(false)),
+        .default(FieldDefault::Bool(false)),
         Field::new(
             "multi_az",
             Ty::Bool,
             "Replicas in other availability zones; needs automatic failover.",
         )
-        .default(Default::Bool(false)),
+        .default(FieldDefault::Bool(false)),
         Field::new(
             "user_group",
             Ty::Ref(&["elasticache_user_group"], "id"),
@@ -105,7 +105,7 @@ pub static KIND: KindDef = KindDef {
             Ty::Int,
             "Days of automatic snapshots (0 = none, at most 35).",
         )
-        .default(Default::Int(0)),
+        .default(FieldDefault::Int(0)),
         Field::new(
             "snapshot_window",
             Ty::Str,

@@ -1,8 +1,8 @@
 //! `elasticache_subnet_group`: schema and checks. AWS calls: `src/drivers/elasticache.rs`; tests: `tests/drivers/elasticache.rs`.
 
 use crate::model::Value;
-use crate::schema::{Default, Field, KindDef, Ty};
-use crate::validate::ResourceCx;
+use crate::schema::{Field, FieldDefault, KindDef, Ty};
+use crate::schema::ResourceCx;
 
 static SUBNET: Ty = Ty::Ref(&["subnet"], "id");
 
@@ -15,10 +15,10 @@ pub static KIND: KindDef = KindDef {
             Ty::Str,
             "Subnet group name; `<stack>-<name>` by default.",
         )
-        .default(Default::PhysicalName)
+        .default(FieldDefault::PhysicalName)
         .force_new(),
         Field::new("description", Ty::Str, "Description.")
-            .default(Default::Str("Managed by zinfra")),
+            .default(FieldDefault::Str("Managed by zinfra")),
         Field::new(
             "subnets",
             Ty::Set(&SUBNET),

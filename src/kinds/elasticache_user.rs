@@ -1,8 +1,8 @@
 //! `elasticache_user`: schema and checks. AWS calls: `src/drivers/elasticache.rs`; tests: `tests/drivers/elasticache.rs`.
 
 use crate::model::Value;
-use crate::schema::{Default, Field, KindDef, Ty};
-use crate::validate::ResourceCx;
+use crate::schema::{Field, FieldDefault, KindDef, Ty};
+use crate::schema::ResourceCx;
 
 /// The longest one operation waits for AWS: a user turning active, or deleted.
 /// The driver's deadline; a resource's `timeout` overrides it.
@@ -17,7 +17,7 @@ pub static KIND: KindDef = KindDef {
             Ty::Str,
             "User id, unique in the region; `<stack>-<name>` by default.",
         )
-        .default(Default::PhysicalName)
+        .default(FieldDefault::PhysicalName)
         .force_new(),
         Field::new(
             "user_name",
@@ -27,7 +27,7 @@ pub static KIND: KindDef = KindDef {
         .required()
         .force_new(),
         Field::new("engine", Ty::Enum(&["redis"]), "Engine.")
-            .default(Default::Str("redis"))
+            .default(FieldDefault::Str("redis"))
             .force_new(),
         Field::new(
             "access_string",
@@ -40,7 +40,7 @@ pub static KIND: KindDef = KindDef {
             Ty::Enum(&["password", "iam"]),
             "`password` (from `password_from_env`) or `iam` (IAM auth tokens; needs `user_id` = `user_name`).",
         )
-        .default(Default::Str("password")),
+        .default(FieldDefault::Str("password")),
         Field::new(
             "password_from_env",
             Ty::SecretEnv,

@@ -1,8 +1,8 @@
 //! `elasticache_user_group`: schema and checks. AWS calls: `src/drivers/elasticache.rs`; tests: `tests/drivers/elasticache.rs`.
 
 use crate::model::Value;
-use crate::schema::{Default, Field, KindDef, Ty};
-use crate::validate::ResourceCx;
+use crate::schema::{Field, FieldDefault, KindDef, Ty};
+use crate::schema::ResourceCx;
 
 static USER: Ty = Ty::Ref(&["elasticache_user"], "id");
 
@@ -19,10 +19,10 @@ pub static KIND: KindDef = KindDef {
             Ty::Str,
             "Group id; `<stack>-<name>` by default.",
         )
-        .default(Default::PhysicalName)
+        .default(FieldDefault::PhysicalName)
         .force_new(),
         Field::new("engine", Ty::Enum(&["redis"]), "Engine.")
-            .default(Default::Str("redis"))
+            .default(FieldDefault::Str("redis"))
             .force_new(),
         Field::new(
             "users",

@@ -1,8 +1,8 @@
 //! `guardduty_detector`: schema and checks. AWS calls: `src/drivers/guardduty.rs`; tests: `tests/drivers/guardduty.rs`.
 
 use crate::model::Value;
-use crate::schema::{Default, Field, KindDef, Ty};
-use crate::validate::ResourceCx;
+use crate::schema::{Field, FieldDefault, KindDef, Ty};
+use crate::schema::ResourceCx;
 
 pub static KIND: KindDef = KindDef {
     name: "guardduty_detector",
@@ -13,13 +13,13 @@ pub static KIND: KindDef = KindDef {
             Ty::Bool,
             "Whether the detector analyses and reports. The baseline requires it on.",
         )
-        .default(Default::Bool(true)),
+        .default(FieldDefault::Bool(true)),
         Field::new(
             "finding_publishing_frequency",
             Ty::Enum(&["FIFTEEN_MINUTES", "ONE_HOUR", "SIX_HOURS"]),
             "How often updated findings reach EventBridge (and Security Hub).",
         )
-        .default(Default::Str("FIFTEEN_MINUTES")),
+        .default(FieldDefault::Str("FIFTEEN_MINUTES")),
     ],
     physical_name: None,
     taggable: true,

@@ -1,7 +1,7 @@
 //! `iam_role`: schema and checks. AWS calls: `src/drivers/iam.rs`; tests: `tests/drivers/iam.rs`.
 
-use crate::schema::{Default, Field, Grammar, KindDef, Ty};
-use crate::validate::ResourceCx;
+use crate::schema::{Field, FieldDefault, Grammar, KindDef, Ty};
+use crate::schema::ResourceCx;
 
 static STR: Ty = Ty::Str;
 static JSON: Ty = Ty::Json;
@@ -15,12 +15,12 @@ pub static KIND: KindDef = KindDef {
             Ty::Str,
             "Role name; `<stack>-<name>` by default.",
         )
-        .default(Default::PhysicalName)
+        .default(FieldDefault::PhysicalName)
         .force_new(),
         Field::new("path", Ty::Str, "Role path.")
-            .default(Default::Str("/"))
+            .default(FieldDefault::Str("/"))
             .force_new(),
-        Field::new("description", Ty::Str, "Description.").default(Default::Str("")),
+        Field::new("description", Ty::Str, "Description.").default(FieldDefault::Str("")),
         Field::new("assume_role_policy", Ty::Json, "Trust policy.")
             .required()
             .policy(Grammar::Trust),
@@ -29,16 +29,16 @@ pub static KIND: KindDef = KindDef {
             Ty::Set(&STR),
             "Managed policies to attach; none unless declared.",
         )
-        .default(Default::Empty),
+        .default(FieldDefault::Empty),
         Field::new(
             "inline_policies",
             Ty::Map(&JSON),
             "Inline policies by name; none unless declared.",
         )
-        .default(Default::Empty)
+        .default(FieldDefault::Empty)
         .policy(Grammar::Identity),
         Field::new("max_session_duration", Ty::Int, "Seconds, 3600 to 43200.")
-            .default(Default::Int(3600)),
+            .default(FieldDefault::Int(3600)),
     ],
     physical_name: Some("role_name"),
     taggable: true,

@@ -1,7 +1,7 @@
 //! `kms_key`: schema and checks. AWS calls: `src/drivers/kms.rs`; tests: `tests/drivers/kms.rs`.
 
-use crate::schema::{Default, Field, Grammar, Holds, KindDef, Ty};
-use crate::validate::ResourceCx;
+use crate::schema::{Field, FieldDefault, Grammar, Holds, KindDef, Ty};
+use crate::schema::ResourceCx;
 
 pub static KIND: KindDef = KindDef {
     name: "kms_key",
@@ -18,13 +18,13 @@ pub static KIND: KindDef = KindDef {
             Ty::Bool,
             "Yearly automatic rotation.",
         )
-        .default(Default::Bool(true)),
+        .default(FieldDefault::Bool(true)),
         Field::new(
             "deletion_window_in_days",
             Ty::Int,
             "Waiting period (7-30) before a destroyed key is deleted.",
         )
-        .default(Default::Int(7))
+        .default(FieldDefault::Int(7))
         .write_only(),
         Field::new(
             "policy",

@@ -1,8 +1,8 @@
 //! `lb`: schema and checks. AWS calls: `src/drivers/elbv2.rs`; tests: `tests/drivers/elbv2.rs`.
 
 use crate::model::Value;
-use crate::schema::{Default, Field, KindDef, Ty};
-use crate::validate::ResourceCx;
+use crate::schema::{Field, FieldDefault, KindDef, Ty};
+use crate::schema::ResourceCx;
 
 static SUBNET: Ty = Ty::Ref(&["subnet"], "id");
 static SG: Ty = Ty::Ref(&["security_group"], "id");
@@ -20,14 +20,14 @@ pub static KIND: KindDef = KindDef {
             Ty::Str,
             "Load balancer name; `<stack>-<name>` by default.",
         )
-        .default(Default::PhysicalName)
+        .default(FieldDefault::PhysicalName)
         .force_new(),
         Field::new(
             "scheme",
             Ty::Enum(&["internet-facing", "internal"]),
             "Internet-facing ALBs sit in public subnets.",
         )
-        .default(Default::Str("internet-facing"))
+        .default(FieldDefault::Str("internet-facing"))
         .force_new(),
         Field::new(
             "subnets",
@@ -46,19 +46,19 @@ pub static KIND: KindDef = KindDef {
             Ty::Bool,
             "Drop HTTP headers that are not valid (request smuggling protection).",
         )
-        .default(Default::Bool(true)),
+        .default(FieldDefault::Bool(true)),
         Field::new(
             "deletion_protection",
             Ty::Bool,
             "AWS refuses to delete the ALB, and zinfra refuses to destroy it, while on.",
         )
-        .default(Default::Bool(false)),
+        .default(FieldDefault::Bool(false)),
         Field::new(
             "idle_timeout",
             Ty::Int,
             "Seconds a connection may stay idle.",
         )
-        .default(Default::Int(60)),
+        .default(FieldDefault::Int(60)),
     ],
     physical_name: Some("name"),
     taggable: true,

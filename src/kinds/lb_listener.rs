@@ -1,7 +1,7 @@
 //! `lb_listener`: schema and checks. AWS calls: `src/drivers/elbv2.rs`; tests: `tests/drivers/elbv2.rs`.
 
-use crate::schema::{Default, Field, KindDef, Ty};
-use crate::validate::ResourceCx;
+use crate::schema::{Field, FieldDefault, KindDef, Ty};
+use crate::schema::ResourceCx;
 
 /// A modern policy: TLS 1.3 and 1.2 only, forward-secret ciphers.
 pub const DEFAULT_SSL_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";
@@ -44,7 +44,7 @@ pub static KIND: KindDef = KindDef {
             Ty::Enum(SSL_POLICIES),
             "HTTPS: TLS policy (TLS 1.2 or later). HTTP listeners have none.",
         )
-        .default(Default::Str(DEFAULT_SSL_POLICY)),
+        .default(FieldDefault::Str(DEFAULT_SSL_POLICY)),
         Field::new(
             "default_action",
             Ty::Enum(&["redirect-https", "forward", "fixed-response"]),

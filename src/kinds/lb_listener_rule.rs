@@ -1,8 +1,8 @@
 //! `lb_listener_rule`: schema and checks. AWS calls: `src/drivers/elbv2.rs`; tests: `tests/drivers/elbv2.rs`.
 
 use crate::model::Value;
-use crate::schema::{Default, Field, KindDef, Ty};
-use crate::validate::ResourceCx;
+use crate::schema::{Field, FieldDefault, KindDef, Ty};
+use crate::schema::ResourceCx;
 
 static PATTERN: Ty = Ty::Str;
 
@@ -28,13 +28,13 @@ pub static KIND: KindDef = KindDef {
             Ty::Set(&PATTERN),
             "Host names matched, e.g. `api.dev.zenoo.example` (`*` and `?` allowed).",
         )
-        .default(Default::Empty),
+        .default(FieldDefault::Empty),
         Field::new(
             "path_patterns",
             Ty::Set(&PATTERN),
             "Paths matched, e.g. `/api/*`.",
         )
-        .default(Default::Empty),
+        .default(FieldDefault::Empty),
         Field::new(
             "target_group",
             Ty::Ref(&["lb_target_group"], "arn"),

@@ -1,41 +1,41 @@
 //! `lb_target_group`: schema and checks. AWS calls: `src/drivers/elbv2.rs`; tests: `tests/drivers/elbv2.rs`.
 
 use crate::model::Value;
-use crate::schema::{Default, Field, KindDef, Ty};
-use crate::validate::ResourceCx;
+use crate::schema::{Field, FieldDefault, KindDef, Ty};
+use crate::schema::ResourceCx;
 
 pub static HEALTH_CHECK: Ty = Ty::Object(&[
-    Field::new("path", Ty::Str, "Path requested.").default(Default::Str("/")),
+    Field::new("path", Ty::Str, "Path requested.").default(FieldDefault::Str("/")),
     Field::new(
         "matcher",
         Ty::Str,
         "Healthy HTTP codes, e.g. `200` or `200-299`.",
     )
-    .default(Default::Str("200")),
+    .default(FieldDefault::Str("200")),
     Field::new(
         "interval_seconds",
         Ty::Int,
         "Seconds between checks (5-300).",
     )
-    .default(Default::Int(30)),
+    .default(FieldDefault::Int(30)),
     Field::new(
         "timeout_seconds",
         Ty::Int,
         "Seconds before a check fails (2-120).",
     )
-    .default(Default::Int(5)),
+    .default(FieldDefault::Int(5)),
     Field::new(
         "healthy_threshold",
         Ty::Int,
         "Passes before healthy (2-10).",
     )
-    .default(Default::Int(5)),
+    .default(FieldDefault::Int(5)),
     Field::new(
         "unhealthy_threshold",
         Ty::Int,
         "Failures before unhealthy (2-10).",
     )
-    .default(Default::Int(2)),
+    .default(FieldDefault::Int(2)),
 ]);
 
 /// The longest one operation waits for AWS: a target group released by its listeners after they are deleted.
@@ -51,7 +51,7 @@ pub static KIND: KindDef = KindDef {
             Ty::Str,
             "Target group name; `<stack>-<name>` by default.",
         )
-        .default(Default::PhysicalName)
+        .default(FieldDefault::PhysicalName)
         .force_new(),
         Field::new("vpc", Ty::Ref(&["vpc"], "id"), "The VPC of the targets.")
             .required()
@@ -61,14 +61,14 @@ pub static KIND: KindDef = KindDef {
             Ty::Enum(&["ip", "instance"]),
             "`ip` for Fargate tasks.",
         )
-        .default(Default::Str("ip"))
+        .default(FieldDefault::Str("ip"))
         .force_new(),
         Field::new(
             "protocol",
             Ty::Enum(&["HTTP", "HTTPS"]),
             "Protocol to the targets.",
         )
-        .default(Default::Str("HTTP"))
+        .default(FieldDefault::Str("HTTP"))
         .force_new(),
         Field::new("port", Ty::Int, "Port of the targets.")
             .required()
@@ -83,7 +83,7 @@ pub static KIND: KindDef = KindDef {
             Ty::Int,
             "Seconds to drain a target before it is removed.",
         )
-        .default(Default::Int(300)),
+        .default(FieldDefault::Int(300)),
     ],
     physical_name: Some("name"),
     taggable: true,

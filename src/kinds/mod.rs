@@ -1,6 +1,6 @@
 //! One module per resource kind: its schema and the checks that need only the resource itself.
 
-use crate::schema::KindDef;
+use crate::schema::{Field, KindDef, Ty};
 
 pub mod acm_certificate;
 pub mod cloudfront_distribution;
@@ -84,5 +84,56 @@ pub static ALL: &[&KindDef] = &[
 /// Kinds whose replacement is a new resource beside the old one (a task definition's new revision): the
 /// successor is created first, and the old one deleted once everything that used it has moved.
 pub fn creates_before_delete(kind: &str) -> bool {
-    crate::schema::kind(kind).is_some_and(|k| k.create_before_delete)
+    self::kind(kind).is_some_and(|k| k.create_before_delete)
+}
+
+pub fn kind(name: &str) -> Option<&'static KindDef> {
+    ALL.iter().copied().find(|k| k.name == name)
+}
+
+pub fn kind_names() -> Vec<&'static str> {
+    ALL.iter().map(|k| k.name).collect()
+}
+
+/// Every kind's fields, flattened to paths (`container_definitions[].name` for a field of the objects
+/// in a list), with their types: what tools outside the crate need to know of the schema.
+pub fn to_json() -> serde_json::Value {
+    fn ty_name(t: &Ty) -> String {
+        match t {
+            Ty::Str => "string".into(),
+            Ty::Int => "integer".into(),
+            Ty::Bool => "boolean".into(),
+            Ty::Enum(_) => "enum".into(),
+            Ty::Cidr => "cidr".into(),
+            Ty::Ref(..) => "reference".into(),
+            Ty::List(t) | Ty::Set(t) => format!("list<{}>", ty_name(t)),
+            Ty::Map(t) => format!("map<{}>", ty_name(t)),
+            Ty::Object(_) => "object".into(),
+            Ty::Json => "json".into(),
+            Ty::SecretEnv => "secret".into(),
+        }
+    }
+    fn walk(prefix: &str, fields: &[Field], out: &mut Vec<serde_json::Value>) {
+        for f in fields {
+            let path = format!("{prefix}{}", f.name);
+            out.push(serde_json::json!({ "path": path, "type": ty_name(&f.ty) }));
+            match f.ty {
+                Ty::Object(inner) => walk(&format!("{path}."), inner, out),
+                Ty::List(Ty::Object(inner)) | Ty::Set(Ty::Object(inner)) => {
+                    walk(&format!("{path}[]."), inner, out)
+                }
+                Ty::Map(Ty::Object(inner)) => walk(&format!("{path}{{}}."), inner, out),
+                _ => {}
+            }
+        }
+    }
+    let kinds: serde_json::Map<String, serde_json::Value> = ALL
+        .iter()
+        .map(|k| {
+            let mut fields = Vec::new();
+            walk("", k.fields, &mut fields);
+            (k.name.to_owned(), serde_json::Value::Array(fields))
+        })
+        .collect();
+    serde_json::Value::Object(kinds)
 }

@@ -1,8 +1,8 @@
 //! `msk_cluster`: schema and checks. AWS calls: `src/drivers/kafka.rs`; tests: `tests/drivers/kafka.rs`.
 
 use crate::model::Value;
-use crate::schema::{Default, Field, Holds, KindDef, Ty};
-use crate::validate::ResourceCx;
+use crate::schema::{Field, FieldDefault, Holds, KindDef, Ty};
+use crate::schema::ResourceCx;
 
 static SUBNET_REF: Ty = Ty::Ref(&["subnet"], "id");
 static SG_REF: Ty = Ty::Ref(&["security_group"], "id");
@@ -17,7 +17,7 @@ pub static KIND: KindDef = KindDef {
           stack's customer-managed key, clients authenticated by IAM (SASL/IAM) only.",
     fields: &[
         Field::new("name", Ty::Str, "Cluster name, unique in the region.")
-            .default(Default::PhysicalName)
+            .default(FieldDefault::PhysicalName)
             .force_new(),
         Field::new("kafka_version", Ty::Str, "Apache Kafka version, e.g. `3.6.0`.")
             .required()
@@ -54,7 +54,7 @@ pub static KIND: KindDef = KindDef {
             Ty::Int,
             "Storage per broker in GiB. Changed in place (UpdateBrokerStorage; AWS only grows it).",
         )
-        .default(Default::Int(100)),
+        .default(FieldDefault::Int(100)),
         Field::new(
             "kms_key",
             Ty::Ref(&["kms_key"], "arn"),
@@ -67,28 +67,28 @@ pub static KIND: KindDef = KindDef {
             Ty::Enum(&["TLS", "TLS_PLAINTEXT", "PLAINTEXT"]),
             "Encryption between clients and brokers. Only `TLS` passes validation.",
         )
-        .default(Default::Str("TLS"))
+        .default(FieldDefault::Str("TLS"))
         .force_new(),
         Field::new(
             "in_cluster_encryption",
             Ty::Bool,
             "TLS between brokers. Must stay on.",
         )
-        .default(Default::Bool(true))
+        .default(FieldDefault::Bool(true))
         .force_new(),
         Field::new(
             "sasl_iam",
             Ty::Bool,
             "Client authentication by IAM (SASL/IAM, port 9098). Must stay on.",
         )
-        .default(Default::Bool(true))
+        .default(FieldDefault::Bool(true))
         .force_new(),
         Field::new(
             "unauthenticated",
             Ty::Bool,
             "Unauthenticated client access. Must stay off.",
         )
-        .default(Default::Bool(false))
+        .default(FieldDefault::Bool(false))
         .force_new(),
         Field::new(
             "publish_bootstrap_brokers_to",
@@ -106,7 +106,7 @@ pub static KIND: KindDef = KindDef {
             ]),
             "CloudWatch metrics level.",
         )
-        .default(Default::Str("DEFAULT"))
+        .default(FieldDefault::Str("DEFAULT"))
         .force_new(),
     ],
     physical_name: Some("name"),

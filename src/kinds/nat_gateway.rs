@@ -2,7 +2,7 @@
 
 use crate::model::Value;
 use crate::schema::{Field, KindDef, Ty};
-use crate::validate::ResourceCx;
+use crate::schema::ResourceCx;
 
 /// The longest one operation waits for AWS: a NAT gateway turning available, or deleted.
 /// The driver's deadline; a resource's `timeout` overrides it.

@@ -2,8 +2,8 @@
 
 use crate::kinds::route53_zone::{domain_name, normalize};
 use crate::model::Value;
-use crate::schema::{Default, Field, KindDef, Ty};
-use crate::validate::ResourceCx;
+use crate::schema::{Field, FieldDefault, KindDef, Ty};
+use crate::schema::ResourceCx;
 
 static RECORD: Ty = Ty::Str;
 
@@ -52,7 +52,7 @@ pub static KIND: KindDef = KindDef {
             Ty::Bool,
             "With `alias`: answer only while the target is healthy.",
         )
-        .default(Default::Bool(false)),
+        .default(FieldDefault::Bool(false)),
     ],
     physical_name: None,
     // Route53 records carry no tags; they are found from their zone (see README).

@@ -1,8 +1,8 @@
 //! `route53_zone`: schema and checks. AWS calls: `src/drivers/route53.rs`; tests: `tests/drivers/route53.rs`.
 
 use crate::model::Value;
-use crate::schema::{Default, Field, Holds, KindDef, Ty};
-use crate::validate::ResourceCx;
+use crate::schema::{Field, FieldDefault, Holds, KindDef, Ty};
+use crate::schema::ResourceCx;
 
 pub static KIND: KindDef = KindDef {
     name: "route53_zone",
@@ -15,14 +15,14 @@ pub static KIND: KindDef = KindDef {
         )
         .required()
         .force_new(),
-        Field::new("comment", Ty::Str, "Zone comment.").default(Default::Str("Managed by zinfra")),
+        Field::new("comment", Ty::Str, "Zone comment.").default(FieldDefault::Str("Managed by zinfra")),
         Field::new(
             "parent_zone",
             Ty::Ref(&["route53_zone"], "id"),
             "For a subdomain: the stack's zone of the parent domain, where zinfra writes the NS record that delegates to this zone's name servers.",
         )
         // Not set: no delegation by the stack (one it wrote before is removed), not "unmanaged".
-        .default(Default::Str("")),
+        .default(FieldDefault::Str("")),
         Field::new(
             "delegation",
             Ty::Enum(&["external"]),

@@ -1,7 +1,7 @@
 //! `route_table`: schema and checks. AWS calls: `src/drivers/ec2.rs`; tests: `tests/drivers/ec2.rs`.
 
-use crate::schema::{Default, Field, KindDef, Ty};
-use crate::validate::ResourceCx;
+use crate::schema::{Field, FieldDefault, KindDef, Ty};
+use crate::schema::ResourceCx;
 
 static ROUTE: Ty = Ty::Object(&[
     Field::new(
@@ -35,9 +35,9 @@ pub static KIND: KindDef = KindDef {
             Ty::Set(&ROUTE),
             "Routes besides the VPC's local route.",
         )
-        .default(Default::Empty),
+        .default(FieldDefault::Empty),
         Field::new("subnets", Ty::Set(&SUBNET_REF), "Subnets using this table.")
-            .default(Default::Empty),
+            .default(FieldDefault::Empty),
     ],
     physical_name: None,
     taggable: true,

@@ -1,7 +1,7 @@
 //! `s3_bucket`: schema and checks. AWS calls: `src/drivers/s3.rs`; tests: `tests/drivers/s3.rs`.
 
-use crate::schema::{Default, Field, Grammar, Holds, KindDef, Ty};
-use crate::validate::ResourceCx;
+use crate::schema::{Field, FieldDefault, Grammar, Holds, KindDef, Ty};
+use crate::schema::ResourceCx;
 
 pub static KIND: KindDef = KindDef {
     name: "s3_bucket",
@@ -15,7 +15,7 @@ pub static KIND: KindDef = KindDef {
             Ty::Enum(&["AES256", "aws:kms"]),
             "Default encryption: SSE-S3 (`AES256`) or SSE-KMS.",
         )
-        .default(Default::Str("AES256")),
+        .default(FieldDefault::Str("AES256")),
         Field::new(
             "kms_key",
             Ty::Ref(&["kms_key"], "arn"),
@@ -26,15 +26,16 @@ pub static KIND: KindDef = KindDef {
             Ty::Bool,
             "All four public access block settings.",
         )
-        .default(Default::Bool(true)),
-        Field::new("versioning", Ty::Bool, "Keep object versions.").default(Default::Bool(true)),
+        .default(FieldDefault::Bool(true)),
+        Field::new("versioning", Ty::Bool, "Keep object versions.")
+            .default(FieldDefault::Bool(true)),
         Field::new("policy", Ty::Json, "Bucket policy.").policy(Grammar::Resource),
         Field::new(
             "force_destroy",
             Ty::Bool,
             "Let destroy delete a bucket that still holds objects.",
         )
-        .default(Default::Bool(false))
+        .default(FieldDefault::Bool(false))
         .write_only(),
     ],
     physical_name: Some("bucket"),

@@ -2,7 +2,7 @@
 //! tests: `tests/drivers/s3_bucket_policy.rs`.
 
 use crate::schema::{Field, Grammar, KindDef, Ty};
-use crate::validate::ResourceCx;
+use crate::schema::ResourceCx;
 
 pub static KIND: KindDef = KindDef {
     name: "s3_bucket_policy",

@@ -1,8 +1,8 @@
 //! `security_group`: schema and checks. AWS calls: `src/drivers/ec2.rs`; tests: `tests/drivers/ec2.rs`.
 
 use crate::model::Value;
-use crate::schema::{Default, Field, KindDef, Ty};
-use crate::validate::ResourceCx;
+use crate::schema::{Field, FieldDefault, KindDef, Ty};
+use crate::schema::ResourceCx;
 
 static CIDR: Ty = Ty::Cidr;
 static SG_REF: Ty = Ty::Ref(&["security_group"], "id");
@@ -13,7 +13,7 @@ pub static RULE: Ty = Ty::Object(&[
         Ty::Enum(&["tcp", "udp", "icmp", "-1"]),
         "`tcp`, `udp`, `icmp` or `-1` for all.",
     )
-    .default(Default::Str("tcp")),
+    .default(FieldDefault::Str("tcp")),
     Field::new("from_port", Ty::Int, "First port (0 with protocol `-1`).").required(),
     Field::new("to_port", Ty::Int, "Last port (0 with protocol `-1`).").required(),
     Field::new(
@@ -21,15 +21,15 @@ pub static RULE: Ty = Ty::Object(&[
         Ty::Set(&CIDR),
         "Source (ingress) or destination (egress) ranges.",
     )
-    .default(Default::Empty),
+    .default(FieldDefault::Empty),
     Field::new(
         "security_groups",
         Ty::Set(&SG_REF),
         "Other security groups, by address.",
     )
-    .default(Default::Empty),
-    Field::new("self", Ty::Bool, "Allow the group itself.").default(Default::Bool(false)),
-    Field::new("description", Ty::Str, "Rule description.").default(Default::Str("")),
+    .default(FieldDefault::Empty),
+    Field::new("self", Ty::Bool, "Allow the group itself.").default(FieldDefault::Bool(false)),
+    Field::new("description", Ty::Str, "Rule description.").default(FieldDefault::Str("")),
 ]);
 
 pub static KIND: KindDef = KindDef {
@@ -44,27 +44,27 @@ pub static KIND: KindDef = KindDef {
             Ty::Str,
             "Group name; `<stack>-<name>` by default.",
         )
-        .default(Default::PhysicalName)
+        .default(FieldDefault::PhysicalName)
         .force_new(),
         Field::new(
             "description",
             Ty::Str,
             "Group description (AWS cannot change it).",
         )
-        .default(Default::Str("Managed by zinfra"))
+        .default(FieldDefault::Str("Managed by zinfra"))
         .force_new(),
         Field::new(
             "ingress",
             Ty::Set(&RULE),
             "Inbound rules; none unless declared.",
         )
-        .default(Default::Empty),
+        .default(FieldDefault::Empty),
         Field::new(
             "egress",
             Ty::Set(&RULE),
             "Outbound rules; none unless declared.",
         )
-        .default(Default::Empty),
+        .default(FieldDefault::Empty),
     ],
     physical_name: Some("group_name"),
     taggable: true,

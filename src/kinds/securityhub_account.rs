@@ -1,8 +1,8 @@
 //! `securityhub_account`: schema and checks. AWS calls: `src/drivers/securityhub.rs`; tests: `tests/drivers/securityhub.rs`.
 
 use crate::model::Value;
-use crate::schema::{Default, Field, KindDef, Ty};
-use crate::validate::ResourceCx;
+use crate::schema::{Field, FieldDefault, KindDef, Ty};
+use crate::schema::ResourceCx;
 
 /// The longest one operation waits for AWS: the Foundational Security Best Practices standard turning READY.
 /// The driver's deadline; a resource's `timeout` overrides it.
@@ -17,7 +17,7 @@ pub static KIND: KindDef = KindDef {
         Ty::Bool,
         "Subscribe to the AWS Foundational Security Best Practices standard (v1.0.0). Required by the baseline.",
     )
-    .default(Default::Bool(true))],
+    .default(FieldDefault::Bool(true))],
     physical_name: None,
     taggable: true,
     outputs: &["id", "arn"],

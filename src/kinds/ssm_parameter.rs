@@ -1,7 +1,7 @@
 //! `ssm_parameter`: schema and checks. AWS calls: `src/drivers/ssm.rs`; tests: `tests/drivers/ssm.rs`.
 
-use crate::schema::{Default, Field, Holds, KindDef, Ty};
-use crate::validate::ResourceCx;
+use crate::schema::{Field, FieldDefault, Holds, KindDef, Ty};
+use crate::schema::ResourceCx;
 
 pub static KIND: KindDef = KindDef {
     name: "ssm_parameter",
@@ -19,7 +19,7 @@ pub static KIND: KindDef = KindDef {
             Ty::Enum(&["String", "StringList", "SecureString"]),
             "Parameter type.",
         )
-        .default(Default::Str("SecureString"))
+        .default(FieldDefault::Str("SecureString"))
         .rewrites_secret(),
         Field::new("value", Ty::Str, "Plain value (not for SecureString)."),
         Field::new(

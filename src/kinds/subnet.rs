@@ -1,7 +1,7 @@
 //! `subnet`: schema and checks. AWS calls: `src/drivers/ec2.rs`; tests: `tests/drivers/ec2.rs`.
 
-use crate::schema::{Default, Field, KindDef, Ty};
-use crate::validate::ResourceCx;
+use crate::schema::{Field, FieldDefault, KindDef, Ty};
+use crate::schema::ResourceCx;
 
 pub static KIND: KindDef = KindDef {
     name: "subnet",
@@ -21,13 +21,13 @@ pub static KIND: KindDef = KindDef {
             Ty::Enum(&["public", "private"]),
             "Public subnets route to an internet gateway; data services belong in private ones.",
         )
-        .default(Default::Str("private")),
+        .default(FieldDefault::Str("private")),
         Field::new(
             "map_public_ip_on_launch",
             Ty::Bool,
             "Give instances public IPs. Off unless you need it.",
         )
-        .default(Default::Bool(false)),
+        .default(FieldDefault::Bool(false)),
     ],
     physical_name: None,
     taggable: true,

@@ -1,7 +1,7 @@
 //! `vpc`: schema and checks. AWS calls: `src/drivers/ec2.rs`; tests: `tests/drivers/ec2.rs`.
 
-use crate::schema::{Default, Field, KindDef, Ty};
-use crate::validate::ResourceCx;
+use crate::schema::{Field, FieldDefault, KindDef, Ty};
+use crate::schema::ResourceCx;
 
 pub static KIND: KindDef = KindDef {
     name: "vpc",
@@ -15,13 +15,13 @@ pub static KIND: KindDef = KindDef {
             Ty::Bool,
             "Amazon DNS resolution in the VPC.",
         )
-        .default(Default::Bool(true)),
+        .default(FieldDefault::Bool(true)),
         Field::new(
             "enable_dns_hostnames",
             Ty::Bool,
             "DNS hostnames for instances.",
         )
-        .default(Default::Bool(true)),
+        .default(FieldDefault::Bool(true)),
     ],
     physical_name: None,
     taggable: true,

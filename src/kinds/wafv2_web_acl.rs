@@ -1,8 +1,8 @@
 //! `wafv2_web_acl`: schema and checks. AWS calls: `src/drivers/wafv2.rs`; tests: `tests/drivers/wafv2.rs`.
 
 use crate::model::Value;
-use crate::schema::{Default, Field, KindDef, Ty};
-use crate::validate::ResourceCx;
+use crate::schema::{Field, FieldDefault, KindDef, Ty};
+use crate::schema::ResourceCx;
 
 static STR: Ty = Ty::Str;
 
@@ -25,58 +25,58 @@ pub static KIND: KindDef = KindDef {
     doc: "A WAFv2 web ACL with the security baseline built in: AWS's IP reputation list, known bad inputs and common rule set, a per-IP rate limit and a request body size limit, metrics on.",
     fields: &[
         Field::new("name", Ty::Str, "Web ACL name; `<stack>-<name>` by default.")
-            .default(Default::PhysicalName)
+            .default(FieldDefault::PhysicalName)
             .force_new(),
         Field::new(
             "scope",
             Ty::Enum(&["REGIONAL", "CLOUDFRONT"]),
             "`REGIONAL` (ALB) or `CLOUDFRONT` (always created in us-east-1).",
         )
-        .default(Default::Str("REGIONAL"))
+        .default(FieldDefault::Str("REGIONAL"))
         .force_new(),
-        Field::new("description", Ty::Str, "Description.").default(Default::Str("")),
+        Field::new("description", Ty::Str, "Description.").default(FieldDefault::Str("")),
         Field::new(
             "default_action",
             Ty::Enum(&["allow", "block"]),
             "What happens to a request no rule blocks.",
         )
-        .default(Default::Str("allow")),
+        .default(FieldDefault::Str("allow")),
         Field::new(
             "ip_reputation_list",
             Ty::Bool,
             "AWS managed `AWSManagedRulesAmazonIpReputationList` (required by the baseline).",
         )
-        .default(Default::Bool(true)),
+        .default(FieldDefault::Bool(true)),
         Field::new(
             "known_bad_inputs",
             Ty::Bool,
             "AWS managed `AWSManagedRulesKnownBadInputsRuleSet` (required by the baseline).",
         )
-        .default(Default::Bool(true)),
+        .default(FieldDefault::Bool(true)),
         Field::new(
             "common_rule_set",
             Ty::Bool,
             "AWS managed `AWSManagedRulesCommonRuleSet` (required by the baseline).",
         )
-        .default(Default::Bool(true)),
+        .default(FieldDefault::Bool(true)),
         Field::new(
             "rate_limit",
             Ty::Int,
             "Requests one IP may send in any 5 minutes before it is blocked (10 to 2000000000).",
         )
-        .default(Default::Int(2000)),
+        .default(FieldDefault::Int(2000)),
         Field::new(
             "max_body_size",
             Ty::Int,
             "Largest request body allowed, in bytes (1 to 8192); larger bodies are blocked.",
         )
-        .default(Default::Int(MAX_INSPECTED_BODY)),
+        .default(FieldDefault::Int(MAX_INSPECTED_BODY)),
         Field::new(
             "managed_rule_groups",
             Ty::Set(&STR),
             "More AWS managed rule groups by name, e.g. `AWSManagedRulesSQLiRuleSet`; none unless declared.",
         )
-        .default(Default::Empty),
+        .default(FieldDefault::Empty),
     ],
     physical_name: Some("name"),
     taggable: true,

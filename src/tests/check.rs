@@ -283,8 +283,8 @@ fn reference_stacks_pass_without_waivers() {
         let path = format!("{}/stacks/{name}.toml", env!("CARGO_MANIFEST_DIR"));
         let text = std::fs::read_to_string(&path).unwrap();
         let env = |_: &str| Some("x-demo-secret-0123456789".to_owned());
-        let s =
-            crate::stack::load(&path, text, &env).unwrap_or_else(|e| panic!("{}", e.render(false)));
+        let s = crate::validate::load(&path, text, &env)
+            .unwrap_or_else(|e| panic!("{}", e.render(false)));
         let found: Vec<String> = check::check_stack(&s)
             .iter()
             .map(|f| describe(&s, f))
@@ -496,7 +496,8 @@ fn live_reference() -> Vec<crate::model::Live> {
     let path = format!("{}/stacks/zenoo-dev.toml", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap();
     let env = |_: &str| Some("x-demo-secret-0123456789".to_owned());
-    let s = crate::stack::load(&path, text, &env).unwrap_or_else(|e| panic!("{}", e.render(false)));
+    let s =
+        crate::validate::load(&path, text, &env).unwrap_or_else(|e| panic!("{}", e.render(false)));
     fn resolve(v: &Value) -> Value {
         match v {
             Value::Ref(r) => Value::Str(format!("{}:{}", r.attr, r.address)),

@@ -5,7 +5,7 @@ use proptest::prelude::*;
 
 fn load(text: &str) {
     let env = |_: &str| Some("x-demo-secret-0123456789".to_owned());
-    match crate::stack::load("fuzz.toml", text.to_owned(), &env) {
+    match crate::validate::load("fuzz.toml", text.to_owned(), &env) {
         Ok(s) => {
             // A valid stack also goes through the graph and the baseline check without panicking.
             if let Ok(g) = crate::graph::Graph::new(&s) {

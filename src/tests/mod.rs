@@ -37,7 +37,7 @@ impl Case {
         }
     }
     pub fn load(&self) -> Result<Stack, Box<stack::Invalid>> {
-        stack::load("stack.toml", self.text.clone(), &Case::env)
+        crate::validate::load("stack.toml", self.text.clone(), &Case::env)
     }
     /// The exact rendered diagnostics.
     #[track_caller]

@@ -513,7 +513,7 @@ fn reference_stacks_are_valid() {
             std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/").to_owned() + path)
                 .unwrap();
         let env = |_: &str| Some("x-demo-secret-0123456789".to_owned());
-        if let Err(inv) = crate::stack::load(path, text, &env) {
+        if let Err(inv) = crate::validate::load(path, text, &env) {
             panic!("{}", inv.render(false));
         }
     }
@@ -1637,7 +1637,7 @@ fn github_actions_preview_template_is_valid_for_any_pull_request() {
     for name in ["preview", "preview-pr-1234"] {
         let text = text.replace("\nname = \"preview\"\n", &format!("\nname = \"{name}\"\n"));
         let env = |_: &str| Some("x".to_owned());
-        match crate::stack::load(path, text, &env) {
+        match crate::validate::load(path, text, &env) {
             Ok(s) => {
                 // Physical names follow the stack name, so pull requests never collide.
                 let r = s.get("iam_role.task").unwrap();
