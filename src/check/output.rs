@@ -6,7 +6,9 @@ use codespan_reporting::diagnostic::{Diagnostic as Cs, Label, Severity as CsSeve
 use codespan_reporting::files::SimpleFile;
 use codespan_reporting::term::{self, Config, termcolor};
 
-use super::{Finding, Severity, location, rules::RULES};
+use super::rule::{Finding, Severity};
+use super::rules::RULES;
+use crate::diagnostic::line_col;
 use crate::stack::Stack;
 
 fn waiver_note(f: &Finding) -> Option<String> {
@@ -239,4 +241,18 @@ fn level(s: Severity) -> &'static str {
         Severity::Error => "error",
         Severity::Warning => "warning",
     }
+}
+
+/// Where a finding points in the stack file: the field's value, else the resource's header.
+pub fn location(stack: &Stack, f: &Finding) -> Option<(std::ops::Range<usize>, usize, usize)> {
+    let span = match (f.address.as_str(), f.field) {
+        ("stack", _) => stack.spans.get("stack"),
+        (a, Some(field)) => stack
+            .spans
+            .value(a, field)
+            .or_else(|| stack.spans.header(a)),
+        (a, None) => stack.spans.header(a),
+    }?;
+    let (line, col) = line_col(&stack.source, span.start);
+    Some((span, line, col))
 }

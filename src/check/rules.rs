@@ -1,9 +1,9 @@
 //! One rule per control of the seed (../shared/seed/infrastructure-security.txt). Each entry names the
 //! sentence it enforces; `docs/rules.md` is generated from this table (see `rules_doc`).
 
-use super::Check::{Resource, Stack};
-use super::Severity::{Error, Warning};
-use super::{Fail, Item, Rule, View, fail};
+use super::rule::Check::{Resource, Stack};
+use super::rule::Severity::{Error, Warning};
+use super::rule::{Fail, Item, Rule, View, fail};
 use crate::model::Value;
 
 const SEED_CMK: &str = "Data at rest is encrypted with a customer-managed key (CMK) provisioned by our infra code using Key Management Service (KMS).";

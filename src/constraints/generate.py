@@ -289,7 +289,7 @@ def main():
         f"({counts['aws_none']} whose API member has none); {counts['by_type']} references, booleans and "
         "tables need none.",
         "",
-        "use super::{C, Entry};",
+        "use super::types::{C, Entry};",
         "",
         "pub static FIELDS: &[(&str, &str, Entry)] = &[",
     ]

@@ -4,6 +4,9 @@
 
 mod aws;
 mod regions;
+mod types;
+
+pub use types::{C, Entry};
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -12,25 +15,6 @@ use std::sync::LazyLock;
 use fancy_regex::Regex;
 
 use crate::model::{Props, Value};
-
-/// One API member's documented constraints (botocore's `min`/`max`/`pattern`/`enum`).
-#[derive(Debug)]
-pub struct C {
-    pub min_len: Option<u64>,
-    pub max_len: Option<u64>,
-    pub min: Option<i64>,
-    pub max: Option<i64>,
-    pub pattern: Option<&'static str>,
-    pub one_of: &'static [&'static str],
-}
-
-/// A schema field: the API member that carries it (`"iam CreateRole RoleName"`) with its
-/// constraints, or why it has none.
-#[derive(Debug)]
-pub enum Entry {
-    Aws(&'static str, C),
-    None(&'static str),
-}
 
 /// The entry of `kind`'s field at `path` (`container_definitions[].name` for a field of the objects
 /// in a list).

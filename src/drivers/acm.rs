@@ -19,7 +19,7 @@ use aws_sdk_route53::types::{
 use futures::future::try_join_all;
 
 use super::route53::{StackZone, record_name, stack_zones_once, zone_records_once};
-use super::{
+use super::toolkit::{
     Driver, ReadCx, TagChanges, Undeclared, absent_if, error_code, sdk_error, tag_changes,
     user_tags,
 };
@@ -54,7 +54,10 @@ impl Acm {
         if region != CLOUDFRONT_REGION {
             clients.insert(
                 CLOUDFRONT_REGION.to_owned(),
-                crate::client!(aws_sdk_acm, &super::in_region(conf, CLOUDFRONT_REGION)),
+                crate::client!(
+                    aws_sdk_acm,
+                    &super::toolkit::in_region(conf, CLOUDFRONT_REGION)
+                ),
             );
         }
         Acm {
@@ -331,7 +334,7 @@ impl Acm {
                 .key_algorithm(KeyAlgorithm::from(
                     r.props.str("key_algorithm").unwrap_or("RSA_2048"),
                 ))
-                .idempotency_token(super::client_token(r, &gone, 32))
+                .idempotency_token(super::toolkit::client_token(r, &gone, 32))
                 .set_tags(Some(tags.clone()))
                 .send()
                 .await

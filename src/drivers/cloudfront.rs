@@ -19,7 +19,7 @@ use aws_sdk_cloudfront::types::{
 };
 use futures::future::try_join_all;
 
-use super::{Driver, ReadCx, TagChanges, Undeclared, absent_if, sdk_error, tag_changes};
+use super::toolkit::{Driver, ReadCx, TagChanges, Undeclared, absent_if, sdk_error, tag_changes};
 use crate::kinds::cloudfront_distribution::HOSTED_ZONE_ID;
 use crate::model::{Live, Props, PropsExt, Resolved, Resource, TAG_STACK, Value};
 use crate::wait::{Poll, until};
@@ -361,7 +361,10 @@ impl CloudFront {
         let mut taken = Vec::new();
         let out = loop {
             let mut config = DistributionConfig::builder()
-                .caller_reference(format!("zinfra-{}", super::client_token(r, &taken, 48)))
+                .caller_reference(format!(
+                    "zinfra-{}",
+                    super::toolkit::client_token(r, &taken, 48)
+                ))
                 .comment(format!("{} {}", stack_of(r), r.address))
                 .enabled(true)
                 .build()?;
@@ -380,7 +383,7 @@ impl CloudFront {
             match sent {
                 Ok(out) => break out,
                 Err(e)
-                    if super::error_code(&e) == Some("DistributionAlreadyExists")
+                    if super::toolkit::error_code(&e) == Some("DistributionAlreadyExists")
                         && taken.len() < 3 =>
                 {
                     taken.push(

@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::types::{
 };
 use futures::future::try_join_all;
 
-use super::{
+use super::toolkit::{
     Driver, ReadCx, TagChanges, absent_if, error_code, sdk_error, tag_changes, tag_pairs, user_tags,
 };
 use crate::model::{Live, Props, PropsExt, Resolved, Resource, Tags, Value};

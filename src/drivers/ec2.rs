@@ -15,7 +15,7 @@ use aws_sdk_ec2::types::{
 };
 use futures::future::try_join_all;
 
-use super::{
+use super::toolkit::{
     Driver, ReadCx, TagChanges, Undeclared, error_code, owned_address, sdk_error, tag_changes,
     tag_pairs, user_tags,
 };
@@ -746,7 +746,7 @@ impl Ec2 {
                 .allocation_id(eip)
                 .connectivity_type(ConnectivityType::Public)
                 .tag_specifications(tag_spec(ResourceType::Natgateway, &r.tags))
-                .client_token(super::client_token(r, &gone, 64))
+                .client_token(super::toolkit::client_token(r, &gone, 64))
                 .send()
                 .await
                 .map_err(|e| sdk_error("CreateNatGateway", e))?;

@@ -12,7 +12,7 @@ use aws_sdk_ecr::types::{
 use futures::future::try_join_all;
 use futures::{StreamExt, TryStreamExt};
 
-use super::{
+use super::toolkit::{
     Driver, ReadCx, TagChanges, absent_if, error_code, owned_address, sdk_error, tag_changes,
     user_tags,
 };

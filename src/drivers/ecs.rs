@@ -18,7 +18,7 @@ use aws_sdk_ecs::types::{
 };
 use futures::future::try_join_all;
 
-use super::{
+use super::toolkit::{
     Driver, ReadCx, TagChanges, error_code, owned_address, sdk_error, tag_changes, user_tags,
 };
 use crate::model::{Live, Props, PropsExt, Resolved, Resource, Tags, Value};
@@ -644,7 +644,7 @@ impl Ecs {
                 .deployment_configuration(deployment(&r.props))
                 .set_load_balancers(Some(load_balancers(&r.props)))
                 .set_tags(Some(ecs_tags(&r.tags)))
-                .client_token(super::client_token(r, &gone, 36))
+                .client_token(super::toolkit::client_token(r, &gone, 36))
                 .send()
                 .await
                 .map_err(|e| sdk_error("CreateService", e))?;

@@ -16,7 +16,7 @@ use aws_sdk_elasticache::types::{
 };
 use futures::future::try_join_all;
 
-use super::{
+use super::toolkit::{
     Driver, ReadCx, TagChanges, absent_if, error_code, owned_address, sdk_error, tag_changes,
     user_tags,
 };

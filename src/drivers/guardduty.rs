@@ -15,7 +15,7 @@ use futures::future::try_join_all;
 use tokio::sync::OnceCell;
 
 use super::singleton::{self, Found};
-use super::{Driver, ReadCx, absent_if, owned_address, sdk_error, tag_pairs, user_tags};
+use super::toolkit::{Driver, ReadCx, absent_if, owned_address, sdk_error, tag_pairs, user_tags};
 use crate::model::{Live, PropsExt, Resolved, Resource, Value};
 
 pub struct GuardDuty {

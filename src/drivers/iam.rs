@@ -14,7 +14,7 @@ use aws_sdk_iam::types::{EntityType, Role, RoleDetail, Tag};
 use futures::future::try_join_all;
 use futures::{StreamExt, TryStreamExt, stream};
 
-use super::{
+use super::toolkit::{
     Driver, ReadCx, TagChanges, Undeclared, absent_if, owned_address, sdk_error, tag_changes,
     tag_pairs, user_tags,
 };

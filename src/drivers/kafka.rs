@@ -21,7 +21,7 @@ use aws_sdk_kafka::types::{
 };
 use futures::future::try_join_all;
 
-use super::{
+use super::toolkit::{
     Driver, ReadCx, TagChanges, absent_if, error_code, owned_address, sdk_error, tag_changes,
     tag_pairs, user_tags,
 };

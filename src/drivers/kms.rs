@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
 use futures::future::try_join_all;
 
-use super::{
+use super::toolkit::{
     Driver, ReadCx, TagChanges, Undeclared, error_code, owned_address, sdk_error, tag_changes,
     tag_pairs, user_tags,
 };

@@ -24,7 +24,7 @@ use aws_sdk_route53::types::{
 };
 use futures::future::try_join_all;
 
-use super::{
+use super::toolkit::{
     Driver, ReadCx, Undeclared, absent_if, error_code, owned_address, sdk_error, tag_changes,
 };
 use crate::kinds::route53_zone::normalize;

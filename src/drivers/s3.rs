@@ -15,7 +15,7 @@ use aws_sdk_s3::types::{
 };
 use futures::future::try_join_all;
 
-use super::{Driver, ReadCx, Undeclared, error_code, owned_address, sdk_error, user_tags};
+use super::toolkit::{Driver, ReadCx, Undeclared, error_code, owned_address, sdk_error, user_tags};
 use crate::model::{Live, PropsExt, Resolved, Resource, TAG_ADDRESS, TAG_STACK, Tags, Value};
 
 const KIND: &str = "s3_bucket";
@@ -219,7 +219,7 @@ pub enum BucketPolicy {
 /// The bucket's policy, read once per run however many kinds ask (s3_bucket and s3_bucket_policy).
 pub async fn bucket_policy(
     c: &aws_sdk_s3::Client,
-    run: &super::ReadRun,
+    run: &super::toolkit::ReadRun,
     name: &str,
 ) -> Result<std::sync::Arc<BucketPolicy>> {
     run.once(format!("s3:policy:{name}"), || async {

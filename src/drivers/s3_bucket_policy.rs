@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use async_trait::async_trait;
 use futures::future::try_join_all;
 
-use super::{Driver, ReadCx, Undeclared, absent_if, sdk_error};
+use super::toolkit::{Driver, ReadCx, Undeclared, absent_if, sdk_error};
 use crate::model::{Live, PropsExt, Resolved, TAG_STACK, Value};
 
 const KIND: &str = "s3_bucket_policy";

@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use aws_sdk_securityhub::types::{StandardsStatus, StandardsSubscriptionRequest};
 
 use super::singleton::{self, Found};
-use super::{Driver, ReadCx, error_code, owned_address, sdk_error, tag_pairs, user_tags};
+use super::toolkit::{Driver, ReadCx, error_code, owned_address, sdk_error, tag_pairs, user_tags};
 use crate::model::{Live, Resolved, Resource, TAG_STACK, Value};
 use crate::wait::Poll;
 

@@ -115,7 +115,7 @@ pub fn tag_writes(
         }
         None => (live.tags.clone(), Vec::new()),
     };
-    let super::TagChanges { set, mut remove } = super::tag_changes(&have, &want);
+    let super::toolkit::TagChanges { set, mut remove } = super::toolkit::tag_changes(&have, &want);
     remove.retain(|k| !keep.contains(k));
     let set = set
         .into_iter()

@@ -10,7 +10,7 @@ use aws_sdk_ssm::types::{
 };
 use futures::future::try_join_all;
 
-use super::{
+use super::toolkit::{
     Driver, ReadCx, TagChanges, error_code, owned_address, sdk_error, tag_changes, user_tags,
 };
 use crate::model::{

@@ -14,7 +14,7 @@ use aws_sdk_wafv2::types::{
 };
 use futures::future::try_join_all;
 
-use super::{
+use super::toolkit::{
     Driver, ReadCx, TagChanges, Undeclared, absent_if, error_code, owned_address, sdk_error,
     tag_changes, user_tags,
 };

@@ -2,8 +2,8 @@
 
 use crate::kinds::route53_zone::{domain_name, normalize};
 use crate::model::Value;
-use crate::schema::{Field, FieldDefault, Holds, KindDef, Ty};
 use crate::schema::ResourceCx;
+use crate::schema::{Field, FieldDefault, Holds, KindDef, Ty};
 
 static NAME: Ty = Ty::Str;
 

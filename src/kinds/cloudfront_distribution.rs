@@ -2,8 +2,8 @@
 //! tests: `tests/drivers/cloudfront.rs`.
 
 use crate::model::Value;
-use crate::schema::{Field, FieldDefault, KindDef, Ty};
 use crate::schema::ResourceCx;
+use crate::schema::{Field, FieldDefault, KindDef, Ty};
 
 static STR: Ty = Ty::Str;
 

@@ -1,8 +1,8 @@
 //! `cloudfront_origin_access_control`: schema and checks. AWS calls: `src/drivers/cloudfront.rs`;
 //! tests: `tests/drivers/cloudfront.rs`.
 
-use crate::schema::{Field, FieldDefault, KindDef, Ty};
 use crate::schema::ResourceCx;
+use crate::schema::{Field, FieldDefault, KindDef, Ty};
 
 pub static KIND: KindDef = KindDef {
     name: "cloudfront_origin_access_control",

@@ -1,7 +1,7 @@
 //! `dynamodb_table`: schema and checks. AWS calls: `src/drivers/dynamodb.rs`; tests: `tests/drivers/dynamodb.rs`.
 
-use crate::schema::{Field, FieldDefault, Holds, KindDef, Ty};
 use crate::schema::ResourceCx;
+use crate::schema::{Field, FieldDefault, Holds, KindDef, Ty};
 
 static ATTR_TYPE: Ty = Ty::Enum(&["S", "N", "B"]);
 

@@ -1,7 +1,7 @@
 //! `ecr_repository`: schema and checks. AWS calls: `src/drivers/ecr.rs`; tests: `tests/drivers/ecr.rs`.
 
-use crate::schema::{Field, FieldDefault, Grammar, Holds, KindDef, Ty};
 use crate::schema::ResourceCx;
+use crate::schema::{Field, FieldDefault, Grammar, Holds, KindDef, Ty};
 
 /// ECR fixes a repository's encryption when it is created.
 const ENCRYPTION_FIXED: &str = "ECR sets a repository's encryption only when it is created, so a new repository replaces it (its images are lost unless pushed again)";

@@ -1,7 +1,7 @@
 //! `ecs_cluster`: schema and checks. AWS calls: `src/drivers/ecs.rs`; tests: `tests/drivers/ecs.rs`.
 
-use crate::schema::{Field, FieldDefault, KindDef, Ty};
 use crate::schema::ResourceCx;
+use crate::schema::{Field, FieldDefault, KindDef, Ty};
 
 /// The longest one operation waits for AWS: the cluster's services draining before it can be deleted.
 /// The driver's deadline; a resource's `timeout` overrides it.

@@ -1,7 +1,7 @@
 //! `ecs_service`: schema and checks. AWS calls: `src/drivers/ecs.rs`; tests: `tests/drivers/ecs.rs`.
 
-use crate::schema::{Field, FieldDefault, KindDef, Ty};
 use crate::schema::ResourceCx;
+use crate::schema::{Field, FieldDefault, KindDef, Ty};
 
 static SUBNET: Ty = Ty::Ref(&["subnet"], "id");
 static SG: Ty = Ty::Ref(&["security_group"], "id");

@@ -3,8 +3,8 @@
 use std::collections::BTreeSet;
 
 use crate::model::Value;
-use crate::schema::{Field, FieldDefault, KindDef, Ty};
 use crate::schema::ResourceCx;
+use crate::schema::{Field, FieldDefault, KindDef, Ty};
 
 /// Every field of a task definition forces a new revision.
 const NEW_REVISION: &str = "task definitions are immutable, so a new revision is registered, the service moves to it, and this revision is deregistered";

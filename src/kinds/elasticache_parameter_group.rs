@@ -1,7 +1,7 @@
 //! `elasticache_parameter_group`: schema and checks. AWS calls: `src/drivers/elasticache.rs`; tests: `tests/drivers/elasticache.rs`.
 
-use crate::schema::{Field, FieldDefault, KindDef, Ty};
 use crate::schema::ResourceCx;
+use crate::schema::{Field, FieldDefault, KindDef, Ty};
 
 static VALUE: Ty = Ty::Str;
 

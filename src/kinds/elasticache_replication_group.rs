@@ -1,7 +1,7 @@
 //! `elasticache_replication_group`: schema and checks. AWS calls: `src/drivers/elasticache.rs`; tests: `tests/drivers/elasticache.rs`.
 
-use crate::schema::{Field, FieldDefault, Holds, KindDef, Ty};
 use crate::schema::ResourceCx;
+use crate::schema::{Field, FieldDefault, Holds, KindDef, Ty};
 
 static SG: Ty = Ty::Ref(&["security_group"], "id");
 

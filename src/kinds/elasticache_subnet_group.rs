@@ -1,8 +1,8 @@
 //! `elasticache_subnet_group`: schema and checks. AWS calls: `src/drivers/elasticache.rs`; tests: `tests/drivers/elasticache.rs`.
 
 use crate::model::Value;
-use crate::schema::{Field, FieldDefault, KindDef, Ty};
 use crate::schema::ResourceCx;
+use crate::schema::{Field, FieldDefault, KindDef, Ty};
 
 static SUBNET: Ty = Ty::Ref(&["subnet"], "id");
 

@@ -1,8 +1,8 @@
 //! `elasticache_user`: schema and checks. AWS calls: `src/drivers/elasticache.rs`; tests: `tests/drivers/elasticache.rs`.
 
 use crate::model::Value;
-use crate::schema::{Field, FieldDefault, KindDef, Ty};
 use crate::schema::ResourceCx;
+use crate::schema::{Field, FieldDefault, KindDef, Ty};
 
 /// The longest one operation waits for AWS: a user turning active, or deleted.
 /// The driver's deadline; a resource's `timeout` overrides it.

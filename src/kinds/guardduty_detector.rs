@@ -1,8 +1,8 @@
 //! `guardduty_detector`: schema and checks. AWS calls: `src/drivers/guardduty.rs`; tests: `tests/drivers/guardduty.rs`.
 
 use crate::model::Value;
-use crate::schema::{Field, FieldDefault, KindDef, Ty};
 use crate::schema::ResourceCx;
+use crate::schema::{Field, FieldDefault, KindDef, Ty};
 
 pub static KIND: KindDef = KindDef {
     name: "guardduty_detector",

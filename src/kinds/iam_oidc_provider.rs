@@ -1,7 +1,7 @@
 //! `iam_oidc_provider`: schema and checks. AWS calls: `src/drivers/iam.rs`; tests: `tests/drivers/iam.rs`.
 
-use crate::schema::{Field, KindDef, Ty};
 use crate::schema::ResourceCx;
+use crate::schema::{Field, KindDef, Ty};
 
 static STR: Ty = Ty::Str;
 

@@ -1,7 +1,7 @@
 //! `iam_role`: schema and checks. AWS calls: `src/drivers/iam.rs`; tests: `tests/drivers/iam.rs`.
 
-use crate::schema::{Field, FieldDefault, Grammar, KindDef, Ty};
 use crate::schema::ResourceCx;
+use crate::schema::{Field, FieldDefault, Grammar, KindDef, Ty};
 
 static STR: Ty = Ty::Str;
 static JSON: Ty = Ty::Json;

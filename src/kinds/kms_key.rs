@@ -1,7 +1,7 @@
 //! `kms_key`: schema and checks. AWS calls: `src/drivers/kms.rs`; tests: `tests/drivers/kms.rs`.
 
-use crate::schema::{Field, FieldDefault, Grammar, Holds, KindDef, Ty};
 use crate::schema::ResourceCx;
+use crate::schema::{Field, FieldDefault, Grammar, Holds, KindDef, Ty};
 
 pub static KIND: KindDef = KindDef {
     name: "kms_key",

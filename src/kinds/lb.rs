@@ -1,8 +1,8 @@
 //! `lb`: schema and checks. AWS calls: `src/drivers/elbv2.rs`; tests: `tests/drivers/elbv2.rs`.
 
 use crate::model::Value;
-use crate::schema::{Field, FieldDefault, KindDef, Ty};
 use crate::schema::ResourceCx;
+use crate::schema::{Field, FieldDefault, KindDef, Ty};
 
 static SUBNET: Ty = Ty::Ref(&["subnet"], "id");
 static SG: Ty = Ty::Ref(&["security_group"], "id");

@@ -1,7 +1,7 @@
 //! `lb_listener`: schema and checks. AWS calls: `src/drivers/elbv2.rs`; tests: `tests/drivers/elbv2.rs`.
 
-use crate::schema::{Field, FieldDefault, KindDef, Ty};
 use crate::schema::ResourceCx;
+use crate::schema::{Field, FieldDefault, KindDef, Ty};
 
 /// A modern policy: TLS 1.3 and 1.2 only, forward-secret ciphers.
 pub const DEFAULT_SSL_POLICY: &str = "ELBSecurityPolicy-TLS13-1-2-2021-06";

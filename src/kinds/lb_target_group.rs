@@ -1,8 +1,8 @@
 //! `lb_target_group`: schema and checks. AWS calls: `src/drivers/elbv2.rs`; tests: `tests/drivers/elbv2.rs`.
 
 use crate::model::Value;
-use crate::schema::{Field, FieldDefault, KindDef, Ty};
 use crate::schema::ResourceCx;
+use crate::schema::{Field, FieldDefault, KindDef, Ty};
 
 pub static HEALTH_CHECK: Ty = Ty::Object(&[
     Field::new("path", Ty::Str, "Path requested.").default(FieldDefault::Str("/")),

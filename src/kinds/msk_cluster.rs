@@ -1,8 +1,8 @@
 //! `msk_cluster`: schema and checks. AWS calls: `src/drivers/kafka.rs`; tests: `tests/drivers/kafka.rs`.
 
 use crate::model::Value;
-use crate::schema::{Field, FieldDefault, Holds, KindDef, Ty};
 use crate::schema::ResourceCx;
+use crate::schema::{Field, FieldDefault, Holds, KindDef, Ty};
 
 static SUBNET_REF: Ty = Ty::Ref(&["subnet"], "id");
 static SG_REF: Ty = Ty::Ref(&["security_group"], "id");

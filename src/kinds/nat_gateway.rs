@@ -1,8 +1,8 @@
 //! `nat_gateway`: schema and checks. AWS calls: `src/drivers/ec2.rs`; tests: `tests/drivers/ec2.rs`.
 
 use crate::model::Value;
-use crate::schema::{Field, KindDef, Ty};
 use crate::schema::ResourceCx;
+use crate::schema::{Field, KindDef, Ty};
 
 /// The longest one operation waits for AWS: a NAT gateway turning available, or deleted.
 /// The driver's deadline; a resource's `timeout` overrides it.

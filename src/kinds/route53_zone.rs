@@ -1,8 +1,8 @@
 //! `route53_zone`: schema and checks. AWS calls: `src/drivers/route53.rs`; tests: `tests/drivers/route53.rs`.
 
 use crate::model::Value;
-use crate::schema::{Field, FieldDefault, Holds, KindDef, Ty};
 use crate::schema::ResourceCx;
+use crate::schema::{Field, FieldDefault, Holds, KindDef, Ty};
 
 pub static KIND: KindDef = KindDef {
     name: "route53_zone",

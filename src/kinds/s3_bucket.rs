@@ -1,7 +1,7 @@
 //! `s3_bucket`: schema and checks. AWS calls: `src/drivers/s3.rs`; tests: `tests/drivers/s3.rs`.
 
-use crate::schema::{Field, FieldDefault, Grammar, Holds, KindDef, Ty};
 use crate::schema::ResourceCx;
+use crate::schema::{Field, FieldDefault, Grammar, Holds, KindDef, Ty};
 
 pub static KIND: KindDef = KindDef {
     name: "s3_bucket",

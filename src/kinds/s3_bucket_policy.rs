@@ -1,8 +1,8 @@
 //! `s3_bucket_policy`: schema and checks. AWS calls: `src/drivers/s3_bucket_policy.rs`;
 //! tests: `tests/drivers/s3_bucket_policy.rs`.
 
-use crate::schema::{Field, Grammar, KindDef, Ty};
 use crate::schema::ResourceCx;
+use crate::schema::{Field, Grammar, KindDef, Ty};
 
 pub static KIND: KindDef = KindDef {
     name: "s3_bucket_policy",

@@ -1,8 +1,8 @@
 //! `security_group`: schema and checks. AWS calls: `src/drivers/ec2.rs`; tests: `tests/drivers/ec2.rs`.
 
 use crate::model::Value;
-use crate::schema::{Field, FieldDefault, KindDef, Ty};
 use crate::schema::ResourceCx;
+use crate::schema::{Field, FieldDefault, KindDef, Ty};
 
 static CIDR: Ty = Ty::Cidr;
 static SG_REF: Ty = Ty::Ref(&["security_group"], "id");

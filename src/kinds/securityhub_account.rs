@@ -1,8 +1,8 @@
 //! `securityhub_account`: schema and checks. AWS calls: `src/drivers/securityhub.rs`; tests: `tests/drivers/securityhub.rs`.
 
 use crate::model::Value;
-use crate::schema::{Field, FieldDefault, KindDef, Ty};
 use crate::schema::ResourceCx;
+use crate::schema::{Field, FieldDefault, KindDef, Ty};
 
 /// The longest one operation waits for AWS: the Foundational Security Best Practices standard turning READY.
 /// The driver's deadline; a resource's `timeout` overrides it.

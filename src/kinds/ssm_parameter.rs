@@ -1,7 +1,7 @@
 //! `ssm_parameter`: schema and checks. AWS calls: `src/drivers/ssm.rs`; tests: `tests/drivers/ssm.rs`.
 
-use crate::schema::{Field, FieldDefault, Holds, KindDef, Ty};
 use crate::schema::ResourceCx;
+use crate::schema::{Field, FieldDefault, Holds, KindDef, Ty};
 
 pub static KIND: KindDef = KindDef {
     name: "ssm_parameter",

@@ -1,8 +1,8 @@
 //! `wafv2_web_acl`: schema and checks. AWS calls: `src/drivers/wafv2.rs`; tests: `tests/drivers/wafv2.rs`.
 
 use crate::model::Value;
-use crate::schema::{Field, FieldDefault, KindDef, Ty};
 use crate::schema::ResourceCx;
+use crate::schema::{Field, FieldDefault, KindDef, Ty};
 
 static STR: Ty = Ty::Str;
 

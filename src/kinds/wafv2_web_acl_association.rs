@@ -1,7 +1,7 @@
 //! `wafv2_web_acl_association`: schema and checks. AWS calls: `src/drivers/wafv2.rs`; tests: `tests/drivers/wafv2.rs`.
 
-use crate::schema::{Field, KindDef, Ty};
 use crate::schema::ResourceCx;
+use crate::schema::{Field, KindDef, Ty};
 
 pub static KIND: KindDef = KindDef {
     name: "wafv2_web_acl_association",

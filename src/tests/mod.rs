@@ -6,6 +6,7 @@ mod diff;
 mod fuzz;
 mod graph;
 mod guards;
+mod layering;
 mod validation;
 
 use crate::stack::{self, Stack};

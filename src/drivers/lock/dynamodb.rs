@@ -11,8 +11,8 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType, TableStatus, Tag,
 };
 
-use super::{Holder, Locked, Me, Next, Watch, lease, now};
-use crate::drivers::{error_code, sdk_error};
+use super::record::{Holder, Locked, Me, Next, Watch, lease, now};
+use crate::drivers::toolkit::{error_code, sdk_error};
 
 /// The lock table, one per account and region; `ZINFRA_LOCK_TABLE` names another.
 pub fn table_name() -> String {

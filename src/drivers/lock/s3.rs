@@ -16,8 +16,8 @@ use aws_sdk_s3::types::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{Holder, Locked, Me, Next, Watch, lease, now};
-use crate::drivers::{error_code, sdk_error};
+use super::record::{Holder, Locked, Me, Next, Watch, lease, now};
+use crate::drivers::toolkit::{error_code, sdk_error};
 
 /// The default lock bucket's name starts with this.
 pub const BUCKET_PREFIX: &str = "zinfra-locks-";
