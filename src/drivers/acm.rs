@@ -20,8 +20,7 @@ use futures::future::try_join_all;
 
 use super::route53::{StackZone, record_name, stack_zones_once, zone_records_once};
 use super::toolkit::{
-    Driver, ReadCx, TagChanges, Undeclared, absent_if, error_code, sdk_error, tag_changes,
-    user_tags,
+    Driver, ReadCx, TagApi, Undeclared, absent_if, error_code, sdk_error, sync_tags, user_tags,
 };
 use crate::model::{Live, PropsExt, Resolved, Tags, Value};
 use crate::wait::{self, Poll};
@@ -466,23 +465,24 @@ async fn tags_of(client: &Client, arn: &str) -> Result<Option<Tags>> {
     }))
 }
 
-async fn sync_tags(client: &Client, arn: &str, want: &Tags, have: &Tags) -> Result<()> {
-    let TagChanges { set, remove } = tag_changes(have, want);
-    if !set.is_empty() {
-        client
-            .add_tags_to_certificate()
-            .certificate_arn(arn)
-            .set_tags(Some(
-                set.into_iter()
-                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                    .collect::<Result<Vec<_>, _>>()?,
-            ))
+#[async_trait]
+impl TagApi for Client {
+    async fn tag(&self, id: &str, set: Vec<(&str, &str)>) -> Result<()> {
+        let tags = set
+            .into_iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect::<Result<Vec<_>, _>>()?;
+        self.add_tags_to_certificate()
+            .certificate_arn(id)
+            .set_tags(Some(tags))
             .send()
             .await
             .map_err(|e| sdk_error("AddTagsToCertificate", e))?;
+        Ok(())
     }
-    if !remove.is_empty() {
-        let have_values: Vec<Tag> = remove
+
+    async fn untag(&self, id: &str, keys: Vec<String>, have: &Tags) -> Result<()> {
+        let tags = keys
             .iter()
             .map(|k| {
                 Tag::builder()
@@ -490,14 +490,13 @@ async fn sync_tags(client: &Client, arn: &str, want: &Tags, have: &Tags) -> Resu
                     .set_value(have.get(k).cloned())
                     .build()
             })
-            .collect::<Result<_, _>>()?;
-        client
-            .remove_tags_from_certificate()
-            .certificate_arn(arn)
-            .set_tags(Some(have_values))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.remove_tags_from_certificate()
+            .certificate_arn(id)
+            .set_tags(Some(tags))
             .send()
             .await
             .map_err(|e| sdk_error("RemoveTagsFromCertificate", e))?;
+        Ok(())
     }
-    Ok(())
 }

@@ -19,7 +19,7 @@ use aws_sdk_cloudfront::types::{
 };
 use futures::future::try_join_all;
 
-use super::toolkit::{Driver, ReadCx, TagChanges, Undeclared, absent_if, sdk_error, tag_changes};
+use super::toolkit::{Driver, ReadCx, TagApi, Undeclared, absent_if, sdk_error, sync_tags};
 use crate::kinds::cloudfront_distribution::HOSTED_ZONE_ID;
 use crate::model::{Live, Props, PropsExt, Resolved, Resource, TAG_STACK, Value};
 use crate::wait::{Poll, until};
@@ -454,45 +454,13 @@ impl CloudFront {
                 .outputs
                 .get("arn")
                 .context("distribution without an ARN")?;
-            self.sync_tags(arn, &live.tags, &r.tags).await?;
+            sync_tags(&self.client, arn, &r.tags, &live.tags).await?;
         }
         // Also picks up a distribution a timed-out apply left deploying.
         let d = self.deployed(id).await?;
         let mut out = distribution_live(&r.address, &d)?;
         out.tags = r.tags.clone();
         Ok(out)
-    }
-
-    async fn sync_tags(
-        &self,
-        arn: &str,
-        have: &crate::model::Tags,
-        want: &crate::model::Tags,
-    ) -> Result<()> {
-        let TagChanges { set, remove } = tag_changes(have, want);
-        if !set.is_empty() {
-            let tags = set
-                .into_iter()
-                .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                .collect::<Result<Vec<_>, _>>()?;
-            self.client
-                .tag_resource()
-                .resource(arn)
-                .tags(Tags::builder().set_items(Some(tags)).build())
-                .send()
-                .await
-                .map_err(|e| sdk_error("TagResource", e))?;
-        }
-        if !remove.is_empty() {
-            self.client
-                .untag_resource()
-                .resource(arn)
-                .tag_keys(TagKeys::builder().set_items(Some(remove)).build())
-                .send()
-                .await
-                .map_err(|e| sdk_error("UntagResource", e))?;
-        }
-        Ok(())
     }
 
     async fn delete_distribution(&self, id: &str) -> Result<()> {
@@ -820,4 +788,31 @@ fn distribution_live(address: &str, d: &Distribution) -> Result<Live> {
     }
     p.insert("enabled".into(), Value::Bool(c.enabled()));
     Ok(live)
+}
+
+#[async_trait]
+impl TagApi for Client {
+    async fn tag(&self, id: &str, set: Vec<(&str, &str)>) -> Result<()> {
+        let tags = set
+            .into_iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect::<Result<Vec<_>, _>>()?;
+        self.tag_resource()
+            .resource(id)
+            .tags(Tags::builder().set_items(Some(tags)).build())
+            .send()
+            .await
+            .map_err(|e| sdk_error("TagResource", e))?;
+        Ok(())
+    }
+
+    async fn untag(&self, id: &str, keys: Vec<String>, _have: &crate::model::Tags) -> Result<()> {
+        self.untag_resource()
+            .resource(id)
+            .tag_keys(TagKeys::builder().set_items(Some(keys)).build())
+            .send()
+            .await
+            .map_err(|e| sdk_error("UntagResource", e))?;
+        Ok(())
+    }
 }

@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::error::ProvideErrorMetadata;
 use aws_sdk_dynamodb::types::{
@@ -13,9 +13,11 @@ use aws_sdk_dynamodb::types::{
 use futures::future::try_join_all;
 
 use super::toolkit::{
-    Driver, ReadCx, TagChanges, absent_if, error_code, sdk_error, tag_changes, tag_pairs, user_tags,
+    AwsError, Driver, POLL, ReadCx, TagApi, absent_if, code, error_code, retry_while, sdk_error,
+    sync_tags, tag_pairs, user_tags,
 };
 use crate::model::{Live, Props, PropsExt, Resolved, Resource, Tags, Value};
+use crate::wait::{self, Poll};
 
 const KIND: &str = "dynamodb_table";
 const NOT_FOUND: &str = "ResourceNotFoundException";
@@ -384,25 +386,7 @@ impl DynamoDb {
                 .to_owned(),
         };
         if has("tags") {
-            let TagChanges { set, remove } = tag_changes(&live.tags, &r.tags);
-            if !set.is_empty() {
-                self.client
-                    .tag_resource()
-                    .resource_arn(&arn)
-                    .set_tags(Some(dynamo_tags(set)?))
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("TagResource", e))?;
-            }
-            if !remove.is_empty() {
-                self.client
-                    .untag_resource()
-                    .resource_arn(&arn)
-                    .set_tag_keys(Some(remove))
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("UntagResource", e))?;
-            }
+            sync_tags(&self.client, &arn, &r.tags, &live.tags).await?;
         }
         let mut out = table_live(&r.address, name, &arn);
         out.tags = r.tags.clone();
@@ -473,42 +457,39 @@ impl DynamoDb {
             .map(|t| t.table_status().cloned().unwrap_or(TableStatus::Creating)))
     }
 
-    /// Polls until DescribeTable no longer finds the table, within the same bound as creation.
+    /// Polls until DescribeTable no longer finds the table, within the same bound as creation (or
+    /// the resource's `timeout`).
     async fn wait_gone(&self, name: &str) -> Result<()> {
-        let deadline = Instant::now() + ACTIVE_TIMEOUT;
-        let mut delay = Duration::from_millis(500);
-        while self.status(name).await?.is_some() {
-            if Instant::now() >= deadline {
-                bail!(
-                    "table {name} is still being deleted after {} s; apply again later",
-                    ACTIVE_TIMEOUT.as_secs()
-                );
-            }
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(Duration::from_secs(5));
-        }
-        Ok(())
+        wait::until(
+            &format!("table {name} to be deleted"),
+            ACTIVE_TIMEOUT,
+            POLL,
+            || async {
+                Ok(match self.status(name).await? {
+                    None => Poll::Ready(()),
+                    Some(s) => Poll::Pending(s.as_str().to_owned()),
+                })
+            },
+        )
+        .await
     }
 
     async fn wait_active(&self, name: &str) -> Result<()> {
-        let deadline = Instant::now() + ACTIVE_TIMEOUT;
-        let mut delay = Duration::from_millis(500);
-        loop {
-            // DescribeTable is eventually consistent: just after CreateTable it may not see the table yet.
-            let status = self.status(name).await?.unwrap_or(TableStatus::Creating);
-            if status == TableStatus::Active {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                bail!(
-                    "table {name} is still {} after {} s; check it in the DynamoDB console and apply again",
-                    status.as_str(),
-                    ACTIVE_TIMEOUT.as_secs()
-                );
-            }
-            tokio::time::sleep(delay).await;
-            delay = (delay * 2).min(Duration::from_secs(5));
-        }
+        wait::until(
+            &format!("table {name} to be active"),
+            ACTIVE_TIMEOUT,
+            POLL,
+            || async {
+                // DescribeTable is eventually consistent: just after CreateTable it may not see the table yet.
+                Ok(
+                    match self.status(name).await?.unwrap_or(TableStatus::Creating) {
+                        TableStatus::Active => Poll::Ready(()),
+                        s => Poll::Pending(s.as_str().to_owned()),
+                    },
+                )
+            },
+        )
+        .await
     }
 
     async fn set_ttl(&self, name: &str, attribute: &str, enabled: bool) -> Result<()> {
@@ -550,27 +531,20 @@ impl DynamoDb {
         let spec = PointInTimeRecoverySpecification::builder()
             .point_in_time_recovery_enabled(enabled)
             .build()?;
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            let res = self
-                .client
+        // Shortly after CreateTable, AWS may still be turning on the table's continuous backups.
+        let again = |e: &AwsError| code(e, "ContinuousBackupsUnavailableException");
+        retry_while(Duration::from_secs(120), again, || async {
+            self.client
                 .update_continuous_backups()
                 .table_name(name)
                 .point_in_time_recovery_specification(spec.clone())
                 .send()
-                .await;
-            match res {
-                Ok(_) => return Ok(()),
-                // Shortly after CreateTable, AWS may still be turning on the table's continuous backups.
-                Err(e)
-                    if error_code(&e) == Some("ContinuousBackupsUnavailableException")
-                        && Instant::now() < deadline =>
-                {
-                    tokio::time::sleep(Duration::from_secs(5)).await;
-                }
-                Err(e) => return Err(sdk_error("UpdateContinuousBackups", e)),
-            }
-        }
+                .await
+                .map(drop)
+                .map_err(|e| AwsError::new("UpdateContinuousBackups", &e))
+        })
+        .await?;
+        Ok(())
     }
 }
 
@@ -618,4 +592,27 @@ fn dynamo_tags<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result
                 .map_err(|e| anyhow!("tag `{k}`: {e}"))
         })
         .collect()
+}
+
+#[async_trait]
+impl TagApi for aws_sdk_dynamodb::Client {
+    async fn tag(&self, id: &str, set: Vec<(&str, &str)>) -> Result<()> {
+        self.tag_resource()
+            .resource_arn(id)
+            .set_tags(Some(dynamo_tags(set)?))
+            .send()
+            .await
+            .map_err(|e| sdk_error("TagResource", e))?;
+        Ok(())
+    }
+
+    async fn untag(&self, id: &str, keys: Vec<String>, _have: &Tags) -> Result<()> {
+        self.untag_resource()
+            .resource_arn(id)
+            .set_tag_keys(Some(keys))
+            .send()
+            .await
+            .map_err(|e| sdk_error("UntagResource", e))?;
+        Ok(())
+    }
 }

@@ -3,11 +3,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use async_trait::async_trait;
-use aws_sdk_ec2::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ec2::types::{
     AttachmentStatus, AttributeBooleanValue, ConnectivityType, DomainType, Filter, IpPermission,
     IpRange, Ipv6Range, NatGatewayState, ResourceType, RouteTableAssociationStateCode,
@@ -15,9 +14,10 @@ use aws_sdk_ec2::types::{
 };
 use futures::future::try_join_all;
 
+use super::toolkit::error::not_found;
 use super::toolkit::{
-    Driver, ReadCx, TagChanges, Undeclared, error_code, owned_address, sdk_error, tag_changes,
-    tag_pairs, user_tags,
+    AwsError, Driver, POLL, ReadCx, TagApi, Undeclared, code, error_code, owned_address, partition,
+    retry_while, sdk_error, sync_tags, tag_pairs, user_tags,
 };
 use crate::model::{Live, Props, PropsExt, Resolved, TAG_STACK, Tags, Value};
 use crate::wait::Poll;
@@ -37,7 +37,6 @@ const TAG_TIER: &str = "zinfra:tier";
 const DEPENDENCY_WAIT: Duration = Duration::from_secs(60);
 /// How long a call right after a create retries NotFound (EC2 is eventually consistent).
 const CONSISTENCY_WAIT: Duration = Duration::from_secs(30);
-const POLL: Duration = Duration::from_secs(2);
 
 pub struct Ec2 {
     client: aws_sdk_ec2::Client,
@@ -141,7 +140,7 @@ impl Driver for Ec2 {
         };
         done.with_context(|| format!("updating {}", r.address))?;
         if has("tags") {
-            self.sync_tags(id, &r.tags, &live.tags)
+            sync_tags(&self.client, id, &r.tags, &live.tags)
                 .await
                 .with_context(|| format!("updating the tags of {}", r.address))?;
         }
@@ -162,7 +161,7 @@ impl Driver for Ec2 {
                         .send()
                         .await
                         .map(drop)
-                        .map_err(|e| failure("DeleteVpc", e))
+                        .map_err(|e| AwsError::new("DeleteVpc", &e))
                 })
                 .await
             }
@@ -173,7 +172,7 @@ impl Driver for Ec2 {
                         .send()
                         .await
                         .map(drop)
-                        .map_err(|e| failure("DeleteSubnet", e))
+                        .map_err(|e| AwsError::new("DeleteSubnet", &e))
                 })
                 .await
             }
@@ -188,7 +187,7 @@ impl Driver for Ec2 {
                         .send()
                         .await
                         .map(drop)
-                        .map_err(|e| failure("DeleteSecurityGroup", e))
+                        .map_err(|e| AwsError::new("DeleteSecurityGroup", &e))
                 })
                 .await
             }
@@ -283,24 +282,25 @@ impl Ec2 {
     }
 
     async fn wait_vpc_available(&self, id: &str) -> Result<()> {
-        let deadline = Instant::now() + CONSISTENCY_WAIT * 2;
-        loop {
-            let state = match self.client.describe_vpcs().vpc_ids(id).send().await {
-                Ok(out) => out.vpcs().first().and_then(|v| v.state().cloned()),
-                Err(e) if is_not_found(error_code(&e)) => None,
-                Err(e) => return Err(sdk_error("DescribeVpcs", e)),
-            };
-            if state == Some(VpcState::Available) {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                bail!(
-                    "{id} is still not available after {} s",
-                    (CONSISTENCY_WAIT * 2).as_secs()
-                );
-            }
-            tokio::time::sleep(POLL).await;
-        }
+        crate::wait::until(
+            &format!("{id} to be available"),
+            CONSISTENCY_WAIT * 2,
+            POLL,
+            || async {
+                let state = match self.client.describe_vpcs().vpc_ids(id).send().await {
+                    Ok(out) => out.vpcs().first().and_then(|v| v.state().cloned()),
+                    Err(e) if not_found(error_code(&e)) => None,
+                    Err(e) => return Err(sdk_error("DescribeVpcs", e)),
+                };
+                Ok(match state {
+                    Some(VpcState::Available) => Poll::Ready(()),
+                    other => Poll::Pending(
+                        other.map_or("not visible yet".into(), |s| s.as_str().to_owned()),
+                    ),
+                })
+            },
+        )
+        .await
     }
 
     /// ModifyVpcAttribute takes one attribute per call, and hostnames need DNS support on:
@@ -324,11 +324,11 @@ impl Ec2 {
                     req.send()
                         .await
                         .map(drop)
-                        .map_err(|e| failure("ModifyVpcAttribute", e))
+                        .map_err(|e| AwsError::new("ModifyVpcAttribute", &e))
                 }
             })
             .await
-            .map_err(|f| f.error)
+            .map_err(anyhow::Error::from)
             .with_context(|| format!("{id} {attr}={on}"))
         };
         if support == Some(false) {
@@ -444,11 +444,11 @@ impl Ec2 {
                 req.send()
                     .await
                     .map(drop)
-                    .map_err(|e| failure("ModifySubnetAttribute", e))
+                    .map_err(|e| AwsError::new("ModifySubnetAttribute", &e))
             }
         })
         .await
-        .map_err(|f| f.error)
+        .map_err(anyhow::Error::from)
     }
 }
 
@@ -517,32 +517,33 @@ impl Ec2 {
                 .send()
                 .await
                 .map(drop)
-                .map_err(|e| failure("AttachInternetGateway", e))
+                .map_err(|e| AwsError::new("AttachInternetGateway", &e))
         })
         .await
-        .map_err(|f| f.error)
+        .map_err(anyhow::Error::from)
         .with_context(|| format!("attaching {id} to {vpc}"))
     }
 
     /// Detaching fails with DependencyViolation while the VPC still has public addresses mapped.
     async fn detach_igw(&self, id: &str, vpc: &str) -> Result<()> {
         let c = &self.client;
-        let done = retry(is_dependency, DEPENDENCY_WAIT, || async move {
-            c.detach_internet_gateway()
-                .internet_gateway_id(id)
-                .vpc_id(vpc)
-                .send()
-                .await
-                .map(drop)
-                .map_err(|e| failure("DetachInternetGateway", e))
-        })
+        let done = retry_while(
+            DEPENDENCY_WAIT,
+            |e| code(e, "DependencyViolation"),
+            || async move {
+                c.detach_internet_gateway()
+                    .internet_gateway_id(id)
+                    .vpc_id(vpc)
+                    .send()
+                    .await
+                    .map(drop)
+                    .map_err(|e| AwsError::new("DetachInternetGateway", &e))
+            },
+        )
         .await;
         match done {
-            Err(f)
-                if !is_not_found(f.code.as_deref())
-                    && f.code.as_deref() != Some("Gateway.NotAttached") =>
-            {
-                Err(f.error).with_context(|| format!("detaching {id} from {vpc}"))
+            Err(f) if !f.is_not_found() && !code(&f, "Gateway.NotAttached") => {
+                Err(anyhow::Error::from(f)).with_context(|| format!("detaching {id} from {vpc}"))
             }
             _ => Ok(()),
         }
@@ -561,7 +562,7 @@ impl Ec2 {
                 .internet_gateways()
                 .first()
                 .map(|g| attached_vpcs(g.attachments()))),
-            Err(e) if is_not_found(error_code(&e)) => Ok(None),
+            Err(e) if not_found(error_code(&e)) => Ok(None),
             Err(e) => Err(sdk_error("DescribeInternetGateways", e)),
         }
     }
@@ -594,7 +595,7 @@ impl Ec2 {
                 .send()
                 .await
                 .map(drop)
-                .map_err(|e| failure("DeleteInternetGateway", e))
+                .map_err(|e| AwsError::new("DeleteInternetGateway", &e))
         })
         .await
     }
@@ -669,21 +670,21 @@ impl Ec2 {
     /// AWS refuses to release an address still associated (a NAT gateway being deleted): retried.
     async fn release_eip(&self, id: &str) -> Result<()> {
         let c = &self.client;
-        let done = retry(
-            |code| code == "InvalidIPAddress.InUse" || is_dependency(code),
+        let done = retry_while(
             DEPENDENCY_WAIT,
+            |e| code(e, "InvalidIPAddress.InUse") || code(e, "DependencyViolation"),
             || async move {
                 c.release_address()
                     .allocation_id(id)
                     .send()
                     .await
                     .map(drop)
-                    .map_err(|e| failure("ReleaseAddress", e))
+                    .map_err(|e| AwsError::new("ReleaseAddress", &e))
             },
         )
         .await;
         match done {
-            Err(f) if !is_not_found(f.code.as_deref()) => Err(f.error),
+            Err(f) if !f.is_not_found() => Err(anyhow::Error::from(f)),
             _ => Ok(()),
         }
     }
@@ -848,7 +849,7 @@ impl Ec2 {
 }
 
 fn is_nat_not_found(code: Option<&str>) -> bool {
-    code == Some("NatGatewayNotFound") || is_not_found(code)
+    code == Some("NatGatewayNotFound") || not_found(code)
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -1043,7 +1044,7 @@ impl Ec2 {
             .await
         {
             Ok(out) => Ok(out.route_tables().first().cloned()),
-            Err(e) if is_not_found(error_code(&e)) => Ok(None),
+            Err(e) if not_found(error_code(&e)) => Ok(None),
             Err(e) => Err(sdk_error("DescribeRouteTables", e)),
         }
     }
@@ -1110,11 +1111,11 @@ impl Ec2 {
                                 req.send()
                                     .await
                                     .map(drop)
-                                    .map_err(|e| failure("CreateRoute", e))
+                                    .map_err(|e| AwsError::new("CreateRoute", &e))
                             }
                         })
                         .await
-                        .map_err(|f| f.error)
+                        .map_err(anyhow::Error::from)
                         .with_context(|| format!("route {dest} → {gw}"))?;
                     }
                 }
@@ -1147,12 +1148,12 @@ impl Ec2 {
                 .send()
                 .await
                 .map(drop)
-                .map_err(|e| failure("AssociateRouteTable", e))
+                .map_err(|e| AwsError::new("AssociateRouteTable", &e))
         })
         .await;
         let Err(f) = done else { return Ok(()) };
-        if f.code.as_deref() != Some("Resource.AlreadyAssociated") {
-            return Err(f.error);
+        if !code(&f, "Resource.AlreadyAssociated") {
+            return Err(anyhow::Error::from(f));
         }
         let holders = c
             .describe_route_tables()
@@ -1171,7 +1172,7 @@ impl Ec2 {
             .flat_map(|t| t.associations())
             .find(|a| a.subnet_id() == Some(subnet))
             .and_then(|a| a.route_table_association_id())
-            .ok_or(f.error)?;
+            .ok_or(anyhow::Error::from(f))?;
         c.replace_route_table_association()
             .association_id(assoc)
             .route_table_id(id)
@@ -1189,7 +1190,7 @@ impl Ec2 {
             .send()
             .await
         {
-            Err(e) if !is_not_found(error_code(&e)) => Err(sdk_error("DisassociateRouteTable", e)),
+            Err(e) if !not_found(error_code(&e)) => Err(sdk_error("DisassociateRouteTable", e)),
             _ => Ok(()),
         }
     }
@@ -1208,7 +1209,7 @@ impl Ec2 {
                 .send()
                 .await
                 .map(drop)
-                .map_err(|e| failure("DeleteRouteTable", e))
+                .map_err(|e| AwsError::new("DeleteRouteTable", &e))
         })
         .await
     }
@@ -1483,10 +1484,10 @@ impl Ec2 {
                 .group_ids(id)
                 .send()
                 .await
-                .map_err(|e| failure("DescribeSecurityGroups", e))
+                .map_err(|e| AwsError::new("DescribeSecurityGroups", &e))
         })
         .await
-        .map_err(|f| f.error)?;
+        .map_err(anyhow::Error::from)?;
         out.security_groups()
             .first()
             .cloned()
@@ -1688,28 +1689,6 @@ where
 // Tags, ARNs, errors and retries
 
 impl Ec2 {
-    /// Makes the resource's tags equal `want`, given the tags it had when read.
-    async fn sync_tags(&self, id: &str, want: &Tags, have: &Tags) -> Result<()> {
-        let TagChanges { set, remove } = tag_changes(have, want);
-        if !set.is_empty() {
-            self.create_tags(id, set).await?;
-        }
-        let removed: Vec<Tag> = remove
-            .iter()
-            .map(|k| Tag::builder().key(k).build())
-            .collect();
-        if !removed.is_empty() {
-            self.client
-                .delete_tags()
-                .resources(id)
-                .set_tags(Some(removed))
-                .send()
-                .await
-                .map_err(|e| sdk_error("DeleteTags", e))?;
-        }
-        Ok(())
-    }
-
     async fn create_tags<'a>(
         &self,
         id: &str,
@@ -1735,13 +1714,7 @@ impl Ec2 {
             return;
         };
         let region = region.as_ref();
-        let partition = if region.starts_with("cn-") {
-            "aws-cn"
-        } else if region.starts_with("us-gov-") {
-            "aws-us-gov"
-        } else {
-            "aws"
-        };
+        let partition = partition(region);
         let arn = format!("arn:{partition}:ec2:{region}:{owner}:{path}/{}", live.id);
         live.outputs.insert("arn".into(), arn);
     }
@@ -1799,68 +1772,52 @@ fn opt_bool(b: Option<bool>) -> Value {
     b.map_or(Value::Null, Value::Bool)
 }
 
-/// An SDK failure reduced to its AWS code, for retry and NotFound decisions, and a printable error.
-struct Failure {
-    code: Option<String>,
-    error: anyhow::Error,
-}
-
-fn failure<E>(op: &str, e: SdkError<E, aws_sdk_s3::config::http::HttpResponse>) -> Failure
-where
-    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    Failure {
-        code: error_code(&e).map(str::to_owned),
-        error: sdk_error(op, e),
-    }
-}
-
-fn is_not_found(code: Option<&str>) -> bool {
-    code.is_some_and(|c| c.ends_with(".NotFound"))
-}
-
-fn is_dependency(code: &str) -> bool {
-    code == "DependencyViolation"
-}
-
-/// Calls `f` until it succeeds, fails with a code `retryable` rejects, or `limit` has passed.
-async fn retry<T, F, Fut>(
-    retryable: fn(&str) -> bool,
-    limit: Duration,
-    mut f: F,
-) -> Result<T, Failure>
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, Failure>>,
-{
-    let deadline = Instant::now() + limit;
-    loop {
-        match f().await {
-            Err(e) if e.code.as_deref().is_some_and(retryable) && Instant::now() < deadline => {
-                tokio::time::sleep(POLL).await;
-            }
-            done => return done,
-        }
-    }
-}
-
 /// For the first calls on a resource just created, which EC2 may not show everywhere yet.
-async fn retry_not_found<T, F, Fut>(f: F) -> Result<T, Failure>
+async fn retry_not_found<T, F, Fut>(f: F) -> Result<T, AwsError>
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, Failure>>,
+    Fut: Future<Output = Result<T, AwsError>>,
 {
-    retry(|c| c.ends_with(".NotFound"), CONSISTENCY_WAIT, f).await
+    retry_while(CONSISTENCY_WAIT, AwsError::is_not_found, f).await
 }
 
 /// A delete: NotFound means done; DependencyViolation is retried while dependents are being deleted.
 async fn delete_retrying<F, Fut>(f: F) -> Result<()>
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<(), Failure>>,
+    Fut: Future<Output = Result<(), AwsError>>,
 {
-    match retry(is_dependency, DEPENDENCY_WAIT, f).await {
-        Err(e) if !is_not_found(e.code.as_deref()) => Err(e.error),
+    match retry_while(DEPENDENCY_WAIT, |e| code(e, "DependencyViolation"), f).await {
+        Err(e) if !e.is_not_found() => Err(e.into()),
         _ => Ok(()),
+    }
+}
+
+#[async_trait]
+impl TagApi for aws_sdk_ec2::Client {
+    async fn tag(&self, id: &str, set: Vec<(&str, &str)>) -> Result<()> {
+        let tags: Vec<Tag> = set
+            .into_iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect();
+        self.create_tags()
+            .resources(id)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| sdk_error("CreateTags", e))?;
+        Ok(())
+    }
+
+    async fn untag(&self, id: &str, keys: Vec<String>, _have: &Tags) -> Result<()> {
+        self.delete_tags()
+            .resources(id)
+            .set_tags(Some(
+                keys.iter().map(|k| Tag::builder().key(k).build()).collect(),
+            ))
+            .send()
+            .await
+            .map_err(|e| sdk_error("DeleteTags", e))?;
+        Ok(())
     }
 }

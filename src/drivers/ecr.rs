@@ -13,8 +13,7 @@ use futures::future::try_join_all;
 use futures::{StreamExt, TryStreamExt};
 
 use super::toolkit::{
-    Driver, ReadCx, TagChanges, absent_if, error_code, owned_address, sdk_error, tag_changes,
-    user_tags,
+    Driver, ReadCx, TagApi, absent_if, error_code, owned_address, sdk_error, sync_tags, user_tags,
 };
 use crate::model::{Live, PropsExt, Resolved, Resource, Tags, Value};
 
@@ -128,7 +127,7 @@ impl Driver for Ecr {
                 "scan_on_push" => self.put_scanning(name, &r.props).await,
                 "lifecycle_policy" => self.put_lifecycle(name, &r.props).await,
                 "repository_policy" => self.put_policy(name, &r.props).await,
-                "tags" => self.sync_tags(&arn, &r.tags, &live.tags).await,
+                "tags" => sync_tags(&self.client, &arn, &r.tags, &live.tags).await,
                 other => Err(anyhow!(
                     "ecr_repository field `{other}` cannot be changed in place"
                 )),
@@ -395,35 +394,35 @@ impl Ecr {
             .map_err(|e| sdk_error("SetRepositoryPolicy", e))?;
         Ok(())
     }
-
-    async fn sync_tags(&self, arn: &str, want: &Tags, have: &Tags) -> Result<()> {
-        let TagChanges { set, remove } = tag_changes(have, want);
-        if !set.is_empty() {
-            let tags = set
-                .into_iter()
-                .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                .collect::<Result<Vec<_>, _>>()?;
-            self.client
-                .tag_resource()
-                .resource_arn(arn)
-                .set_tags(Some(tags))
-                .send()
-                .await
-                .map_err(|e| sdk_error("TagResource", e))?;
-        }
-        if !remove.is_empty() {
-            self.client
-                .untag_resource()
-                .resource_arn(arn)
-                .set_tag_keys(Some(remove))
-                .send()
-                .await
-                .map_err(|e| sdk_error("UntagResource", e))?;
-        }
-        Ok(())
-    }
 }
 
 fn mutability(props: &crate::model::Props) -> ImageTagMutability {
     ImageTagMutability::from(props.str("image_tag_mutability").unwrap_or("IMMUTABLE"))
+}
+
+#[async_trait]
+impl TagApi for aws_sdk_ecr::Client {
+    async fn tag(&self, id: &str, set: Vec<(&str, &str)>) -> Result<()> {
+        let tags = set
+            .into_iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect::<Result<Vec<_>, _>>()?;
+        self.tag_resource()
+            .resource_arn(id)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| sdk_error("TagResource", e))?;
+        Ok(())
+    }
+
+    async fn untag(&self, id: &str, keys: Vec<String>, _have: &Tags) -> Result<()> {
+        self.untag_resource()
+            .resource_arn(id)
+            .set_tag_keys(Some(keys))
+            .send()
+            .await
+            .map_err(|e| sdk_error("UntagResource", e))?;
+        Ok(())
+    }
 }

@@ -19,7 +19,7 @@ use aws_sdk_ecs::types::{
 use futures::future::try_join_all;
 
 use super::toolkit::{
-    Driver, ReadCx, TagChanges, error_code, owned_address, sdk_error, tag_changes, user_tags,
+    Driver, ReadCx, TagApi, error_code, owned_address, sdk_error, sync_tags, user_tags,
 };
 use crate::model::{Live, Props, PropsExt, Resolved, Resource, Tags, Value};
 use crate::wait::{self, Poll};
@@ -80,7 +80,7 @@ impl Driver for Ecs {
         let mut service_fields = Vec::new();
         for field in changed {
             let done = match (r.kind.as_str(), field.as_str()) {
-                (_, "tags") => self.sync_tags(&arn, &r.tags, &live.tags).await,
+                (_, "tags") => sync_tags(&self.client, &arn, &r.tags, &live.tags).await,
                 (CLUSTER, "container_insights") => self.put_insights(&live.id, &r.props).await,
                 (
                     SERVICE,
@@ -984,31 +984,31 @@ fn ecs_tags(tags: &Tags) -> Vec<Tag> {
         .collect()
 }
 
-impl Ecs {
-    async fn sync_tags(&self, arn: &str, want: &Tags, have: &Tags) -> Result<()> {
-        let TagChanges { set, remove } = tag_changes(have, want);
-        if !set.is_empty() {
-            self.client
-                .tag_resource()
-                .resource_arn(arn)
-                .set_tags(Some(
-                    set.into_iter()
-                        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                        .collect(),
-                ))
-                .send()
-                .await
-                .map_err(|e| sdk_error("TagResource", e))?;
-        }
-        if !remove.is_empty() {
-            self.client
-                .untag_resource()
-                .resource_arn(arn)
-                .set_tag_keys(Some(remove))
-                .send()
-                .await
-                .map_err(|e| sdk_error("UntagResource", e))?;
-        }
+impl Ecs {}
+
+#[async_trait]
+impl TagApi for aws_sdk_ecs::Client {
+    async fn tag(&self, id: &str, set: Vec<(&str, &str)>) -> Result<()> {
+        self.tag_resource()
+            .resource_arn(id)
+            .set_tags(Some(
+                set.into_iter()
+                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                    .collect(),
+            ))
+            .send()
+            .await
+            .map_err(|e| sdk_error("TagResource", e))?;
+        Ok(())
+    }
+
+    async fn untag(&self, id: &str, keys: Vec<String>, _have: &Tags) -> Result<()> {
+        self.untag_resource()
+            .resource_arn(id)
+            .set_tag_keys(Some(keys))
+            .send()
+            .await
+            .map_err(|e| sdk_error("UntagResource", e))?;
         Ok(())
     }
 }

@@ -17,8 +17,7 @@ use aws_sdk_elasticache::types::{
 use futures::future::try_join_all;
 
 use super::toolkit::{
-    Driver, ReadCx, TagChanges, absent_if, error_code, owned_address, sdk_error, tag_changes,
-    user_tags,
+    Driver, ReadCx, TagApi, absent_if, error_code, owned_address, sdk_error, sync_tags, user_tags,
 };
 use crate::model::{
     Live, PropsExt, Resolved, Secret, TAG_SECRET_VERSION, Tags, Value, take_secret_version,
@@ -168,7 +167,10 @@ impl Driver for ElastiCache {
                 }
             }
             if changed.iter().any(|f| f == "tags") {
-                self.sync_tags(&arn, &r.tags, &live.tags).await?;
+                // The secret's version tags are the driver's own, never user tags to remove.
+                let mut have = live.tags.clone();
+                have.retain(|k, _| k != TAG_SECRET_VERSION && k != OLD_PASSWORD_TAG);
+                sync_tags(&self.client, &arn, &r.tags, &have).await?;
             }
             Ok::<_, anyhow::Error>(())
         };
@@ -557,7 +559,8 @@ impl ElastiCache {
         if auth {
             match r.props.get("password") {
                 Some(Value::Secret(s)) => {
-                    self.set_tags(arn, &[(TAG_SECRET_VERSION, &s.version.to_string())])
+                    self.client
+                        .tag(arn, vec![(TAG_SECRET_VERSION, &s.version.to_string())])
                         .await?
                 }
                 // No password any more (IAM): drop the version; AWS answers TagNotFound when there was none.
@@ -1238,48 +1241,6 @@ impl ElastiCache {
             )
         }))
     }
-
-    async fn sync_tags(&self, arn: &str, want: &Tags, have: &Tags) -> Result<()> {
-        let TagChanges { set, remove } = tag_changes(have, want);
-        if !set.is_empty() {
-            self.set_tags(arn, &set).await?;
-        }
-        // The password fingerprint is the driver's own, never a user tag to remove.
-        let remove: Vec<String> = remove
-            .into_iter()
-            .filter(|k| k != TAG_SECRET_VERSION && k != OLD_PASSWORD_TAG)
-            .collect();
-        if !remove.is_empty() {
-            self.remove_tags(arn, remove).await?;
-        }
-        Ok(())
-    }
-
-    async fn set_tags(&self, arn: &str, tags: &[(&str, &str)]) -> Result<()> {
-        let tags = tags
-            .iter()
-            .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
-            .collect();
-        self.client
-            .add_tags_to_resource()
-            .resource_name(arn)
-            .set_tags(Some(tags))
-            .send()
-            .await
-            .map_err(|e| sdk_error("AddTagsToResource", e))?;
-        Ok(())
-    }
-
-    async fn remove_tags(&self, arn: &str, keys: Vec<String>) -> Result<()> {
-        self.client
-            .remove_tags_from_resource()
-            .resource_name(arn)
-            .set_tag_keys(Some(keys))
-            .send()
-            .await
-            .map_err(|e| sdk_error("RemoveTagsFromResource", e))?;
-        Ok(())
-    }
 }
 
 fn tags_of(tags: &Tags) -> Result<Vec<Tag>> {
@@ -1291,6 +1252,33 @@ fn tags_of(tags: &Tags) -> Result<Vec<Tag>> {
 
 fn s(v: &str) -> Value {
     Value::Str(v.to_owned())
+}
+
+#[async_trait]
+impl TagApi for aws_sdk_elasticache::Client {
+    async fn tag(&self, id: &str, set: Vec<(&str, &str)>) -> Result<()> {
+        self.add_tags_to_resource()
+            .resource_name(id)
+            .set_tags(Some(
+                set.into_iter()
+                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                    .collect(),
+            ))
+            .send()
+            .await
+            .map_err(|e| sdk_error("AddTagsToResource", e))?;
+        Ok(())
+    }
+
+    async fn untag(&self, id: &str, keys: Vec<String>, _have: &Tags) -> Result<()> {
+        self.remove_tags_from_resource()
+            .resource_name(id)
+            .set_tag_keys(Some(keys))
+            .send()
+            .await
+            .map_err(|e| sdk_error("RemoveTagsFromResource", e))?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
 use futures::future::try_join_all;
 
 use super::toolkit::{
-    Driver, ReadCx, Undeclared, absent_if, error_code, owned_address, sdk_error, tag_changes,
+    Driver, ReadCx, TagApi, Undeclared, absent_if, error_code, owned_address, sdk_error, sync_tags,
     user_tags,
 };
 use crate::kinds::lb_listener::DEFAULT_SSL_POLICY;
@@ -151,7 +151,7 @@ impl Driver for Elbv2 {
         for field in changed {
             let f = field.as_str();
             let done = match (r.kind.as_str(), f) {
-                (_, "tags") => self.sync_tags(arn, &r.tags, &live.tags).await,
+                (_, "tags") => sync_tags(&self.client, arn, &r.tags, &live.tags).await,
                 (LB, "subnets") => self
                     .client
                     .set_subnets()
@@ -1001,34 +1001,6 @@ impl Elbv2 {
         live.tags = r.tags.clone();
         Ok(live)
     }
-
-    async fn sync_tags(&self, arn: &str, want: &Tags, have: &Tags) -> Result<()> {
-        let c = tag_changes(have, want);
-        if !c.set.is_empty() {
-            self.client
-                .add_tags()
-                .resource_arns(arn)
-                .set_tags(Some(
-                    c.set
-                        .iter()
-                        .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
-                        .collect(),
-                ))
-                .send()
-                .await
-                .map_err(|e| sdk_error("AddTags", e))?;
-        }
-        if !c.remove.is_empty() {
-            self.client
-                .remove_tags()
-                .resource_arns(arn)
-                .set_tag_keys(Some(c.remove))
-                .send()
-                .await
-                .map_err(|e| sdk_error("RemoveTags", e))?;
-        }
-        Ok(())
-    }
 }
 
 fn tags(t: &Tags) -> Vec<Tag> {
@@ -1248,4 +1220,31 @@ fn read_rule(address: String, listener: &str, r: &Rule, tags: &BTreeMap<String, 
     }
     live.tags = tags.get(arn).cloned().unwrap_or_default();
     live
+}
+
+#[async_trait]
+impl TagApi for Client {
+    async fn tag(&self, id: &str, set: Vec<(&str, &str)>) -> Result<()> {
+        self.add_tags()
+            .resource_arns(id)
+            .set_tags(Some(
+                set.into_iter()
+                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                    .collect(),
+            ))
+            .send()
+            .await
+            .map_err(|e| sdk_error("AddTags", e))?;
+        Ok(())
+    }
+
+    async fn untag(&self, id: &str, keys: Vec<String>, _have: &Tags) -> Result<()> {
+        self.remove_tags()
+            .resource_arns(id)
+            .set_tag_keys(Some(keys))
+            .send()
+            .await
+            .map_err(|e| sdk_error("RemoveTags", e))?;
+        Ok(())
+    }
 }

@@ -15,7 +15,9 @@ use futures::future::try_join_all;
 use tokio::sync::OnceCell;
 
 use super::singleton::{self, Found};
-use super::toolkit::{Driver, ReadCx, absent_if, owned_address, sdk_error, tag_pairs, user_tags};
+use super::toolkit::{
+    Driver, ReadCx, absent_if, owned_address, partition, sdk_error, tag_pairs, user_tags,
+};
 use crate::model::{Live, PropsExt, Resolved, Resource, Value};
 
 pub struct GuardDuty {
@@ -88,13 +90,7 @@ impl GuardDuty {
 
     async fn arn(&self, id: &str) -> Result<String> {
         let region = self.region();
-        let partition = if region.starts_with("cn-") {
-            "aws-cn"
-        } else if region.starts_with("us-gov-") {
-            "aws-us-gov"
-        } else {
-            "aws"
-        };
+        let partition = partition(&region);
         Ok(format!(
             "arn:{partition}:guardduty:{region}:{}:detector/{id}",
             self.account().await?

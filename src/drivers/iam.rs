@@ -15,8 +15,8 @@ use futures::future::try_join_all;
 use futures::{StreamExt, TryStreamExt, stream};
 
 use super::toolkit::{
-    Driver, ReadCx, TagChanges, Undeclared, absent_if, owned_address, sdk_error, tag_changes,
-    tag_pairs, user_tags,
+    Driver, ReadCx, TagApi, Undeclared, absent_if, owned_address, sdk_error, sync_tags, tag_pairs,
+    user_tags,
 };
 use crate::model::{Live, Props, PropsExt, Resolved, Resource, Tags, Value};
 
@@ -307,25 +307,7 @@ impl Iam {
             .await?;
         }
         if has("tags") {
-            let TagChanges { set, remove } = tag_changes(&live.tags, &r.tags);
-            if !set.is_empty() {
-                self.client
-                    .tag_role()
-                    .role_name(name)
-                    .set_tags(Some(iam_tags(set)?))
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("TagRole", e))?;
-            }
-            if !remove.is_empty() {
-                self.client
-                    .untag_role()
-                    .role_name(name)
-                    .set_tag_keys(Some(remove))
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("UntagRole", e))?;
-            }
+            sync_tags(&RoleTags(&self.client), name, &r.tags, &live.tags).await?;
         }
         let mut out = role_live(
             &r.address,
@@ -649,25 +631,7 @@ impl Iam {
                 .map_err(|e| sdk_error("UpdateOpenIDConnectProviderThumbprint", e))?;
         }
         if has("tags") {
-            let TagChanges { set, remove } = tag_changes(&live.tags, &r.tags);
-            if !set.is_empty() {
-                self.client
-                    .tag_open_id_connect_provider()
-                    .open_id_connect_provider_arn(arn)
-                    .set_tags(Some(iam_tags(set)?))
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("TagOpenIDConnectProvider", e))?;
-            }
-            if !remove.is_empty() {
-                self.client
-                    .untag_open_id_connect_provider()
-                    .open_id_connect_provider_arn(arn)
-                    .set_tag_keys(Some(remove))
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("UntagOpenIDConnectProvider", e))?;
-            }
+            sync_tags(&OidcTags(&self.client), arn, &r.tags, &live.tags).await?;
         }
         let mut out = Live::new(&r.address, OIDC, arn);
         out.outputs.insert("arn".into(), arn.to_owned());
@@ -720,4 +684,60 @@ fn iam_tags<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Ve
 /// Tags as AWS reports them, without the `aws:` ones it manages itself.
 fn live_tags(tags: &[Tag]) -> Tags {
     user_tags(tags.iter().map(|t| (t.key(), t.value())))
+}
+
+/// A role's tag calls.
+struct RoleTags<'a>(&'a aws_sdk_iam::Client);
+
+/// An OpenID Connect provider's tag calls.
+struct OidcTags<'a>(&'a aws_sdk_iam::Client);
+
+#[async_trait]
+impl TagApi for RoleTags<'_> {
+    async fn tag(&self, id: &str, set: Vec<(&str, &str)>) -> Result<()> {
+        self.0
+            .tag_role()
+            .role_name(id)
+            .set_tags(Some(iam_tags(set)?))
+            .send()
+            .await
+            .map_err(|e| sdk_error("TagRole", e))?;
+        Ok(())
+    }
+
+    async fn untag(&self, id: &str, keys: Vec<String>, _have: &Tags) -> Result<()> {
+        self.0
+            .untag_role()
+            .role_name(id)
+            .set_tag_keys(Some(keys))
+            .send()
+            .await
+            .map_err(|e| sdk_error("UntagRole", e))?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl TagApi for OidcTags<'_> {
+    async fn tag(&self, id: &str, set: Vec<(&str, &str)>) -> Result<()> {
+        self.0
+            .tag_open_id_connect_provider()
+            .open_id_connect_provider_arn(id)
+            .set_tags(Some(iam_tags(set)?))
+            .send()
+            .await
+            .map_err(|e| sdk_error("TagOpenIDConnectProvider", e))?;
+        Ok(())
+    }
+
+    async fn untag(&self, id: &str, keys: Vec<String>, _have: &Tags) -> Result<()> {
+        self.0
+            .untag_open_id_connect_provider()
+            .open_id_connect_provider_arn(id)
+            .set_tag_keys(Some(keys))
+            .send()
+            .await
+            .map_err(|e| sdk_error("UntagOpenIDConnectProvider", e))?;
+        Ok(())
+    }
 }

@@ -22,8 +22,8 @@ use aws_sdk_kafka::types::{
 use futures::future::try_join_all;
 
 use super::toolkit::{
-    Driver, ReadCx, TagChanges, absent_if, error_code, owned_address, sdk_error, tag_changes,
-    tag_pairs, user_tags,
+    Driver, ReadCx, TagApi, absent_if, error_code, owned_address, sdk_error, sync_tags, tag_pairs,
+    user_tags,
 };
 use crate::model::{Live, PropsExt, Resolved, Value};
 use crate::wait::Poll;
@@ -489,29 +489,7 @@ impl Driver for Kafka {
                 .with_context(|| format!("updating {}", r.address))?;
         }
         if has("tags") {
-            let TagChanges { set, remove } = tag_changes(&live.tags, &r.tags);
-            if !set.is_empty() {
-                let set: HashMap<String, String> = set
-                    .into_iter()
-                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                    .collect();
-                self.client
-                    .tag_resource()
-                    .resource_arn(arn)
-                    .set_tags(Some(set))
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("TagResource", e))?;
-            }
-            if !remove.is_empty() {
-                self.client
-                    .untag_resource()
-                    .resource_arn(arn)
-                    .set_tag_keys(Some(remove))
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("UntagResource", e))?;
-            }
+            sync_tags(&self.client, arn, &r.tags, &live.tags).await?;
         }
         let info = self.wait_active(arn).await?;
         let new = r.props.str("publish_bootstrap_brokers_to");
@@ -572,5 +550,32 @@ impl Driver for Kafka {
             })
         })
         .await
+    }
+}
+
+#[async_trait]
+impl TagApi for aws_sdk_kafka::Client {
+    async fn tag(&self, id: &str, set: Vec<(&str, &str)>) -> Result<()> {
+        let set: HashMap<String, String> = set
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        self.tag_resource()
+            .resource_arn(id)
+            .set_tags(Some(set))
+            .send()
+            .await
+            .map_err(|e| sdk_error("TagResource", e))?;
+        Ok(())
+    }
+
+    async fn untag(&self, id: &str, keys: Vec<String>, _have: &crate::model::Tags) -> Result<()> {
+        self.untag_resource()
+            .resource_arn(id)
+            .set_tag_keys(Some(keys))
+            .send()
+            .await
+            .map_err(|e| sdk_error("UntagResource", e))?;
+        Ok(())
     }
 }

@@ -8,8 +8,8 @@ use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
 use futures::future::try_join_all;
 
 use super::toolkit::{
-    Driver, ReadCx, TagChanges, Undeclared, error_code, owned_address, sdk_error, tag_changes,
-    tag_pairs, user_tags,
+    Driver, ReadCx, TagApi, Undeclared, error_code, owned_address, sdk_error, sync_tags, tag_pairs,
+    user_tags,
 };
 use crate::model::{Live, PropsExt, Resolved, Resource, Tags, Value};
 
@@ -123,7 +123,7 @@ impl Driver for Kms {
         let id = live.id.as_str();
         for field in changed {
             let done = match field.as_str() {
-                "tags" => self.sync_tags(id, &r.tags, &live.tags).await,
+                "tags" => sync_tags(&self.client, id, &r.tags, &live.tags).await,
                 "description" => self
                     .client
                     .update_key_description()
@@ -501,29 +501,6 @@ impl Kms {
         }
     }
 
-    async fn sync_tags(&self, id: &str, want: &Tags, have: &Tags) -> Result<()> {
-        let TagChanges { set, remove } = tag_changes(have, want);
-        if !set.is_empty() {
-            self.client
-                .tag_resource()
-                .key_id(id)
-                .set_tags(Some(kms_tags(set)?))
-                .send()
-                .await
-                .map_err(|e| sdk_error("TagResource", e))?;
-        }
-        if !remove.is_empty() {
-            self.client
-                .untag_resource()
-                .key_id(id)
-                .set_tag_keys(Some(remove))
-                .send()
-                .await
-                .map_err(|e| sdk_error("UntagResource", e))?;
-        }
-        Ok(())
-    }
-
     async fn delete_key(&self, live: &Live) -> Result<()> {
         let id = live.id.as_str();
         // An alias outlives its key's deletion window; free the name now so it can be reused.
@@ -606,4 +583,27 @@ fn kms_tags<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Ve
                 .map_err(anyhow::Error::from)
         })
         .collect()
+}
+
+#[async_trait]
+impl TagApi for aws_sdk_kms::Client {
+    async fn tag(&self, id: &str, set: Vec<(&str, &str)>) -> Result<()> {
+        self.tag_resource()
+            .key_id(id)
+            .set_tags(Some(kms_tags(set)?))
+            .send()
+            .await
+            .map_err(|e| sdk_error("TagResource", e))?;
+        Ok(())
+    }
+
+    async fn untag(&self, id: &str, keys: Vec<String>, _have: &Tags) -> Result<()> {
+        self.untag_resource()
+            .key_id(id)
+            .set_tag_keys(Some(keys))
+            .send()
+            .await
+            .map_err(|e| sdk_error("UntagResource", e))?;
+        Ok(())
+    }
 }

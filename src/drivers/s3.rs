@@ -15,7 +15,9 @@ use aws_sdk_s3::types::{
 };
 use futures::future::try_join_all;
 
-use super::toolkit::{Driver, ReadCx, Undeclared, error_code, owned_address, sdk_error, user_tags};
+use super::toolkit::{
+    Driver, ReadCx, Undeclared, error_code, owned_address, partition, sdk_error, user_tags,
+};
 use crate::model::{Live, PropsExt, Resolved, Resource, TAG_ADDRESS, TAG_STACK, Tags, Value};
 
 const KIND: &str = "s3_bucket";
@@ -685,16 +687,6 @@ pub fn regional_domain_name(bucket: &str, region: &str) -> String {
         "amazonaws.com"
     };
     format!("{bucket}.s3.{region}.{suffix}")
-}
-
-fn partition(region: &str) -> &'static str {
-    if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    }
 }
 
 /// The stack's buckets, once per run for `s3_bucket` and `s3_bucket_policy`: (address, ARN, tags when

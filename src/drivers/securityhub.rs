@@ -14,7 +14,9 @@ use async_trait::async_trait;
 use aws_sdk_securityhub::types::{StandardsStatus, StandardsSubscriptionRequest};
 
 use super::singleton::{self, Found};
-use super::toolkit::{Driver, ReadCx, error_code, owned_address, sdk_error, tag_pairs, user_tags};
+use super::toolkit::{
+    Driver, ReadCx, error_code, owned_address, partition, sdk_error, tag_pairs, user_tags,
+};
 use crate::model::{Live, Resolved, Resource, TAG_STACK, Value};
 use crate::wait::Poll;
 
@@ -41,13 +43,7 @@ impl SecurityHub {
     /// `arn:<partition>:securityhub:<region>::standards/aws-foundational-security-best-practices/v/1.0.0`
     fn fsbp_arn(&self) -> String {
         let region = self.region();
-        let partition = if region.starts_with("cn-") {
-            "aws-cn"
-        } else if region.starts_with("us-gov-") {
-            "aws-us-gov"
-        } else {
-            "aws"
-        };
+        let partition = partition(&region);
         format!(
             "arn:{partition}:securityhub:{region}::standards/aws-foundational-security-best-practices/v/1.0.0"
         )

@@ -11,7 +11,7 @@ use aws_sdk_ssm::types::{
 use futures::future::try_join_all;
 
 use super::toolkit::{
-    Driver, ReadCx, TagChanges, error_code, owned_address, sdk_error, tag_changes, user_tags,
+    Driver, ReadCx, TagApi, error_code, owned_address, sdk_error, sync_tags, user_tags,
 };
 use crate::model::{
     Live, Props, PropsExt, Resolved, Resource, Secret, TAG_SECRET_VERSION, TAG_STACK, Tags, Value,
@@ -217,7 +217,7 @@ impl Driver for Ssm {
         let mut put = false;
         for field in changed {
             let done = match field.as_str() {
-                "tags" => self.sync_tags(name, &r.tags, &live.tags).await,
+                "tags" => sync_tags(&self.client, name, &r.tags, &live.tags).await,
                 // One overwrite carries every attribute.
                 "value" | "type" | "kms_key" | "description" if !put => {
                     put = true;
@@ -415,24 +415,6 @@ impl Ssm {
             .map_err(|e| sdk_error("AddTagsToResource", e))?;
         Ok(())
     }
-
-    async fn sync_tags(&self, name: &str, want: &Tags, have: &Tags) -> Result<()> {
-        let TagChanges { set, remove } = tag_changes(have, want);
-        if !set.is_empty() {
-            self.add_tags(name, &set).await?;
-        }
-        if !remove.is_empty() {
-            self.client
-                .remove_tags_from_resource()
-                .resource_type(ResourceTypeForTagging::Parameter)
-                .resource_id(name)
-                .set_tag_keys(Some(remove))
-                .send()
-                .await
-                .map_err(|e| sdk_error("RemoveTagsFromResource", e))?;
-        }
-        Ok(())
-    }
 }
 
 /// The value to write and whether it is secret.
@@ -452,5 +434,34 @@ fn key_arn(key: &str, parameter_arn: Option<&str>) -> String {
     match parameter_arn.map(|a| a.splitn(6, ':').collect::<Vec<_>>()) {
         Some(p) if p.len() == 6 => format!("arn:{}:kms:{}:{}:key/{key}", p[1], p[3], p[4]),
         _ => key.to_owned(),
+    }
+}
+
+#[async_trait]
+impl TagApi for aws_sdk_ssm::Client {
+    async fn tag(&self, id: &str, set: Vec<(&str, &str)>) -> Result<()> {
+        let tags = set
+            .into_iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect::<Result<Vec<_>, _>>()?;
+        self.add_tags_to_resource()
+            .resource_type(ResourceTypeForTagging::Parameter)
+            .resource_id(id)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| sdk_error("AddTagsToResource", e))?;
+        Ok(())
+    }
+
+    async fn untag(&self, id: &str, keys: Vec<String>, _have: &Tags) -> Result<()> {
+        self.remove_tags_from_resource()
+            .resource_type(ResourceTypeForTagging::Parameter)
+            .resource_id(id)
+            .set_tag_keys(Some(keys))
+            .send()
+            .await
+            .map_err(|e| sdk_error("RemoveTagsFromResource", e))?;
+        Ok(())
     }
 }

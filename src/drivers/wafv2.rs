@@ -15,8 +15,8 @@ use aws_sdk_wafv2::types::{
 use futures::future::try_join_all;
 
 use super::toolkit::{
-    Driver, ReadCx, TagChanges, Undeclared, absent_if, error_code, owned_address, sdk_error,
-    tag_changes, user_tags,
+    Driver, ReadCx, TagApi, Undeclared, absent_if, error_code, owned_address, sdk_error, sync_tags,
+    user_tags,
 };
 use crate::kinds::wafv2_web_acl::BASELINE_GROUPS;
 use crate::model::{Live, Props, PropsExt, Resolved, TAG_ADDRESS, TAG_STACK, Value};
@@ -124,7 +124,7 @@ impl Driver for Wafv2 {
                 .with_context(|| format!("updating {}", r.address))?;
         }
         if changed.iter().any(|f| f == "tags") {
-            self.sync_tags(client, arn, &live.tags, r)
+            sync_tags(client, arn, &r.tags, &live.tags)
                 .await
                 .with_context(|| format!("updating {} (tags)", r.address))?;
         }
@@ -357,39 +357,6 @@ impl Wafv2 {
                 Err(e) => return Err(sdk_error("UpdateWebACL", e)),
             }
         }
-    }
-
-    async fn sync_tags(
-        &self,
-        client: &Client,
-        arn: &str,
-        have: &crate::model::Tags,
-        r: &Resolved,
-    ) -> Result<()> {
-        let TagChanges { set, remove } = tag_changes(have, &r.tags);
-        if !set.is_empty() {
-            let tags = set
-                .into_iter()
-                .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                .collect::<Result<Vec<_>, _>>()?;
-            client
-                .tag_resource()
-                .resource_arn(arn)
-                .set_tags(Some(tags))
-                .send()
-                .await
-                .map_err(|e| sdk_error("TagResource", e))?;
-        }
-        if !remove.is_empty() {
-            client
-                .untag_resource()
-                .resource_arn(arn)
-                .set_tag_keys(Some(remove))
-                .send()
-                .await
-                .map_err(|e| sdk_error("UntagResource", e))?;
-        }
-        Ok(())
     }
 
     async fn delete_acl(&self, live: &Live) -> Result<()> {
@@ -690,4 +657,31 @@ fn acl_live(address: &str, acl: &WebAcl, scope: &Scope) -> Live {
     }
     p.insert("managed_rule_groups".into(), Value::List(extra));
     live
+}
+
+#[async_trait]
+impl TagApi for Client {
+    async fn tag(&self, id: &str, set: Vec<(&str, &str)>) -> Result<()> {
+        let tags = set
+            .into_iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build())
+            .collect::<Result<Vec<_>, _>>()?;
+        self.tag_resource()
+            .resource_arn(id)
+            .set_tags(Some(tags))
+            .send()
+            .await
+            .map_err(|e| sdk_error("TagResource", e))?;
+        Ok(())
+    }
+
+    async fn untag(&self, id: &str, keys: Vec<String>, _have: &crate::model::Tags) -> Result<()> {
+        self.untag_resource()
+            .resource_arn(id)
+            .set_tag_keys(Some(keys))
+            .send()
+            .await
+            .map_err(|e| sdk_error("UntagResource", e))?;
+        Ok(())
+    }
 }

@@ -80,13 +80,7 @@ impl AwsError {
 
     /// Whether AWS says the thing does not exist (`*.NotFound`, `NoSuch*`, `*NotFoundException`).
     pub fn is_not_found(&self) -> bool {
-        self.code.as_deref().is_some_and(|c| {
-            c.ends_with(".NotFound")
-                || c.ends_with("NotFound")
-                || c.starts_with("NoSuch")
-                || c.ends_with("NotFoundException")
-                || c.ends_with("NotFoundFault")
-        })
+        not_found(self.code.as_deref())
     }
 
     /// Whether the same call may succeed if made again (settling, or no definite answer).
@@ -109,6 +103,17 @@ impl From<AwsError> for anyhow::Error {
     fn from(e: AwsError) -> anyhow::Error {
         e.into_anyhow()
     }
+}
+
+/// Whether an AWS error code says the thing does not exist (`InvalidVpcID.NotFound`, `NoSuchBucket`,
+/// `ResourceNotFoundException`, `CacheClusterNotFoundFault`).
+pub fn not_found(code: Option<&str>) -> bool {
+    code.is_some_and(|c| {
+        c.ends_with("NotFound")
+            || c.starts_with("NoSuch")
+            || c.ends_with("NotFoundException")
+            || c.ends_with("NotFoundFault")
+    })
 }
 
 /// An SDK error as one line (operation, AWS error code and message), classified for the engine.

@@ -4,11 +4,13 @@
 pub mod arn;
 pub mod error;
 pub mod read;
+pub mod settle;
 pub mod tags;
 
 pub use arn::{arn, partition};
 pub use error::{AwsError, absent_if, error_code, sdk_error};
 pub use read::{Driver, ReadCx, ReadRun, TagIndex, Undeclared};
+pub use settle::{POLL, code, retry_while};
 pub use tags::{
     TagApi, TagChanges, client_token, owned_address, sync_tags, tag_changes, tag_pairs, user_tags,
 };

@@ -78,8 +78,8 @@ pub fn owned_address<'a>(
 pub trait TagApi: Sync {
     /// Set these tags on `id` (added or changed).
     async fn tag(&self, id: &str, set: Vec<(&str, &str)>) -> Result<()>;
-    /// Remove these keys from `id`.
-    async fn untag(&self, id: &str, keys: Vec<String>) -> Result<()>;
+    /// Remove these keys from `id` (`have`: its tags as read, for APIs that remove by key and value).
+    async fn untag(&self, id: &str, keys: Vec<String>, have: &Tags) -> Result<()>;
 }
 
 /// Makes `id`'s tags `have` equal `want` with at most one call of each kind, none when they match.
@@ -89,7 +89,7 @@ pub async fn sync_tags(api: &impl TagApi, id: &str, want: &Tags, have: &Tags) ->
         api.tag(id, set).await?;
     }
     if !remove.is_empty() {
-        api.untag(id, remove).await?;
+        api.untag(id, remove, have).await?;
     }
     Ok(())
 }
