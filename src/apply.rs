@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Result, anyhow};
+use anyhow::{Result, anyhow, bail};
 use tokio::task::JoinSet;
 
 use crate::model::{Address, Live, Resolved, Resource};
@@ -546,10 +546,18 @@ fn prepare(
     Ok(match op.step {
         Step::Create => Task::Create(resolved()?, want()?),
         Step::Update => {
-            let changed = plan
+            let changed: Vec<String> = plan
                 .get(&op.address)
                 .map(|r| r.changes.iter().map(|c| c.field.clone()).collect())
                 .unwrap_or_default();
+            // The schema decides what changes in place; a plan asking otherwise was not made by it.
+            let kind = crate::kinds::kind(crate::model::kind_of(&op.address));
+            if let Some(f) = changed
+                .iter()
+                .find(|f| kind.and_then(|k| k.field(f)).is_some_and(|x| x.force_new))
+            {
+                bail!("{}: `{f}` cannot change in place; plan again", op.address);
+            }
             Task::Update(resolved()?, get_live()?, changed, want()?)
         }
         Step::Delete => Task::Delete(with_write_only(plan, &get_live()?)),

@@ -391,6 +391,7 @@ async fn connect(endpoint: &Option<String>, region: &str) -> Arc<Aws> {
         Aws::connect(&Endpoint {
             url: endpoint.clone(),
             region: region.to_owned(),
+            static_credentials: None,
         })
         .await,
     )

@@ -190,6 +190,13 @@ impl KindDef {
     pub fn field(&self, name: &str) -> Option<&'static Field> {
         self.fields.iter().find(|f| f.name == name)
     }
+
+    /// Whether a change to `field` is made in place: the one place that decides. The plan replaces
+    /// the resource for any other change; apply asks a driver to update only these, and a driver
+    /// never refuses one.
+    pub fn in_place(&self, field: &str) -> bool {
+        (field == "tags" && self.taggable) || self.field(field).is_some_and(|f| !f.force_new)
+    }
 }
 
 pub fn no_validation(_: &ResourceCx<'_>) {}

@@ -20,7 +20,8 @@ use futures::future::try_join_all;
 
 use super::route53::{StackZone, record_name, stack_zones_once, zone_records_once};
 use super::toolkit::{
-    Driver, ReadCx, TagApi, Undeclared, absent_if, error_code, sdk_error, sync_tags, user_tags,
+    Driver, ReadCx, TagApi, Undeclared, absent_if, error_code, sdk_error, sync_tags, unhandled,
+    user_tags,
 };
 use crate::model::{Live, PropsExt, Resolved, Tags, Value};
 use crate::wait::{self, Poll};
@@ -235,9 +236,7 @@ impl Driver for Acm {
             let done = match field.as_str() {
                 "tags" => sync_tags(client, &live.id, &r.tags, &live.tags).await,
                 "zone" => self.validate_and_wait(r, &live.id).await,
-                other => Err(anyhow!(
-                    "acm_certificate field `{other}` cannot be changed in place"
-                )),
+                other => Err(unhandled(KIND, other)),
             };
             done.with_context(|| format!("updating {} ({field})", r.address))?;
         }

@@ -13,7 +13,8 @@ use futures::future::try_join_all;
 use futures::{StreamExt, TryStreamExt};
 
 use super::toolkit::{
-    Driver, ReadCx, TagApi, absent_if, error_code, owned_address, sdk_error, sync_tags, user_tags,
+    Driver, ReadCx, TagApi, absent_if, error_code, owned_address, sdk_error, sync_tags, unhandled,
+    user_tags,
 };
 use crate::model::{Live, PropsExt, Resolved, Resource, Tags, Value};
 
@@ -128,9 +129,7 @@ impl Driver for Ecr {
                 "lifecycle_policy" => self.put_lifecycle(name, &r.props).await,
                 "repository_policy" => self.put_policy(name, &r.props).await,
                 "tags" => sync_tags(&self.client, &arn, &r.tags, &live.tags).await,
-                other => Err(anyhow!(
-                    "ecr_repository field `{other}` cannot be changed in place"
-                )),
+                other => Err(unhandled("ecr_repository", other)),
             };
             done.with_context(|| format!("updating {} ({field})", r.address))?;
         }

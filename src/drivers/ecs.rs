@@ -19,7 +19,7 @@ use aws_sdk_ecs::types::{
 use futures::future::try_join_all;
 
 use super::toolkit::{
-    Driver, ReadCx, TagApi, error_code, owned_address, sdk_error, sync_tags, user_tags,
+    Driver, ReadCx, TagApi, error_code, owned_address, sdk_error, sync_tags, unhandled, user_tags,
 };
 use crate::model::{Live, Props, PropsExt, Resolved, Resource, Tags, Value};
 use crate::wait::{self, Poll};
@@ -90,7 +90,7 @@ impl Driver for Ecs {
                     service_fields.push(field.as_str());
                     Ok(())
                 }
-                (kind, other) => Err(anyhow!("{kind} field `{other}` cannot be changed in place")),
+                (kind, other) => Err(unhandled(kind, other)),
             };
             done.with_context(|| format!("updating {} ({field})", r.address))?;
         }

@@ -17,7 +17,8 @@ use aws_sdk_elasticache::types::{
 use futures::future::try_join_all;
 
 use super::toolkit::{
-    Driver, ReadCx, TagApi, absent_if, error_code, owned_address, sdk_error, sync_tags, user_tags,
+    Driver, ReadCx, TagApi, absent_if, error_code, owned_address, sdk_error, sync_tags, unhandled,
+    user_tags,
 };
 use crate::model::{
     Live, PropsExt, Resolved, Secret, TAG_SECRET_VERSION, Tags, Value, take_secret_version,
@@ -1135,9 +1136,7 @@ impl ElastiCache {
                             p.str("transit_encryption_mode").unwrap_or("required"),
                         )),
                     other => {
-                        return Err(anyhow!(
-                            "elasticache_replication_group field `{other}` cannot be changed in place"
-                        ));
+                        return Err(unhandled("elasticache_replication_group", other));
                     }
                 };
             }

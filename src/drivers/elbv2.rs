@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result};
 use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::Client;
 use aws_sdk_elasticloadbalancingv2::types::{
@@ -23,7 +23,7 @@ use futures::future::try_join_all;
 
 use super::toolkit::{
     Driver, ReadCx, TagApi, Undeclared, absent_if, error_code, owned_address, sdk_error, sync_tags,
-    user_tags,
+    unhandled, user_tags,
 };
 use crate::kinds::lb_listener::DEFAULT_SSL_POLICY;
 use crate::model::{Live, Props, PropsExt, Resolved, Tags, Value};
@@ -221,7 +221,7 @@ impl Driver for Elbv2 {
                             .map_err(|e| sdk_error("ModifyRule", e))
                     }
                 }
-                (kind, other) => Err(anyhow!("{kind} field `{other}` cannot be changed in place")),
+                (kind, other) => Err(unhandled(kind, other)),
             };
             done.with_context(|| format!("updating {} ({field})", r.address))?;
         }

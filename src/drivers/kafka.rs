@@ -23,7 +23,7 @@ use futures::future::try_join_all;
 
 use super::toolkit::{
     Driver, ReadCx, TagApi, absent_if, error_code, owned_address, sdk_error, sync_tags, tag_pairs,
-    user_tags,
+    unhandled, user_tags,
 };
 use crate::model::{Live, PropsExt, Resolved, Value};
 use crate::wait::Poll;
@@ -456,7 +456,7 @@ impl Driver for Kafka {
                     | "publish_bootstrap_brokers_to"
             )
         }) {
-            bail!("{}: `{field}` cannot be changed in place", r.address);
+            return Err(unhandled(&r.kind, field));
         }
         // Each change needs the cluster's current version and an ACTIVE cluster, one at a time.
         if has("number_of_broker_nodes") {

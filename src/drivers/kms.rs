@@ -2,14 +2,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 use async_trait::async_trait;
 use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
 use futures::future::try_join_all;
 
 use super::toolkit::{
     Driver, ReadCx, TagApi, Undeclared, error_code, owned_address, sdk_error, sync_tags, tag_pairs,
-    user_tags,
+    unhandled, user_tags,
 };
 use crate::model::{Live, PropsExt, Resolved, Resource, Tags, Value};
 
@@ -145,9 +145,7 @@ impl Driver for Kms {
                     Some(alias) => self.move_alias(r, id, live.props.str("alias"), alias).await,
                     None => Ok(()),
                 },
-                other => Err(anyhow!(
-                    "kms_key field `{other}` cannot be changed in place"
-                )),
+                other => Err(unhandled("kms_key", other)),
             };
             done.with_context(|| format!("updating {} ({field})", r.address))?;
         }

@@ -55,6 +55,8 @@ macro_rules! client {
 pub struct Endpoint {
     pub url: Option<String>,
     pub region: String,
+    /// A fixed access key id and secret (an emulator's) instead of the default credential chain.
+    pub static_credentials: Option<(String, String)>,
 }
 
 pub struct Aws {
@@ -107,6 +109,11 @@ impl Aws {
             && std::env::var("AWS_ENDPOINT_URL").ok().as_ref() != Some(url)
         {
             loader = loader.endpoint_url(url);
+        }
+        if let Some((id, secret)) = &endpoint.static_credentials {
+            loader = loader.credentials_provider(aws_sdk_sts::config::Credentials::new(
+                id, secret, None, None, "static",
+            ));
         }
         let conf = loader.load().await;
         // Emulators serve buckets by path, not by virtual host.

@@ -26,6 +26,7 @@ use futures::future::try_join_all;
 
 use super::toolkit::{
     Driver, ReadCx, Undeclared, absent_if, error_code, owned_address, sdk_error, tag_changes,
+    unhandled,
 };
 use crate::kinds::route53_zone::normalize;
 use crate::model::{Live, PropsExt, Resolved, Resource, Tags, Value};
@@ -636,7 +637,7 @@ impl Route53 {
                             .await?;
                     }
                 }
-                other => bail!("route53_zone field `{other}` cannot be changed in place"),
+                other => return Err(unhandled("route53_zone", other)),
             }
         }
         let mut out = live.clone();

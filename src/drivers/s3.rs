@@ -16,7 +16,8 @@ use aws_sdk_s3::types::{
 use futures::future::try_join_all;
 
 use super::toolkit::{
-    Driver, ReadCx, Undeclared, error_code, owned_address, partition, sdk_error, user_tags,
+    Driver, ReadCx, Undeclared, error_code, owned_address, partition, sdk_error, unhandled,
+    user_tags,
 };
 use crate::model::{Live, PropsExt, Resolved, Resource, TAG_ADDRESS, TAG_STACK, Tags, Value};
 
@@ -191,9 +192,7 @@ impl Driver for S3 {
                     .await
                 }
                 "policy" => self.put_policy(name, r.props.json("policy")).await,
-                other => Err(anyhow!(
-                    "s3_bucket field `{other}` cannot be changed in place"
-                )),
+                other => Err(unhandled("s3_bucket", other)),
             };
             done.with_context(|| format!("updating {} ({field})", r.address))?;
         }

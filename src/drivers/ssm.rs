@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result};
 use async_trait::async_trait;
 use aws_sdk_ssm::types::{
     Parameter, ParameterMetadata, ParameterStringFilter, ParameterType, ResourceTypeForTagging, Tag,
@@ -11,7 +11,7 @@ use aws_sdk_ssm::types::{
 use futures::future::try_join_all;
 
 use super::toolkit::{
-    Driver, ReadCx, TagApi, error_code, owned_address, sdk_error, sync_tags, user_tags,
+    Driver, ReadCx, TagApi, error_code, owned_address, sdk_error, sync_tags, unhandled, user_tags,
 };
 use crate::model::{
     Live, Props, PropsExt, Resolved, Resource, Secret, TAG_SECRET_VERSION, TAG_STACK, Tags, Value,
@@ -224,9 +224,7 @@ impl Driver for Ssm {
                     self.put(r, name, true).await
                 }
                 "value" | "type" | "kms_key" | "description" => Ok(()),
-                other => Err(anyhow!(
-                    "ssm_parameter field `{other}` cannot be changed in place"
-                )),
+                other => Err(unhandled(KIND, other)),
             };
             done.with_context(|| format!("updating {} ({field})", r.address))?;
         }

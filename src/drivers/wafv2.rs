@@ -16,7 +16,7 @@ use futures::future::try_join_all;
 
 use super::toolkit::{
     Driver, ReadCx, TagApi, Undeclared, absent_if, error_code, owned_address, sdk_error, sync_tags,
-    user_tags,
+    unhandled, user_tags,
 };
 use crate::kinds::wafv2_web_acl::BASELINE_GROUPS;
 use crate::model::{Live, Props, PropsExt, Resolved, TAG_ADDRESS, TAG_STACK, Value};
@@ -112,7 +112,10 @@ impl Driver for Wafv2 {
 
     async fn update(&self, r: &Resolved, live: &Live, changed: &[String]) -> Result<Live> {
         if r.kind != ACL {
-            bail!("{} cannot be changed in place", r.address);
+            return Err(unhandled(
+                &r.kind,
+                changed.first().map_or("", String::as_str),
+            ));
         }
         let arn = live.outputs.get("arn").context("web ACL without an ARN")?;
         let (scope, name, id) = parse_arn(arn)?;

@@ -1,18 +1,13 @@
-use zinfra::drivers::{Aws, Endpoint};
+use zinfra::drivers::Aws;
 use zinfra::model::{TAG_STACK, Value};
 
 use crate::drivers::common::*;
 use crate::drivers::route53::assert_props;
-use crate::support::{moto, sdk_config, unique};
+use crate::support::{sdk_config, unique};
 
 /// The provider as the CLI builds it for a stack in eu-west-1.
 async fn aws_in_eu_west_1() -> Aws {
-    let _ = aws().await; // sets the emulator's environment
-    Aws::connect(&Endpoint {
-        url: Some(moto().endpoint.clone()),
-        region: "eu-west-1".into(),
-    })
-    .await
+    Aws::connect(&endpoint("eu-west-1")).await
 }
 
 async fn acm_in(region: &str) -> aws_sdk_acm::Client {

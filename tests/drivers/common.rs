@@ -7,15 +7,16 @@ use crate::support::moto;
 
 /// Provider wired to the emulator, as the CLI builds it.
 pub async fn aws() -> Aws {
-    for (k, v) in crate::support::aws_env() {
-        // SAFETY: tests set the same values in every thread.
-        unsafe { std::env::set_var(k, v) };
-    }
-    Aws::connect(&Endpoint {
+    Aws::connect(&endpoint("us-east-1")).await
+}
+
+/// The emulator, in `region`, with its credentials given directly (no process environment).
+pub fn endpoint(region: &str) -> Endpoint {
+    Endpoint {
         url: Some(moto().endpoint.clone()),
-        region: "us-east-1".into(),
-    })
-    .await
+        region: region.into(),
+        static_credentials: Some(("testing".into(), "testing".into())),
+    }
 }
 
 /// A resolved resource with zinfra's ownership tags, the way the engine hands it to a driver.

@@ -3,21 +3,16 @@
 //! A detector is a per-region singleton, and the tests share one emulator: this test owns a region no
 //! other test uses, so concurrent tests never see its detector (nor it theirs).
 
-use zinfra::drivers::{Aws, Endpoint};
+use zinfra::drivers::Aws;
 use zinfra::model::{Props, Value};
 
 use crate::drivers::common::*;
-use crate::support::{moto, sdk_config, unique};
+use crate::support::{sdk_config, unique};
 
 const REGION: &str = "ap-southeast-2";
 
 async fn aws_in_region() -> Aws {
-    let _ = aws().await; // sets the emulator's credentials in the environment
-    Aws::connect(&Endpoint {
-        url: Some(moto().endpoint.clone()),
-        region: REGION.into(),
-    })
-    .await
+    Aws::connect(&endpoint(REGION)).await
 }
 
 #[tokio::test]

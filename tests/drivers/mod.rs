@@ -19,4 +19,5 @@ mod s3;
 mod s3_bucket_policy;
 mod securityhub;
 mod ssm;
+mod updates;
 pub(crate) mod wafv2;

@@ -5,23 +5,18 @@
 //! The hub is a per-region singleton and the tests share one emulator: this test owns a region no other
 //! test uses.
 
-use zinfra::drivers::{Aws, Endpoint};
+use zinfra::drivers::Aws;
 use zinfra::model::{Props, Value};
 
 use crate::drivers::common::*;
-use crate::support::{moto, sdk_config, unique};
+use crate::support::{sdk_config, unique};
 
 const REGION: &str = "eu-west-3";
 const FSBP: &str =
     "arn:aws:securityhub:eu-west-3::standards/aws-foundational-security-best-practices/v/1.0.0";
 
 async fn aws_in_region() -> Aws {
-    let _ = aws().await; // sets the emulator's credentials in the environment
-    Aws::connect(&Endpoint {
-        url: Some(moto().endpoint.clone()),
-        region: REGION.into(),
-    })
-    .await
+    Aws::connect(&endpoint(REGION)).await
 }
 
 #[tokio::test]

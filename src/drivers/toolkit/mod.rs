@@ -23,3 +23,16 @@ pub fn in_region(conf: &aws_config::SdkConfig, region: &str) -> aws_config::SdkC
         .region(aws_config::Region::new(region.to_owned()))
         .build()
 }
+
+/// How [`unhandled`] starts, for the test that asks every driver for every in-place field.
+pub const UNHANDLED: &str = "no in-place update for";
+
+/// The error of an update asked to change a field its driver has no call for. The schema alone
+/// decides what changes in place (a field not marked `force_new`); a driver never refuses such a
+/// field, and this fires only if one lags behind its kind's schema, which `tests/drivers/updates.rs`
+/// catches by asking every driver to update every in-place field.
+pub fn unhandled(kind: &str, field: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{UNHANDLED} `{kind}.{field}`: the schema changes it in place but the driver has no call for it (a zinfra bug)"
+    )
+}
