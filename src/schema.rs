@@ -122,7 +122,11 @@ impl Field {
 
 pub struct KindDef {
     pub name: &'static str,
+    /// One line: what the kind is.
     pub doc: &'static str,
+    /// The reference's notes (Markdown, docs/kinds.md): behaviour, checks and examples beyond the
+    /// fields' own docs.
+    pub notes: &'static str,
     pub fields: &'static [Field],
     /// The field holding the AWS name, for duplicate-name checks.
     pub physical_name: Option<&'static str>,

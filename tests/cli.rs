@@ -84,7 +84,7 @@ fn validate_output() {
     let run = zinfra_at("http://127.0.0.1:9", &["validate", &dev], &DEV_ENV).expect(0);
     assert_eq!(
         run.stdout.replace(&dev, "stacks/zenoo-dev.toml"),
-        "stacks/zenoo-dev.toml is valid: 57 resources in stack zenoo-dev (dev).\n\
+        "stacks/zenoo-dev.toml is valid: 58 resources in stack zenoo-dev (dev).\n\
          Longest chain of waits: 2h (msk_cluster.events -> ecs_service.hub); \
          give a job that applies or destroys it more.\n"
     );

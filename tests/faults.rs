@@ -455,6 +455,33 @@ async fn inventory_services(conf: &aws_config::SdkConfig, inv: &mut Inventory<'_
         inv.note("ecr_repository", arn, tags);
     }
 
+    let logs = aws_sdk_cloudwatchlogs::Client::new(conf);
+    for g in logs
+        .describe_log_groups()
+        .send()
+        .await
+        .unwrap()
+        .log_groups()
+    {
+        let Some(arn) = g.log_group_arn() else {
+            continue;
+        };
+        let out = logs
+            .list_tags_for_resource()
+            .resource_arn(arn)
+            .send()
+            .await
+            .unwrap();
+        let tags = pairs(
+            out.tags()
+                .into_iter()
+                .flatten()
+                .map(|(k, v)| (Some(k.as_str()), Some(v.as_str())))
+                .collect(),
+        );
+        inv.note("cloudwatch_log_group", arn, tags);
+    }
+
     let ecs = aws_sdk_ecs::Client::new(conf);
     let clusters = ecs.list_clusters().send().await.unwrap();
     let described = ecs

@@ -45,7 +45,7 @@ fn plan_counts(name: &str, text: &str, env: &[(&str, &str)]) -> (u64, Counts) {
         "not a no-change plan:\n{}\n{}",
         plan.stdout, plan.stderr
     );
-    // "No changes. Live infrastructure matches the stack file (57 resources)."
+    // "No changes. Live infrastructure matches the stack file (58 resources)."
     let resources = plan
         .stdout
         .split("stack file (")

@@ -13,8 +13,8 @@ use aws_sdk_dynamodb::types::{
 use futures::future::try_join_all;
 
 use super::toolkit::{
-    AwsError, Driver, POLL, ReadCx, TagApi, absent_if, code, error_code, retry_while, sdk_error,
-    sync_tags, tag_pairs, user_tags,
+    AwsError, Driver, POLL, ReadCx, absent_if, code, error_code, retry_while, sdk_error, sync_tags,
+    tag_pairs, user_tags,
 };
 use crate::model::{Live, Props, PropsExt, Resolved, Resource, Tags, Value};
 use crate::wait::{self, Poll};
@@ -594,25 +594,4 @@ fn dynamo_tags<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result
         .collect()
 }
 
-#[async_trait]
-impl TagApi for aws_sdk_dynamodb::Client {
-    async fn tag(&self, id: &str, set: Vec<(&str, &str)>) -> Result<()> {
-        self.tag_resource()
-            .resource_arn(id)
-            .set_tags(Some(dynamo_tags(set)?))
-            .send()
-            .await
-            .map_err(|e| sdk_error("TagResource", e))?;
-        Ok(())
-    }
-
-    async fn untag(&self, id: &str, keys: Vec<String>, _have: &Tags) -> Result<()> {
-        self.untag_resource()
-            .resource_arn(id)
-            .set_tag_keys(Some(keys))
-            .send()
-            .await
-            .map_err(|e| sdk_error("UntagResource", e))?;
-        Ok(())
-    }
-}
+crate::tag_resource_api!(aws_sdk_dynamodb::Client, resource_arn, dynamo_tags);

@@ -13,7 +13,7 @@ use futures::future::try_join_all;
 use futures::{StreamExt, TryStreamExt};
 
 use super::toolkit::{
-    Driver, ReadCx, TagApi, absent_if, error_code, owned_address, sdk_error, sync_tags, unhandled,
+    Driver, ReadCx, absent_if, error_code, owned_address, sdk_error, sync_tags, unhandled, updated,
     user_tags,
 };
 use crate::model::{Live, PropsExt, Resolved, Resource, Tags, Value};
@@ -133,10 +133,7 @@ impl Driver for Ecr {
             };
             done.with_context(|| format!("updating {} ({field})", r.address))?;
         }
-        let mut out = Live::new(&r.address, KIND, name);
-        out.outputs = live.outputs.clone();
-        out.tags = r.tags.clone();
-        Ok(out)
+        Ok(updated(r, live))
     }
 
     async fn delete(&self, live: &Live) -> Result<()> {
@@ -399,29 +396,12 @@ fn mutability(props: &crate::model::Props) -> ImageTagMutability {
     ImageTagMutability::from(props.str("image_tag_mutability").unwrap_or("IMMUTABLE"))
 }
 
-#[async_trait]
-impl TagApi for aws_sdk_ecr::Client {
-    async fn tag(&self, id: &str, set: Vec<(&str, &str)>) -> Result<()> {
-        let tags = set
-            .into_iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect::<Result<Vec<_>, _>>()?;
-        self.tag_resource()
-            .resource_arn(id)
-            .set_tags(Some(tags))
-            .send()
-            .await
-            .map_err(|e| sdk_error("TagResource", e))?;
-        Ok(())
-    }
-
-    async fn untag(&self, id: &str, keys: Vec<String>, _have: &Tags) -> Result<()> {
-        self.untag_resource()
-            .resource_arn(id)
-            .set_tag_keys(Some(keys))
-            .send()
-            .await
-            .map_err(|e| sdk_error("UntagResource", e))?;
-        Ok(())
-    }
+/// Tags as ECR takes them.
+fn ecr_tags(set: Vec<(&str, &str)>) -> Result<Vec<Tag>> {
+    Ok(set
+        .into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect::<Result<_, _>>()?)
 }
+
+crate::tag_resource_api!(aws_sdk_ecr::Client, resource_arn, ecr_tags);

@@ -19,7 +19,8 @@ use aws_sdk_ecs::types::{
 use futures::future::try_join_all;
 
 use super::toolkit::{
-    Driver, ReadCx, TagApi, error_code, owned_address, sdk_error, sync_tags, unhandled, user_tags,
+    Driver, ReadCx, error_code, owned_address, sdk_error, sync_tags, tag_pairs, unhandled, updated,
+    user_tags,
 };
 use crate::model::{Live, Props, PropsExt, Resolved, Resource, Tags, Value};
 use crate::wait::{self, Poll};
@@ -101,10 +102,7 @@ impl Driver for Ecs {
                     format!("updating {} ({})", r.address, service_fields.join(", "))
                 })?;
         }
-        let mut out = Live::new(&r.address, &r.kind, &live.id);
-        out.outputs = live.outputs.clone();
-        out.tags = r.tags.clone();
-        Ok(out)
+        Ok(updated(r, live))
     }
 
     async fn delete(&self, live: &Live) -> Result<()> {
@@ -164,7 +162,7 @@ impl Ecs {
             .create_cluster()
             .cluster_name(name)
             .settings(insights(&r.props))
-            .set_tags(Some(ecs_tags(&r.tags)))
+            .set_tags(Some(ecs_tags(tag_pairs(&r.tags))))
             .send()
             .await
             .map_err(|e| sdk_error("CreateCluster", e))?;
@@ -320,7 +318,7 @@ impl Ecs {
             .set_execution_role_arn(r.props.str("execution_role").map(str::to_owned))
             .set_task_role_arn(r.props.str("task_role").map(str::to_owned))
             .set_container_definitions(Some(containers))
-            .set_tags(Some(ecs_tags(&r.tags)))
+            .set_tags(Some(ecs_tags(tag_pairs(&r.tags))))
             .send()
             .await
             .map_err(|e| sdk_error("RegisterTaskDefinition", e))?;
@@ -643,7 +641,7 @@ impl Ecs {
                 .network_configuration(network(&r.props)?)
                 .deployment_configuration(deployment(&r.props))
                 .set_load_balancers(Some(load_balancers(&r.props)))
-                .set_tags(Some(ecs_tags(&r.tags)))
+                .set_tags(Some(ecs_tags(tag_pairs(&r.tags))))
                 .client_token(super::toolkit::client_token(r, &gone, 36))
                 .send()
                 .await
@@ -978,37 +976,15 @@ fn service_live(address: &str, s: &Service, tags: Tags) -> Live {
 
 // --- tags -------------------------------------------------------------------------------------------
 
-fn ecs_tags(tags: &Tags) -> Vec<Tag> {
-    tags.iter()
+fn ecs_tags<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> Vec<Tag> {
+    tags.into_iter()
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect()
 }
 
-impl Ecs {}
-
-#[async_trait]
-impl TagApi for aws_sdk_ecs::Client {
-    async fn tag(&self, id: &str, set: Vec<(&str, &str)>) -> Result<()> {
-        self.tag_resource()
-            .resource_arn(id)
-            .set_tags(Some(
-                set.into_iter()
-                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                    .collect(),
-            ))
-            .send()
-            .await
-            .map_err(|e| sdk_error("TagResource", e))?;
-        Ok(())
-    }
-
-    async fn untag(&self, id: &str, keys: Vec<String>, _have: &Tags) -> Result<()> {
-        self.untag_resource()
-            .resource_arn(id)
-            .set_tag_keys(Some(keys))
-            .send()
-            .await
-            .map_err(|e| sdk_error("UntagResource", e))?;
-        Ok(())
-    }
-}
+crate::tag_resource_api!(aws_sdk_ecs::Client, resource_arn, |set: Vec<(
+    &str,
+    &str
+)>| anyhow::Ok(ecs_tags(
+    set
+)));

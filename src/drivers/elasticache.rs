@@ -18,7 +18,7 @@ use futures::future::try_join_all;
 
 use super::toolkit::{
     Driver, ReadCx, TagApi, absent_if, error_code, owned_address, sdk_error, sync_tags, unhandled,
-    user_tags,
+    updated, user_tags,
 };
 use crate::model::{
     Live, PropsExt, Resolved, Secret, TAG_SECRET_VERSION, Tags, Value, take_secret_version,
@@ -177,10 +177,7 @@ impl Driver for ElastiCache {
         };
         done.await
             .with_context(|| format!("updating {} ({})", r.address, changed.join(", ")))?;
-        let mut out = Live::new(&r.address, &r.kind, &live.id);
-        out.outputs = live.outputs.clone();
-        out.tags = r.tags.clone();
-        Ok(out)
+        Ok(updated(r, live))
     }
 
     async fn delete(&self, live: &Live) -> Result<()> {

@@ -16,7 +16,7 @@ use tokio::sync::OnceCell;
 
 use super::singleton::{self, Found};
 use super::toolkit::{
-    Driver, ReadCx, absent_if, owned_address, partition, sdk_error, tag_pairs, user_tags,
+    Driver, ReadCx, absent_if, owned_address, partition, sdk_error, tag_pairs, updated, user_tags,
 };
 use crate::model::{Live, PropsExt, Resolved, Resource, Value};
 
@@ -285,10 +285,7 @@ impl Driver for GuardDuty {
                     .map_err(|e| sdk_error("UntagResource", e))?;
             }
         }
-        let mut out = Live::new(&r.address, &r.kind, &live.id);
-        out.outputs = live.outputs.clone();
-        out.tags = r.tags.clone();
-        Ok(out)
+        Ok(updated(r, live))
     }
 
     /// Deletes only the detector zinfra created (the one read found by its tags); one the stack

@@ -22,8 +22,8 @@ use aws_sdk_kafka::types::{
 use futures::future::try_join_all;
 
 use super::toolkit::{
-    Driver, ReadCx, TagApi, absent_if, error_code, owned_address, sdk_error, sync_tags, tag_pairs,
-    unhandled, user_tags,
+    Driver, ReadCx, absent_if, error_code, owned_address, sdk_error, string_map, sync_tags,
+    tag_pairs, unhandled, user_tags,
 };
 use crate::model::{Live, PropsExt, Resolved, Value};
 use crate::wait::Poll;
@@ -553,29 +553,4 @@ impl Driver for Kafka {
     }
 }
 
-#[async_trait]
-impl TagApi for aws_sdk_kafka::Client {
-    async fn tag(&self, id: &str, set: Vec<(&str, &str)>) -> Result<()> {
-        let set: HashMap<String, String> = set
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
-        self.tag_resource()
-            .resource_arn(id)
-            .set_tags(Some(set))
-            .send()
-            .await
-            .map_err(|e| sdk_error("TagResource", e))?;
-        Ok(())
-    }
-
-    async fn untag(&self, id: &str, keys: Vec<String>, _have: &crate::model::Tags) -> Result<()> {
-        self.untag_resource()
-            .resource_arn(id)
-            .set_tag_keys(Some(keys))
-            .send()
-            .await
-            .map_err(|e| sdk_error("UntagResource", e))?;
-        Ok(())
-    }
-}
+crate::tag_resource_api!(aws_sdk_kafka::Client, resource_arn, string_map);

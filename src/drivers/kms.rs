@@ -8,8 +8,8 @@ use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
 use futures::future::try_join_all;
 
 use super::toolkit::{
-    Driver, ReadCx, TagApi, Undeclared, error_code, owned_address, sdk_error, sync_tags, tag_pairs,
-    unhandled, user_tags,
+    Driver, ReadCx, Undeclared, error_code, owned_address, sdk_error, sync_tags, tag_pairs,
+    unhandled, updated, user_tags,
 };
 use crate::model::{Live, PropsExt, Resolved, Resource, Tags, Value};
 
@@ -149,10 +149,7 @@ impl Driver for Kms {
             };
             done.with_context(|| format!("updating {} ({field})", r.address))?;
         }
-        let mut out = Live::new(&r.address, KIND, id);
-        out.outputs = live.outputs.clone();
-        out.tags = r.tags.clone();
-        Ok(out)
+        Ok(updated(r, live))
     }
 
     async fn delete(&self, live: &Live) -> Result<()> {
@@ -583,25 +580,4 @@ fn kms_tags<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Ve
         .collect()
 }
 
-#[async_trait]
-impl TagApi for aws_sdk_kms::Client {
-    async fn tag(&self, id: &str, set: Vec<(&str, &str)>) -> Result<()> {
-        self.tag_resource()
-            .key_id(id)
-            .set_tags(Some(kms_tags(set)?))
-            .send()
-            .await
-            .map_err(|e| sdk_error("TagResource", e))?;
-        Ok(())
-    }
-
-    async fn untag(&self, id: &str, keys: Vec<String>, _have: &Tags) -> Result<()> {
-        self.untag_resource()
-            .key_id(id)
-            .set_tag_keys(Some(keys))
-            .send()
-            .await
-            .map_err(|e| sdk_error("UntagResource", e))?;
-        Ok(())
-    }
-}
+crate::tag_resource_api!(aws_sdk_kms::Client, key_id, kms_tags);

@@ -22,6 +22,7 @@ pub mod iam;
 pub mod kafka;
 pub mod kms;
 pub mod lock;
+pub mod logs;
 pub mod ratelimit;
 pub mod retry;
 pub mod route53;
@@ -157,6 +158,7 @@ impl Aws {
                 &us_east_1
             ))),
             Arc::new(ecr::Ecr::new(client!(aws_sdk_ecr, &conf))),
+            Arc::new(logs::Logs::new(client!(aws_sdk_cloudwatchlogs, &conf))),
             Arc::new(ecs::Ecs::new(client!(aws_sdk_ecs, &conf))),
             Arc::new(elasticache::ElastiCache::new(client!(
                 aws_sdk_elasticache,
@@ -383,6 +385,7 @@ impl Provider for Aws {
 const SERVICE_IDS: &[&str] = &[
     "ACM",
     "CLOUDFRONT",
+    "CLOUDWATCH_LOGS",
     "DYNAMODB",
     "EC2",
     "ECR",

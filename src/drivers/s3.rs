@@ -17,7 +17,7 @@ use futures::future::try_join_all;
 
 use super::toolkit::{
     Driver, ReadCx, Undeclared, error_code, owned_address, partition, sdk_error, unhandled,
-    user_tags,
+    updated, user_tags,
 };
 use crate::model::{Live, PropsExt, Resolved, Resource, TAG_ADDRESS, TAG_STACK, Tags, Value};
 
@@ -196,10 +196,7 @@ impl Driver for S3 {
             };
             done.with_context(|| format!("updating {} ({field})", r.address))?;
         }
-        let mut out = Live::new(&r.address, KIND, name);
-        out.outputs = live.outputs.clone();
-        out.tags = r.tags.clone();
-        Ok(out)
+        Ok(updated(r, live))
     }
 
     async fn delete(&self, live: &Live) -> Result<()> {

@@ -15,7 +15,7 @@ use aws_sdk_securityhub::types::{StandardsStatus, StandardsSubscriptionRequest};
 
 use super::singleton::{self, Found};
 use super::toolkit::{
-    Driver, ReadCx, error_code, owned_address, partition, sdk_error, tag_pairs, user_tags,
+    Driver, ReadCx, error_code, owned_address, partition, sdk_error, tag_pairs, updated, user_tags,
 };
 use crate::model::{Live, Resolved, Resource, TAG_STACK, Value};
 use crate::wait::Poll;
@@ -311,10 +311,7 @@ impl Driver for SecurityHub {
                     .map_err(|e| sdk_error("UntagResource", e))?;
             }
         }
-        let mut out = Live::new(&r.address, &r.kind, &live.id);
-        out.outputs = live.outputs.clone();
-        out.tags = r.tags.clone();
-        Ok(out)
+        Ok(updated(r, live))
     }
 
     /// Disables the hub zinfra enabled (read found it by its tags); its subscriptions go with it. A hub

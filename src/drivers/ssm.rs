@@ -11,7 +11,8 @@ use aws_sdk_ssm::types::{
 use futures::future::try_join_all;
 
 use super::toolkit::{
-    Driver, ReadCx, TagApi, error_code, owned_address, sdk_error, sync_tags, unhandled, user_tags,
+    Driver, ReadCx, TagApi, error_code, owned_address, sdk_error, sync_tags, unhandled, updated,
+    user_tags,
 };
 use crate::model::{
     Live, Props, PropsExt, Resolved, Resource, Secret, TAG_SECRET_VERSION, TAG_STACK, Tags, Value,
@@ -228,10 +229,7 @@ impl Driver for Ssm {
             };
             done.with_context(|| format!("updating {} ({field})", r.address))?;
         }
-        let mut out = Live::new(&r.address, KIND, name);
-        out.outputs = live.outputs.clone();
-        out.tags = r.tags.clone();
-        Ok(out)
+        Ok(updated(r, live))
     }
 
     async fn delete(&self, live: &Live) -> Result<()> {

@@ -15,7 +15,7 @@ use aws_sdk_wafv2::types::{
 use futures::future::try_join_all;
 
 use super::toolkit::{
-    Driver, ReadCx, TagApi, Undeclared, absent_if, error_code, owned_address, sdk_error, sync_tags,
+    Driver, ReadCx, Undeclared, absent_if, error_code, owned_address, sdk_error, sync_tags,
     unhandled, user_tags,
 };
 use crate::kinds::wafv2_web_acl::BASELINE_GROUPS;
@@ -662,29 +662,12 @@ fn acl_live(address: &str, acl: &WebAcl, scope: &Scope) -> Live {
     live
 }
 
-#[async_trait]
-impl TagApi for Client {
-    async fn tag(&self, id: &str, set: Vec<(&str, &str)>) -> Result<()> {
-        let tags = set
-            .into_iter()
-            .map(|(k, v)| Tag::builder().key(k).value(v).build())
-            .collect::<Result<Vec<_>, _>>()?;
-        self.tag_resource()
-            .resource_arn(id)
-            .set_tags(Some(tags))
-            .send()
-            .await
-            .map_err(|e| sdk_error("TagResource", e))?;
-        Ok(())
-    }
-
-    async fn untag(&self, id: &str, keys: Vec<String>, _have: &crate::model::Tags) -> Result<()> {
-        self.untag_resource()
-            .resource_arn(id)
-            .set_tag_keys(Some(keys))
-            .send()
-            .await
-            .map_err(|e| sdk_error("UntagResource", e))?;
-        Ok(())
-    }
+/// Tags as WAF takes them.
+fn waf_tags(set: Vec<(&str, &str)>) -> Result<Vec<Tag>> {
+    Ok(set
+        .into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect::<Result<_, _>>()?)
 }
+
+crate::tag_resource_api!(Client, resource_arn, waf_tags);

@@ -14,6 +14,7 @@ pub const WAIT: std::time::Duration = std::time::Duration::from_secs(45 * 60);
 pub static KIND: KindDef = KindDef {
     name: "acm_certificate",
     doc: "A public ACM certificate, validated by DNS records zinfra writes into the stack's zone; apply waits until it is issued.",
+    notes: NOTES,
     fields: &[
         Field::new(
             "domain_name",
@@ -122,3 +123,54 @@ fn validate(cx: &ResourceCx<'_>) {
         }
     }
 }
+
+/// The reference's notes on this kind (docs/kinds.md): behaviour, checks, examples beyond the fields.
+const NOTES: &str = r##"Checks:
+
+- Every name is a valid DNS name and lies inside the zone's `name` (the validation records are written
+  there).
+- `subject_alternative_names` does not repeat `domain_name`.
+- `validation_method` other than `"DNS"` and key algorithms ACM does not issue are errors.
+
+Behaviour:
+
+- Create: `RequestCertificate` with the tags and an idempotency token (so the SDK's retries never request
+  two), then wait for ACM's validation records, `UPSERT` them as CNAMEs into `zone`, and wait until the
+  certificate is `ISSUED`. The wait is bounded (45 minutes, or the resource's `timeout`), and apply shows
+  `certificate: PENDING_VALIDATION` and the elapsed time while it runs. A certificate that fails
+  validation stops the apply with its status and reason.
+- A certificate ACM gave up on (`FAILED`, `VALIDATION_TIMED_OUT`) stops apply with its status and
+  reason; ACM does not retry it. Fix the cause (usually the zone's delegation), then rename the resource
+  in the stack file (e.g. `acm_certificate.alb2`, and the references to it): apply requests a new
+  certificate, moves the references, and deletes the failed one last.
+- After a timeout, run apply again: read finds the certificate by its tags, `zone` does not read back
+  while the certificate is not issued, so the plan shows `zone` to change, and apply writes the records
+  again and resumes waiting. The same happens when the validation records were deleted by hand.
+- `region = "us-east-1"`: zinfra keeps one ACM client for the stack's region and one for us-east-1, and
+  reads both (through the tagging API of each region, which gives the certificates' tags too). Leaving `region` out means the stack's region; once the certificate exists,
+  the field is only compared when set.
+- Delete: `DeleteCertificate`, retried while a load balancer or distribution still holds the certificate
+  (`ResourceInUseException`, up to 10 minutes). The DNS validation records stay: ACM gives every
+  certificate for a name in an account the same record, so another certificate (in the other region, or a
+  replacement) may still need it for renewal. Destroying the zone removes them.
+- A replacement deletes the old certificate before it creates the new one. On AWS, a certificate that a
+  listener still uses cannot be deleted, so replacing an in-use certificate (a new `domain_name`, say)
+  waits for the release and then fails; add the new certificate as another resource, move the listener
+  to it, then remove the old one.
+
+Example:
+
+```toml
+[acm_certificate.alb]
+domain_name = "api.dev.zenoo.example"
+subject_alternative_names = ["hub.dev.zenoo.example"]
+zone = "route53_zone.main"
+
+[acm_certificate.cdn]
+domain_name = "dev.zenoo.example"
+zone = "route53_zone.main"
+region = "us-east-1"   # CloudFront takes its certificates from us-east-1
+```
+
+Outputs: `id` and `arn` are both the certificate ARN.
+"##;

@@ -76,6 +76,7 @@ pub const WAIT: std::time::Duration = std::time::Duration::from_secs(45 * 60);
 pub static KIND: KindDef = KindDef {
     name: "cloudfront_distribution",
     doc: "A CloudFront distribution serving private S3 origins through origin access controls, HTTPS only, TLS 1.2 or later, optionally behind a CLOUDFRONT web ACL.",
+    notes: NOTES,
     fields: &[
         Field::new(
             "origins",
@@ -293,3 +294,51 @@ fn validate(cx: &ResourceCx<'_>) {
         );
     }
 }
+
+/// The reference's notes on this kind (docs/kinds.md): behaviour, checks, examples beyond the fields.
+const NOTES: &str = r##"A CloudFront distribution serving private S3 origins, each reached only through an origin access control,
+and, for an API behind the same domain, ALB origins reached over HTTPS by their alias record.
+
+Each origin:
+
+| Field | Type | Required / default | Description |
+|---|---|---|---|
+| `origin_id` | string | **required** | The origin's id in the distribution. |
+| `bucket` | reference to `s3_bucket.<name>` (reads its `regional_domain_name`) | one of `bucket`, `alb_record` | An S3 origin: the bucket. |
+| `origin_access_control` | reference to `cloudfront_origin_access_control.<name>` (reads its `id`) | with `bucket` | How CloudFront signs its requests to S3. |
+| `alb_record` | reference to `route53_record.<name>` (reads its `fqdn`) | one of `bucket`, `alb_record` | An ALB origin: the stack's alias record of the load balancer (`alias = "lb.<name>"`), whose name the ALB's certificate covers. Reached over HTTPS only, TLS 1.2. |
+| `origin_path` | string | `""` | Path prefix at the origin. |
+
+Checks: `viewer_protocol_policy` is not `allow-all` (`viewers must use HTTPS`); `minimum_protocol_version`
+is a TLSv1.2 policy; `aliases` need a `certificate`; `web_acl` is a `CLOUDFRONT` ACL; origin ids are
+unique and `default_origin` names one of them; an origin is an S3 `bucket` with its access control or an
+`alb_record` that aliases a load balancer, never both; `behaviors` name origins, each pattern once.
+
+Behaviour:
+
+- Created with `CreateDistributionWithTags`, tagged from the start, so a later apply finds it (for
+  example after a timed-out wait) instead of creating a second one.
+- Updates read the configuration (`GetDistributionConfig`), change the fields zinfra manages and send it
+  back with `UpdateDistribution` and the ETag that read returned (`IfMatch`). Settings zinfra does not
+  manage (logging, geo restrictions, other cache behaviours) are kept.
+- Create and update wait until the distribution is `Deployed` (default timeout 45 minutes; set `timeout`
+  to change it). Apply shows the state while it waits; a re-run after a timeout finds the distribution
+  by its tags and waits again.
+- Destroy disables the distribution, waits until it is `Deployed`, then deletes it with the new ETag.
+- **Without `certificate`**, CloudFront serves its own `*.cloudfront.net` certificate, whose security
+  policy is TLSv1 whatever is asked. zinfra then sends `TLSv1` (the only value AWS honours there) and
+  reads `minimum_protocol_version` as the file gives it, so the plan does not show a change it cannot make.
+  **TLS 1.2 is enforced only with a certificate**, which is why the reference stacks give their
+  distribution an `acm_certificate` with `region = "us-east-1"` and an alias (`app.<env>.zenoo.example`).
+
+```toml
+[cloudfront_distribution.frontend]
+origins = [{ origin_id = "assets", bucket = "s3_bucket.frontend", origin_access_control = "cloudfront_origin_access_control.frontend" }]
+web_acl = "wafv2_web_acl.frontend"
+certificate = "acm_certificate.frontend"
+aliases = ["www.example.com"]
+```
+
+Outputs: `id`, `arn`, `domain_name` (`d123.cloudfront.net`), and `alias_target`
+(`Z2FDTNDATAQYW2/<domain_name>`: CloudFront's hosted zone and the domain, for Route53 alias records).
+"##;

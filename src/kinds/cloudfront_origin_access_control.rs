@@ -7,6 +7,7 @@ use crate::schema::{Field, FieldDefault, KindDef, Ty};
 pub static KIND: KindDef = KindDef {
     name: "cloudfront_origin_access_control",
     doc: "A CloudFront origin access control for S3 origins: CloudFront signs every origin request with SigV4, so the bucket can stay private.",
+    notes: NOTES,
     fields: &[
         Field::new(
             "name",
@@ -44,3 +45,13 @@ fn validate(cx: &ResourceCx<'_>) {
         );
     }
 }
+
+/// The reference's notes on this kind (docs/kinds.md): behaviour, checks, examples beyond the fields.
+const NOTES: &str = r##"An origin access control for S3 origins: CloudFront signs every request to the bucket with SigV4
+(`signing_behavior = "always"`, protocol `sigv4`, origin type `s3`), so the bucket stays private.
+
+Behaviour: CloudFront cannot tag origin access controls, so zinfra writes `zinfra <stack> <address>` as
+the description and finds its own by listing them. Does not accept `tags`.
+
+Outputs: `id`.
+"##;

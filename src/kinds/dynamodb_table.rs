@@ -12,6 +12,7 @@ pub const WAIT: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 pub static KIND: KindDef = KindDef {
     name: "dynamodb_table",
     doc: "A DynamoDB table: encrypted at rest (with a CMK when `kms_key` is set), TTL and point-in-time recovery on.",
+    notes: NOTES,
     fields: &[
         Field::new(
             "table_name",
@@ -111,3 +112,20 @@ fn validate(cx: &ResourceCx<'_>) {
         );
     }
 }
+
+/// The reference's notes on this kind (docs/kinds.md): behaviour, checks, examples beyond the fields.
+const NOTES: &str = r##"Checks:
+
+- `table_name` is 3 to 255 characters: letters, digits, `_`, `-` and `.`.
+- `hash_key` and `range_key` must have a type in `attributes`.
+- `read_capacity` and `write_capacity` are required with `PROVISIONED` and not allowed with
+  `PAY_PER_REQUEST`.
+
+Limits:
+
+- AWS allows one TTL change per table per hour. Moving TTL to another `ttl_attribute` takes two
+  changes: disable on the old attribute, then enable on the new one. On AWS the second change therefore
+  fails with a message that says so (`AWS allows one TTL change per table per hour; apply again
+  later`), and the table has no TTL until you apply again an hour later.
+- Without `kms_key`, the table is encrypted with an AWS owned key.
+"##;

@@ -9,6 +9,7 @@ const ENCRYPTION_FIXED: &str = "ECR sets a repository's encryption only when it 
 pub static KIND: KindDef = KindDef {
     name: "ecr_repository",
     doc: "A private ECR repository: immutable tags, scan on push and AES-256 encryption unless told otherwise.",
+    notes: NOTES,
     fields: &[
         Field::new(
             "repository_name",
@@ -124,3 +125,25 @@ fn repository_name_ok(name: &str) -> bool {
                 && !part.contains("_-")
         })
 }
+
+/// The reference's notes on this kind (docs/kinds.md): behaviour, checks, examples beyond the fields.
+const NOTES: &str = r##"Checks:
+
+- `repository_name` is 2 to 256 characters: lowercase letters, digits and `-_./`, each part starting and
+  ending with a letter or digit.
+- `encryption_type = "KMS"` needs `kms_key`; `kms_key` is only used with `KMS`.
+
+ECR sets a repository's encryption only when it creates it, so a change of `encryption_type` or `kms_key`
+replaces the repository, and the plan says so:
+`` (`encryption_type` and `kms_key` cannot be changed in place: ECR sets a repository's encryption only when it is created, so a new repository replaces it (its images are lost unless pushed again)) ``.
+Deleting a repository that holds images fails unless `force_delete = true`.
+
+```toml
+[ecr_repository.hub]
+repository_name = "zenoo-dev/hub"
+lifecycle_policy = { rules = [{ rulePriority = 1, description = "keep the last 30 images", selection = { tagStatus = "any", countType = "imageCountMoreThan", countNumber = 30 }, action = { type = "expire" } }] }
+```
+
+Outputs: `id` is the repository name, `arn` its ARN, `repository_url` the URL images are pushed to
+(`<account>.dkr.ecr.<region>.amazonaws.com/<name>`).
+"##;

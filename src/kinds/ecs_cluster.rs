@@ -10,6 +10,7 @@ pub const WAIT: std::time::Duration = std::time::Duration::from_secs(20 * 60);
 pub static KIND: KindDef = KindDef {
     name: "ecs_cluster",
     doc: "An ECS cluster for Fargate services, with Container Insights on.",
+    notes: NOTES,
     fields: &[
         Field::new(
             "cluster_name",
@@ -51,3 +52,12 @@ fn validate(cx: &ResourceCx<'_>) {
         );
     }
 }
+
+/// The reference's notes on this kind (docs/kinds.md): behaviour, checks, examples beyond the fields.
+const NOTES: &str = r##"Checks: `cluster_name` is 1 to 255 letters, digits, `-` and `_`.
+
+A cluster whose services are still draining cannot be deleted; destroy waits for them (bounded by the
+resource's `timeout`, 20 minutes by default).
+
+Outputs: `id` is the cluster name, `arn` its ARN.
+"##;

@@ -28,6 +28,7 @@ pub const WAIT: std::time::Duration = std::time::Duration::from_secs(30 * 60);
 pub static KIND: KindDef = KindDef {
     name: "ecs_service",
     doc: "A Fargate service in private subnets, without public IPs, with a deployment circuit breaker that rolls back failed deployments.",
+    notes: NOTES,
     fields: &[
         Field::new(
             "service_name",
@@ -134,3 +135,28 @@ fn validate(cx: &ResourceCx<'_>) {
         }
     }
 }
+
+/// The reference's notes on this kind (docs/kinds.md): behaviour, checks, examples beyond the fields.
+const NOTES: &str = r##"Checks:
+
+- `assign_public_ip = true` is rejected, and so is a subnet whose `tier` is `"public"`.
+- `service_name` is 1 to 255 letters, digits, `-` and `_`; `desired_count` is not negative.
+
+The launch type is always `FARGATE`. Changes are made in place with one `UpdateService`; a new
+`task_definition` (or new subnets, security groups or load balancers) starts a new deployment, and apply
+waits until it is `COMPLETED` (30 minutes by default, or the resource's `timeout`); one the circuit
+breaker stops fails the run, naming the deployment and the revision ECS rolled back to (`apply
+--no-wait` does not wait). Destroy scales the service to 0, deletes it, and waits until ECS reports it
+`INACTIVE` (bounded by the resource's `timeout`, 20 minutes by default).
+
+```toml
+[ecs_service.hub]
+cluster = "ecs_cluster.main"
+task_definition = "ecs_task_definition.hub"
+desired_count = 2
+subnets = ["subnet.private_a", "subnet.private_b"]
+security_groups = ["security_group.services"]
+```
+
+Outputs: `id` and `arn` are the service ARN, `name` its name.
+"##;

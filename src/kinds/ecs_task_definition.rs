@@ -65,6 +65,7 @@ pub static CONTAINER: Ty = Ty::Object(&[
 pub static KIND: KindDef = KindDef {
     name: "ecs_task_definition",
     doc: "A Fargate task definition (network mode `awsvpc`) in the family `<stack>-<name>`. Task definitions are immutable revisions: any change registers a new revision, the service moves to it, and the old revision is deregistered.",
+    notes: NOTES,
     fields: &[
         Field::new(
             "cpu",
@@ -284,3 +285,59 @@ fn validate(cx: &ResourceCx<'_>) {
         );
     }
 }
+
+/// The reference's notes on this kind (docs/kinds.md): behaviour, checks, examples beyond the fields.
+const NOTES: &str = r##"Each container:
+
+| Field | Type | Required / default | Description |
+|---|---|---|---|
+| `name` | string | **required** | Container name. |
+| `image` | string | optional | A full image reference, e.g. `public.ecr.aws/nginx/nginx:1.27`. |
+| `repository` | reference to `ecr_repository.<name>` (reads its `repository_url`) | optional | An ECR repository of the stack; the image is `<repository URL>:<tag>`. |
+| `tag` | string | optional | Image tag in `repository`. |
+| `essential` | boolean | `true` | The task stops when this container stops. |
+| `port_mappings` | array of `{ container_port, protocol = "tcp" }`, compared as a set | `[]` | Ports the container exposes (the host port is the container port). |
+| `environment` | table of strings | `{}` | Plain environment variables (never secrets). |
+| `secrets` | table of references to `ssm_parameter.<name>` (reads its `arn`) | `{}` | Environment variables taken from SSM parameters when the task starts (`valueFrom` = the parameter's ARN). |
+| `logs` | `{ group, stream_prefix }` | optional | Send output to CloudWatch Logs with the `awslogs` driver, in the stack's region. |
+
+Checks:
+
+- `cpu` and `memory` form a valid Fargate size: 256 CPU with 512, 1024 or 2048 MiB; 512 with 1–4 GiB;
+  1024 with 2–8 GiB; 2048 with 4–16 GiB; 4096 with 8–30 GiB (1 GiB steps); 8192 with 16–60 GiB (4 GiB
+  steps); 16384 with 32–120 GiB (8 GiB steps).
+- `network_mode` is `awsvpc`.
+- `task_role` and `execution_role` are different `iam_role` resources.
+- At least one container, each with a unique `name`, exactly one of `image` and `repository`, a `tag`
+  with `repository` only; at least one essential container; valid variable names, none set both in
+  `environment` and `secrets`; ports from 1 to 65535.
+
+Any change registers a new revision. The plan shows it as a replacement whose reason says so:
+`` (`container_definitions` cannot be changed in place: task definitions are immutable, so a new revision is registered, the service moves to it, and this revision is deregistered) ``.
+Apply registers the new revision first, then updates the services that use it, and deregisters the old
+revision last. zinfra reads only ACTIVE revisions; if an old one is still ACTIVE (an apply stopped before
+deregistering it), the next plan deletes it.
+
+The log group named in `logs` must exist before tasks start: declare it as a
+[`cloudwatch_log_group`](#cloudwatch_log_group) and give the task definition `depends_on` on it (a group
+made by hand earlier is taken over with `[[adopt]]`).
+
+```toml
+[ecs_task_definition.hub]
+cpu = 512
+memory = 1024
+execution_role = "iam_role.task_execution"
+task_role = "iam_role.task"
+
+[[ecs_task_definition.hub.container_definitions]]
+name = "hub"
+repository = "ecr_repository.hub"
+tag = "1.0.0"
+port_mappings = [{ container_port = 8080 }]
+environment = { ENVIRONMENT = "dev" }
+secrets = { DB_PASSWORD = "ssm_parameter.db_password" }
+logs = { group = "/ecs/zenoo-dev/hub", stream_prefix = "hub" }
+```
+
+Outputs: `id` and `arn` are both the revision's ARN (`…:task-definition/<family>:<revision>`).
+"##;

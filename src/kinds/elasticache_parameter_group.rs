@@ -8,6 +8,7 @@ static VALUE: Ty = Ty::Str;
 pub static KIND: KindDef = KindDef {
     name: "elasticache_parameter_group",
     doc: "Redis engine parameters for a replication group. Only the parameters you declare differ from the engine's defaults: one set outside zinfra shows as drift and the next apply resets it.",
+    notes: NOTES,
     fields: &[
         Field::new(
             "name",
@@ -79,3 +80,20 @@ fn validate(cx: &ResourceCx<'_>) {
         );
     }
 }
+
+/// The reference's notes on this kind (docs/kinds.md): behaviour, checks, examples beyond the fields.
+const NOTES: &str = r##"Redis engine parameters for a replication group. Only the parameters you declare differ from the engine's
+defaults: one set outside zinfra shows as drift, and the next apply resets it.
+
+Checks: `family` is a Redis family (`redis7`, `redis6.x`, …), and a replication group using the group
+runs a version of that family (`… is for family redis6.x, not Redis 7.1`).
+
+Parameters are read with `DescribeCacheParameters` (`Source = user`), set with
+`ModifyCacheParameterGroup` and removed with `ResetCacheParameterGroup` (20 a call).
+
+```toml
+[elasticache_parameter_group.redis]
+family = "redis7"
+parameters = { maxmemory-policy = "volatile-lru" }
+```
+"##;

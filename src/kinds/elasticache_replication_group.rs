@@ -12,6 +12,7 @@ pub const WAIT: std::time::Duration = std::time::Duration::from_secs(60 * 60);
 pub static KIND: KindDef = KindDef {
     name: "elasticache_replication_group",
     doc: "A Redis replication group (cluster mode disabled: one primary and its replicas) in a private subnet group, encrypted at rest with a CMK and in transit (TLS required), with RBAC users from a user group. Creation takes minutes on AWS: apply waits for `available` (default timeout 60m, or the resource's `timeout`).",
+    notes: NOTES,
     fields: &[
         Field::new(
             "replication_group_id",
@@ -238,3 +239,46 @@ fn validate(cx: &ResourceCx<'_>) {
         );
     }
 }
+
+/// The reference's notes on this kind (docs/kinds.md): behaviour, checks, examples beyond the fields.
+const NOTES: &str = r##"A Redis replication group (cluster mode disabled: one primary and its replicas) in a private subnet group,
+encrypted at rest with a CMK and in transit (TLS required), with RBAC users from a user group. AWS takes
+15 to 30 minutes to create one: apply waits for `available` and shows the state (`replication group:
+creating`). The default timeout is 60 minutes; set the resource's `timeout` to change it. Deletion waits
+until the group is gone.
+
+Checks:
+
+- `at_rest_encryption = false`, `transit_encryption = false` and `transit_encryption_mode = "preferred"`
+  are errors.
+- `security_groups` is not empty (AWS would otherwise use the VPC's default group).
+- With `replicas` above 0, `automatic_failover` and `multi_az` must both be `true`; with no replicas,
+  both must be `false` (there is nothing to fail over to).
+- `replication_group_id` is at most 40 lowercase letters, digits and single hyphens, starting with a
+  letter; `snapshot_retention_limit` is 0 to 35.
+
+In-place changes use `ModifyReplicationGroup` with `ApplyImmediately` (node type, engine version,
+security groups, user group, parameter group, failover, Multi-AZ, snapshots, windows, transit encryption) and wait for
+`available` before and after. Replicas are added before failover is turned on and removed after it is
+turned off. A re-run after a creation timed out finds the group by its tags: an update waits for it, and
+a create that meets the group (a lost reply) adopts it when its tags are this resource's, never creating
+a second one.
+
+Outputs: `id` (the group id), `arn`, `primary_endpoint` and `reader_endpoint` (host names; clients
+connect with TLS on port 6379).
+
+```toml
+[elasticache_replication_group.redis]
+engine_version = "7.1"
+node_type = "cache.m7g.large"
+subnet_group = "elasticache_subnet_group.redis"
+security_groups = ["security_group.redis"]
+kms_key = "kms_key.data"
+user_group = "elasticache_user_group.redis"
+replicas = 1
+automatic_failover = true
+multi_az = true
+snapshot_retention_limit = 7
+timeout = "45m"
+```
+"##;

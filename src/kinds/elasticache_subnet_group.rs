@@ -9,6 +9,7 @@ static SUBNET: Ty = Ty::Ref(&["subnet"], "id");
 pub static KIND: KindDef = KindDef {
     name: "elasticache_subnet_group",
     doc: "The subnets an ElastiCache replication group runs in: private subnets only, so the cache is reachable only inside the VPC.",
+    notes: NOTES,
     fields: &[
         Field::new(
             "name",
@@ -86,3 +87,15 @@ fn validate(cx: &ResourceCx<'_>) {
         }
     }
 }
+
+/// The reference's notes on this kind (docs/kinds.md): behaviour, checks, examples beyond the fields.
+const NOTES: &str = r##"Checks:
+
+- Every subnet has `tier = "private"` (`subnet.public_a is a public subnet`), and all are in one VPC.
+- `name` is at most 255 lowercase letters, digits and hyphens.
+
+```toml
+[elasticache_subnet_group.redis]
+subnets = ["subnet.private_a", "subnet.private_b"]
+```
+"##;

@@ -11,6 +11,7 @@ pub const WAIT: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 pub static KIND: KindDef = KindDef {
     name: "elasticache_user",
     doc: "A Redis RBAC user: its access string, and a password from the environment (`password_from_env`) or IAM authentication. Passwords are write-only: sent when the user is created or `password_version` changes, never read, stored or printed; the version written last is kept in the tag `zinfra:secret-version`.",
+    notes: NOTES,
     fields: &[
         Field::new(
             "user_id",
@@ -127,3 +128,36 @@ fn validate(cx: &ResourceCx<'_>) {
         }
     }
 }
+
+/// The reference's notes on this kind (docs/kinds.md): behaviour, checks, examples beyond the fields.
+const NOTES: &str = r##"A Redis RBAC user: its access string, and a password from the environment or IAM authentication.
+
+Checks:
+
+- A `password` user needs `password_from_env`; an `iam` user must not have one, and needs
+  `user_name` equal to `user_id`.
+- The password is 16 to 128 printable ASCII characters without spaces, `"`, `/` or `@`. The check runs
+  before any AWS call, and its message names the variable, never the value.
+- `user_id` is at most 40 letters, digits and single hyphens, starts with a letter, and is not `default`
+  (AWS's own default user has that id).
+
+The password is write-only: AWS never returns it, and zinfra never needs it to plan. It is sent with
+`CreateUser`, and again with `ModifyUser` when `password_version` is bumped; the version written last is
+kept in the tag `zinfra:secret-version` (not shown among the user's tags). The plan shows
+`password_from_env` as `password = (sensitive, version N)`. Users written by older versions of zinfra
+(tagged with a password fingerprint) read as version 1.
+
+```toml
+[elasticache_user.default]
+user_name = "default"
+access_string = "off -@all"
+password_from_env = "ZENOO_DEV_REDIS_DEFAULT_PASSWORD"
+
+# IAM authentication: the client signs a token with its role, which may `elasticache:Connect`.
+[elasticache_user.app]
+user_id = "zenoo-dev-hub"
+user_name = "zenoo-dev-hub"
+access_string = "on ~hub:* +@all -@dangerous"
+authentication = "iam"
+```
+"##;

@@ -13,6 +13,7 @@ pub const WAIT: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 pub static KIND: KindDef = KindDef {
     name: "elasticache_user_group",
     doc: "A Redis RBAC user group. It must hold your own disabled `default` user (`user_name = \"default\"`, `access_string` starting with `off`), so no client connects without its own credentials.",
+    notes: NOTES,
     fields: &[
         Field::new(
             "user_group_id",
@@ -102,3 +103,16 @@ fn validate(cx: &ResourceCx<'_>) {
         ),
     }
 }
+
+/// The reference's notes on this kind (docs/kinds.md): behaviour, checks, examples beyond the fields.
+const NOTES: &str = r##"A Redis RBAC user group, attached to a replication group. It must hold your own disabled `default` user,
+so no client connects without its own credentials.
+
+Checks: exactly one member has `user_name = "default"`, and its `access_string` turns it `off` (and not
+`on`): `the user group has no default user`, `the default user … is enabled`.
+
+```toml
+[elasticache_user_group.redis]
+users = ["elasticache_user.default", "elasticache_user.app"]
+```
+"##;

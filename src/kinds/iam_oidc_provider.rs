@@ -8,6 +8,7 @@ static STR: Ty = Ty::Str;
 pub static KIND: KindDef = KindDef {
     name: "iam_oidc_provider",
     doc: "An IAM OpenID Connect identity provider, e.g. GitHub Actions' `https://token.actions.githubusercontent.com`.",
+    notes: NOTES,
     fields: &[
         Field::new("url", Ty::Str, "Issuer URL (https).")
             .required()
@@ -46,3 +47,10 @@ fn validate(cx: &ResourceCx<'_>) {
         );
     }
 }
+
+/// The reference's notes on this kind (docs/kinds.md): behaviour, checks, examples beyond the fields.
+const NOTES: &str = r##"Checks: `url` starts with `https://`.
+
+Outputs: `id` and `arn` are both the provider ARN. An account has at most one provider per URL; see
+[Limits and known gaps](limits.md#limits-and-known-gaps).
+"##;

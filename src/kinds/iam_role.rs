@@ -9,6 +9,7 @@ static JSON: Ty = Ty::Json;
 pub static KIND: KindDef = KindDef {
     name: "iam_role",
     doc: "An IAM role: trust policy, managed policy attachments and inline policies.",
+    notes: NOTES,
     fields: &[
         Field::new(
             "role_name",
@@ -75,3 +76,15 @@ fn validate(cx: &ResourceCx<'_>) {
         );
     }
 }
+
+/// The reference's notes on this kind (docs/kinds.md): behaviour, checks, examples beyond the fields.
+const NOTES: &str = r##"Checks:
+
+- `role_name` is 1 to 64 characters: letters, digits and `+=,.@_-`.
+- `max_session_duration` is between 3600 and 43200.
+
+A policy attached or an inline policy added outside zinfra shows in the next plan as drift, and apply
+removes it.
+
+Outputs: `id` and `name` are the role name, `arn` is the role ARN.
+"##;

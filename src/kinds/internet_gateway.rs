@@ -5,6 +5,7 @@ use crate::schema::{Field, KindDef, Ty, no_validation};
 pub static KIND: KindDef = KindDef {
     name: "internet_gateway",
     doc: "An internet gateway attached to a VPC.",
+    notes: NOTES,
     fields: &[Field::new("vpc", Ty::Ref(&["vpc"], "id"), "The VPC it is attached to.").required()],
     physical_name: None,
     taggable: true,
@@ -16,3 +17,7 @@ pub static KIND: KindDef = KindDef {
     wait: None,
     account_singleton: false,
 };
+
+/// The reference's notes on this kind (docs/kinds.md): behaviour, checks, examples beyond the fields.
+const NOTES: &str = r##"Changing `vpc` moves the gateway to the other VPC in place.
+"##;

@@ -6,6 +6,7 @@ use crate::schema::{Field, FieldDefault, Grammar, Holds, KindDef, Ty};
 pub static KIND: KindDef = KindDef {
     name: "kms_key",
     doc: "A symmetric customer-managed KMS key, with an alias and automatic rotation.",
+    notes: NOTES,
     fields: &[
         Field::new("description", Ty::Str, "Description shown in the console."),
         Field::new(
@@ -76,3 +77,13 @@ fn validate(cx: &ResourceCx<'_>) {
         );
     }
 }
+
+/// The reference's notes on this kind (docs/kinds.md): behaviour, checks, examples beyond the fields.
+const NOTES: &str = r##"Checks:
+
+- `alias` starts with `alias/` but not with `alias/aws/`. It is at most 256 characters. After
+  `alias/` it uses only letters, digits, `/`, `_` and `-`.
+- `deletion_window_in_days` is between 7 and 30.
+
+Outputs: `id` is the key id, `arn` is the key ARN.
+"##;

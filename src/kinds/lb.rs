@@ -14,6 +14,7 @@ pub const WAIT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 pub static KIND: KindDef = KindDef {
     name: "lb",
     doc: "An internet-facing Application Load Balancer in public subnets, dropping invalid header fields.",
+    notes: NOTES,
     fields: &[
         Field::new(
             "name",
@@ -140,3 +141,27 @@ pub fn lb_name(name: &str) -> Result<(), &'static str> {
     }
     Ok(())
 }
+
+/// The reference's notes on this kind (docs/kinds.md): behaviour, checks, examples beyond the fields.
+const NOTES: &str = r##"Checks:
+
+- `name` has 1 to 32 letters, digits and `-`, no `-` at either end, and no `internal-` prefix.
+- At least two subnets, in at least two availability zones; an internet-facing load balancer only in
+  subnets with `tier = "public"`.
+- `idle_timeout` is between 1 and 4000.
+
+Behaviour: the type is always `application`. Subnets and security groups change in place
+(`SetSubnets`, `SetSecurityGroups`), the attributes with `ModifyLoadBalancerAttributes`. Create waits
+until the load balancer is `active`; delete waits until it is gone, so its name and target groups are free.
+
+Example:
+
+```toml
+[lb.web]
+subnets = ["subnet.public_a", "subnet.public_b"]
+security_groups = ["security_group.alb", "security_group.alb_ingress"]
+```
+
+Outputs: `id` and `arn` are the load balancer ARN; `dns_name`; `zone_id` (its canonical hosted zone);
+`alias_target` = `<zone_id>/<dns_name>`, for `route53_record.alias`.
+"##;

@@ -24,6 +24,7 @@ pub const SSL_POLICIES: &[&str] = &[
 pub static KIND: KindDef = KindDef {
     name: "lb_listener",
     doc: "An ALB listener: HTTP that only redirects to HTTPS, or HTTPS with an ACM certificate and a modern TLS policy.",
+    notes: NOTES,
     fields: &[
         Field::new(
             "load_balancer",
@@ -138,3 +139,47 @@ fn validate(cx: &ResourceCx<'_>) {
         _ => {}
     }
 }
+
+/// The reference's notes on this kind (docs/kinds.md): behaviour, checks, examples beyond the fields.
+const NOTES: &str = r##"The accepted `ssl_policy` values are the policies without TLS 1.0 and 1.1:
+`ELBSecurityPolicy-TLS13-1-2-2021-06`, `-TLS13-1-3-2021-06`, `-TLS13-1-2-Res-2021-06`,
+`-TLS13-1-2-Ext1-2021-06`, `-TLS13-1-2-Ext2-2021-06`, `-TLS13-1-2-PQ-2025-09`, `-TLS13-1-3-PQ-2025-09`,
+`-TLS13-1-2-Res-PQ-2025-09`, `-TLS-1-2-Ext-2018-06`, `-TLS-1-2-2017-01`, `-FS-1-2-Res-2020-10` (each
+prefixed `ELBSecurityPolicy`).
+
+Checks:
+
+- An HTTP listener's `default_action` is `redirect-https`: it cannot forward or answer. It takes no
+  `certificate` or `ssl_policy`.
+- An HTTPS listener has a `certificate` and does not redirect to itself.
+- `forward` needs `target_group`; `target_group` is only used with `forward`.
+
+Behaviour:
+
+- The redirect keeps host, path and query, and answers `301`.
+- Every field but `load_balancer` changes in place with one `ModifyListener`, e.g. a new TLS policy.
+- An HTTP listener has no TLS policy: its `ssl_policy` reads as the default, so the plan shows the default
+  for it; it has no effect.
+- Listeners are tagged, and found from the stack's load balancers (`DescribeListeners` per load balancer,
+  once per plan for listeners and rules, their tags with one `DescribeTags` per 20).
+- A default action changed by hand to something else reads as e.g. `"redirect (other)"` and shows as drift.
+
+Example:
+
+```toml
+[lb_listener.http]
+load_balancer = "lb.web"
+port = 80
+protocol = "HTTP"
+default_action = "redirect-https"
+
+[lb_listener.https]
+load_balancer = "lb.web"
+port = 443
+protocol = "HTTPS"
+certificate = "acm_certificate.alb"
+default_action = "fixed-response"
+```
+
+Outputs: `id` and `arn` are the listener ARN.
+"##;

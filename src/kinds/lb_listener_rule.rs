@@ -9,6 +9,7 @@ static PATTERN: Ty = Ty::Str;
 pub static KIND: KindDef = KindDef {
     name: "lb_listener_rule",
     doc: "A listener rule sending requests for some hosts and/or paths to a target group.",
+    notes: NOTES,
     fields: &[
         Field::new(
             "listener",
@@ -106,3 +107,25 @@ fn validate(cx: &ResourceCx<'_>) {
         }
     }
 }
+
+/// The reference's notes on this kind (docs/kinds.md): behaviour, checks, examples beyond the fields.
+const NOTES: &str = r##"Checks: at least one and at most five host and path values; `priority` 1 to 50000 and not used by
+another rule of the same listener; a rule on an HTTP listener is an error (HTTP only redirects).
+
+Behaviour: the priority changes with `SetRulePriorities`, conditions and target with `ModifyRule`. Rules
+are tagged, and found from the stack's listeners (`DescribeRules`). A condition of another kind added by
+hand shows as drift in `host_headers`.
+
+Example:
+
+```toml
+[lb_listener_rule.hub]
+listener = "lb_listener.https"
+priority = 20
+host_headers = ["hub.dev.zenoo.example"]
+path_patterns = ["/hub/*"]
+target_group = "lb_target_group.hub"
+```
+
+Outputs: `id` and `arn` are the rule ARN.
+"##;

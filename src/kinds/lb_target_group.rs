@@ -45,6 +45,7 @@ pub const WAIT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 pub static KIND: KindDef = KindDef {
     name: "lb_target_group",
     doc: "A target group for ALB listeners; `ip` targets, as Fargate tasks need.",
+    notes: NOTES,
     fields: &[
         Field::new(
             "name",
@@ -146,3 +147,34 @@ fn validate(cx: &ResourceCx<'_>) {
         );
     }
 }
+
+/// The reference's notes on this kind (docs/kinds.md): behaviour, checks, examples beyond the fields.
+const NOTES: &str = r##"Fields of `health_check`:
+
+| Field | Type | Required / default | Forces replacement | Description |
+|---|---|---|---|---|
+| `path` | string | `"/"` | no | Path requested. |
+| `matcher` | string | `"200"` | no | Healthy HTTP codes, e.g. `200` or `200-299`. |
+| `interval_seconds` | integer | `30` | no | Seconds between checks (5-300). |
+| `timeout_seconds` | integer | `5` | no | Seconds before a check fails (2-120). |
+| `healthy_threshold` | integer | `5` | no | Passes before healthy (2-10). |
+| `unhealthy_threshold` | integer | `2` | no | Failures before unhealthy (2-10). |
+
+Checks: the name rules of `lb`; `port` 1 to 65535; `deregistration_delay` 0 to 3600; the health check
+ranges above, and `timeout_seconds` below `interval_seconds`.
+
+Behaviour: delete retries while a listener or load balancer still uses the group (`ResourceInUse`). Note
+that a replacement deletes the old group before it creates the new one: replacing a group that a rule
+forwards to waits for that release on AWS.
+
+Example:
+
+```toml
+[lb_target_group.api]
+vpc = "vpc.main"
+port = 8080
+health_check = { path = "/health" }
+```
+
+Outputs: `id` and `arn` are the target group ARN.
+"##;

@@ -5,6 +5,7 @@ use crate::schema::{Field, KindDef, Ty};
 pub mod acm_certificate;
 pub mod cloudfront_distribution;
 pub mod cloudfront_origin_access_control;
+pub mod cloudwatch_log_group;
 pub mod dynamodb_table;
 pub mod ecr_repository;
 pub mod ecs_cluster;
@@ -40,6 +41,8 @@ pub mod vpc;
 pub mod wafv2_web_acl;
 pub mod wafv2_web_acl_association;
 
+pub mod reference;
+
 /// Every kind zinfra knows, in the order the reference documents them.
 pub static ALL: &[&KindDef] = &[
     &kms_key::KIND,
@@ -69,6 +72,7 @@ pub static ALL: &[&KindDef] = &[
     &cloudfront_distribution::KIND,
     &s3_bucket_policy::KIND,
     &ecr_repository::KIND,
+    &cloudwatch_log_group::KIND,
     &ecs_cluster::KIND,
     &ecs_task_definition::KIND,
     &ecs_service::KIND,

@@ -15,6 +15,7 @@ pub static KIND: KindDef = KindDef {
     name: "msk_cluster",
     doc: "An Amazon MSK (Kafka) cluster in private subnets: TLS everywhere, encrypted at rest with the \
           stack's customer-managed key, clients authenticated by IAM (SASL/IAM) only.",
+    notes: NOTES,
     fields: &[
         Field::new("name", Ty::Str, "Cluster name, unique in the region.")
             .default(FieldDefault::PhysicalName)
@@ -186,3 +187,48 @@ fn validate(cx: &ResourceCx<'_>) {
         }
     }
 }
+
+/// The reference's notes on this kind (docs/kinds.md): behaviour, checks, examples beyond the fields.
+const NOTES: &str = r##"An Amazon MSK (Kafka) cluster in private subnets: TLS between clients and brokers and inside the cluster,
+encryption at rest with a customer-managed key of the same stack, clients authenticated by IAM
+(SASL/IAM, port 9098) with unauthenticated access off. zinfra uses the v1 `CreateCluster` API.
+
+Checks: `client_broker_encryption` other than `"TLS"`, `in_cluster_encryption = false`, `sasl_iam =
+false` and `unauthenticated = true` are errors; `number_of_broker_nodes` must be a multiple of the number
+of `client_subnets`; a client subnet with `tier = "public"` is an error; `kms_key` is required.
+
+In place: `number_of_broker_nodes`, `ebs_volume_size` and `tags`, each sent with the cluster's current
+version and one at a time, each waiting for `ACTIVE`. Every other field forces replacement, and the plan
+says which (``"`kafka_version` cannot be changed in place"``). Replacing a client subnet replaces the cluster.
+
+Waiting: create and each in-place change wait for `ACTIVE` (default 90 minutes, as AWS allows for a multi-broker cluster; set `timeout` on
+the resource to change it), and apply shows `MSK cluster: CREATING` with the elapsed time meanwhile. If the
+wait times out, the error names the last state; the cluster is tagged, so the next plan or apply finds it,
+waits for it and never creates a second one. Destroy waits until the cluster is gone.
+
+Outputs: `id` and `arn` are the cluster ARN; `bootstrap_brokers_sasl_iam` is the SASL/IAM bootstrap
+broker string (`b-1.…:9098,…`), which policy documents can use as `${msk_cluster.events.bootstrap_brokers_sasl_iam}`;
+`bootstrap_brokers_parameter` is the name of the SSM parameter it is published to (below), when it is;
+`topic_arn_prefix` and `group_arn_prefix` (`arn:aws:kafka:…:topic/<cluster>/<uuid>`, `…:group/…`) are
+what a client role's policy grants on: `Resource = "${msk_cluster.events.topic_arn_prefix}/hub.*"`. With
+IAM authentication (always on), a cluster no role of the stack may `kafka-cluster:Connect` to is a
+baseline finding (ZS-MSK-005): the reference stacks give the hub's task role exactly connect, describe,
+read and write on its topics, and its consumer groups.
+String fields cannot reference outputs, so an `ssm_parameter` cannot take the string as its `value`;
+instead the cluster publishes it itself with `publish_bootstrap_brokers_to`. The parameter is written
+after `ACTIVE` and again when brokers are added, read back (a parameter changed or deleted outside zinfra
+shows as drift), moved when the name changes and deleted with the cluster. Its name is kept in the
+cluster tag `zinfra:bootstrap-parameter`.
+
+```toml
+[msk_cluster.events]
+kafka_version = "3.6.0"
+broker_instance_type = "kafka.m5.large"
+number_of_broker_nodes = 3
+client_subnets = ["subnet.private_a", "subnet.private_b", "subnet.private_c"]
+security_groups = ["security_group.kafka"]
+kms_key = "kms_key.data"
+publish_bootstrap_brokers_to = "/zenoo/prod/kafka/bootstrap-brokers"
+timeout = "90m"
+```
+"##;

@@ -12,6 +12,7 @@ pub static KIND: KindDef = KindDef {
     name: "nat_gateway",
     doc: "A public NAT gateway: outbound internet access for private subnets. Apply waits until it is \
           `available`; destroy waits until it is `deleted` so its address can be released.",
+    notes: NOTES,
     fields: &[
         Field::new(
             "subnet",
@@ -53,3 +54,25 @@ fn validate(cx: &ResourceCx<'_>) {
         );
     }
 }
+
+/// The reference's notes on this kind (docs/kinds.md): behaviour, checks, examples beyond the fields.
+const NOTES: &str = r##"A public NAT gateway: outbound internet access for private subnets. Apply waits until it is `available`
+(default timeout 10 minutes, or the resource's `timeout`) before anything that references it, such as a
+route, is created. Destroy waits until it is `deleted`, so its address can then be released. A plan or
+apply that finds a gateway still `pending` (for example after a timed-out apply) waits for it instead of
+creating another.
+
+Checks: the subnet must not have `tier = "private"`.
+
+The connectivity type is always `public`. Outputs: `id` (`nat-…`); there is no `arn`, as for `eip`. A
+public NAT gateway needs the VPC's internet gateway attached: give `depends_on =
+["internet_gateway.main"]`, since the gateway does not reference it. Use one per AZ in production, and
+route each AZ's private subnets through the gateway in that AZ.
+
+```toml
+[nat_gateway.a]
+subnet = "subnet.public_a"
+eip = "eip.nat_a"
+depends_on = ["internet_gateway.main"]
+```
+"##;

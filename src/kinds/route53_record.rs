@@ -10,6 +10,7 @@ static RECORD: Ty = Ty::Str;
 pub static KIND: KindDef = KindDef {
     name: "route53_record",
     doc: "A DNS record in the stack's zone: plain values, or an alias to a load balancer or distribution by its name (never a static IP).",
+    notes: NOTES,
     fields: &[
         Field::new(
             "zone",
@@ -128,3 +129,42 @@ fn validate(cx: &ResourceCx<'_>) {
         }
     }
 }
+
+/// The reference's notes on this kind (docs/kinds.md): behaviour, checks, examples beyond the fields.
+const NOTES: &str = r##"Checks:
+
+- Exactly one of `records` (with `ttl`) and `alias` (without `ttl`).
+- An alias is an `A` or `AAAA` record; `evaluate_target_health = true` needs `alias`.
+- `name` is a valid DNS name (a leading `*` label is allowed) and lies inside the zone's `name`.
+
+Behaviour:
+
+- Records carry no tags, so zinfra finds them from their zone. A record belongs to the stack when its
+  ownership record says so: a TXT record `zinfra-<type>.<name>` (`zinfra-<type>-wildcard.<rest>` for a
+  wildcard) holding `"heritage=zinfra,zinfra/stack=<stack>,zinfra/address=<address>"`, external-dns's
+  registry. It is created and deleted in the same atomic batch as the record, so there is no limit on
+  how many records a stack owns per zone, and a record removed from the file is still found (and
+  deleted) by it. Records written before the registry are owned through zone tags
+  `zinfra:record:<name>`; they are still read, and their next change writes the registry entry.
+- A new record is created with `CREATE`, never `UPSERT`: a record of that name and type made by hand is
+  an error in the plan (and the batch would fail), never overwritten, unless the file adopts it
+  (`[[adopt]]` with id `<zone id>_<name>_<TYPE>`; see [docs/guards.md](../docs/guards.md)).
+- A change to `ttl`, `records`, `alias` or `evaluate_target_health` deletes the old record set and creates
+  the new one in one atomic `ChangeResourceRecordSets` batch, so a plain record can become an alias in
+  place.
+- An alias target publishes `alias_target` = `<hosted zone id>/<dns name>`: `lb` does; so must any other
+  kind listed in `alias`.
+
+Example:
+
+```toml
+[route53_record.api]
+zone = "route53_zone.main"
+name = "api.dev.zenoo.example"
+type = "A"
+alias = "lb.web"
+evaluate_target_health = true
+```
+
+Outputs: `id` is `<zone id>_<name>_<type>`, `fqdn` is the record name. Records have no ARN.
+"##;

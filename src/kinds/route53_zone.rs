@@ -7,6 +7,7 @@ use crate::schema::{Field, FieldDefault, Holds, KindDef, Ty};
 pub static KIND: KindDef = KindDef {
     name: "route53_zone",
     doc: "A public Route53 hosted zone: the environment's domain, where its records and certificate validation records live.",
+    notes: NOTES,
     fields: &[
         Field::new(
             "name",
@@ -108,3 +109,36 @@ pub fn domain_name(name: &str, wildcard: bool) -> Result<(), &'static str> {
 pub fn normalize(name: &str) -> String {
     name.strip_suffix('.').unwrap_or(name).to_ascii_lowercase()
 }
+
+/// The reference's notes on this kind (docs/kinds.md): behaviour, checks, examples beyond the fields.
+const NOTES: &str = r##"Checks: `name` is a valid DNS name (labels of 1 to 63 letters, digits, `-` or `_`; at most 253 characters);
+`parent_zone` names a zone whose name is a suffix of this one's, and not together with `delegation`. A
+subdomain (three labels or more, `dev.zenoo.example`) that sets neither is a baseline finding
+(ZS-DNS-001): nobody can resolve it until its parent delegates to it, so the file says who does.
+
+Behaviour:
+
+- Route53 is global and outside the Resource Groups Tagging API, so zones are found by listing hosted
+  zones and reading their tags (`ListTagsForResources`, 10 zones per call). A plan does this once, and
+  reads each stack zone's records once, for zones, records and certificates together.
+- The caller reference of a zone zinfra creates is `zinfra/<stack>/<address>/<time>`. A zone left untagged
+  by a create that was cut off is recognised by it and taken over; another stack's zone never is.
+- Destroying a zone also removes the ACM validation CNAMEs that `acm_certificate` wrote into it (see
+  below). Any other record not managed by zinfra stops the delete with AWS's `HostedZoneNotEmpty`.
+- With `parent_zone`, the zone's NS record (its four name servers, TTL two days) is CREATEd in the parent
+  zone with its ownership record (`zinfra-ns.<name>`) in one change batch, so a delegation made by hand
+  is never overwritten. Dropping `parent_zone` deletes it; destroying the zone deletes it first. With
+  `delegation = "external"`, `zinfra output STACK route53_zone.main.name_servers` prints what to put in
+  the parent.
+
+Example:
+
+```toml
+[route53_zone.main]
+name = "dev.zenoo.example"
+comment = "zenoo-dev public zone"
+```
+
+Outputs: `id` and `zone_id` are the zone id (`Z…`, without `/hostedzone/`), `arn` is
+`arn:aws:route53:::hostedzone/<id>`, `name_servers` is the delegation set, comma-separated.
+"##;

@@ -26,6 +26,7 @@ static SUBNET_REF: Ty = Ty::Ref(&["subnet"], "id");
 pub static KIND: KindDef = KindDef {
     name: "route_table",
     doc: "A route table, its routes and the subnets associated with it.",
+    notes: NOTES,
     fields: &[
         Field::new("vpc", Ty::Ref(&["vpc"], "id"), "The VPC.")
             .required()
@@ -65,3 +66,26 @@ fn validate(cx: &ResourceCx<'_>) {
         }
     }
 }
+
+/// The reference's notes on this kind (docs/kinds.md): behaviour, checks, examples beyond the fields.
+const NOTES: &str = r##"Fields of each entry in `routes`:
+
+| Field | Type | Required / default | Forces replacement | Description |
+|---|---|---|---|---|
+| `destination` | CIDR string | **required** | no | Destination range, e.g. `0.0.0.0/0`. |
+| `gateway` | reference to `internet_gateway.<name>` (reads its `id`) | optional | no | Target internet gateway (public subnets). |
+| `nat_gateway` | reference to `nat_gateway.<name>` (reads its `id`) | optional | no | Target NAT gateway (private subnets' way out). |
+
+Checks: each route gives exactly one of `gateway` and `nat_gateway`.
+
+A route can target an internet gateway or a NAT gateway, and zinfra reads only such routes. A route to
+another target (peering, endpoints, …) added outside zinfra is neither shown nor removed. Changing a
+route's target is made in place (`ReplaceRoute`).
+
+```toml
+[route_table.private]
+vpc = "vpc.main"
+routes = [{ destination = "0.0.0.0/0", nat_gateway = "nat_gateway.a" }]
+subnets = ["subnet.private_a"]
+```
+"##;

@@ -6,6 +6,7 @@ use crate::schema::{Field, FieldDefault, Grammar, Holds, KindDef, Ty};
 pub static KIND: KindDef = KindDef {
     name: "s3_bucket",
     doc: "An S3 bucket: SSE-S3 encryption, all public access blocked and versioning on unless told otherwise.",
+    notes: NOTES,
     fields: &[
         Field::new("bucket", Ty::Str, "Globally unique bucket name.")
             .required()
@@ -105,3 +106,23 @@ pub fn bucket_name(name: &str) -> Result<(), &'static str> {
     }
     Ok(())
 }
+
+/// The reference's notes on this kind (docs/kinds.md): behaviour, checks, examples beyond the fields.
+const NOTES: &str = r##"Checks:
+
+- `bucket` follows S3's rules for general purpose bucket names: 3 to 63 characters; lowercase letters,
+  digits, `.` and `-`; no IP-address look-alikes; no reserved prefixes or suffixes.
+- `sse_algorithm = "aws:kms"` needs `kms_key`.
+
+Behaviour:
+
+- Buckets are created with ACLs disabled (object ownership `BucketOwnerEnforced`).
+- With SSE-KMS, an S3 Bucket Key is enabled.
+- Setting `versioning = false` on a versioned bucket suspends versioning; S3 cannot turn it off.
+- If the bucket already exists in this account without `zinfra:*` tags, for example after a create was
+  cut off before tagging, apply takes it over. A bucket tagged for another stack or address is refused:
+  `bucket … already exists in this account and belongs to s3_bucket.assets in stack …`.
+
+Outputs: `id` is the bucket name, `arn` is `arn:aws:s3:::<bucket>`, `regional_domain_name` is
+`<bucket>.s3.<region>.amazonaws.com` (the domain CloudFront reaches it by).
+"##;

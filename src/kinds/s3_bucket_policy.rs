@@ -7,6 +7,7 @@ use crate::schema::{Field, Grammar, KindDef, Ty};
 pub static KIND: KindDef = KindDef {
     name: "s3_bucket_policy",
     doc: "A bucket's policy, declared apart from the bucket so that it can name resources that themselves refer to the bucket (a CloudFront distribution reading it through an origin access control).",
+    notes: NOTES,
     fields: &[
         Field::new("bucket", Ty::Ref(&["s3_bucket"], "id"), "The bucket.")
             .required()
@@ -50,3 +51,22 @@ fn validate(cx: &ResourceCx<'_>) {
         );
     }
 }
+
+/// The reference's notes on this kind (docs/kinds.md): behaviour, checks, examples beyond the fields.
+const NOTES: &str = r##"A bucket's policy, declared apart from the bucket. Use it when the policy names a resource that itself
+refers to the bucket, such as the CloudFront distribution that reads it (a `policy` on the `s3_bucket`
+would make a reference cycle).
+
+Checks: the policy has no `Id` (zinfra writes its own there); the bucket itself declares no `policy`.
+
+Behaviour: bucket policies carry no tags. zinfra sets the policy's `Id` to `zinfra <stack> <address>` and
+finds it among the stack's buckets; the `Id` is not part of the comparison.
+
+```toml
+[s3_bucket_policy.frontend]
+bucket = "s3_bucket.frontend"
+policy = { Version = "2012-10-17", Statement = [{ Effect = "Allow", Principal = { Service = "cloudfront.amazonaws.com" }, Action = "s3:GetObject", Resource = "${s3_bucket.frontend.arn}/*", Condition = { StringEquals = { "AWS:SourceArn" = "${cloudfront_distribution.frontend.arn}" } } }] }
+```
+
+Outputs: `id` is the bucket name.
+"##;

@@ -35,6 +35,7 @@ pub static RULE: Ty = Ty::Object(&[
 pub static KIND: KindDef = KindDef {
     name: "security_group",
     doc: "A security group. Only the rules you declare exist: AWS's default allow-all egress is removed, and rules added outside zinfra show as drift.",
+    notes: NOTES,
     fields: &[
         Field::new("vpc", Ty::Ref(&["vpc"], "id"), "The VPC.")
             .required()
@@ -186,3 +187,36 @@ fn validate(cx: &ResourceCx<'_>) {
 fn ec2_text_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || " ._-:/()#,@[]+=&;{}!$*".contains(c)
 }
+
+/// The reference's notes on this kind (docs/kinds.md): behaviour, checks, examples beyond the fields.
+const NOTES: &str = r##"Fields of each rule in `ingress` and `egress`:
+
+| Field | Type | Required / default | Forces replacement | Description |
+|---|---|---|---|---|
+| `protocol` | `"tcp"` \| `"udp"` \| `"icmp"` \| `"-1"` | `"tcp"` | no | `tcp`, `udp`, `icmp` or `-1` for all. |
+| `from_port` | integer | **required** | no | First port (0 with protocol `-1`). |
+| `to_port` | integer | **required** | no | Last port (0 with protocol `-1`). |
+| `cidr_blocks` | array of CIDR strings, compared as a set | `[]` | no | Source (ingress) or destination (egress) ranges. |
+| `security_groups` | array of references to `security_group.<name>` (reads their `id`), compared as a set | `[]` | no | Other security groups, by address. |
+| `self` | boolean | `false` | no | Allow the group itself. |
+| `description` | string | `""` | no | Rule description. |
+
+Checks:
+
+- `protocol` is exactly `tcp`, `udp`, `icmp` or `-1`; any other spelling is an error.
+- A rule has a source: `cidr_blocks`, `security_groups` or `self = true`.
+- With `-1`, the ports are `from_port = 0, to_port = 0`.
+- Otherwise `from_port` is not above `to_port`, and both lie between -1 and 65535. For `icmp`, the two
+  ports hold the ICMP type and code.
+- Two rules in the same direction with the same protocol, ports and description are an error: merge
+  their sources into one rule. One rule may list several `cidr_blocks`, several `security_groups` and
+  `self`.
+- `group_name` is at most 255 characters and does not start with `sg-`.
+
+Behaviour:
+
+- When zinfra creates a group, AWS's default allow-all egress rule is removed, unless you declare it.
+- A direction left out has no rules. A rule added outside zinfra shows in the next plan as drift, and
+  apply removes it.
+- A change to a rule's description alone is made in place. Clearing a description re-creates the rule.
+"##;

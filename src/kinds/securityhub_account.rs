@@ -12,6 +12,7 @@ pub static KIND: KindDef = KindDef {
     name: "securityhub_account",
     doc: "AWS Security Hub enabled for the stack's region, subscribed to the AWS Foundational Security \
           Best Practices standard (and no default standards zinfra did not ask for).",
+    notes: NOTES,
     fields: &[Field::new(
         "foundational_best_practices",
         Ty::Bool,
@@ -38,3 +39,25 @@ fn validate(cx: &ResourceCx<'_>) {
         );
     }
 }
+
+/// The reference's notes on this kind (docs/kinds.md): behaviour, checks, examples beyond the fields.
+const NOTES: &str = r##"AWS Security Hub enabled for the stack's region, subscribed to the AWS Foundational Security Best
+Practices standard (`arn:aws:securityhub:<region>::standards/aws-foundational-security-best-practices/v/1.0.0`).
+zinfra enables the hub without AWS's default standards, so only the standards the file asks for are on.
+
+Checks: `foundational_best_practices = false` is an error.
+
+Apply waits until the subscription is `READY` (default 10 minutes, or `timeout`). A standard
+unsubscribed outside zinfra shows as drift, and apply subscribes it again. As with GuardDuty, a hub
+enabled before the stack is adopted as it is: whether it ran the standard and its tags are recorded in
+`zinfra:found`, and destroy puts the standard back as found and removes only the stack's tags, leaving
+the hub enabled. In an organisation's member account (`GetAdministratorAccount` names an administrator),
+the administrator decides which standards run: zinfra says so on stderr, compares
+`foundational_best_practices` as the file says, and never subscribes, unsubscribes or restores it.
+Destroy disables only a hub zinfra enabled (`DisableSecurityHub`). Outputs: `id` and `arn` are both the
+hub ARN (`…:hub/default`).
+
+```toml
+[securityhub_account.main]
+```
+"##;

@@ -6,6 +6,7 @@ use crate::schema::{Field, FieldDefault, Holds, KindDef, Ty};
 pub static KIND: KindDef = KindDef {
     name: "ssm_parameter",
     doc: "A Parameter Store parameter. Sensitive values are SecureString, encrypted with a CMK, and come from the environment (`value_from_env`), never from the file.",
+    notes: NOTES,
     fields: &[
         Field::new(
             "name",
@@ -114,3 +115,14 @@ fn validate(cx: &ResourceCx<'_>) {
 fn is_secure_string(p: &crate::model::Props) -> bool {
     p.get("type").and_then(crate::model::Value::as_str) == Some("SecureString")
 }
+
+/// The reference's notes on this kind (docs/kinds.md): behaviour, checks, examples beyond the fields.
+const NOTES: &str = r##"Checks:
+
+- Exactly one of `value` and `value_from_env` is set.
+- A `SecureString` uses `value_from_env`.
+- `name` uses letters, digits, `_ . - /`, and does not start with `aws` or `ssm`.
+
+Because `type` defaults to `SecureString`, a plain parameter needs `type = "String"` (or
+`"StringList"`) with its `value`. The plan shows `value_from_env` as `value`.
+"##;

@@ -6,6 +6,7 @@ use crate::schema::{Field, FieldDefault, KindDef, Ty};
 pub static KIND: KindDef = KindDef {
     name: "subnet",
     doc: "A subnet of a VPC in one availability zone; `tier` says whether it is public or private.",
+    notes: NOTES,
     fields: &[
         Field::new("vpc", Ty::Ref(&["vpc"], "id"), "The VPC, e.g. `vpc.main`.")
             .required()
@@ -83,3 +84,13 @@ fn validate(cx: &ResourceCx<'_>) {
         }
     }
 }
+
+/// The reference's notes on this kind (docs/kinds.md): behaviour, checks, examples beyond the fields.
+const NOTES: &str = r##"Checks:
+
+- `cidr_block` lies inside the VPC's range.
+- `cidr_block` does not overlap another subnet of the same VPC.
+
+`tier` is stored as the tag `zinfra:tier`. It records your intent, but it is not enforced: the routing
+comes from `route_table`.
+"##;

@@ -6,6 +6,7 @@ use crate::schema::{Field, FieldDefault, KindDef, Ty};
 pub static KIND: KindDef = KindDef {
     name: "vpc",
     doc: "A VPC. Each environment gets its own.",
+    notes: NOTES,
     fields: &[
         Field::new("cidr_block", Ty::Cidr, "IPv4 range, e.g. `10.0.0.0/16`.")
             .required()
@@ -57,3 +58,7 @@ pub fn check_block_size(cx: &ResourceCx<'_>, what: &str) {
 fn validate(cx: &ResourceCx<'_>) {
     check_block_size(cx, "VPC");
 }
+
+/// The reference's notes on this kind (docs/kinds.md): behaviour, checks, examples beyond the fields.
+const NOTES: &str = r##"A CIDR with host bits set, such as `10.0.0.1/16`, is an error; zinfra suggests the network address.
+"##;

@@ -23,6 +23,7 @@ pub const MAX_INSPECTED_BODY: i64 = 8192;
 pub static KIND: KindDef = KindDef {
     name: "wafv2_web_acl",
     doc: "A WAFv2 web ACL with the security baseline built in: AWS's IP reputation list, known bad inputs and common rule set, a per-IP rate limit and a request body size limit, metrics on.",
+    notes: NOTES,
     fields: &[
         Field::new("name", Ty::Str, "Web ACL name; `<stack>-<name>` by default.")
             .default(FieldDefault::PhysicalName)
@@ -154,3 +155,32 @@ fn validate(cx: &ResourceCx<'_>) {
         }
     }
 }
+
+/// The reference's notes on this kind (docs/kinds.md): behaviour, checks, examples beyond the fields.
+const NOTES: &str = r##"A WAFv2 web ACL with the security baseline built in. An ACL declared with no fields at all already holds,
+in this order: AWS's managed `AWSManagedRulesAmazonIpReputationList`, `AWSManagedRulesKnownBadInputsRuleSet`
+and `AWSManagedRulesCommonRuleSet` (their own block actions apply), a rate-based rule that blocks an IP
+sending more than `rate_limit` requests in 5 minutes, and a size constraint that blocks request bodies
+larger than `max_body_size` (a body too large to inspect counts as too large). CloudWatch metrics and
+sampled requests are on for the ACL and every rule.
+
+Checks: the three baseline groups cannot be turned off ("the security baseline requires
+\`AWSManagedRulesCommonRuleSet\` in every web ACL"); `rate_limit` and `max_body_size` in range (WAF inspects
+at most the first 8 KB of a body for a load balancer, so a larger limit could not be enforced);
+`managed_rule_groups` names AWS managed groups and does not repeat a baseline one; `name` is 1 to 128
+letters, digits, `_` and `-`.
+
+Behaviour: every update reads the ACL (`GetWebACL`) and sends `UpdateWebACL` with the lock token that read
+returned; if another writer got in between (`WAFOptimisticLockException`) it reads and tries once more.
+Delete does the same with `DeleteWebACL`. zinfra writes the whole rule list: rules added to the ACL
+outside zinfra are replaced at the next update, but a rule added by hand is not shown as drift.
+
+```toml
+[wafv2_web_acl.frontend]
+scope = "CLOUDFRONT"
+rate_limit = 1000
+managed_rule_groups = ["AWSManagedRulesSQLiRuleSet"]
+```
+
+Outputs: `id`, `arn`, `name`.
+"##;

@@ -6,6 +6,7 @@ use crate::schema::{Field, KindDef, Ty};
 pub static KIND: KindDef = KindDef {
     name: "wafv2_web_acl_association",
     doc: "Puts a REGIONAL web ACL in front of a load balancer. (A CloudFront distribution takes its web ACL in its own `web_acl` field.)",
+    notes: NOTES,
     fields: &[
         Field::new(
             "web_acl",
@@ -44,3 +45,16 @@ fn validate(cx: &ResourceCx<'_>) {
         );
     }
 }
+
+/// The reference's notes on this kind (docs/kinds.md): behaviour, checks, examples beyond the fields.
+const NOTES: &str = r##"Puts a `REGIONAL` web ACL in front of a load balancer. (A CloudFront distribution takes its web ACL in
+its own `web_acl` field.)
+
+Checks: `web_acl` must not be a `CLOUDFRONT` ACL.
+
+Behaviour: associations carry no tags. zinfra finds each declared one from its load balancer
+(`GetWebACLForResource`). An association removed from the file is therefore not found and not removed;
+see [Limits and known gaps](limits.md#limits-and-known-gaps).
+
+Outputs: `id` is the load balancer's ARN.
+"##;

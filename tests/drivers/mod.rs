@@ -13,6 +13,7 @@ mod guardduty;
 mod iam;
 mod kafka;
 mod kms;
+mod logs;
 mod nat;
 mod route53;
 mod s3;

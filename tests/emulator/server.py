@@ -23,6 +23,7 @@ EXTENSIONS = [
     "eventual",
     "guardduty_administrator",
     "guardduty_tagging",
+    "logs_kms",
     "msk",
     "route53_create_existing",
     "securityhub",

@@ -19,21 +19,13 @@ use super::common::*;
 
 impl Ec2 {
     pub(super) async fn read_igws(&self, stack: &str) -> Result<Vec<Live>> {
-        let igws: Vec<_> = self
-            .client
-            .describe_internet_gateways()
-            .filters(stack_filter(stack))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| sdk_error("DescribeInternetGateways", e))?;
+        let igws = owned_items!(
+            stack,
+            self.client.describe_internet_gateways(),
+            "DescribeInternetGateways"
+        );
         let mut out = Vec::new();
-        for igw in igws {
-            let Some(address) = owned_address(stack, tag_iter(igw.tags())) else {
-                continue;
-            };
+        for (address, igw) in igws {
             let mut live = Live::new(
                 &address,
                 "internet_gateway",

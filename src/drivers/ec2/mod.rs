@@ -13,7 +13,7 @@ pub use common::Ec2;
 use anyhow::{Context, Result, anyhow, bail};
 use async_trait::async_trait;
 
-use crate::drivers::toolkit::{AwsError, Driver, ReadCx, Undeclared, sync_tags};
+use crate::drivers::toolkit::{AwsError, Driver, ReadCx, Undeclared, sync_tags, updated};
 use crate::model::{Live, PropsExt, Resolved};
 
 use common::*;
@@ -108,10 +108,7 @@ impl Driver for Ec2 {
                 .await
                 .with_context(|| format!("updating the tags of {}", r.address))?;
         }
-        let mut out = Live::new(&r.address, &r.kind, id);
-        out.outputs = live.outputs.clone();
-        out.tags = r.tags.clone();
-        Ok(out)
+        Ok(updated(r, live))
     }
 
     async fn delete(&self, live: &Live) -> Result<()> {

@@ -109,21 +109,13 @@ pub(super) fn desired_routes(props: &Props) -> Result<BTreeMap<String, String>> 
 
 impl Ec2 {
     pub(super) async fn read_route_tables(&self, stack: &str) -> Result<Vec<Live>> {
-        let tables: Vec<_> = self
-            .client
-            .describe_route_tables()
-            .filters(stack_filter(stack))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| sdk_error("DescribeRouteTables", e))?;
+        let tables = owned_items!(
+            stack,
+            self.client.describe_route_tables(),
+            "DescribeRouteTables"
+        );
         let mut out = Vec::new();
-        for t in tables {
-            let Some(address) = owned_address(stack, tag_iter(t.tags())) else {
-                continue;
-            };
+        for (address, t) in tables {
             let state = table_state(&t);
             let mut live = Live::new(
                 &address,

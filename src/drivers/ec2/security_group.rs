@@ -227,21 +227,13 @@ pub(super) enum Direction {
 
 impl Ec2 {
     pub(super) async fn read_security_groups(&self, stack: &str) -> Result<Vec<Live>> {
-        let groups: Vec<_> = self
-            .client
-            .describe_security_groups()
-            .filters(stack_filter(stack))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| sdk_error("DescribeSecurityGroups", e))?;
+        let groups = owned_items!(
+            stack,
+            self.client.describe_security_groups(),
+            "DescribeSecurityGroups"
+        );
         let mut out = Vec::new();
-        for g in groups {
-            let Some(address) = owned_address(stack, tag_iter(g.tags())) else {
-                continue;
-            };
+        for (address, g) in groups {
             let id = g.group_id().unwrap_or_default();
             let mut live = Live::new(&address, "security_group", id);
             live.props.insert("vpc".into(), opt_str(g.vpc_id()));

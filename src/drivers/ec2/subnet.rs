@@ -12,21 +12,9 @@ use super::common::*;
 
 impl Ec2 {
     pub(super) async fn read_subnets(&self, stack: &str) -> Result<Vec<Live>> {
-        let subnets: Vec<_> = self
-            .client
-            .describe_subnets()
-            .filters(stack_filter(stack))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| sdk_error("DescribeSubnets", e))?;
+        let subnets = owned_items!(stack, self.client.describe_subnets(), "DescribeSubnets");
         let mut out = Vec::new();
-        for s in subnets {
-            let Some(address) = owned_address(stack, tag_iter(s.tags())) else {
-                continue;
-            };
+        for (address, s) in subnets {
             let mut live = Live::new(&address, "subnet", s.subnet_id().unwrap_or_default());
             let tier = s
                 .tags()

@@ -15,19 +15,8 @@ use super::common::*;
 
 impl Ec2 {
     pub(super) async fn read_vpcs(&self, stack: &str) -> Result<Vec<Live>> {
-        let vpcs: Vec<_> = self
-            .client
-            .describe_vpcs()
-            .filters(stack_filter(stack))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| sdk_error("DescribeVpcs", e))?;
-        let owned = vpcs
-            .into_iter()
-            .filter_map(|v| Some((owned_address(stack, tag_iter(v.tags()))?, v)));
+        let vpcs = owned_items!(stack, self.client.describe_vpcs(), "DescribeVpcs");
+        let owned = vpcs.into_iter();
         try_join_all(owned.map(|(address, vpc)| async move {
             let id = vpc.vpc_id().unwrap_or_default();
             let (support, hostnames) = futures::try_join!(

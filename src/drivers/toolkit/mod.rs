@@ -12,7 +12,8 @@ pub use error::{AwsError, absent_if, error_code, sdk_error};
 pub use read::{Driver, ReadCx, ReadRun, TagIndex, Undeclared};
 pub use settle::{POLL, code, retry_while};
 pub use tags::{
-    TagApi, TagChanges, client_token, owned_address, sync_tags, tag_changes, tag_pairs, user_tags,
+    TagApi, TagChanges, client_token, owned_address, string_map, sync_tags, tag_changes, tag_pairs,
+    user_tags,
 };
 
 /// The shared configuration pointed at another region, for resources AWS requires there (CloudFront's
@@ -35,4 +36,13 @@ pub fn unhandled(kind: &str, field: &str) -> anyhow::Error {
     anyhow::anyhow!(
         "{UNHANDLED} `{kind}.{field}`: the schema changes it in place but the driver has no call for it (a zinfra bug)"
     )
+}
+
+/// What an update returns: the resource by the file's address and tags, with its live id and
+/// outputs (an update in place changes neither).
+pub fn updated(r: &crate::model::Resolved, live: &crate::model::Live) -> crate::model::Live {
+    let mut out = crate::model::Live::new(&r.address, &r.kind, &live.id);
+    out.outputs = live.outputs.clone();
+    out.tags = r.tags.clone();
+    out
 }

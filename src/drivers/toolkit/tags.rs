@@ -94,6 +94,50 @@ pub async fn sync_tags(api: &impl TagApi, id: &str, want: &Tags, have: &Tags) ->
     Ok(())
 }
 
+/// Tags as a string map, the shape some services take (Kafka, CloudWatch Logs).
+pub fn string_map(set: Vec<(&str, &str)>) -> Result<std::collections::HashMap<String, String>> {
+    Ok(set
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect())
+}
+
+/// The [`TagApi`] of a service whose calls are `TagResource` and `UntagResource`, naming the resource
+/// with the builder method `$id` (`resource_arn`, `key_id`); `$tags` turns the pairs into what its
+/// `TagResource` takes (`anyhow::Result` of a list of its `Tag`s, or of a map).
+#[macro_export]
+macro_rules! tag_resource_api {
+    ($client:ty, $id:ident, $tags:expr) => {
+        #[async_trait::async_trait]
+        impl $crate::drivers::toolkit::tags::TagApi for $client {
+            async fn tag(&self, id: &str, set: Vec<(&str, &str)>) -> anyhow::Result<()> {
+                self.tag_resource()
+                    .$id(id)
+                    .set_tags(Some(($tags)(set)?))
+                    .send()
+                    .await
+                    .map_err(|e| $crate::drivers::toolkit::error::sdk_error("TagResource", e))?;
+                Ok(())
+            }
+
+            async fn untag(
+                &self,
+                id: &str,
+                keys: Vec<String>,
+                _have: &$crate::model::Tags,
+            ) -> anyhow::Result<()> {
+                self.untag_resource()
+                    .$id(id)
+                    .set_tag_keys(Some(keys))
+                    .send()
+                    .await
+                    .map_err(|e| $crate::drivers::toolkit::error::sdk_error("UntagResource", e))?;
+                Ok(())
+            }
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
