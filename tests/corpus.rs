@@ -1,11 +1,20 @@
 //! The bad-input corpus (tests/bad/*.toml): every malformed stack file gives its exact diagnostic
 //! (tests/bad/*.stderr), exits 1, never panics, and sends nothing to AWS.
-//! `ZINFRA_BLESS=1 cargo test --test e2e corpus` rewrites the expected files after a deliberate change.
+//! This is the one way diagnostics are tested: a new check gets a file here, named after the kind it is
+//! about (`stack-`, `aws-`, `baseline-` for the rest). `ZINFRA_BLESS=1 cargo test --test e2e corpus`
+//! writes the expected files after a deliberate change; review the diff.
 
 use std::sync::atomic::Ordering;
 
 use crate::cli::counting_endpoint;
 use crate::support::cli::zinfra_at;
+
+/// The environment every file is loaded with: secrets some files name (never in any output).
+const SECRETS: &[(&str, &str)] = &[
+    ("CORPUS_SECRET", "s3cr3t-corpus-value"),
+    ("SET_VAR", "s3cr3t-value"),
+    ("REDIS_PASSWORD", "redis-s3cr3t-0123456789"),
+];
 
 #[test]
 fn every_bad_stack_file_gives_its_exact_diagnostic_and_no_request() {
@@ -23,18 +32,13 @@ fn every_bad_stack_file_gives_its_exact_diagnostic_and_no_request() {
     for f in &files {
         let name = f.file_name().unwrap().to_str().unwrap();
         let shown = format!("tests/bad/{name}");
-        let run = zinfra_at(
-            &url,
-            &["plan", f.to_str().unwrap()],
-            &[("CORPUS_SECRET", "s3cr3t-corpus-value")],
-        );
+        let run = zinfra_at(&url, &["plan", f.to_str().unwrap()], SECRETS);
         let stderr = run.stderr.replace(f.to_str().unwrap(), &shown);
         assert_eq!(run.code, 1, "{name}: exit {}\n{stderr}", run.code);
         assert!(!stderr.contains("panicked"), "{name} panicked:\n{stderr}");
-        assert!(
-            !stderr.contains("s3cr3t-corpus-value"),
-            "{name} leaked the secret"
-        );
+        for (var, value) in SECRETS {
+            assert!(!stderr.contains(value), "{name} leaked {var}");
+        }
         let expected = f.with_extension("stderr");
         if bless {
             std::fs::write(&expected, &stderr).unwrap();

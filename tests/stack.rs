@@ -132,27 +132,48 @@ async fn ecs_inactive(arn: &str) -> bool {
     status.as_deref() == Some("INACTIVE")
 }
 
+/// The dev reference stack through its life, one stage after another on one live stack (each stage
+/// starts from what the previous one left).
 #[tokio::test(flavor = "multi_thread")]
 async fn reference_stack_life_cycle() {
     let _turn = REFERENCE.lock().await;
     let s = Scratch::new("reference");
     let text = reference_stack();
     let f = s.write("zenoo-dev.toml", &text);
-    let env = DEV_ENV;
+    let l = Life { s, text, f };
+    creates_and_converges(&l).await;
+    let all_edits = changes_each_kind_in_place(&l).await;
+    keeps_secrets_write_only(&l).await;
+    let scope_change = says_why_it_replaces(&l).await;
+    let all_edits = applies_every_edit_together(&l, all_edits, scope_change).await;
+    deletes_what_is_dropped_and_destroys(&l, &all_edits).await;
+}
 
+/// What the life cycle's stages share: its scratch directory, the reference file and its path.
+struct Life {
+    s: Scratch,
+    text: String,
+    f: std::path::PathBuf,
+}
+
+/// Plan from nothing, apply, and converge: a second plan and apply change nothing.
+async fn creates_and_converges(l: &Life) {
+    let env = DEV_ENV;
     // Plan from nothing, then apply.
-    let plan = zinfra(&["plan", path(&f), "--json"], &env).expect(0).json();
+    let plan = zinfra(&["plan", path(&l.f), "--json"], &env)
+        .expect(0)
+        .json();
     assert_eq!(
         plan["summary"],
-        serde_json::json!({"add": 57, "change": 0, "destroy": 0})
+        serde_json::json!({"add": 58, "change": 0, "destroy": 0})
     );
-    let human = zinfra(&["plan", path(&f)], &env).expect(0);
+    let human = zinfra(&["plan", path(&l.f)], &env).expect(0);
     insta::assert_snapshot!("plan_reference_from_nothing", human.stdout);
-    let applied = zinfra(&["apply", path(&f), "--auto-approve"], &env).expect(0);
+    let applied = zinfra(&["apply", path(&l.f), "--auto-approve"], &env).expect(0);
     assert!(
         applied
             .stdout
-            .contains("Apply complete! Resources: 57 added, 0 changed, 0 destroyed."),
+            .contains("Apply complete! Resources: 58 added, 0 changed, 0 destroyed."),
         "{}",
         applied.stdout
     );
@@ -163,12 +184,13 @@ async fn reference_stack_life_cycle() {
     }
 
     verify_live_properties().await;
+    verify_log_group("/ecs/zenoo-dev/hub", 30).await;
     verify_front_door("dev").await;
     verify_live_frontend(None, "index.html").await;
 
     // Converged: a second plan and a second apply change nothing.
-    zinfra(&["plan", path(&f), "--detailed-exitcode"], &env).expect(0);
-    let again = zinfra(&["apply", path(&f), "--auto-approve"], &env).expect(0);
+    zinfra(&["plan", path(&l.f), "--detailed-exitcode"], &env).expect(0);
+    let again = zinfra(&["apply", path(&l.f), "--auto-approve"], &env).expect(0);
     // The plan names the variable values it used first (the image tag, here its default).
     assert!(
         again
@@ -190,7 +212,11 @@ async fn reference_stack_life_cycle() {
         .await
         .unwrap();
     assert_eq!(vpcs.vpcs().len(), 1, "no duplicate VPC after two applies");
+}
 
+/// One in-place change per kind; returns the file with all of them.
+async fn changes_each_kind_in_place(l: &Life) -> String {
+    let env = DEV_ENV;
     // One in-place change per kind: each plan shows exactly that update.
     let in_place: &[(&str, &str, &str, &str)] = &[
         (
@@ -380,9 +406,9 @@ async fn reference_stack_life_cycle() {
             "node_type",
         ),
     ];
-    let mut all_edits = text.clone();
+    let mut all_edits = l.text.clone();
     for (address, from, to, field) in in_place {
-        let g = s.write("edited.toml", &edit(&text, from, to));
+        let g = l.s.write("edited.toml", &edit(&l.text, from, to));
         let plan = zinfra(&["plan", path(&g), "--json", "--detailed-exitcode"], &env)
             .expect(2)
             .json();
@@ -406,12 +432,19 @@ async fn reference_stack_life_cycle() {
         assert_eq!(fields, [*field], "editing {address}");
         all_edits = edit(&all_edits, from, to);
     }
+    all_edits
+}
+
+/// Secrets are write-only: plans never need them; apply asks for exactly what it writes.
+async fn keeps_secrets_write_only(l: &Life) {
     // Secrets are write-only: a plan needs none of their variables and reports no change, whatever
     // the environment holds; a version bump in the file is the change, and never shows the value.
-    let plan = zinfra(&["plan", path(&f), "--json"], &[]).expect(0).json();
+    let plan = zinfra(&["plan", path(&l.f), "--json"], &[])
+        .expect(0)
+        .json();
     assert_eq!(changes(&plan), [], "a plan without secrets after an apply");
     let plan = zinfra(
-        &["plan", path(&f)],
+        &["plan", path(&l.f)],
         &[("ZENOO_DEV_DB_PASSWORD", "rotated-value-1")],
     )
     .expect(0);
@@ -429,11 +462,11 @@ async fn reference_stack_life_cycle() {
         "{}",
         plan.stdout
     );
-    let bumped = s.write(
+    let bumped = l.s.write(
         "bumped.toml",
         &edit(
             &edit(
-                &text,
+                &l.text,
                 "value_from_env = \"ZENOO_DEV_DB_PASSWORD\"",
                 "value_from_env = \"ZENOO_DEV_DB_PASSWORD\"\nvalue_version = 2",
             ),
@@ -467,12 +500,16 @@ async fn reference_stack_life_cycle() {
         refused.stderr
     );
     assert!(!refused.stderr.contains("rotated-value-1"));
+}
 
+/// Replacements say why and dependents follow; returns the web ACL rename used again later.
+async fn says_why_it_replaces(l: &Life) -> (&'static str, &'static str) {
+    let env = DEV_ENV;
     // Fields that force replacement say why, and dependents follow.
-    let g = s.write(
+    let g = l.s.write(
         "replace.toml",
         &edit(
-            &text,
+            &l.text,
             "cidr_block = \"10.10.11.0/24\"",
             "cidr_block = \"10.10.12.0/24\"",
         ),
@@ -508,10 +545,10 @@ async fn reference_stack_life_cycle() {
     let human = zinfra(&["plan", path(&g)], &env).expect(0).stdout;
     assert!(human.contains("  # subnet.private_b must be replaced\n  # (`cidr_block` cannot be changed in place)\n-/+ subnet.private_b"), "{human}");
     // MSK: the Kafka version is not changed in place; the plan says so.
-    let g3 = s.write(
+    let g3 = l.s.write(
         "replace3.toml",
         &edit(
-            &text,
+            &l.text,
             "kafka_version = \"3.6.0\"",
             "kafka_version = \"3.7.x\"",
         ),
@@ -536,10 +573,10 @@ async fn reference_stack_life_cycle() {
             .unwrap()["reason"],
         "`kafka_version` cannot be changed in place"
     );
-    let g2 = s.write(
+    let g2 = l.s.write(
         "replace2.toml",
         &edit(
-            &text,
+            &l.text,
             "bucket = \"zenoo-dev-frontend-assets\"",
             "bucket = \"zenoo-dev-frontend-assets-2\"",
         ),
@@ -576,9 +613,9 @@ async fn reference_stack_life_cycle() {
         "[wafv2_web_acl.alb]\n",
         "[wafv2_web_acl.alb]\nname = \"zenoo-dev-alb-v2\"\n",
     );
-    let g3 = s.write(
+    let g3 = l.s.write(
         "replace3.toml",
-        &edit(&text, scope_change.0, scope_change.1),
+        &edit(&l.text, scope_change.0, scope_change.1),
     );
     let plan = zinfra(&["plan", path(&g3), "--json"], &env)
         .expect(0)
@@ -611,10 +648,10 @@ async fn reference_stack_life_cycle() {
         "`web_acl` refers to wafv2_web_acl.alb, which is replaced"
     );
     // A record's name is its identity in the zone: a new name is a new record, and the plan says why.
-    let g3 = s.write(
+    let g3 = l.s.write(
         "replace3.toml",
         &edit(
-            &text,
+            &l.text,
             "name = \"hub.dev.zenoo.example\"",
             "name = \"www.dev.zenoo.example\"",
         ),
@@ -637,10 +674,10 @@ async fn reference_stack_life_cycle() {
     );
     // A target group's port cannot change in place; the rule forwarding to it follows (plan only: on AWS
     // the old group stays in use until the rule moves, see README `lb_target_group`).
-    let g4 = s.write(
+    let g4 = l.s.write(
         "replace4.toml",
         &edit(
-            &text,
+            &l.text,
             "port = 8080\nhealth_check = { path = \"/health\" }",
             "port = 8081\nhealth_check = { path = \"/health\" }",
         ),
@@ -675,11 +712,11 @@ async fn reference_stack_life_cycle() {
     );
     // Encryption at rest, the CMK, the subnet group and the id cannot change on a live group: the plan says so.
     let renamed = edit(
-        &text,
+        &l.text,
         "description = \"zenoo-dev hub cache\"",
         "description = \"zenoo-dev hub cache\"\nreplication_group_id = \"zenoo-dev-cache\"",
     );
-    let g3 = s.write("replace3.toml", &renamed);
+    let g3 = l.s.write("replace3.toml", &renamed);
     let plan = zinfra(&["plan", path(&g3), "--json"], &env)
         .expect(0)
         .json();
@@ -705,9 +742,9 @@ async fn reference_stack_life_cycle() {
     );
 
     // A new image tag registers a new task definition revision; the service moves to it in place.
-    let g3 = s.write(
+    let g3 = l.s.write(
         "revision.toml",
-        &edit(&text, "default = \"1.0.0\"", "default = \"1.1.0\""),
+        &edit(&l.text, "default = \"1.0.0\"", "default = \"1.1.0\""),
     );
     let plan = zinfra(&["plan", path(&g3), "--json"], &env)
         .expect(0)
@@ -733,10 +770,10 @@ async fn reference_stack_life_cycle() {
         "`container_definitions` cannot be changed in place: task definitions are immutable, so a new revision is registered, the service moves to it, and this revision is deregistered"
     );
     // A repository's encryption cannot change: the plan replaces it and says why.
-    let g4 = s.write(
+    let g4 = l.s.write(
         "encryption.toml",
         &edit(
-            &text,
+            &l.text,
             "encryption_type = \"AES256\"",
             "encryption_type = \"KMS\"\nkms_key = \"kms_key.data\"",
         ),
@@ -765,6 +802,16 @@ async fn reference_stack_life_cycle() {
     let human = zinfra(&["plan", path(&g4)], &env).expect(0).stdout;
     assert!(human.contains("  # ecr_repository.hub must be replaced\n  # (`encryption_type` and `kms_key` cannot be changed in place: ECR sets"), "{human}");
 
+    scope_change
+}
+
+/// Every in-place edit, the replacements and a new revision in one apply; the next plan is empty.
+async fn applies_every_edit_together(
+    l: &Life,
+    all_edits: String,
+    scope_change: (&str, &str),
+) -> String {
+    let env = DEV_ENV;
     // Apply every in-place edit, the replacement and the new revision together; the next plan is empty.
     let all_edits = edit(&all_edits, "default = \"1.0.0\"", "default = \"1.1.0\"");
     let ecs = aws_sdk_ecs::Client::new(&sdk_config().await);
@@ -797,7 +844,7 @@ async fn reference_stack_life_cycle() {
         "description = \"zenoo-dev hub cache\"",
         "description = \"zenoo-dev hub cache\"\nreplication_group_id = \"zenoo-dev-cache\"",
     );
-    let g = s.write("all.toml", &all_edits);
+    let g = l.s.write("all.toml", &all_edits);
     // Two of the replacements lose data: refused until the run names them.
     let refused = zinfra(&["apply", path(&g), "--auto-approve"], &env).expect(1);
     assert!(
@@ -854,8 +901,14 @@ async fn reference_stack_life_cycle() {
         Some(&aws_sdk_ecs::types::TaskDefinitionStatus::Inactive)
     );
 
+    all_edits
+}
+
+/// A resource dropped from the file is deleted; destroy leaves nothing tagged.
+async fn deletes_what_is_dropped_and_destroys(l: &Life, all_edits: &str) {
+    let env = DEV_ENV;
     // A resource removed from the file is deleted.
-    let g = s.write("removed.toml", &edit(&all_edits, "[ssm_parameter.log_level]\nname = \"/zenoo/dev/hub/log-level\"\ntype = \"String\"\nvalue = \"debug\"\n", ""));
+    let g = l.s.write("removed.toml", &edit(all_edits, "[ssm_parameter.log_level]\nname = \"/zenoo/dev/hub/log-level\"\ntype = \"String\"\nvalue = \"debug\"\n", ""));
     let plan = zinfra(&["plan", path(&g), "--json"], &env).expect(0).json();
     assert_eq!(
         changes(&plan),
@@ -871,7 +924,7 @@ async fn reference_stack_life_cycle() {
     assert!(
         destroyed
             .stdout
-            .contains("Destroy complete! Resources: 0 added, 0 changed, 57 destroyed."),
+            .contains("Destroy complete! Resources: 0 added, 0 changed, 58 destroyed."),
         "{}",
         destroyed.stdout
     );
@@ -896,8 +949,10 @@ async fn reference_stack_life_cycle() {
             "{role} remains"
         );
     }
-    let plan = zinfra(&["plan", path(&f), "--json"], &env).expect(0).json();
-    assert_eq!(plan["summary"]["add"], 57);
+    let plan = zinfra(&["plan", path(&l.f), "--json"], &env)
+        .expect(0)
+        .json();
+    assert_eq!(plan["summary"]["add"], 58);
     let ec = aws_sdk_elasticache::Client::new(&sdk_config().await);
     for id in ["zenoo-dev-redis", "zenoo-dev-cache"] {
         assert!(
@@ -909,11 +964,40 @@ async fn reference_stack_life_cycle() {
             "replication group {id} remains"
         );
     }
-    let nothing = zinfra(&["destroy", path(&f), "--auto-approve"], &env).expect(0);
+    let nothing = zinfra(&["destroy", path(&l.f), "--auto-approve"], &env).expect(0);
     assert!(
         nothing.stdout.starts_with("Nothing to destroy"),
         "{}",
         nothing.stdout
+    );
+}
+
+/// The hub's log group exists with the file's retention, tagged for the stack.
+async fn verify_log_group(name: &str, days: i32) {
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&sdk_config().await);
+    let out = logs
+        .describe_log_groups()
+        .log_group_name_prefix(name)
+        .send()
+        .await
+        .unwrap();
+    let g = out
+        .log_groups()
+        .iter()
+        .find(|g| g.log_group_name() == Some(name))
+        .unwrap_or_else(|| panic!("no log group {name}"));
+    assert_eq!(g.retention_in_days(), Some(days));
+    let tags = logs
+        .list_tags_for_resource()
+        .resource_arn(g.log_group_arn().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        tags.tags()
+            .and_then(|t| t.get("zinfra:address"))
+            .map(String::as_str),
+        Some("cloudwatch_log_group.hub")
     );
 }
 
@@ -2181,7 +2265,7 @@ async fn prod_stack_applies_and_destroy_respects_deletion_protection() {
     assert!(
         applied
             .stdout
-            .contains("Apply complete! Resources: 65 added, 0 changed, 0 destroyed."),
+            .contains("Apply complete! Resources: 66 added, 0 changed, 0 destroyed."),
         "{}",
         applied.stdout
     );

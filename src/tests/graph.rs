@@ -69,31 +69,6 @@ fn dot_and_mermaid() {
     );
 }
 
-#[test]
-fn self_reference_is_a_cycle() {
-    Case::new(
-        "
-        [vpc.main]
-        cidr_block = \"10.0.0.0/16\"
-
-        [security_group.a]
-        vpc = \"vpc.main\"
-        ingress = [{ from_port = 1, to_port = 1, security_groups = [\"security_group.a\"] }]
-        ",
-    )
-    .errors(
-        "
-        error: dependency cycle: security_group.a -> security_group.a
-           --> stack.toml:11:61
-           |
-        11 | ingress = [{ from_port = 1, to_port = 1, security_groups = [\"security_group.a\"] }]
-           |                                                             ^^^^^^^^^^^^^^^^^^ security_group.a depends on security_group.a here
-           |
-           = help: break the cycle: resources cannot depend on themselves, directly or through others
-        ",
-    );
-}
-
 /// The time a CI job must allow: bounded waits added up along the longest chain, a resource's own
 /// `timeout` in place of its kind's, and chains that run side by side not added.
 #[test]

@@ -175,40 +175,6 @@ fn a_declared_move_retags_in_place() {
 }
 
 #[test]
-fn moves_are_validated_with_their_place_in_the_file() {
-    Case::new(&format!(
-        "{TABLE}\n[[moved]]\nfrom = \"dynamodb_table.orders\"\nto = \"s3_bucket.orders\"\n"
-    ))
-    .errors(
-        r#"
-        error: `dynamodb_table.orders` is moved away but still declared
-           --> stack.toml:12:8
-           |
-        12 | from = "dynamodb_table.orders"
-           |        ^^^^^^^^^^^^^^^^^^^^^^^ still in the file
-           |
-           = help: remove `[dynamodb_table.orders]`, or drop this [[moved]]
-
-        error: `s3_bucket.orders` is the target of a move but is not declared
-           --> stack.toml:13:6
-           |
-        13 | to = "s3_bucket.orders"
-           |      ^^^^^^^^^^^^^^^^^^ not in the file
-           |
-           = help: declare `[s3_bucket.orders]` (the resource's new address)
-
-        error: a move keeps the kind: `dynamodb_table.orders` is a dynamodb_table, `s3_bucket.orders` a s3_bucket
-           --> stack.toml:13:6
-           |
-        13 | to = "s3_bucket.orders"
-           |      ^^^^^^^^^^^^^^^^^^ another kind
-           |
-           = help: a resource cannot change kind; declare the new one and let the old be deleted
-        "#,
-    );
-}
-
-#[test]
 fn the_same_stack_name_in_another_region_is_left_alone_or_refused() {
     let s = Case::new(
         "

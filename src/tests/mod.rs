@@ -3,6 +3,7 @@
 mod apply;
 mod check;
 mod diff;
+mod docs;
 mod fuzz;
 mod graph;
 mod guards;
@@ -39,21 +40,6 @@ impl Case {
     }
     pub fn load(&self) -> Result<Stack, Box<stack::Invalid>> {
         crate::validate::load("stack.toml", self.text.clone(), &Case::env)
-    }
-    /// The exact rendered diagnostics.
-    #[track_caller]
-    pub fn errors(&self, expected: &str) {
-        match self.load() {
-            Ok(_) => panic!("expected errors, the stack is valid:\n{}", self.text),
-            Err(inv) => {
-                let got = inv.render(false);
-                assert_eq!(
-                    got.trim_end(),
-                    unindent(expected).trim_end(),
-                    "\n--- got ---\n{got}"
-                );
-            }
-        }
     }
     #[track_caller]
     pub fn ok(&self) -> Stack {
