@@ -2,7 +2,7 @@
 //! dependency graph's critical path; the request rate is bounded per AWS API (drivers::ratelimit), not
 //! by a number of steps in flight. Stop launching at the first failure.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -63,11 +63,14 @@ pub struct Report {
     pub interrupted: Vec<(Address, Step)>,
     /// Stopped by SIGINT/SIGTERM.
     pub signalled: bool,
+    /// Failures of the run itself rather than of one resource's step (never expected).
+    pub errors: Vec<String>,
 }
 
 impl Report {
     pub fn ok(&self) -> bool {
         self.failed.is_empty()
+            && self.errors.is_empty()
             && self.not_started.is_empty()
             && self.interrupted.is_empty()
             && !self.signalled
@@ -292,6 +295,8 @@ pub async fn run_until(
     let mut state = vec![State::Waiting; ops.len()];
     let mut report = Report::default();
     let mut running: JoinSet<(usize, Duration, Result<Option<Live>>)> = JoinSet::new();
+    // Which op each task carries out, to name the step if its task dies (a panic).
+    let mut tasks: HashMap<tokio::task::Id, usize> = HashMap::new();
     let mut started: BTreeMap<usize, (Instant, OpCx)> = BTreeMap::new();
     let mut stop = false;
     let mut grace: Option<tokio::time::Instant> = None;
@@ -334,11 +339,12 @@ pub async fn run_until(
                 progress.started(&op.address, op.step);
                 let provider = provider.clone();
                 let stack = plan.stack.clone();
-                running.spawn(wait::scope(cx, async move {
+                let task_id = running.spawn(wait::scope(cx, async move {
                     let t0 = Instant::now();
                     let result = carry_out(&*provider, &stack, task).await;
                     (i, t0.elapsed(), result)
                 }));
+                tasks.insert(task_id.id(), i);
             }
         }
         if running.is_empty() {
@@ -351,7 +357,16 @@ pub async fn run_until(
                     Ok(x) => x,
                     Err(e) => {
                         stop = true;
-                        report.failed.push(("(task)".into(), Step::Update, e.to_string()));
+                        match tasks.get(&e.id()) {
+                            Some(&i) => {
+                                started.remove(&i);
+                                state[i] = State::Failed;
+                                let msg = format!("the step stopped unexpectedly: {e}");
+                                progress.failed(&ops[i].address, ops[i].step, &msg);
+                                report.failed.push((ops[i].address.clone(), ops[i].step, msg));
+                            }
+                            None => report.errors.push(format!("a step stopped unexpectedly: {e}")),
+                        }
                         continue;
                     }
                 };
@@ -410,11 +425,9 @@ pub async fn run_until(
     }
     if !stop && state.contains(&State::Waiting) {
         // Never expected: say so rather than stop without a reason.
-        report.failed.push((
-            "(schedule)".into(),
-            Step::Update,
-            "internal error: the remaining steps wait for each other in a circle".into(),
-        ));
+        report
+            .errors
+            .push("internal error: the remaining steps wait for each other in a circle".into());
     }
     for (i, s) in state.iter().enumerate() {
         if *s == State::Waiting {

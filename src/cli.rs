@@ -1286,6 +1286,9 @@ fn print_report(report: &Report, what: &str) {
     for (addr, step, err) in &report.failed {
         println!("  failed:      {addr} ({}): {err}", step.verb());
     }
+    for err in &report.errors {
+        println!("  failed:      {err}");
+    }
     for (addr, step) in &report.interrupted {
         println!(
             "  interrupted: {addr} ({}): may or may not have been done; the next plan shows which",

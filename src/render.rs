@@ -480,6 +480,7 @@ pub fn markdown_report(
     );
     if report.done.is_empty()
         && report.failed.is_empty()
+        && report.errors.is_empty()
         && report.not_started.is_empty()
         && report.interrupted.is_empty()
     {
@@ -506,6 +507,9 @@ pub fn markdown_report(
             step.verb(),
             table_cell(err)
         );
+    }
+    for err in &report.errors {
+        let _ = writeln!(out, "| (the run) | | **failed**: {} | |", table_cell(err));
     }
     for (addr, step) in &report.interrupted {
         let _ = writeln!(

@@ -673,7 +673,7 @@ async fn says_why_it_replaces(l: &Life) -> (&'static str, &'static str) {
         "`name` cannot be changed in place"
     );
     // A target group's port cannot change in place; the rule forwarding to it follows (plan only: on AWS
-    // the old group stays in use until the rule moves, see README `lb_target_group`).
+    // the old group stays in use until the rule moves, see docs/kinds.md, `lb_target_group`).
     let g4 = l.s.write(
         "replace4.toml",
         &edit(

@@ -62,7 +62,7 @@ pub struct Endpoint {
 
 pub struct Aws {
     drivers: Vec<Arc<dyn Driver>>,
-    /// The tagging API: one client per endpoint in use (see [`index_future`]).
+    /// The tagging API: one client per endpoint in use (see [`toolkit::read`]).
     tagging: Vec<TaggingClient>,
     /// The tagging API in us-east-1, when the stack's region is another one.
     tagging_global: Option<Vec<TaggingClient>>,
@@ -296,7 +296,7 @@ impl Aws {
             .unwrap_or_else(|| format!("AWS's endpoint in {}", self.endpoint.region));
         anyhow!(
             "service {} is not available at {at} ({e:#}). Point AWS_ENDPOINT_URL_{service} at an \
-             endpoint that serves it (see README: LocalStack), or remove its resources from the file.",
+             endpoint that serves it (see docs/emulators.md: LocalStack), or remove its resources from the file.",
             service.to_ascii_lowercase()
         )
     }

@@ -56,7 +56,7 @@ pub static KIND: KindDef = KindDef {
         .default(FieldDefault::Bool(false)),
     ],
     physical_name: None,
-    // Route53 records carry no tags; they are found from their zone (see README).
+    // Route53 records carry no tags; they are found from their zone (see docs/kinds.md, `route53_record`).
     taggable: false,
     outputs: &["id", "fqdn"],
     validate,

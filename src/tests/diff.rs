@@ -416,6 +416,7 @@ fn markdown_report_lists_every_step() {
         not_started: vec![("security_group.web".into(), Step::Create)],
         interrupted: vec![],
         signalled: false,
+        errors: vec![],
     };
     assert_eq!(
         render::markdown_report(&p, &report, "Apply", Duration::from_millis(2500)),

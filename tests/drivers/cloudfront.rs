@@ -348,7 +348,7 @@ async fn cloudfront_distribution_with_its_default_certificate() {
     );
     let created = d.create(&r).await.unwrap_or_else(|e| panic!("{e:#}"));
     // CloudFront's own certificate, whose security policy is TLSv1 whatever is asked: the field does
-    // not apply and reads as the file gives it (README: cloudfront_distribution).
+    // not apply and reads as the file gives it (docs/kinds.md: cloudfront_distribution).
     let got = cf
         .get_distribution_config()
         .id(&created.id)

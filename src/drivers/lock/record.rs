@@ -46,7 +46,7 @@ pub struct Holder {
     pub who: String,
     pub command: String,
     pub since: String,
-    /// Unix seconds, by the holder's clock: only a hint (see [`Watch`]).
+    /// Unix seconds, by the holder's clock: only a hint (see `Watch`).
     pub expires: u64,
     /// Bumped by every renewal: the lease counter a contender watches.
     pub rev: u64,
