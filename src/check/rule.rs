@@ -15,7 +15,7 @@ pub struct Rule {
     pub id: &'static str,
     /// What holds when the rule passes, in one line.
     pub title: &'static str,
-    /// The sentence of the seed (../shared/seed/infrastructure-security.txt) it enforces.
+    /// The sentence of the security baseline it enforces, quoted (shown in docs/rules.md).
     pub seed: &'static str,
     pub severity: Severity,
     /// Corresponding checkov / Trivy ids, where they exist.

@@ -1,5 +1,5 @@
-//! One rule per control of the seed (../shared/seed/infrastructure-security.txt). Each entry names the
-//! sentence it enforces; `docs/rules.md` is generated from this table (see `rules_doc`).
+//! One rule per control of the infrastructure security baseline. Each entry quotes the sentence it
+//! enforces (`seed`); `docs/rules.md` is generated from this table (see `rules_doc`).
 
 use super::rule::Check::{Resource, Stack};
 use super::rule::Severity::{Error, Warning};
