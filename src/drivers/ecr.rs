@@ -13,8 +13,8 @@ use futures::future::try_join_all;
 use futures::{StreamExt, TryStreamExt};
 
 use super::toolkit::{
-    Driver, ReadCx, absent_if, error_code, owned_address, sdk_error, sync_tags, unhandled, updated,
-    user_tags,
+    AllItems, Driver, ReadCx, absent_if, error_code, owned_address, sdk_error, sync_tags,
+    unhandled, updated, user_tags,
 };
 use crate::model::{Live, PropsExt, Resolved, Resource, Tags, Value};
 
@@ -54,9 +54,8 @@ impl Driver for Ecr {
             .into_paginator()
             .items()
             .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| sdk_error("DescribeRepositories", e))?;
+            .all("DescribeRepositories")
+            .await?;
         // One tag lookup per repository, a few at a time: ECR's request rate limits are per account.
         let arns: Vec<Option<String>> = repos
             .iter()

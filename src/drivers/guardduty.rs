@@ -16,7 +16,8 @@ use tokio::sync::OnceCell;
 
 use super::singleton::{self, Found};
 use super::toolkit::{
-    Driver, ReadCx, absent_if, owned_address, partition, sdk_error, tag_pairs, updated, user_tags,
+    AllItems, Driver, ReadCx, absent_if, owned_address, partition, sdk_error, tag_pairs, updated,
+    user_tags,
 };
 use crate::model::{Live, PropsExt, Resolved, Resource, Value};
 
@@ -50,9 +51,8 @@ impl GuardDuty {
             .into_paginator()
             .items()
             .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| sdk_error("ListDetectors", e))?;
+            .all("ListDetectors")
+            .await?;
         let got = try_join_all(ids.into_iter().map(|id| async move {
             let res = self.client.get_detector().detector_id(&id).send().await;
             Ok::<_, anyhow::Error>(
@@ -121,25 +121,26 @@ impl GuardDuty {
         live.outputs.insert("arn".into(), self.arn(id).await?);
         // A member of an organisation: its administrator account sets whether GuardDuty runs and how
         // often it publishes; the member cannot change either. Asked only when it could matter.
-        if singleton::administrator_may_matter(&live, desired, ORG_CONTROLLED)
-            && let Some(admin) = self
-                .client
-                .get_administrator_account()
-                .detector_id(id)
-                .send()
-                .await
-                .map_err(|e| sdk_error("GetAdministratorAccount", e))?
-                .administrator()
-                .and_then(|a| a.account_id())
-        {
-            singleton::leave_to_organisation(
-                &mut live,
-                desired,
-                admin.to_owned(),
-                "GuardDuty",
-                ORG_CONTROLLED,
-            );
-        }
+        singleton::defer_to_organisation(
+            &mut live,
+            desired,
+            "GuardDuty",
+            ORG_CONTROLLED,
+            || async {
+                let out = self
+                    .client
+                    .get_administrator_account()
+                    .detector_id(id)
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("GetAdministratorAccount", e))?;
+                Ok(out
+                    .administrator()
+                    .and_then(|a| a.account_id())
+                    .map(str::to_owned))
+            },
+        )
+        .await?;
         Ok(live)
     }
 }

@@ -22,8 +22,8 @@ use aws_sdk_kafka::types::{
 use futures::future::try_join_all;
 
 use super::toolkit::{
-    Driver, ReadCx, absent_if, error_code, owned_address, sdk_error, string_map, sync_tags,
-    tag_pairs, unhandled, user_tags,
+    AllItems, Driver, ReadCx, absent_if, error_code, owned_address, sdk_error, string_map,
+    sync_tags, tag_pairs, unhandled, user_tags,
 };
 use crate::model::{Live, PropsExt, Resolved, Value};
 use crate::wait::Poll;
@@ -325,9 +325,8 @@ impl Driver for Kafka {
             .into_paginator()
             .items()
             .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| sdk_error("ListClusters", e))?;
+            .all("ListClusters")
+            .await?;
         let found = try_join_all(list.iter().map(|c| async move {
             let Some(arn) = c.cluster_arn() else {
                 return Ok(None);

@@ -8,8 +8,8 @@ use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
 use futures::future::try_join_all;
 
 use super::toolkit::{
-    Driver, ReadCx, Undeclared, error_code, owned_address, sdk_error, sync_tags, tag_pairs,
-    unhandled, updated, user_tags,
+    AllItems, Driver, ReadCx, Undeclared, error_code, owned_address, sdk_error, sync_tags,
+    tag_pairs, unhandled, updated, user_tags,
 };
 use crate::model::{Live, PropsExt, Resolved, Resource, Tags, Value};
 
@@ -223,9 +223,8 @@ impl Kms {
                 .into_paginator()
                 .items()
                 .send()
-                .collect::<Result<Vec<_>, _>>()
-                .await
-                .map_err(|e| sdk_error("ListResourceTags", e))?;
+                .all("ListResourceTags")
+                .await?;
             Ok(user_tags(tags.iter().map(|t| (t.tag_key(), t.tag_value()))))
         };
         let (policy, rotation, tags) = futures::try_join!(policy, rotation, tags)
@@ -261,9 +260,8 @@ impl Kms {
             .into_paginator()
             .items()
             .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| sdk_error("ListKeys", e))?;
+            .all("ListKeys")
+            .await?;
         let known_id = |id: &str| {
             known
                 .iter()
@@ -322,9 +320,8 @@ impl Kms {
             .into_paginator()
             .items()
             .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| sdk_error("ListAliases", e))?;
+            .all("ListAliases")
+            .await?;
         let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut managed = std::collections::BTreeSet::new();
         for a in &all {
@@ -461,9 +458,8 @@ impl Kms {
                     .into_paginator()
                     .items()
                     .send()
-                    .collect::<Result<Vec<_>, _>>()
-                    .await
-                    .map_err(|e| sdk_error("ListResourceTags", e))?;
+                    .all("ListResourceTags")
+                    .await?;
                 let tags = user_tags(tags.iter().map(|t| (t.tag_key(), t.tag_value())));
                 let owner = |k: &str| tags.get(k) == r.tags.get(k);
                 if !(owner(crate::model::TAG_STACK) && owner(crate::model::TAG_ADDRESS)) {

@@ -16,8 +16,8 @@ use aws_sdk_s3::types::{
 use futures::future::try_join_all;
 
 use super::toolkit::{
-    Driver, ReadCx, Undeclared, error_code, owned_address, partition, sdk_error, unhandled,
-    updated, user_tags,
+    AllItems, Driver, ReadCx, Undeclared, error_code, owned_address, partition, sdk_error,
+    unhandled, updated, user_tags,
 };
 use crate::model::{Live, PropsExt, Resolved, Resource, TAG_ADDRESS, TAG_STACK, Tags, Value};
 
@@ -724,9 +724,8 @@ async fn unindexed_buckets(
         .bucket_region(&region)
         .into_paginator()
         .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .map_err(|e| sdk_error("ListBuckets", e))?;
+        .all("ListBuckets")
+        .await?;
     let names: Vec<String> = buckets
         .iter()
         .flat_map(|page| page.buckets())

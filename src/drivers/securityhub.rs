@@ -15,7 +15,8 @@ use aws_sdk_securityhub::types::{StandardsStatus, StandardsSubscriptionRequest};
 
 use super::singleton::{self, Found};
 use super::toolkit::{
-    Driver, ReadCx, error_code, owned_address, partition, sdk_error, tag_pairs, updated, user_tags,
+    AllItems, Driver, ReadCx, error_code, owned_address, partition, sdk_error, tag_pairs, updated,
+    user_tags,
 };
 use crate::model::{Live, Resolved, Resource, TAG_STACK, Value};
 use crate::wait::Poll;
@@ -85,9 +86,8 @@ impl SecurityHub {
             .into_paginator()
             .items()
             .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| sdk_error("GetEnabledStandards", e))?;
+            .all("GetEnabledStandards")
+            .await?;
         Ok(subs
             .into_iter()
             .find(|s| s.standards_arn() == Some(want.as_str()))
@@ -158,24 +158,25 @@ impl SecurityHub {
         );
         // A member account: its administrator (the organisation's delegated one) decides which
         // standards run. Asked only when it could matter.
-        if singleton::administrator_may_matter(&live, desired, ORG_CONTROLLED)
-            && let Some(admin) = self
-                .client
-                .get_administrator_account()
-                .send()
-                .await
-                .map_err(|e| sdk_error("GetAdministratorAccount", e))?
-                .administrator()
-                .and_then(|a| a.account_id())
-        {
-            singleton::leave_to_organisation(
-                &mut live,
-                desired,
-                admin.to_owned(),
-                "Security Hub",
-                ORG_CONTROLLED,
-            );
-        }
+        singleton::defer_to_organisation(
+            &mut live,
+            desired,
+            "Security Hub",
+            ORG_CONTROLLED,
+            || async {
+                let out = self
+                    .client
+                    .get_administrator_account()
+                    .send()
+                    .await
+                    .map_err(|e| sdk_error("GetAdministratorAccount", e))?;
+                Ok(out
+                    .administrator()
+                    .and_then(|a| a.account_id())
+                    .map(str::to_owned))
+            },
+        )
+        .await?;
         Ok(live)
     }
 

@@ -155,6 +155,28 @@ pub fn administrator_may_matter(live: &Live, desired: Option<&Resource>, fields:
     }
 }
 
+/// When an organisation's settings could matter ([`administrator_may_matter`]), asks
+/// `administrator` which account administers this one and, if one does, leaves what it controls
+/// to it ([`leave_to_organisation`]). No request otherwise.
+pub async fn defer_to_organisation<F, Fut>(
+    live: &mut Live,
+    desired: Option<&Resource>,
+    service: &str,
+    fields: &[&str],
+    administrator: F,
+) -> anyhow::Result<()>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Option<String>>>,
+{
+    if administrator_may_matter(live, desired, fields)
+        && let Some(admin) = administrator().await?
+    {
+        leave_to_organisation(live, desired, admin, service, fields);
+    }
+    Ok(())
+}
+
 /// A member account whose administrator (`admin`) sets `fields`: the actual values are kept as
 /// `organisation:<field>` outputs, the props take the file's so the plan proposes no change zinfra may
 /// not make, and the difference is said on stderr.

@@ -11,8 +11,8 @@ use aws_sdk_ssm::types::{
 use futures::future::try_join_all;
 
 use super::toolkit::{
-    Driver, ReadCx, TagApi, error_code, owned_address, sdk_error, sync_tags, unhandled, updated,
-    user_tags,
+    AllItems, Driver, ReadCx, TagApi, error_code, owned_address, sdk_error, sync_tags, unhandled,
+    updated, user_tags,
 };
 use crate::model::{
     Live, Props, PropsExt, Resolved, Resource, Secret, TAG_SECRET_VERSION, TAG_STACK, Tags, Value,
@@ -257,9 +257,8 @@ impl Ssm {
             .max_results(50)
             .into_paginator()
             .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| sdk_error("DescribeParameters", e))?;
+            .all("DescribeParameters")
+            .await?;
         Ok(pages
             .into_iter()
             .flat_map(|p| p.parameters.unwrap_or_default())
@@ -397,19 +396,7 @@ impl Ssm {
     }
 
     async fn add_tags(&self, name: &str, tags: &[(&str, &str)]) -> Result<()> {
-        let tags = tags
-            .iter()
-            .map(|(k, v)| Tag::builder().key(*k).value(*v).build())
-            .collect::<Result<Vec<_>, _>>()?;
-        self.client
-            .add_tags_to_resource()
-            .resource_type(ResourceTypeForTagging::Parameter)
-            .resource_id(name)
-            .set_tags(Some(tags))
-            .send()
-            .await
-            .map_err(|e| sdk_error("AddTagsToResource", e))?;
-        Ok(())
+        self.client.tag(name, tags.to_vec()).await
     }
 }
 

@@ -166,14 +166,12 @@ impl TagApi for aws_sdk_ec2::Client {
 /// tags claim (an item of another stack, or of none, is left out): the read every EC2 kind starts with.
 macro_rules! owned_items {
     ($stack:expr, $request:expr, $op:literal) => {{
-        let all: Vec<_> = $request
+        let pages = $request
             .filters(stack_filter($stack))
             .into_paginator()
             .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| sdk_error($op, e))?;
+            .send();
+        let all: Vec<_> = $crate::drivers::toolkit::AllItems::all(pages, $op).await?;
         all.into_iter()
             .filter_map(|i| Some((owned_address($stack, tag_iter(i.tags()))?, i)))
             .collect::<Vec<_>>()

@@ -9,7 +9,9 @@ use aws_sdk_ec2::types::{
 use futures::future::try_join_all;
 
 use crate::drivers::toolkit::error::not_found;
-use crate::drivers::toolkit::{AwsError, code, error_code, owned_address, retry_while, sdk_error};
+use crate::drivers::toolkit::{
+    AllItems, AwsError, code, error_code, owned_address, retry_while, sdk_error,
+};
 use crate::model::{Live, PropsExt, Resolved};
 use crate::wait::Poll;
 
@@ -252,9 +254,8 @@ impl Ec2 {
             .into_paginator()
             .items()
             .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| sdk_error("DescribeNatGateways", e))?;
+            .all("DescribeNatGateways")
+            .await?;
         let owned: Vec<_> = nats
             .iter()
             .filter(|n| {

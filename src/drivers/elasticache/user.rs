@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context, Result};
 use aws_sdk_elasticache::types::{AuthenticationMode, InputAuthenticationType, User};
 
-use crate::drivers::toolkit::{TagApi, absent_if, sdk_error};
+use crate::drivers::toolkit::{AllItems, TagApi, absent_if, sdk_error};
 use crate::model::{Live, PropsExt, Resolved, Secret, TAG_SECRET_VERSION, Value};
 use crate::wait::{self, Poll};
 
@@ -19,9 +19,8 @@ impl ElastiCache {
             .describe_users()
             .into_paginator()
             .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(|e| sdk_error("DescribeUsers", e))?;
+            .all("DescribeUsers")
+            .await?;
         Ok(pages
             .into_iter()
             .flat_map(|p| p.users.unwrap_or_default())

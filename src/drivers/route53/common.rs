@@ -11,7 +11,7 @@ use aws_sdk_route53::types::{
 };
 use futures::future::try_join_all;
 
-use crate::drivers::toolkit::{ReadCx, owned_address, sdk_error};
+use crate::drivers::toolkit::{AllItems, ReadCx, owned_address, sdk_error};
 use crate::kinds::route53_zone::normalize;
 use crate::model::{Live, Tags};
 
@@ -51,9 +51,8 @@ pub async fn stack_zones(client: &Client, stack: &str) -> Result<Vec<StackZone>>
         .list_hosted_zones()
         .into_paginator()
         .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .map_err(|e| sdk_error("ListHostedZones", e))?;
+        .all("ListHostedZones")
+        .await?;
     let zones: Vec<HostedZone> = pages
         .into_iter()
         .flat_map(|p| p.hosted_zones)

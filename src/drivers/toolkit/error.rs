@@ -124,6 +124,27 @@ where
     AwsError::new(op, &e).into_anyhow()
 }
 
+/// Every item of a paginated call, from all its pages: `.into_paginator().items().send().all("Op")`.
+/// An error is classified like any other ([`sdk_error`]).
+pub trait AllItems<T> {
+    fn all(self, op: &'static str) -> impl std::future::Future<Output = Result<Vec<T>>> + Send;
+}
+
+impl<T, E> AllItems<T>
+    for aws_smithy_async::future::pagination_stream::PaginationStream<
+        std::result::Result<T, SdkError<E, HttpResponse>>,
+    >
+where
+    T: Send + 'static,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    async fn all(self, op: &'static str) -> Result<Vec<T>> {
+        self.collect::<std::result::Result<Vec<_>, _>>()
+            .await
+            .map_err(|e| sdk_error(op, e))
+    }
+}
+
 /// Whether an answer says the service itself is missing at this endpoint: HTTP 501 (LocalStack's free
 /// edition for the services it does not serve, any emulator for an API it lacks), or no such host (a
 /// region without the service). Operations a service lacks (`NotImplemented` for one S3 header, say)

@@ -8,7 +8,7 @@ pub mod settle;
 pub mod tags;
 
 pub use arn::{arn, partition};
-pub use error::{AwsError, absent_if, error_code, sdk_error};
+pub use error::{AllItems, AwsError, absent_if, error_code, sdk_error};
 pub use read::{Driver, ReadCx, ReadRun, TagIndex, Undeclared};
 pub use settle::{POLL, code, retry_while};
 pub use tags::{
