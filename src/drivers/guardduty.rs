@@ -16,8 +16,8 @@ use tokio::sync::OnceCell;
 
 use super::singleton::{self, Found};
 use super::toolkit::{
-    AllItems, Driver, ReadCx, absent_if, owned_address, partition, sdk_error, tag_pairs, updated,
-    user_tags,
+    AllItems, Driver, ReadCx, TagApi, absent_if, owned_address, partition, sdk_error, string_map,
+    tag_pairs, updated, user_tags,
 };
 use crate::model::{Live, PropsExt, Resolved, Resource, Value};
 
@@ -266,25 +266,7 @@ impl Driver for GuardDuty {
         }
         if has("tags") || found.is_some() {
             let arn = self.arn(&live.id).await?;
-            let (set, remove) = singleton::tag_writes(live, &r.tags, found.as_ref());
-            if !set.is_empty() {
-                self.client
-                    .tag_resource()
-                    .resource_arn(&arn)
-                    .set_tags(Some(set))
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("TagResource", e))?;
-            }
-            if !remove.is_empty() {
-                self.client
-                    .untag_resource()
-                    .resource_arn(&arn)
-                    .set_tag_keys(Some(remove))
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("UntagResource", e))?;
-            }
+            singleton::write_tags(&self.client, &arn, live, &r.tags, found.as_ref()).await?;
         }
         Ok(updated(r, live))
     }
@@ -313,12 +295,8 @@ impl Driver for GuardDuty {
             let keys = singleton::destroy_tag_keys(live, &found);
             if !keys.is_empty() {
                 self.client
-                    .untag_resource()
-                    .resource_arn(self.arn(&live.id).await?)
-                    .set_tag_keys(Some(keys))
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("UntagResource", e))?;
+                    .untag(&self.arn(&live.id).await?, keys, &live.tags)
+                    .await?;
             }
             return Ok(());
         }
@@ -333,3 +311,5 @@ impl Driver for GuardDuty {
         Ok(())
     }
 }
+
+crate::tag_resource_api!(aws_sdk_guardduty::Client, resource_arn, string_map);

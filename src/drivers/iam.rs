@@ -231,6 +231,20 @@ impl Iam {
         Ok(live)
     }
 
+    /// Deletes a role's inline policy; one already gone is done.
+    async fn delete_inline_policy(&self, role: &str, policy: &str) -> Result<Option<()>> {
+        let res = self
+            .client
+            .delete_role_policy()
+            .role_name(role)
+            .policy_name(policy)
+            .send()
+            .await
+            .map(drop);
+        absent_if("DeleteRolePolicy", res, &["NoSuchEntity"])
+            .with_context(|| format!("inline policy `{policy}`"))
+    }
+
     async fn update_role(&self, r: &Resolved, live: &Live, changed: &[String]) -> Result<Live> {
         let name = live.id.as_str();
         let has = |f: &str| changed.iter().any(|c| c == f);
@@ -292,17 +306,7 @@ impl Iam {
             try_join_all(
                 have.keys()
                     .filter(|p| !want.contains_key(*p))
-                    .map(|policy| async move {
-                        let res = self
-                            .client
-                            .delete_role_policy()
-                            .role_name(name)
-                            .policy_name(policy)
-                            .send()
-                            .await;
-                        absent_if("DeleteRolePolicy", res, &["NoSuchEntity"])
-                            .with_context(|| format!("inline policy `{policy}`"))
-                    }),
+                    .map(|policy| self.delete_inline_policy(name, policy)),
             )
             .await?;
         }
@@ -360,17 +364,11 @@ impl Iam {
         else {
             return Ok(());
         };
-        try_join_all(inline.iter().map(|policy| async move {
-            let res = self
-                .client
-                .delete_role_policy()
-                .role_name(name)
-                .policy_name(policy)
-                .send()
-                .await;
-            absent_if("DeleteRolePolicy", res, &["NoSuchEntity"])
-                .with_context(|| format!("inline policy `{policy}`"))
-        }))
+        try_join_all(
+            inline
+                .iter()
+                .map(|policy| self.delete_inline_policy(name, policy)),
+        )
         .await?;
         let profiles = self
             .client

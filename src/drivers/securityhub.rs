@@ -15,8 +15,8 @@ use aws_sdk_securityhub::types::{StandardsStatus, StandardsSubscriptionRequest};
 
 use super::singleton::{self, Found};
 use super::toolkit::{
-    AllItems, Driver, ReadCx, error_code, owned_address, partition, sdk_error, tag_pairs, updated,
-    user_tags,
+    AllItems, Driver, ReadCx, TagApi, error_code, owned_address, partition, sdk_error, string_map,
+    tag_pairs, updated, user_tags,
 };
 use crate::model::{Live, Resolved, Resource, TAG_STACK, Value};
 use crate::wait::Poll;
@@ -292,25 +292,7 @@ impl Driver for SecurityHub {
             done.with_context(|| format!("updating {}", r.address))?;
         }
         if has("tags") || found.is_some() {
-            let (set, remove) = singleton::tag_writes(live, &r.tags, found.as_ref());
-            if !set.is_empty() {
-                self.client
-                    .tag_resource()
-                    .resource_arn(&live.id)
-                    .set_tags(Some(set))
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("TagResource", e))?;
-            }
-            if !remove.is_empty() {
-                self.client
-                    .untag_resource()
-                    .resource_arn(&live.id)
-                    .set_tag_keys(Some(remove))
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("UntagResource", e))?;
-            }
+            singleton::write_tags(&self.client, &live.id, live, &r.tags, found.as_ref()).await?;
         }
         Ok(updated(r, live))
     }
@@ -329,13 +311,7 @@ impl Driver for SecurityHub {
             restored.with_context(|| format!("restoring {} as found", live.address))?;
             let keys = singleton::destroy_tag_keys(live, &found);
             if !keys.is_empty() {
-                self.client
-                    .untag_resource()
-                    .resource_arn(&live.id)
-                    .set_tag_keys(Some(keys))
-                    .send()
-                    .await
-                    .map_err(|e| sdk_error("UntagResource", e))?;
+                self.client.untag(&live.id, keys, &live.tags).await?;
             }
             return Ok(());
         }
@@ -348,3 +324,5 @@ impl Driver for SecurityHub {
         }
     }
 }
+
+crate::tag_resource_api!(aws_sdk_securityhub::Client, resource_arn, string_map);

@@ -124,6 +124,25 @@ pub fn tag_writes(
     (set, remove)
 }
 
+/// Writes what [`tag_writes`] decides with the service's tag calls.
+pub async fn write_tags(
+    api: &impl super::toolkit::TagApi,
+    arn: &str,
+    live: &Live,
+    want: &Tags,
+    found: Option<&Found>,
+) -> anyhow::Result<()> {
+    let (set, remove) = tag_writes(live, want, found);
+    if !set.is_empty() {
+        let pairs = set.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        api.tag(arn, pairs).await?;
+    }
+    if !remove.is_empty() {
+        api.untag(arn, remove, &live.tags).await?;
+    }
+    Ok(())
+}
+
 /// The keys destroy removes from an adopted singleton: the stack's tags as read, and the found record.
 /// Nothing is read again: a tag someone added since is not the stack's to remove.
 pub fn destroy_tag_keys(live: &Live, found: &Found) -> Vec<String> {

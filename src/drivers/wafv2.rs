@@ -52,6 +52,23 @@ impl Wafv2 {
 
 /// Name, id and scope of a web ACL from its ARN
 /// (`arn:aws:wafv2:<region>:<account>:<regional|global>/webacl/<name>/<id>`).
+/// The web ACL with its lock token; `None` when it is gone.
+async fn get_acl(
+    client: &Client,
+    scope: &Scope,
+    name: &str,
+    id: &str,
+) -> Result<Option<aws_sdk_wafv2::operation::get_web_acl::GetWebAclOutput>> {
+    let res = client
+        .get_web_acl()
+        .name(name)
+        .scope(scope.clone())
+        .id(id)
+        .send()
+        .await;
+    absent_if("GetWebACL", res, NOT_FOUND)
+}
+
 fn parse_arn(arn: &str) -> Result<(Scope, String, String)> {
     let res = arn
         .splitn(6, ':')
@@ -178,18 +195,9 @@ impl Wafv2 {
             else {
                 return Ok(None);
             };
-            let out = absent_if(
-                "GetWebACL",
-                client
-                    .get_web_acl()
-                    .name(&name)
-                    .scope(scope.clone())
-                    .id(&id)
-                    .send()
-                    .await,
-                NOT_FOUND,
-            )
-            .with_context(|| format!("{address} (web ACL {name})"))?;
+            let out = get_acl(client, &scope, &name, &id)
+                .await
+                .with_context(|| format!("{address} (web ACL {name})"))?;
             let Some(acl) = out.as_ref().and_then(|o| o.web_acl()) else {
                 return Ok(None);
             };
@@ -331,14 +339,9 @@ impl Wafv2 {
     ) -> Result<()> {
         let mut retried = false;
         loop {
-            let got = client
-                .get_web_acl()
-                .name(name)
-                .scope(scope.clone())
-                .id(id)
-                .send()
-                .await
-                .map_err(|e| sdk_error("GetWebACL", e))?;
+            let got = get_acl(client, scope, name, id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("GetWebACL: the web ACL {name} is gone"))?;
             let token = got
                 .lock_token()
                 .context("GetWebACL returned no lock token")?;
@@ -368,17 +371,7 @@ impl Wafv2 {
         let client = self.client(&scope);
         let mut retried = false;
         loop {
-            let got = absent_if(
-                "GetWebACL",
-                client
-                    .get_web_acl()
-                    .name(&name)
-                    .scope(scope.clone())
-                    .id(&id)
-                    .send()
-                    .await,
-                NOT_FOUND,
-            )?;
+            let got = get_acl(client, &scope, &name, &id).await?;
             let Some(token) = got.as_ref().and_then(|g| g.lock_token()) else {
                 return Ok(());
             };

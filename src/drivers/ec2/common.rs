@@ -178,3 +178,22 @@ macro_rules! owned_items {
     }};
 }
 pub(super) use owned_items;
+
+/// Sends a request, again while EC2 does not yet see the resource it names (one created a moment
+/// ago): `send_when_visible!(request, "Operation")`.
+macro_rules! send_when_visible {
+    ($req:expr, $op:literal) => {{
+        let req = $req;
+        crate::drivers::ec2::common::retry_not_found(|| {
+            let req = req.clone();
+            async move {
+                req.send()
+                    .await
+                    .map(drop)
+                    .map_err(|e| crate::drivers::toolkit::AwsError::new($op, &e))
+            }
+        })
+        .await
+    }};
+}
+pub(super) use send_when_visible;

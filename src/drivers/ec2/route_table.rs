@@ -255,18 +255,9 @@ impl Ec2 {
                         let req = req
                             .set_destination_cidr_block(v4)
                             .set_destination_ipv6_cidr_block(v6);
-                        retry_not_found(|| {
-                            let req = req.clone();
-                            async move {
-                                req.send()
-                                    .await
-                                    .map(drop)
-                                    .map_err(|e| AwsError::new("CreateRoute", &e))
-                            }
-                        })
-                        .await
-                        .map_err(anyhow::Error::from)
-                        .with_context(|| format!("route {dest} → {gw}"))?;
+                        send_when_visible!(req, "CreateRoute")
+                            .map_err(anyhow::Error::from)
+                            .with_context(|| format!("route {dest} → {gw}"))?;
                     }
                 }
             }

@@ -7,7 +7,7 @@ use aws_sdk_ec2::types::{
     IpPermission, IpRange, Ipv6Range, ResourceType, SecurityGroup, UserIdGroupPair,
 };
 
-use crate::drivers::toolkit::{AwsError, error_code, owned_address, sdk_error};
+use crate::drivers::toolkit::{AwsError, owned_address, sdk_error};
 use crate::model::{Live, Props, PropsExt, Resolved, Value};
 
 use super::common::*;
@@ -370,105 +370,68 @@ impl Ec2 {
         });
         let perms = |atoms: &[&Atom]| Some(atoms.iter().map(|a| permission(a)).collect::<Vec<_>>());
         let c = &self.client;
+        // One EC2 call per step and direction. `$done`: the code a call re-sent after its first reply
+        // was lost gets when its work is done, which is success.
+        macro_rules! rules {
+            ($atoms:expr, $ingress:ident, $egress:ident, $op_in:literal, $op_out:literal, $done:expr) => {{
+                let res = match dir {
+                    Direction::Ingress => c
+                        .$ingress()
+                        .group_id(id)
+                        .set_ip_permissions(perms($atoms))
+                        .send()
+                        .await
+                        .map(drop)
+                        .map_err(|e| AwsError::new($op_in, &e)),
+                    Direction::Egress => c
+                        .$egress()
+                        .group_id(id)
+                        .set_ip_permissions(perms($atoms))
+                        .send()
+                        .await
+                        .map(drop)
+                        .map_err(|e| AwsError::new($op_out, &e)),
+                };
+                let done: Option<&str> = $done;
+                res.or_else(|e| match done {
+                    Some(d) if crate::drivers::toolkit::code(&e, d) => Ok(()),
+                    _ => Err(anyhow::Error::from(e)),
+                })
+            }};
+        }
         if !revoke.is_empty() {
-            let done = match dir {
-                Direction::Ingress => c
-                    .revoke_security_group_ingress()
-                    .group_id(id)
-                    .set_ip_permissions(perms(&revoke))
-                    .send()
-                    .await
-                    .map(drop)
-                    .or_else(|e| {
-                        already(
-                            e,
-                            "RevokeSecurityGroupIngress",
-                            "InvalidPermission.NotFound",
-                        )
-                    }),
-                Direction::Egress => c
-                    .revoke_security_group_egress()
-                    .group_id(id)
-                    .set_ip_permissions(perms(&revoke))
-                    .send()
-                    .await
-                    .map(drop)
-                    .or_else(|e| {
-                        already(e, "RevokeSecurityGroupEgress", "InvalidPermission.NotFound")
-                    }),
-            };
-            done.with_context(|| format!("revoking {field} rules"))?;
+            rules!(
+                &revoke,
+                revoke_security_group_ingress,
+                revoke_security_group_egress,
+                "RevokeSecurityGroupIngress",
+                "RevokeSecurityGroupEgress",
+                Some("InvalidPermission.NotFound")
+            )
+            .with_context(|| format!("revoking {field} rules"))?;
         }
         if !describe.is_empty() {
-            let done = match dir {
-                Direction::Ingress => c
-                    .update_security_group_rule_descriptions_ingress()
-                    .group_id(id)
-                    .set_ip_permissions(perms(&describe))
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(|e| sdk_error("UpdateSecurityGroupRuleDescriptionsIngress", e)),
-                Direction::Egress => c
-                    .update_security_group_rule_descriptions_egress()
-                    .group_id(id)
-                    .set_ip_permissions(perms(&describe))
-                    .send()
-                    .await
-                    .map(drop)
-                    .map_err(|e| sdk_error("UpdateSecurityGroupRuleDescriptionsEgress", e)),
-            };
-            done.with_context(|| format!("updating {field} rule descriptions"))?;
+            rules!(
+                &describe,
+                update_security_group_rule_descriptions_ingress,
+                update_security_group_rule_descriptions_egress,
+                "UpdateSecurityGroupRuleDescriptionsIngress",
+                "UpdateSecurityGroupRuleDescriptionsEgress",
+                None
+            )
+            .with_context(|| format!("updating {field} rule descriptions"))?;
         }
         if !authorize.is_empty() {
-            let done = match dir {
-                Direction::Ingress => c
-                    .authorize_security_group_ingress()
-                    .group_id(id)
-                    .set_ip_permissions(perms(&authorize))
-                    .send()
-                    .await
-                    .map(drop)
-                    .or_else(|e| {
-                        already(
-                            e,
-                            "AuthorizeSecurityGroupIngress",
-                            "InvalidPermission.Duplicate",
-                        )
-                    }),
-                Direction::Egress => c
-                    .authorize_security_group_egress()
-                    .group_id(id)
-                    .set_ip_permissions(perms(&authorize))
-                    .send()
-                    .await
-                    .map(drop)
-                    .or_else(|e| {
-                        already(
-                            e,
-                            "AuthorizeSecurityGroupEgress",
-                            "InvalidPermission.Duplicate",
-                        )
-                    }),
-            };
-            done.with_context(|| format!("authorizing {field} rules"))?;
+            rules!(
+                &authorize,
+                authorize_security_group_ingress,
+                authorize_security_group_egress,
+                "AuthorizeSecurityGroupIngress",
+                "AuthorizeSecurityGroupEgress",
+                Some("InvalidPermission.Duplicate")
+            )
+            .with_context(|| format!("authorizing {field} rules"))?;
         }
         Ok(())
-    }
-}
-
-/// A rule change the SDK re-sent after its first reply was lost finds its work done: that is success.
-pub(super) fn already<E>(
-    e: aws_sdk_ec2::error::SdkError<E, aws_sdk_ec2::config::http::HttpResponse>,
-    op: &str,
-    done_code: &str,
-) -> Result<()>
-where
-    E: aws_sdk_ec2::error::ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-{
-    if error_code(&e) == Some(done_code) {
-        Ok(())
-    } else {
-        Err(sdk_error(op, e))
     }
 }

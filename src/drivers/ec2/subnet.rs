@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, Tag};
 
-use crate::drivers::toolkit::{AwsError, owned_address, sdk_error};
+use crate::drivers::toolkit::{owned_address, sdk_error};
 use crate::model::{Live, PropsExt, Resolved};
 
 use super::common::*;
@@ -85,16 +85,6 @@ impl Ec2 {
             .modify_subnet_attribute()
             .subnet_id(id)
             .map_public_ip_on_launch(AttributeBooleanValue::builder().value(on).build());
-        retry_not_found(|| {
-            let req = req.clone();
-            async move {
-                req.send()
-                    .await
-                    .map(drop)
-                    .map_err(|e| AwsError::new("ModifySubnetAttribute", &e))
-            }
-        })
-        .await
-        .map_err(anyhow::Error::from)
+        send_when_visible!(req, "ModifySubnetAttribute").map_err(anyhow::Error::from)
     }
 }

@@ -5,7 +5,7 @@ use aws_sdk_ec2::types::{AttributeBooleanValue, ResourceType, VpcAttributeName, 
 use futures::future::try_join_all;
 
 use crate::drivers::toolkit::error::not_found;
-use crate::drivers::toolkit::{AwsError, POLL, error_code, owned_address, sdk_error};
+use crate::drivers::toolkit::{POLL, error_code, owned_address, sdk_error};
 use crate::model::{Live, PropsExt, Resolved, Value};
 use crate::wait::Poll;
 
@@ -124,18 +124,9 @@ impl Ec2 {
                 VpcAttributeName::EnableDnsHostnames => req.enable_dns_hostnames(v),
                 _ => req.enable_dns_support(v),
             };
-            retry_not_found(|| {
-                let req = req.clone();
-                async move {
-                    req.send()
-                        .await
-                        .map(drop)
-                        .map_err(|e| AwsError::new("ModifyVpcAttribute", &e))
-                }
-            })
-            .await
-            .map_err(anyhow::Error::from)
-            .with_context(|| format!("{id} {attr}={on}"))
+            send_when_visible!(req, "ModifyVpcAttribute")
+                .map_err(anyhow::Error::from)
+                .with_context(|| format!("{id} {attr}={on}"))
         };
         if support == Some(false) {
             if let Some(h) = hostnames {

@@ -3,10 +3,9 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use async_trait::async_trait;
 use aws_sdk_elasticache::types::Tag;
 
-use crate::drivers::toolkit::{TagApi, absent_if, sdk_error, user_tags};
+use crate::drivers::toolkit::{absent_if, user_tags};
 use crate::model::{Tags, Value};
 
 pub(super) const SUBNET_GROUP: &str = "elasticache_subnet_group";
@@ -89,29 +88,12 @@ pub(super) fn s(v: &str) -> Value {
     Value::Str(v.to_owned())
 }
 
-#[async_trait]
-impl TagApi for aws_sdk_elasticache::Client {
-    async fn tag(&self, id: &str, set: Vec<(&str, &str)>) -> Result<()> {
-        self.add_tags_to_resource()
-            .resource_name(id)
-            .set_tags(Some(
-                set.into_iter()
-                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                    .collect(),
-            ))
-            .send()
-            .await
-            .map_err(|e| sdk_error("AddTagsToResource", e))?;
-        Ok(())
-    }
-
-    async fn untag(&self, id: &str, keys: Vec<String>, _have: &Tags) -> Result<()> {
-        self.remove_tags_from_resource()
-            .resource_name(id)
-            .set_tag_keys(Some(keys))
-            .send()
-            .await
-            .map_err(|e| sdk_error("RemoveTagsFromResource", e))?;
-        Ok(())
-    }
+/// Tags as the service takes them.
+fn cache_tags(set: Vec<(&str, &str)>) -> Result<Vec<Tag>> {
+    Ok(set
+        .into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect())
 }
+
+crate::tag_resource_api!(aws_sdk_elasticache::Client, add_tags_to_resource "AddTagsToResource", remove_tags_from_resource "RemoveTagsFromResource", resource_name, cache_tags);

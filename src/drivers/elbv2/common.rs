@@ -5,14 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
-use async_trait::async_trait;
 use aws_sdk_elasticloadbalancingv2::Client;
 use aws_sdk_elasticloadbalancingv2::types::{
     Action, ActionTypeEnum, Listener, LoadBalancer, Rule, Tag, TargetGroup,
 };
 use futures::future::try_join_all;
 
-use crate::drivers::toolkit::{ReadCx, TagApi, error_code, owned_address, sdk_error, user_tags};
+use crate::drivers::toolkit::{ReadCx, error_code, owned_address, sdk_error, user_tags};
 use crate::model::{Tags, Value};
 
 pub(super) const LB: &str = "lb";
@@ -320,32 +319,15 @@ pub(super) fn tags(t: &Tags) -> Vec<Tag> {
         .map(|(k, v)| Tag::builder().key(k).value(v).build())
         .collect()
 }
-#[async_trait]
-impl TagApi for Client {
-    async fn tag(&self, id: &str, set: Vec<(&str, &str)>) -> Result<()> {
-        self.add_tags()
-            .resource_arns(id)
-            .set_tags(Some(
-                set.into_iter()
-                    .map(|(k, v)| Tag::builder().key(k).value(v).build())
-                    .collect(),
-            ))
-            .send()
-            .await
-            .map_err(|e| sdk_error("AddTags", e))?;
-        Ok(())
-    }
-
-    async fn untag(&self, id: &str, keys: Vec<String>, _have: &Tags) -> Result<()> {
-        self.remove_tags()
-            .resource_arns(id)
-            .set_tag_keys(Some(keys))
-            .send()
-            .await
-            .map_err(|e| sdk_error("RemoveTags", e))?;
-        Ok(())
-    }
+/// Tags as the service takes them.
+fn elb_tags(set: Vec<(&str, &str)>) -> Result<Vec<Tag>> {
+    Ok(set
+        .into_iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect())
 }
+
+crate::tag_resource_api!(Client, add_tags "AddTags", remove_tags "RemoveTags", resource_arns, elb_tags);
 
 pub(super) fn forward(tg: &str) -> Action {
     Action::builder()

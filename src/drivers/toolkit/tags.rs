@@ -102,21 +102,27 @@ pub fn string_map(set: Vec<(&str, &str)>) -> Result<std::collections::HashMap<St
         .collect())
 }
 
-/// The [`TagApi`] of a service whose calls are `TagResource` and `UntagResource`, naming the resource
-/// with the builder method `$id` (`resource_arn`, `key_id`); `$tags` turns the pairs into what its
-/// `TagResource` takes (`anyhow::Result` of a list of its `Tag`s, or of a map).
+/// The [`TagApi`] of a service whose calls are `TagResource` and `UntagResource` (or, with their
+/// names given, `AddTags` / `RemoveTags` and the like), naming the resource with the builder method
+/// `$id` (`resource_arn`, `key_id`); `$tags` turns the pairs into what the tag call takes
+/// (`anyhow::Result` of a list of the service's `Tag`s, or of a map).
 #[macro_export]
 macro_rules! tag_resource_api {
     ($client:ty, $id:ident, $tags:expr) => {
+        $crate::tag_resource_api!(
+            $client, tag_resource "TagResource", untag_resource "UntagResource", $id, $tags
+        );
+    };
+    ($client:ty, $tag:ident $tag_op:literal, $untag:ident $untag_op:literal, $id:ident, $tags:expr) => {
         #[async_trait::async_trait]
         impl $crate::drivers::toolkit::tags::TagApi for $client {
             async fn tag(&self, id: &str, set: Vec<(&str, &str)>) -> anyhow::Result<()> {
-                self.tag_resource()
+                self.$tag()
                     .$id(id)
                     .set_tags(Some(($tags)(set)?))
                     .send()
                     .await
-                    .map_err(|e| $crate::drivers::toolkit::error::sdk_error("TagResource", e))?;
+                    .map_err(|e| $crate::drivers::toolkit::error::sdk_error($tag_op, e))?;
                 Ok(())
             }
 
@@ -126,12 +132,12 @@ macro_rules! tag_resource_api {
                 keys: Vec<String>,
                 _have: &$crate::model::Tags,
             ) -> anyhow::Result<()> {
-                self.untag_resource()
+                self.$untag()
                     .$id(id)
                     .set_tag_keys(Some(keys))
                     .send()
                     .await
-                    .map_err(|e| $crate::drivers::toolkit::error::sdk_error("UntagResource", e))?;
+                    .map_err(|e| $crate::drivers::toolkit::error::sdk_error($untag_op, e))?;
                 Ok(())
             }
         }
