@@ -20,7 +20,7 @@ use futures::future::try_join_all;
 
 use super::route53::{StackZone, record_name, stack_zones_once, zone_records_once};
 use super::toolkit::{
-    Driver, ReadCx, TagApi, Undeclared, absent_if, error_code, sdk_error, sync_tags, unhandled,
+    Driver, ReadCx, TagApi, Undeclared, absent_if, delete_step, sdk_error, sync_tags, unhandled,
     user_tags,
 };
 use crate::model::{Live, PropsExt, Resolved, Tags, Value};
@@ -253,21 +253,17 @@ impl Driver for Acm {
     async fn delete(&self, live: &Live) -> Result<()> {
         let (_, client) = self.client_for(&live.id)?;
         wait::until("certificate release", RELEASE_TIMEOUT, POLL_MAX, || async {
-            match client
+            let res = client
                 .delete_certificate()
                 .certificate_arn(&live.id)
                 .send()
-                .await
-            {
-                Ok(_) => Ok(Poll::Ready(())),
-                Err(e) if error_code(&e) == Some("ResourceNotFoundException") => {
-                    Ok(Poll::Ready(()))
-                }
-                Err(e) if error_code(&e) == Some("ResourceInUseException") => {
-                    Ok(Poll::Pending("IN_USE".into()))
-                }
-                Err(e) => Err(sdk_error("DeleteCertificate", e)),
-            }
+                .await;
+            delete_step(
+                "DeleteCertificate",
+                res,
+                "ResourceNotFoundException",
+                "ResourceInUseException",
+            )
         })
         .await
         .with_context(|| format!("deleting {} ({})", live.address, live.id))

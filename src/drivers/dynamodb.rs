@@ -13,8 +13,8 @@ use aws_sdk_dynamodb::types::{
 use futures::future::try_join_all;
 
 use super::toolkit::{
-    AwsError, Driver, POLL, ReadCx, absent_if, code, error_code, retry_while, sdk_error, sync_tags,
-    tag_pairs, user_tags,
+    AwsError, Driver, POLL, ReadCx, absent_if, build_tags, code, error_code, retry_while,
+    sdk_error, sync_tags, tag_pairs, user_tags,
 };
 use crate::model::{Live, Props, PropsExt, Resolved, Resource, Tags, Value};
 use crate::wait::{self, Poll};
@@ -300,15 +300,7 @@ impl DynamoDb {
         if r.props.bool_or("point_in_time_recovery", false) {
             self.set_pitr(name, true).await?;
         }
-        let arn = match arn {
-            Some(arn) => arn,
-            None => self
-                .describe(name)
-                .await?
-                .table_arn()
-                .unwrap_or_default()
-                .to_owned(),
-        };
+        let arn = self.arn_of(name, arn).await?;
         let mut live = table_live(&r.address, name, &arn);
         live.tags = r.tags.clone();
         Ok(live)
@@ -376,15 +368,7 @@ impl DynamoDb {
             self.set_pitr(name, r.props.bool_or("point_in_time_recovery", false))
                 .await?;
         }
-        let arn = match live.outputs.get("arn") {
-            Some(arn) => arn.clone(),
-            None => self
-                .describe(name)
-                .await?
-                .table_arn()
-                .unwrap_or_default()
-                .to_owned(),
-        };
+        let arn = self.arn_of(name, live.outputs.get("arn").cloned()).await?;
         if has("tags") {
             sync_tags(&self.client, &arn, &r.tags, &live.tags).await?;
         }
@@ -434,6 +418,19 @@ impl DynamoDb {
                 }
                 _ => return Err(sdk_error("DeleteTable", e)),
             }
+        }
+    }
+
+    /// The table's ARN: `known`, else from DescribeTable.
+    async fn arn_of(&self, name: &str, known: Option<String>) -> Result<String> {
+        match known {
+            Some(arn) => Ok(arn),
+            None => Ok(self
+                .describe(name)
+                .await?
+                .table_arn()
+                .unwrap_or_default()
+                .to_owned()),
         }
     }
 
@@ -583,15 +580,7 @@ fn sse(kms_key: &str) -> SseSpecification {
 }
 
 fn dynamo_tags<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Vec<Tag>> {
-    tags.into_iter()
-        .map(|(k, v)| {
-            Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .map_err(|e| anyhow!("tag `{k}`: {e}"))
-        })
-        .collect()
+    build_tags(tags, |k, v| Tag::builder().key(k).value(v).build())
 }
 
 crate::tag_resource_api!(aws_sdk_dynamodb::Client, resource_arn, dynamo_tags);

@@ -13,8 +13,8 @@ use futures::future::try_join_all;
 use futures::{StreamExt, TryStreamExt};
 
 use super::toolkit::{
-    AllItems, Driver, ReadCx, absent_if, error_code, owned_address, sdk_error, sync_tags,
-    unhandled, updated, user_tags,
+    AllItems, Driver, ReadCx, absent_if, build_tags, error_code, owned_address, sdk_error,
+    sync_tags, unhandled, updated, user_tags,
 };
 use crate::model::{Live, PropsExt, Resolved, Resource, Tags, Value};
 
@@ -397,10 +397,7 @@ fn mutability(props: &crate::model::Props) -> ImageTagMutability {
 
 /// Tags as ECR takes them.
 fn ecr_tags(set: Vec<(&str, &str)>) -> Result<Vec<Tag>> {
-    Ok(set
-        .into_iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect::<Result<_, _>>()?)
+    build_tags(set, |k, v| Tag::builder().key(k).value(v).build())
 }
 
 crate::tag_resource_api!(aws_sdk_ecr::Client, resource_arn, ecr_tags);

@@ -15,8 +15,8 @@ use futures::future::try_join_all;
 use futures::{StreamExt, TryStreamExt, stream};
 
 use super::toolkit::{
-    Driver, ReadCx, TagApi, Undeclared, absent_if, owned_address, sdk_error, sync_tags, tag_pairs,
-    user_tags,
+    Driver, ReadCx, Undeclared, absent_if, build_tags, owned_address, sdk_error, sync_tags,
+    tag_pairs, user_tags,
 };
 use crate::model::{Live, Props, PropsExt, Resolved, Resource, Tags, Value};
 
@@ -668,15 +668,7 @@ fn str_list(items: &[String]) -> Value {
 }
 
 fn iam_tags<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Vec<Tag>> {
-    tags.into_iter()
-        .map(|(k, v)| {
-            Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .map_err(|e| anyhow!("tag `{k}`: {e}"))
-        })
-        .collect()
+    build_tags(tags, |k, v| Tag::builder().key(k).value(v).build())
 }
 
 /// Tags as AWS reports them, without the `aws:` ones it manages itself.
@@ -690,52 +682,25 @@ struct RoleTags<'a>(&'a aws_sdk_iam::Client);
 /// An OpenID Connect provider's tag calls.
 struct OidcTags<'a>(&'a aws_sdk_iam::Client);
 
-#[async_trait]
-impl TagApi for RoleTags<'_> {
-    async fn tag(&self, id: &str, set: Vec<(&str, &str)>) -> Result<()> {
+impl std::ops::Deref for RoleTags<'_> {
+    type Target = aws_sdk_iam::Client;
+    fn deref(&self) -> &aws_sdk_iam::Client {
         self.0
-            .tag_role()
-            .role_name(id)
-            .set_tags(Some(iam_tags(set)?))
-            .send()
-            .await
-            .map_err(|e| sdk_error("TagRole", e))?;
-        Ok(())
-    }
-
-    async fn untag(&self, id: &str, keys: Vec<String>, _have: &Tags) -> Result<()> {
-        self.0
-            .untag_role()
-            .role_name(id)
-            .set_tag_keys(Some(keys))
-            .send()
-            .await
-            .map_err(|e| sdk_error("UntagRole", e))?;
-        Ok(())
     }
 }
 
-#[async_trait]
-impl TagApi for OidcTags<'_> {
-    async fn tag(&self, id: &str, set: Vec<(&str, &str)>) -> Result<()> {
+impl std::ops::Deref for OidcTags<'_> {
+    type Target = aws_sdk_iam::Client;
+    fn deref(&self) -> &aws_sdk_iam::Client {
         self.0
-            .tag_open_id_connect_provider()
-            .open_id_connect_provider_arn(id)
-            .set_tags(Some(iam_tags(set)?))
-            .send()
-            .await
-            .map_err(|e| sdk_error("TagOpenIDConnectProvider", e))?;
-        Ok(())
-    }
-
-    async fn untag(&self, id: &str, keys: Vec<String>, _have: &Tags) -> Result<()> {
-        self.0
-            .untag_open_id_connect_provider()
-            .open_id_connect_provider_arn(id)
-            .set_tag_keys(Some(keys))
-            .send()
-            .await
-            .map_err(|e| sdk_error("UntagOpenIDConnectProvider", e))?;
-        Ok(())
     }
 }
+
+crate::tag_resource_api!(RoleTags<'_>, tag_role "TagRole", untag_role "UntagRole", role_name, iam_tags);
+crate::tag_resource_api!(
+    OidcTags<'_>,
+    tag_open_id_connect_provider "TagOpenIDConnectProvider",
+    untag_open_id_connect_provider "UntagOpenIDConnectProvider",
+    open_id_connect_provider_arn,
+    iam_tags
+);

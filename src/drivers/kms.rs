@@ -8,8 +8,8 @@ use aws_sdk_kms::types::{KeySpec, KeyState, KeyUsageType, Tag};
 use futures::future::try_join_all;
 
 use super::toolkit::{
-    AllItems, Driver, ReadCx, Undeclared, error_code, owned_address, sdk_error, sync_tags,
-    tag_pairs, unhandled, updated, user_tags,
+    AllItems, Driver, ReadCx, Undeclared, build_tags, error_code, owned_address, sdk_error,
+    sync_tags, tag_pairs, unhandled, updated, user_tags,
 };
 use crate::model::{Live, PropsExt, Resolved, Resource, Tags, Value};
 
@@ -217,14 +217,9 @@ impl Kms {
                 return Ok(t);
             }
             let tags = self
-                .client
-                .list_resource_tags()
-                .key_id(id)
-                .into_paginator()
-                .items()
-                .send()
-                .all("ListResourceTags")
-                .await?;
+                .list_tags(id)
+                .await
+                .map_err(|e| sdk_error("ListResourceTags", e))?;
             Ok(user_tags(tags.iter().map(|t| (t.tag_key(), t.tag_value()))))
         };
         let (policy, rotation, tags) = futures::try_join!(policy, rotation, tags)
@@ -274,16 +269,7 @@ impl Kms {
                     (!known_id(id) && !aws_managed.contains(id)).then_some((id, arn))
                 })
                 .map(|(id, arn)| async move {
-                    let tags = match self
-                        .client
-                        .list_resource_tags()
-                        .key_id(id)
-                        .into_paginator()
-                        .items()
-                        .send()
-                        .collect::<Result<Vec<_>, _>>()
-                        .await
-                    {
+                    let tags = match self.list_tags(id).await {
                         Ok(t) => t,
                         // Gone since the listing, or a key this principal may not read: not the stack's.
                         Err(e)
@@ -538,6 +524,27 @@ impl Kms {
         }
     }
 
+    /// The key's tags as KMS lists them, all pages (the caller judges an error).
+    async fn list_tags(
+        &self,
+        id: &str,
+    ) -> std::result::Result<
+        Vec<Tag>,
+        aws_sdk_kms::error::SdkError<
+            aws_sdk_kms::operation::list_resource_tags::ListResourceTagsError,
+            aws_sdk_kms::config::http::HttpResponse,
+        >,
+    > {
+        self.client
+            .list_resource_tags()
+            .key_id(id)
+            .into_paginator()
+            .items()
+            .send()
+            .collect()
+            .await
+    }
+
     /// The key's customer aliases, or `None` when the key no longer exists.
     async fn key_aliases(&self, id: &str) -> Result<Option<Vec<String>>> {
         let all = match self
@@ -565,15 +572,7 @@ impl Kms {
 }
 
 fn kms_tags<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Vec<Tag>> {
-    tags.into_iter()
-        .map(|(k, v)| {
-            Tag::builder()
-                .tag_key(k)
-                .tag_value(v)
-                .build()
-                .map_err(anyhow::Error::from)
-        })
-        .collect()
+    build_tags(tags, |k, v| Tag::builder().tag_key(k).tag_value(v).build())
 }
 
 crate::tag_resource_api!(aws_sdk_kms::Client, key_id, kms_tags);

@@ -15,8 +15,8 @@ use aws_sdk_wafv2::types::{
 use futures::future::try_join_all;
 
 use super::toolkit::{
-    Driver, ReadCx, Undeclared, absent_if, error_code, owned_address, sdk_error, sync_tags,
-    unhandled, user_tags,
+    Driver, ReadCx, Undeclared, absent_if, build_tags, error_code, owned_address, sdk_error,
+    sync_tags, unhandled, user_tags,
 };
 use crate::kinds::wafv2_web_acl::BASELINE_GROUPS;
 use crate::model::{Live, Props, PropsExt, Resolved, TAG_ADDRESS, TAG_STACK, Value};
@@ -657,10 +657,7 @@ fn acl_live(address: &str, acl: &WebAcl, scope: &Scope) -> Live {
 
 /// Tags as WAF takes them.
 fn waf_tags(set: Vec<(&str, &str)>) -> Result<Vec<Tag>> {
-    Ok(set
-        .into_iter()
-        .map(|(k, v)| Tag::builder().key(k).value(v).build())
-        .collect::<Result<_, _>>()?)
+    build_tags(set, |k, v| Tag::builder().key(k).value(v).build())
 }
 
 crate::tag_resource_api!(Client, resource_arn, waf_tags);

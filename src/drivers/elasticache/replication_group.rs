@@ -153,18 +153,7 @@ impl ElastiCache {
                 }
             }
         }
-        if let Some(e) = node_group
-            .and_then(|n| n.primary_endpoint())
-            .and_then(|e| e.address())
-        {
-            live.outputs.insert("primary_endpoint".into(), e.to_owned());
-        }
-        if let Some(e) = node_group
-            .and_then(|n| n.reader_endpoint())
-            .and_then(|e| e.address())
-        {
-            live.outputs.insert("reader_endpoint".into(), e.to_owned());
-        }
+        endpoint_outputs(&mut live, node_group);
         Ok(Some(live))
     }
 
@@ -225,18 +214,7 @@ impl ElastiCache {
             live.outputs.insert("arn".into(), arn.to_owned());
         }
         let node_group = g.node_groups().first();
-        if let Some(e) = node_group
-            .and_then(|n| n.primary_endpoint())
-            .and_then(|e| e.address())
-        {
-            live.outputs.insert("primary_endpoint".into(), e.to_owned());
-        }
-        if let Some(e) = node_group
-            .and_then(|n| n.reader_endpoint())
-            .and_then(|e| e.address())
-        {
-            live.outputs.insert("reader_endpoint".into(), e.to_owned());
-        }
+        endpoint_outputs(&mut live, node_group);
         live.tags = r.tags.clone();
         Ok(live)
     }
@@ -407,6 +385,17 @@ pub(super) fn engine_version(live: &str, want: Option<&str>) -> String {
 }
 
 // --- tags ------------------------------------------------------------------------------------------------
+
+/// The group's endpoints as outputs: host names clients connect to with TLS.
+fn endpoint_outputs(live: &mut Live, node_group: Option<&aws_sdk_elasticache::types::NodeGroup>) {
+    let primary = node_group.and_then(|n| n.primary_endpoint()?.address());
+    let reader = node_group.and_then(|n| n.reader_endpoint()?.address());
+    for (name, host) in [("primary_endpoint", primary), ("reader_endpoint", reader)] {
+        if let Some(h) = host {
+            live.outputs.insert(name.into(), h.to_owned());
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -9,17 +9,24 @@ use crate::wait::{self, Poll};
 use super::common::*;
 
 impl ElastiCache {
+    /// The user group, if it exists.
+    pub(super) async fn describe_user_group(
+        &self,
+        id: &str,
+    ) -> Result<Option<aws_sdk_elasticache::types::UserGroup>> {
+        let res = self
+            .client
+            .describe_user_groups()
+            .user_group_id(id)
+            .send()
+            .await;
+        Ok(absent_if("DescribeUserGroups", res, UG_ABSENT)?
+            .and_then(|o| o.user_groups.unwrap_or_default().into_iter().next()))
+    }
+
     pub(super) async fn read_user_group(&self, address: &str, id: &str) -> Result<Option<Live>> {
-        let out = absent_if(
-            "DescribeUserGroups",
-            self.client
-                .describe_user_groups()
-                .user_group_id(id)
-                .send()
-                .await,
-            UG_ABSENT,
-        )?;
-        let Some(g) = out.and_then(|o| o.user_groups.unwrap_or_default().into_iter().next()) else {
+        let out = self.describe_user_group(id).await?;
+        let Some(g) = out else {
             return Ok(None);
         };
         if g.status() == Some("deleting") {
@@ -128,21 +135,11 @@ impl ElastiCache {
             crate::kinds::elasticache_user_group::WAIT,
             RBAC_POLL,
             || async {
-                let out = absent_if(
-                    "DescribeUserGroups",
-                    self.client
-                        .describe_user_groups()
-                        .user_group_id(id)
-                        .send()
-                        .await,
-                    UG_ABSENT,
-                )?;
-                Ok(
-                    match out.and_then(|o| o.user_groups.unwrap_or_default().into_iter().next()) {
-                        None => Poll::Ready(()),
-                        Some(g) => Poll::Pending(g.status().unwrap_or("deleting").to_owned()),
-                    },
-                )
+                let out = self.describe_user_group(id).await?;
+                Ok(match out {
+                    None => Poll::Ready(()),
+                    Some(g) => Poll::Pending(g.status().unwrap_or("deleting").to_owned()),
+                })
             },
         )
         .await

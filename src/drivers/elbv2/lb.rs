@@ -63,13 +63,7 @@ impl Elbv2 {
             ),
         );
         p.insert("security_groups".into(), strs(l.security_groups()));
-        for (field, key) in [
-            (
-                "drop_invalid_header_fields",
-                "routing.http.drop_invalid_header_fields.enabled",
-            ),
-            ("deletion_protection", "deletion_protection.enabled"),
-        ] {
+        for (field, key) in LB_ATTRIBUTES {
             if let Some(v) = attr(key) {
                 p.insert(field.into(), Value::Bool(v == "true"));
             }
@@ -129,13 +123,7 @@ impl Elbv2 {
 
     pub(super) async fn lb_attributes(&self, arn: &str, p: &Props) -> Result<()> {
         let mut attrs = Vec::new();
-        for (field, key) in [
-            (
-                "drop_invalid_header_fields",
-                "routing.http.drop_invalid_header_fields.enabled",
-            ),
-            ("deletion_protection", "deletion_protection.enabled"),
-        ] {
+        for (field, key) in LB_ATTRIBUTES {
             if let Some(b) = p.get(field).and_then(Value::as_bool) {
                 attrs.push(
                     LoadBalancerAttribute::builder()
@@ -205,3 +193,12 @@ pub(super) fn lb_outputs(live: &mut Live, l: &LoadBalancer) {
     live.outputs.insert("dns_name".into(), dns);
     live.outputs.insert("zone_id".into(), zone);
 }
+
+/// The load balancer attributes zinfra manages: (field, attribute key), read and written alike.
+const LB_ATTRIBUTES: [(&str, &str); 2] = [
+    (
+        "drop_invalid_header_fields",
+        "routing.http.drop_invalid_header_fields.enabled",
+    ),
+    ("deletion_protection", "deletion_protection.enabled"),
+];

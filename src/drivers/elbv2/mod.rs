@@ -19,10 +19,10 @@ use aws_sdk_elasticloadbalancingv2::types::{LoadBalancer, RulePriorityPair, Targ
 use futures::future::try_join_all;
 
 use crate::drivers::toolkit::{
-    Driver, ReadCx, Undeclared, error_code, sdk_error, sync_tags, unhandled,
+    Driver, ReadCx, Undeclared, delete_step, error_code, sdk_error, sync_tags, unhandled,
 };
 use crate::model::{Live, PropsExt, Resolved};
-use crate::wait::{self, Poll};
+use crate::wait::{self};
 use common::*;
 use listener::*;
 use rule::*;
@@ -222,22 +222,18 @@ impl Driver for Elbv2 {
                     crate::kinds::lb_target_group::WAIT,
                     POLL_MAX,
                     || async {
-                        match self
+                        let res = self
                             .client
                             .delete_target_group()
                             .target_group_arn(arn)
                             .send()
-                            .await
-                        {
-                            Ok(_) => Ok(Poll::Ready(())),
-                            Err(e) if error_code(&e) == Some("TargetGroupNotFound") => {
-                                Ok(Poll::Ready(()))
-                            }
-                            Err(e) if error_code(&e) == Some("ResourceInUse") => {
-                                Ok(Poll::Pending("IN_USE".into()))
-                            }
-                            Err(e) => Err(sdk_error("DeleteTargetGroup", e)),
-                        }
+                            .await;
+                        delete_step(
+                            "DeleteTargetGroup",
+                            res,
+                            "TargetGroupNotFound",
+                            "ResourceInUse",
+                        )
                     },
                 )
                 .await

@@ -124,6 +124,26 @@ where
     AwsError::new(op, &e).into_anyhow()
 }
 
+/// One try of a delete AWS refuses while something still uses the resource: ready when it is
+/// gone (now or before), pending while it is in use; for [`crate::wait::until`].
+pub fn delete_step<T, E>(
+    op: &str,
+    res: std::result::Result<T, SdkError<E, HttpResponse>>,
+    gone: &str,
+    in_use: &str,
+) -> Result<crate::wait::Poll<()>>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    use crate::wait::Poll;
+    match res {
+        Ok(_) => Ok(Poll::Ready(())),
+        Err(e) if e.code() == Some(gone) => Ok(Poll::Ready(())),
+        Err(e) if e.code() == Some(in_use) => Ok(Poll::Pending("IN_USE".into())),
+        Err(e) => Err(sdk_error(op, e)),
+    }
+}
+
 /// Every item of a paginated call, from all its pages: `.into_paginator().items().send().all("Op")`.
 /// An error is classified like any other ([`sdk_error`]).
 pub trait AllItems<T> {

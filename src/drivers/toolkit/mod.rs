@@ -8,12 +8,12 @@ pub mod settle;
 pub mod tags;
 
 pub use arn::{arn, partition};
-pub use error::{AllItems, AwsError, absent_if, error_code, sdk_error};
+pub use error::{AllItems, AwsError, absent_if, delete_step, error_code, sdk_error};
 pub use read::{Driver, ReadCx, ReadRun, TagIndex, Undeclared};
 pub use settle::{POLL, code, retry_while};
 pub use tags::{
-    TagApi, TagChanges, client_token, owned_address, string_map, sync_tags, tag_changes, tag_pairs,
-    user_tags,
+    TagApi, TagChanges, build_tags, client_token, owned_address, string_map, sync_tags,
+    tag_changes, tag_pairs, user_tags,
 };
 
 /// The shared configuration pointed at another region, for resources AWS requires there (CloudFront's

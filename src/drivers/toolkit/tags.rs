@@ -94,6 +94,16 @@ pub async fn sync_tags(api: &impl TagApi, id: &str, want: &Tags, have: &Tags) ->
     Ok(())
 }
 
+/// Tags in a service's own `Tag` type: `build` is its builder (`|k, v| Tag::builder().key(k).value(v).build()`).
+pub fn build_tags<'a, T, E: std::fmt::Display>(
+    tags: impl IntoIterator<Item = (&'a str, &'a str)>,
+    build: impl Fn(&str, &str) -> std::result::Result<T, E>,
+) -> Result<Vec<T>> {
+    tags.into_iter()
+        .map(|(k, v)| build(k, v).map_err(|e| anyhow::anyhow!("tag `{k}`: {e}")))
+        .collect()
+}
+
 /// Tags as a string map, the shape some services take (Kafka, CloudWatch Logs).
 pub fn string_map(set: Vec<(&str, &str)>) -> Result<std::collections::HashMap<String, String>> {
     Ok(set
