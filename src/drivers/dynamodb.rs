@@ -1,6 +1,6 @@
 //! DynamoDB tables: keys, capacity, encryption at rest, TTL, point-in-time recovery and deletion protection.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow};
 use async_trait::async_trait;
@@ -388,36 +388,47 @@ impl DynamoDb {
         if live.props.bool_or("deletion_protection", false) {
             return Err(protected());
         }
-        let deadline = Instant::now() + ACTIVE_TIMEOUT;
-        loop {
+        // Refused while the table is being created or updated: tried again until it can be
+        // deleted, within the resource's timeout. `true`: deleting (wait until gone), `false`: gone.
+        let what = format!("table {name} to accept its deletion");
+        let deleting = wait::until(&what, ACTIVE_TIMEOUT, POLL, || async {
             let e = match self.client.delete_table().table_name(name).send().await {
-                // A replacement re-creates the same name: it must be gone first, not just DELETING.
-                Ok(_) => return self.wait_gone(name).await,
+                Ok(_) => return Ok(Poll::Ready(true)),
                 Err(e) => e,
             };
             match error_code(&e) {
-                Some(NOT_FOUND) => return Ok(()),
+                Some(NOT_FOUND) => Ok(Poll::Ready(false)),
                 _ if e
                     .message()
                     .unwrap_or_default()
                     .to_ascii_lowercase()
                     .contains("protect") =>
                 {
-                    return Err(protected());
+                    Err(protected())
                 }
-                // The table is being created, updated or already deleted.
-                Some("ResourceInUseException") if Instant::now() < deadline => {
+                Some("ResourceInUseException") => {
                     let res = self.client.describe_table().table_name(name).send().await;
-                    match absent_if("DescribeTable", res, &[NOT_FOUND])?.and_then(|o| o.table) {
-                        None => return Ok(()),
-                        Some(t) if t.table_status() == Some(&TableStatus::Deleting) => {
-                            return self.wait_gone(name).await;
-                        }
-                        Some(_) => tokio::time::sleep(Duration::from_secs(5)).await,
-                    }
+                    Ok(
+                        match absent_if("DescribeTable", res, &[NOT_FOUND])?.and_then(|o| o.table) {
+                            None => Poll::Ready(false),
+                            Some(t) if t.table_status() == Some(&TableStatus::Deleting) => {
+                                Poll::Ready(true)
+                            }
+                            Some(t) => Poll::Pending(
+                                t.table_status().map_or("IN_USE", |s| s.as_str()).to_owned(),
+                            ),
+                        },
+                    )
                 }
-                _ => return Err(sdk_error("DeleteTable", e)),
+                _ => Err(sdk_error("DeleteTable", e)),
             }
+        })
+        .await?;
+        if deleting {
+            // A replacement re-creates the same name: it must be gone first, not just DELETING.
+            self.wait_gone(name).await
+        } else {
+            Ok(())
         }
     }
 

@@ -1,7 +1,7 @@
 //! SSM Parameter Store parameters. Secret values are never formatted into errors or logs.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use async_trait::async_trait;
@@ -11,8 +11,8 @@ use aws_sdk_ssm::types::{
 use futures::future::try_join_all;
 
 use super::toolkit::{
-    AllItems, Driver, ReadCx, TagApi, error_code, owned_address, sdk_error, sync_tags, unhandled,
-    updated, user_tags,
+    AllItems, AwsError, Driver, ReadCx, TagApi, code, error_code, owned_address, retry_while,
+    sdk_error, sync_tags, unhandled, updated, user_tags,
 };
 use crate::model::{
     Live, Props, PropsExt, Resolved, Resource, Secret, TAG_SECRET_VERSION, TAG_STACK, Tags, Value,
@@ -24,7 +24,6 @@ const KIND: &str = "ssm_parameter";
 const GET_BATCH: usize = 10;
 /// How long reading a just-written parameter retries ParameterNotFound.
 const CONSISTENCY_WAIT: Duration = Duration::from_secs(30);
-const POLL: Duration = Duration::from_secs(1);
 
 pub struct Ssm {
     client: aws_sdk_ssm::Client,
@@ -309,26 +308,25 @@ impl Ssm {
         let name = r.props.str("name").context("`name` is required")?;
         self.put(r, name, false).await?;
         // PutParameter does not return the ARN, and the ARN needs the account id.
-        let deadline = Instant::now() + CONSISTENCY_WAIT;
-        let param = loop {
-            match self
-                .client
-                .get_parameter()
-                .name(name)
-                .with_decryption(false)
-                .send()
-                .await
-            {
-                Ok(out) => break out.parameter,
-                Err(e)
-                    if error_code(&e) == Some("ParameterNotFound") && Instant::now() < deadline =>
-                {
-                    tokio::time::sleep(POLL).await
-                }
-                Err(e) => {
-                    return Err(sdk_error("GetParameter", e))
-                        .with_context(|| format!("parameter {name} was created"));
-                }
+        let found = retry_while(
+            CONSISTENCY_WAIT,
+            |e| code(e, "ParameterNotFound"),
+            || async {
+                self.client
+                    .get_parameter()
+                    .name(name)
+                    .with_decryption(false)
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::new("GetParameter", &e))
+            },
+        )
+        .await;
+        let param = match found {
+            Ok(out) => out.parameter,
+            Err(e) => {
+                return Err(anyhow::Error::from(e))
+                    .with_context(|| format!("parameter {name} was created"));
             }
         };
         let mut live = Live::new(&r.address, KIND, name);
