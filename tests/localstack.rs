@@ -64,7 +64,7 @@ bucket = \"ls-demo-never-applied\"\n",
     );
     let check = run(&["check", "--live", path(&extra)]).expect(1);
     assert!(
-        check.stderr.contains("check --live could not read 1 of the 20 resources the file declares, so they were not checked: s3_bucket.never_applied"),
+        check.stderr.contains("check --live could not read 1 of the 21 resources the file declares, so they were not checked: s3_bucket.never_applied"),
         "{}",
         check.stderr
     );
@@ -86,6 +86,7 @@ bucket = \"ls-demo-never-applied\"\n",
             "description = \"The app, changed\"",
         ),
         ("ttl = 300", "ttl = 600"),
+        ("retention_in_days = 14", "retention_in_days = 30"),
     ] {
         changed = edit(&changed, from, to);
     }
@@ -348,6 +349,31 @@ async fn verify(phase: Phase) -> Vec<String> {
     );
     ids.push(b.to_owned());
 
+    // CloudWatch Logs: the group with its retention, tagged for the stack.
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&conf);
+    let groups = logs
+        .describe_log_groups()
+        .log_group_name_prefix("/ls-demo/app")
+        .send()
+        .await
+        .unwrap();
+    let g = &groups.log_groups()[0];
+    assert_eq!(g.retention_in_days(), Some(if changed { 30 } else { 14 }));
+    let group_arn = g.log_group_arn().unwrap().to_owned();
+    let tags = logs
+        .list_tags_for_resource()
+        .resource_arn(&group_arn)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        tags.tags()
+            .and_then(|t| t.get("zinfra:address"))
+            .map(String::as_str),
+        Some("cloudwatch_log_group.app")
+    );
+    ids.push(group_arn);
+
     // SSM.
     let ssm = aws_sdk_ssm::Client::new(&conf);
     let p = ssm
@@ -492,6 +518,17 @@ async fn verify(phase: Phase) -> Vec<String> {
 async fn leftovers() -> Vec<String> {
     let conf = sdk_config(REGION).await;
     let mut left = Vec::new();
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&conf);
+    left.extend(
+        logs.describe_log_groups()
+            .log_group_name_prefix("/ls-demo/")
+            .send()
+            .await
+            .unwrap()
+            .log_groups()
+            .iter()
+            .map(|g| format!("{g:?}")),
+    );
     let ec2 = aws_sdk_ec2::Client::new(&conf);
     let f = aws_sdk_ec2::types::Filter::builder()
         .name("tag:zinfra:stack")
