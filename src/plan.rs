@@ -554,6 +554,14 @@ pub fn resolve_props(
 }
 
 /// A value in canonical form for comparison: sets sorted, objects' fields canonical.
+/// `v` as the field's schema says it is compared (`Field::normalize`).
+fn normalized(f: &crate::schema::Field, v: &Value) -> Value {
+    match (f.normalize, v) {
+        (Some((n, _)), Value::Str(s)) => Value::Str(n(s)),
+        _ => v.clone(),
+    }
+}
+
 pub fn canon(ty: &Ty, v: &Value) -> Value {
     match (ty, v) {
         (Ty::Set(inner), Value::List(l)) => {
@@ -574,7 +582,7 @@ pub fn canon(ty: &Ty, v: &Value) -> Value {
         (Ty::Object(fields), Value::Map(m)) => {
             let mut out = m.clone();
             for f in fields.iter() {
-                let c = canon(&f.ty, m.get(f.name).unwrap_or(&Value::Null));
+                let c = canon(&f.ty, &normalized(f, m.get(f.name).unwrap_or(&Value::Null)));
                 if c.is_null() {
                     out.remove(f.name);
                 } else {
@@ -631,8 +639,8 @@ fn diff_resource(r: &Resource, resolved: &Props, tags: &Tags, live: &Live) -> Ve
             continue; // unmanaged: AWS's default stands
         }
         let have = live.props.get(key).cloned().unwrap_or(Value::Null);
-        let want_c = canon(&f.ty, want);
-        let have_c = canon(&f.ty, &have);
+        let want_c = canon(&f.ty, &normalized(f, want));
+        let have_c = canon(&f.ty, &normalized(f, &have));
         if want.has_unknown() || want_c != have_c {
             changes.push(Change {
                 field: key.to_owned(),

@@ -51,6 +51,9 @@ pub enum Grammar {
     Resource,
 }
 
+/// How a field's value is read back and compared: the function, and what it does in words.
+pub type Normalize = (fn(&str) -> String, &'static str);
+
 #[derive(Debug, Clone, Copy)]
 pub struct Field {
     pub name: &'static str,
@@ -69,6 +72,10 @@ pub struct Field {
     /// An IAM policy document (or a table of them), and the grammar it follows
     /// (the policy module checks it).
     pub policy: Option<Grammar>,
+    /// How a value is read back and compared: the file's value and the live one both pass through it
+    /// before the plan compares them (a DNS name in lower case, without its trailing dot). Types
+    /// normalise by themselves too: sets ignore order, policy documents their layout.
+    pub normalize: Option<Normalize>,
     pub doc: &'static str,
 }
 
@@ -84,12 +91,18 @@ impl Field {
             replace_note: None,
             rewrites_secret: false,
             policy: None,
+            normalize: None,
             doc,
         }
     }
     /// An IAM policy document following `g`.
     pub const fn policy(mut self, g: Grammar) -> Field {
         self.policy = Some(g);
+        self
+    }
+    /// Compared after `f` (on the file's value and the live one alike); `how` says what it does.
+    pub const fn normalized(mut self, f: fn(&str) -> String, how: &'static str) -> Field {
+        self.normalize = Some((f, how));
         self
     }
     pub const fn rewrites_secret(mut self) -> Field {

@@ -105,6 +105,9 @@ fn fields_table(out: &mut String, fields: &[Field]) {
         if f.write_only {
             doc.push_str(" **Write-only.**");
         }
+        if let Some((_, how)) = f.normalize {
+            let _ = write!(doc, " Compared {how}.");
+        }
         if let Some(note) = f.replace_note {
             let _ = write!(doc, " Replaces: {note}.");
         }

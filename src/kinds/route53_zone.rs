@@ -15,7 +15,8 @@ pub static KIND: KindDef = KindDef {
             "Domain name, e.g. `dev.zenoo.example` (no trailing dot needed).",
         )
         .required()
-        .force_new(),
+        .force_new()
+        .normalized(normalize, "in lower case, without a trailing dot"),
         Field::new("comment", Ty::Str, "Zone comment.").default(FieldDefault::Str("Managed by zinfra")),
         Field::new(
             "parent_zone",

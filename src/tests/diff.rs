@@ -503,3 +503,28 @@ fn target_exclude_and_replace_narrow_or_force_a_plan() {
     };
     assert_eq!(sel.unknown(&s.resources, &all_live(&s)), ["subnet.z"]);
 }
+
+/// A field's schema says how it is compared (`Field::normalize`): a zone written with capitals and
+/// a trailing dot is the zone AWS reads back in lower case without one.
+#[test]
+fn fields_compare_as_their_schema_normalises_them() {
+    let s = Case::new(
+        "
+        [route53_zone.main]
+        name = \"Dev.Zenoo.Example.\"
+        delegation = \"external\"
+        ",
+    )
+    .ok();
+    let live = live_for(&s, "route53_zone.main", "Z1", |l| {
+        l.props
+            .insert("name".into(), Value::Str("dev.zenoo.example".into()));
+    });
+    assert!(!plan_of(&s, std::slice::from_ref(&live)).has_changes());
+    let other = live_for(&s, "route53_zone.main", "Z1", |l| {
+        l.props
+            .insert("name".into(), Value::Str("prod.zenoo.example".into()));
+    });
+    let p = plan_of(&s, &[other]);
+    assert_eq!(p.get("route53_zone.main").unwrap().action, Action::Replace);
+}
