@@ -1,7 +1,7 @@
 //! The bad-input corpus (tests/bad/*.toml): every malformed stack file gives its exact diagnostic
 //! (tests/bad/*.stderr), exits 1, never panics, and sends nothing to AWS.
 //! This is the one way diagnostics are tested: a new check gets a file here, named after the kind it is
-//! about (`stack-`, `aws-`, `baseline-` for the rest). `ZINFRA_BLESS=1 cargo test --test e2e corpus`
+//! about (`stack-`, `aws-`, `baseline-` for what is not one kind's). `ZINFRA_BLESS=1 cargo test --test e2e corpus`
 //! writes the expected files after a deliberate change; review the diff.
 
 use std::sync::atomic::Ordering;
