@@ -696,7 +696,13 @@ impl std::ops::Deref for OidcTags<'_> {
     }
 }
 
-crate::tag_resource_api!(RoleTags<'_>, tag_role "TagRole", untag_role "UntagRole", role_name, iam_tags);
+crate::tag_resource_api!(
+    RoleTags<'_>,
+    tag_role "TagRole",
+    untag_role "UntagRole",
+    role_name,
+    iam_tags
+);
 crate::tag_resource_api!(
     OidcTags<'_>,
     tag_open_id_connect_provider "TagOpenIDConnectProvider",

@@ -96,4 +96,10 @@ fn cache_tags(set: Vec<(&str, &str)>) -> Result<Vec<Tag>> {
         .collect())
 }
 
-crate::tag_resource_api!(aws_sdk_elasticache::Client, add_tags_to_resource "AddTagsToResource", remove_tags_from_resource "RemoveTagsFromResource", resource_name, cache_tags);
+crate::tag_resource_api!(
+    aws_sdk_elasticache::Client,
+    add_tags_to_resource "AddTagsToResource",
+    remove_tags_from_resource "RemoveTagsFromResource",
+    resource_name,
+    cache_tags
+);

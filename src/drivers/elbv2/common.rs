@@ -327,7 +327,13 @@ fn elb_tags(set: Vec<(&str, &str)>) -> Result<Vec<Tag>> {
         .collect())
 }
 
-crate::tag_resource_api!(Client, add_tags "AddTags", remove_tags "RemoveTags", resource_arns, elb_tags);
+crate::tag_resource_api!(
+    Client,
+    add_tags "AddTags",
+    remove_tags "RemoveTags",
+    resource_arns,
+    elb_tags
+);
 
 pub(super) fn forward(tg: &str) -> Action {
     Action::builder()
