@@ -1,8 +1,8 @@
 //! CloudWatch Logs log groups: retention, the key their events are encrypted with, tags.
 //!
-//! A group is found by the stack's tag index; a declared group the index does not list (some
-//! emulators' indexes miss log groups) is looked up by its name and counts when its tags are the
-//! stack's.
+//! A group is found by the stack's tag index, then described by name. A declared group the index
+//! does not list yet is found by name by the engine's adoption lookup (`find`), which counts it as
+//! the stack's when its tags say so.
 
 use anyhow::{Context, Result, anyhow};
 use async_trait::async_trait;
@@ -40,23 +40,11 @@ impl Driver for Logs {
 
     async fn read(&self, cx: &ReadCx<'_>) -> Result<Vec<Live>> {
         let index = cx.index().await?;
-        let mut found: Vec<(String, String, Option<Tags>)> = cx
-            .tagged
-            .iter()
-            .filter_map(|(address, arn)| {
-                let name = name_of(arn)?;
-                Some((address.clone(), name.to_owned(), index.tags(arn).cloned()))
-            })
-            .collect();
-        for r in &cx.desired {
-            let Some(name) = r.props.get("log_group_name").and_then(Value::as_str) else {
-                continue;
-            };
-            if !found.iter().any(|(_, n, _)| n == name) {
-                found.push((r.address.clone(), name.to_owned(), None));
-            }
-        }
-        let lives = try_join_all(found.into_iter().map(|(address, name, tags)| async move {
+        let found = cx.tagged.iter().filter_map(|(address, arn)| {
+            let name = name_of(arn)?;
+            Some((address.clone(), name.to_owned(), index.tags(arn).cloned()))
+        });
+        let lives = try_join_all(found.map(|(address, name, tags)| async move {
             let Some(group) = self.describe(&name).await? else {
                 return Ok(None);
             };
@@ -67,7 +55,7 @@ impl Driver for Logs {
                     None => return Ok(None),
                 },
             };
-            // A group looked up by name is the stack's only when its tags say so.
+            // The index entry may be stale (a group deleted and made again by someone else).
             let pairs = tags.iter().map(|(k, v)| (k.as_str(), v.as_str()));
             if owned_address(cx.stack, pairs).as_deref() != Some(address.as_str()) {
                 return Ok(None);
