@@ -565,10 +565,7 @@ fn prepare(
                 .unwrap_or_default();
             // The schema decides what changes in place; a plan asking otherwise was not made by it.
             let kind = crate::kinds::kind(crate::model::kind_of(&op.address));
-            if let Some(f) = changed
-                .iter()
-                .find(|f| kind.and_then(|k| k.field(f)).is_some_and(|x| x.force_new))
-            {
+            if let Some(f) = changed.iter().find(|f| kind.is_some_and(|k| k.replaces(f))) {
                 bail!("{}: `{f}` cannot change in place; plan again", op.address);
             }
             Task::Update(resolved()?, get_live()?, changed, want()?)

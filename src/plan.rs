@@ -646,7 +646,7 @@ fn diff_resource(r: &Resource, resolved: &Props, tags: &Tags, live: &Live) -> Ve
                 field: key.to_owned(),
                 before: Some(have_c),
                 after: Some(want_c),
-                forces_replacement: !kind.in_place(f.name),
+                forces_replacement: kind.replaces(f.name),
             });
         }
     }

@@ -214,6 +214,12 @@ impl KindDef {
     pub fn in_place(&self, field: &str) -> bool {
         (field == "tags" && self.taggable) || self.field(field).is_some_and(|f| !f.force_new)
     }
+
+    /// Whether a change to `field` replaces the resource (the other side of [`KindDef::in_place`]
+    /// for the kind's own fields).
+    pub fn replaces(&self, field: &str) -> bool {
+        self.field(field).is_some_and(|f| f.force_new)
+    }
 }
 
 pub fn no_validation(_: &ResourceCx<'_>) {}

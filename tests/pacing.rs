@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use zinfra::apply::{self, Progress, Step};
+use zinfra::drivers::Aws;
 use zinfra::drivers::ratelimit::Config;
-use zinfra::drivers::{Aws, Endpoint};
 use zinfra::graph::Graph;
 use zinfra::plan::{self, Plan};
 use zinfra::provider::Provider;
@@ -40,11 +40,7 @@ fn parameters(stack: &str, n: usize, chain: bool) -> String {
 async fn connect(endpoint: &str, limits: Config) -> Arc<Aws> {
     Arc::new(
         Aws::connect_with(
-            &Endpoint {
-                url: Some(endpoint.to_owned()),
-                region: "us-east-1".into(),
-                static_credentials: Some(("testing".into(), "testing".into())),
-            },
+            &crate::drivers::common::endpoint_at(endpoint, "us-east-1"),
             limits,
         )
         .await,

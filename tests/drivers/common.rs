@@ -10,10 +10,15 @@ pub async fn aws() -> Aws {
     Aws::connect(&endpoint("us-east-1")).await
 }
 
-/// The emulator, in `region`, with its credentials given directly (no process environment).
+/// The shared emulator, in `region`, with its credentials given directly (no process environment).
 pub fn endpoint(region: &str) -> Endpoint {
+    endpoint_at(&moto().endpoint, region)
+}
+
+/// [`endpoint`] for another emulator (a private moto, a proxy in front of one).
+pub fn endpoint_at(url: &str, region: &str) -> Endpoint {
     Endpoint {
-        url: Some(moto().endpoint.clone()),
+        url: Some(url.to_owned()),
         region: region.into(),
         static_credentials: Some(("testing".into(), "testing".into())),
     }

@@ -2,7 +2,7 @@
 
 mod acm;
 mod cloudfront;
-mod common;
+pub(crate) mod common;
 mod dynamodb;
 mod ec2;
 mod ecr;

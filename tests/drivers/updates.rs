@@ -8,11 +8,12 @@
 
 use std::time::Duration;
 
+use zinfra::drivers::Aws;
 use zinfra::drivers::toolkit::UNHANDLED;
-use zinfra::drivers::{Aws, Endpoint};
 use zinfra::model::{Live, Props, Resolved, TAG_ADDRESS, TAG_STACK, Tags, Value};
 use zinfra::wait::{self, OpCx};
 
+use crate::drivers::common::endpoint_at;
 use crate::support::moto::start_private;
 
 /// A resource's props as a driver gets them, every reference replaced by an id that exists nowhere.
@@ -29,12 +30,7 @@ fn stub(v: &Value) -> Value {
 #[tokio::test]
 async fn every_driver_updates_every_field_its_schema_calls_in_place() {
     let moto = start_private();
-    let aws = Aws::connect(&Endpoint {
-        url: Some(moto.endpoint.clone()),
-        region: "us-east-1".into(),
-        static_credentials: Some(("testing".into(), "testing".into())),
-    })
-    .await;
+    let aws = Aws::connect(&endpoint_at(&moto.endpoint, "us-east-1")).await;
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let secret = |_: &str| Some("Zinfra-test-secret-1234".to_owned());
     let stacks: Vec<_> = ["stacks/zenoo-dev.toml", "stacks/zenoo-prod.toml"]
